@@ -1,0 +1,25 @@
+import { getConfig } from '@/lib/config';
+import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http';
+import { authorizationServerMetadata, publicJson, publicPreflight } from '@/lib/metadata';
+
+export const runtime = 'edge';
+export const dynamic = 'force-dynamic';
+
+export async function GET(): Promise<Response> {
+  let config;
+  try {
+    config = getConfig();
+  } catch {
+    return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+  }
+  const metadata = await authorizationServerMetadata(config);
+  if (metadata === undefined) {
+    return publicJson(
+      { error: 'temporarily_unavailable', error_description: 'The authorization server metadata could not be fetched' },
+      { status: 503, headers: { 'retry-after': '10' } },
+    );
+  }
+  return publicJson(metadata, { maxAge: 300 });
+}
+
+export const OPTIONS = publicPreflight;

@@ -1,0 +1,15 @@
+import { getConfig } from '@/lib/config';
+import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http';
+import { protectedResourceMetadata, publicJson, publicPreflight } from '@/lib/metadata';
+import { registry } from '@/tools';
+
+/** Shared by the root and the path-inserted (/mcp) metadata routes: one document, one resource. */
+export function GET(): Response {
+  try {
+    return publicJson(protectedResourceMetadata(getConfig(), registry.scopes()), { maxAge: 300 });
+  } catch {
+    return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+  }
+}
+
+export const OPTIONS = publicPreflight;

@@ -1,0 +1,69 @@
+/**
+ * WWW-Authenticate challenges (RFC 6750 §3, RFC 9728 §5.1) as pure functions of a decision.
+ * Values are restricted to the RFC 6750 character sets, so nothing a caller sends can reach a header.
+ */
+export type Challenge =
+  /** No credentials and the operation needs some: the client starts OAuth. */
+  | { kind: 'authentication_required'; scopes: readonly string[] }
+  | { kind: 'invalid_token'; description: string }
+  /** Step-up: `scopes` is what the client should request (granted ∪ required). */
+  | { kind: 'insufficient_scope'; scopes: readonly string[]; description?: string }
+  | { kind: 'invalid_request'; description: string };
+
+export function challengeStatus(challenge: Challenge): 400 | 401 | 403 {
+  switch (challenge.kind) {
+    case 'invalid_request':
+      return 400;
+    case 'insufficient_scope':
+      return 403;
+    default:
+      return 401;
+  }
+}
+
+/** error / error_description may use %x20-21 / %x23-5B / %x5D-7E only (RFC 6750 §3). */
+export function sanitizeDescription(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '').slice(0, 200);
+}
+
+/** scope-token = 1*( %x21 / %x23-5B / %x5D-7E ); anything else is dropped, never escaped. */
+export function isScopeToken(scope: string): boolean {
+  return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope);
+}
+
+function scopeParam(scopes: readonly string[]): string {
+  return [...new Set(scopes.filter(isScopeToken))].sort().join(' ');
+}
+
+function param(name: string, value: string): string {
+  return `${name}="${value}"`;
+}
+
+export function wwwAuthenticate(challenge: Challenge, resourceMetadataUrl: string): string {
+  const params: string[] = [];
+  switch (challenge.kind) {
+    case 'authentication_required': {
+      params.push(param('resource_metadata', resourceMetadataUrl));
+      const scope = scopeParam(challenge.scopes);
+      if (scope) params.push(param('scope', scope));
+      break;
+    }
+    case 'invalid_token':
+      params.push(param('error', 'invalid_token'));
+      params.push(param('error_description', sanitizeDescription(challenge.description)));
+      params.push(param('resource_metadata', resourceMetadataUrl));
+      break;
+    case 'insufficient_scope': {
+      params.push(param('error', 'insufficient_scope'));
+      const scope = scopeParam(challenge.scopes);
+      if (scope) params.push(param('scope', scope));
+      if (challenge.description) params.push(param('error_description', sanitizeDescription(challenge.description)));
+      params.push(param('resource_metadata', resourceMetadataUrl));
+      break;
+    }
+    case 'invalid_request':
+      params.push(param('error', 'invalid_request'));
+      break;
+  }
+  return `Bearer ${params.join(', ')}`;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/** The claims we read from an AuthKit (or local) access token; anything else is ignored. */
+export const AccessTokenClaimsSchema = z.looseObject({
+  sub: z.string().min(1),
+  exp: z.number(),
+  iat: z.number(),
+  org_id: z.string().min(1).optional(),
+  client_id: z.string().min(1).optional(),
+  scope: z.string().optional(),
+  sid: z.string().min(1).optional(),
+  jti: z.string().min(1).optional(),
+  // AuthKit MCP tokens carry none of these today; when a token does, it takes precedence over a lookup.
+  role: z.string().min(1).optional(),
+  roles: z.array(z.string().min(1)).optional(),
+  permissions: z.array(z.string().min(1)).optional(),
+});
+export type AccessTokenClaims = z.infer<typeof AccessTokenClaimsSchema>;
+
+export const UserPrincipalSchema = z.object({
+  kind: z.literal('user'),
+  subject: z.string().min(1),
+  organizationId: z.string().optional(),
+  clientId: z.string().optional(),
+  scopes: z.array(z.string()),
+  sessionId: z.string().optional(),
+  tokenId: z.string().optional(),
+  issuedAt: z.number(),
+  expiresAt: z.number(),
+  /** Present only when the token itself carried them. */
+  roles: z.array(z.string()).optional(),
+  permissions: z.array(z.string()).optional(),
+});
+export type UserPrincipal = z.infer<typeof UserPrincipalSchema>;
+
+export const AnonymousPrincipalSchema = z.object({ kind: z.literal('anonymous') });
+export type AnonymousPrincipal = z.infer<typeof AnonymousPrincipalSchema>;
+
+export const PrincipalSchema = z.discriminatedUnion('kind', [UserPrincipalSchema, AnonymousPrincipalSchema]);
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+export const ANONYMOUS: AnonymousPrincipal = Object.freeze({ kind: 'anonymous' });
+
+/** `scope` is space-delimited and case-sensitive (RFC 6749 §3.3); values are kept exactly. */
+export function parseScopes(scope: string | undefined): string[] {
+  return [...new Set((scope ?? '').split(' ').filter(Boolean))];
+}
+
+export function principalFromClaims(claims: AccessTokenClaims): UserPrincipal {
+  const roles = claims.roles ?? (claims.role ? [claims.role] : undefined);
+  return {
+    kind: 'user',
+    subject: claims.sub,
+    organizationId: claims.org_id,
+    clientId: claims.client_id,
+    scopes: parseScopes(claims.scope),
+    sessionId: claims.sid,
+    tokenId: claims.jti,
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+    ...(roles ? { roles } : {}),
+    ...(claims.permissions ? { permissions: claims.permissions } : {}),
+  };
+}

@@ -1,0 +1,86 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LENGTH, type Config } from '../config';
+import { AccessTokenClaimsSchema, principalFromClaims, type UserPrincipal } from './principal';
+
+/**
+ * Access-token verification with jose: pinned issuer, audience, algorithm allowlist and the
+ * issuer's JWKS only (RFC 9068 §4, RFC 8725 §3). Results carry fixed descriptions; no token
+ * byte is ever copied into one.
+ */
+export type VerifyResult =
+  | { ok: true; principal: UserPrincipal }
+  | { ok: false; kind: 'invalid_token'; description: string }
+  /** The JWKS could not be fetched: fail closed with 503, never fall back to anonymous. */
+  | { ok: false; kind: 'unavailable' };
+
+export type TokenVerifier = (token: string) => Promise<VerifyResult>;
+
+export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 'algorithms'> & {
+  /** Injected in tests to count or slow JWKS fetches; production uses jose's remote set. */
+  keys?: JWTVerifyGetKey;
+};
+
+// Compact JWS only: three base64url segments, a non-empty signature. Rejects JWE (5 parts) and alg "none".
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+const invalid = (description: string): VerifyResult => ({ ok: false, kind: 'invalid_token', description });
+
+function classify(error: unknown): VerifyResult {
+  if (error instanceof errors.JWTExpired) return invalid('The access token expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return invalid('The access token lacks a required claim');
+    switch (error.claim) {
+      case 'aud':
+        return invalid('The access token was not issued for this resource');
+      case 'iss':
+        return invalid('The access token was not issued by the trusted issuer');
+      case 'nbf':
+        return invalid('The access token is not valid yet');
+      default:
+        return invalid('The access token has an invalid claim');
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return invalid('The access token uses an algorithm that is not allowed');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('The access token signature is invalid');
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return invalid('The access token was signed with an unknown key');
+  }
+  if (
+    error instanceof errors.JWSInvalid ||
+    error instanceof errors.JWTInvalid ||
+    error instanceof errors.JOSENotSupported
+  ) {
+    return invalid('The access token is malformed');
+  }
+  // Timeouts, network failures, a JWKS that is not 200 or not a key set: the issuer is unavailable.
+  return { ok: false, kind: 'unavailable' };
+}
+
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  // Created once per verifier (one per isolate): jose caches keys and rate-limits refetches for unknown kids.
+  const keys =
+    options.keys ??
+    createRemoteJWKSet(new URL(options.jwksUrl), {
+      timeoutDuration: 5_000,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+
+  return async function verify(token: string): Promise<VerifyResult> {
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return invalid('The access token is malformed');
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        audience: options.audiences,
+        algorithms: [...options.algorithms],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      const claims = AccessTokenClaimsSchema.safeParse(payload);
+      if (!claims.success) return invalid('The access token has an invalid claim');
+      return { ok: true, principal: principalFromClaims(claims.data) };
+    } catch (error) {
+      return classify(error);
+    }
+  };
+}

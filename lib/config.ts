@@ -1,0 +1,231 @@
+import { z } from 'zod';
+
+/**
+ * The environment contract (docs: README "Configuration", .env.example).
+ * `loadConfig` is pure so every case is table-tested; `getConfig` memoizes it per isolate.
+ */
+
+export const SUPPORTED_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
+] as const;
+
+/** Seconds of clock skew accepted on exp/nbf/iat; small and fixed on purpose (RFC 9068 §4). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+/** Largest POST body /mcp reads; past it the answer is 413 before anything is parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Longest bearer token we will try to verify; longer ones are refused unparsed. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+const DEV_ISSUER = 'http://localhost:4000';
+const DEV_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:6274'];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly hint: string,
+  ) {
+    super(`${variable}: ${hint}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(host)
+  );
+}
+
+/** https everywhere, http only for loopback hosts; no credentials, query or fragment. */
+function parseUrl(variable: string, raw: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `not a valid URL (${JSON.stringify(raw)}); set it to e.g. ${example}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(variable, `must use https:// (http:// is allowed only for loopback hosts); e.g. ${example}`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(variable, `must not contain credentials, a query or a fragment; e.g. ${example}`);
+  }
+  return url;
+}
+
+/** Removes one trailing slash so the string compares exactly with `iss` / `aud` claims. */
+function withoutTrailingSlash(url: URL): string {
+  const s = url.toString();
+  return url.pathname !== '/' && s.endsWith('/') ? s.slice(0, -1) : url.pathname === '/' ? url.origin : s;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const EnvSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  AUTHKIT_DOMAIN: z.string().trim().min(1).optional(),
+  AUTH_JWKS_URL: z.string().trim().min(1).optional(),
+  AUTH_ALGORITHMS: z.string().trim().min(1).optional(),
+  MCP_RESOURCE_URL: z.string().trim().min(1).optional(),
+  AUTH_EXTRA_AUDIENCES: z.string().optional(),
+  MCP_AUTH_REQUIRED: z.string().trim().optional(),
+  ALLOWED_ORIGINS: z.string().optional(),
+  ALLOWED_CLIENT_IDS: z.string().optional(),
+  WORKOS_API_KEY: z.string().trim().min(1).optional(),
+  WORKOS_CLIENT_ID: z.string().trim().min(1).optional(),
+  WORKOS_API_URL: z.string().trim().min(1).optional(),
+  PORT: z.string().trim().optional(),
+  VERCEL_ENV: z.string().optional(),
+  VERCEL_URL: z.string().optional(),
+  VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
+});
+
+export const ConfigSchema = z.object({
+  production: z.boolean(),
+  issuer: z.string(),
+  jwksUrl: z.string(),
+  algorithms: z.array(z.enum(SUPPORTED_ALGORITHMS)).min(1),
+  resourceUrl: z.string(),
+  resourceMetadataUrl: z.string(),
+  audiences: z.array(z.string()).min(1),
+  extraAudiences: z.array(z.string()),
+  authRequired: z.boolean(),
+  allowedOrigins: z.array(z.string()),
+  allowedClientIds: z.array(z.string()).optional(),
+  workos: z.object({ apiKey: z.string(), clientId: z.string().optional(), apiUrl: z.string().optional() }).optional(),
+  port: z.number().int(),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+function parseBoolean(variable: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '') return false;
+  if (/^(true|1)$/i.test(raw)) return true;
+  if (/^(false|0)$/i.test(raw)) return false;
+  throw new ConfigError(variable, `must be "true" or "false", got ${JSON.stringify(raw)}`);
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean, port: number): URL {
+  const example = 'https://your-app.vercel.app/mcp';
+  if (env.MCP_RESOURCE_URL) return parseUrl('MCP_RESOURCE_URL', env.MCP_RESOURCE_URL, example);
+  // On Vercel, each deployment gets its own audience: production the stable domain, previews their own URL.
+  const vercelHost =
+    env.VERCEL_ENV === 'production' ? env.VERCEL_PROJECT_PRODUCTION_URL : env.VERCEL_ENV ? env.VERCEL_URL : undefined;
+  if (vercelHost) return parseUrl('MCP_RESOURCE_URL', `https://${vercelHost}/mcp`, example);
+  if (production) {
+    throw new ConfigError('MCP_RESOURCE_URL', `must be set in production to the public URL of /mcp, e.g. ${example}`);
+  }
+  return new URL(`http://localhost:${port}/mcp`);
+}
+
+function parseOrigins(raw: string | undefined, production: boolean): string[] {
+  if (raw === undefined) return production ? [] : DEV_ORIGINS;
+  return list(raw).map((value) => {
+    const url = parseUrl('ALLOWED_ORIGINS', value, 'https://app.example.com');
+    if (url.pathname !== '/' || value.endsWith('/')) {
+      throw new ConfigError('ALLOWED_ORIGINS', `entries must be bare origins like https://app.example.com, got ${JSON.stringify(value)}`);
+    }
+    return url.origin;
+  });
+}
+
+function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
+  if (!raw) return ['RS256'];
+  return list(raw).map((alg) => {
+    const parsed = z.enum(SUPPORTED_ALGORITHMS).safeParse(alg);
+    if (!parsed.success) {
+      throw new ConfigError('AUTH_ALGORITHMS', `${JSON.stringify(alg)} is not allowed; use asymmetric algorithms from ${SUPPORTED_ALGORITHMS.join(', ')}`);
+    }
+    return parsed.data;
+  });
+}
+
+/** The RFC 9728 path-inserted metadata URL for a resource: https://host/.well-known/oauth-protected-resource/mcp */
+export function protectedResourceMetadataUrl(resourceUrl: string): string {
+  const url = new URL(resourceUrl);
+  const path = url.pathname === '/' ? '' : url.pathname;
+  return `${url.origin}/.well-known/oauth-protected-resource${path}`;
+}
+
+export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
+  const env = EnvSchema.parse(rawEnv);
+  const production = env.NODE_ENV === 'production';
+  const port = parsePort(env.PORT);
+
+  if (!env.AUTHKIT_DOMAIN && production) {
+    throw new ConfigError('AUTHKIT_DOMAIN', 'must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app');
+  }
+  const issuerUrl = parseUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? DEV_ISSUER, 'https://your-app.authkit.app');
+  const issuer = withoutTrailingSlash(issuerUrl);
+  const jwksUrl = env.AUTH_JWKS_URL
+    ? parseUrl('AUTH_JWKS_URL', env.AUTH_JWKS_URL, `${issuer}/oauth2/jwks`).toString()
+    : `${issuer}/oauth2/jwks`;
+
+  const resourceUrl = withoutTrailingSlash(resolveResourceUrl(env, production, port));
+  const extraAudiences = list(env.AUTH_EXTRA_AUDIENCES);
+  const allowedClientIds = env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS);
+  if (allowedClientIds && allowedClientIds.length === 0) {
+    throw new ConfigError('ALLOWED_CLIENT_IDS', 'is set but empty; list client ids separated by commas, or unset it to allow any client');
+  }
+  if (env.WORKOS_API_URL) parseUrl('WORKOS_API_URL', env.WORKOS_API_URL, 'https://api.workos.com');
+
+  return {
+    production,
+    issuer,
+    jwksUrl,
+    algorithms: parseAlgorithms(env.AUTH_ALGORITHMS),
+    resourceUrl,
+    resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
+    audiences: [resourceUrl, ...extraAudiences],
+    extraAudiences,
+    authRequired: parseBoolean('MCP_AUTH_REQUIRED', env.MCP_AUTH_REQUIRED),
+    allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS, production),
+    allowedClientIds,
+    workos: env.WORKOS_API_KEY
+      ? { apiKey: env.WORKOS_API_KEY, clientId: env.WORKOS_CLIENT_ID, apiUrl: env.WORKOS_API_URL }
+      : undefined,
+    port,
+  };
+}
+
+let cached: { config: Config } | { error: ConfigError } | undefined;
+
+/** Config for this isolate, loaded once. Throws ConfigError (one line naming the variable). */
+export function getConfig(): Config {
+  if (!cached) {
+    try {
+      cached = { config: loadConfig(process.env) };
+      if (cached.config.extraAudiences.length > 0) {
+        console.warn(
+          `[config] AUTH_EXTRA_AUDIENCES accepts tokens for ${cached.config.extraAudiences.join(', ')} besides ${cached.config.resourceUrl}; prefer a resource indicator`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      cached = { error };
+    }
+  }
+  if ('error' in cached) throw cached.error;
+  return cached.config;
+}
+
+/** Tests reload the environment between cases. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,107 @@
+import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
+import { createMcpHandler } from 'mcp-handler';
+import { audit, identityFields, policyField } from './audit';
+import { ANONYMOUS, PrincipalSchema, type Principal } from './auth/principal';
+import { evaluate, type Membership } from './policy';
+import type { ToolDefinition } from './registry';
+
+/**
+ * Dispatch through mcp-handler with a server that registers only the tools this caller may see.
+ * Handlers are cached per visible tool set (a handful of sets in practice), and the principal
+ * travels per request in `authInfo.extra`, so one cached handler serves every caller of its set.
+ */
+
+export type RequestIdentity = {
+  principal: Principal;
+  membership?: Membership | 'unavailable';
+  requestId: string;
+};
+
+const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
+const MAX_CACHED_HANDLERS = 64;
+
+type Handler = (request: Request) => Promise<Response>;
+const handlers = new Map<string, Handler>();
+
+/** AuthInfo for the SDK: identity only. `token` stays empty so no tool or log can echo it. */
+export function authInfoFor(identity: RequestIdentity, resourceUrl: string): AuthInfo | undefined {
+  const { principal } = identity;
+  return {
+    token: '',
+    clientId: principal.kind === 'user' ? (principal.clientId ?? '') : '',
+    scopes: principal.kind === 'user' ? principal.scopes : [],
+    ...(principal.kind === 'user' ? { expiresAt: principal.expiresAt } : {}),
+    resource: new URL(resourceUrl),
+    extra: { identity },
+  };
+}
+
+function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
+  const raw = authInfo?.extra?.identity as { principal?: unknown; membership?: Membership | 'unavailable'; requestId?: unknown } | undefined;
+  const principal = PrincipalSchema.safeParse(raw?.principal);
+  return {
+    // Anything unexpected here is treated as anonymous: private tools then refuse (fail closed).
+    principal: principal.success ? principal.data : ANONYMOUS,
+    membership: raw?.membership,
+    requestId: typeof raw?.requestId === 'string' ? raw.requestId : 'unknown',
+  };
+}
+
+const refusal = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
+
+function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (!tool.audit?.length) return undefined;
+  return Object.fromEntries(tool.audit.filter((k) => k in args).map((k) => [k, args[k]]));
+}
+
+function registerTool(server: McpServer, tool: ToolDefinition): void {
+  server.registerTool(
+    tool.name,
+    { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+    async (args: Record<string, unknown>, ctx) => {
+      const started = performance.now();
+      const identity = identityOf(ctx.http?.authInfo);
+      const base = {
+        type: 'tool_call' as const,
+        requestId: identity.requestId,
+        method: 'tools/call',
+        tool: tool.name,
+        policy: policyField(tool.access),
+        ...identityFields(identity.principal),
+        arguments: auditedArguments(tool, args),
+      };
+      // The authoritative check: the gate already ran, but the tool never trusts that it did.
+      const decision = evaluate(tool.access, identity.principal, identity.membership);
+      if (decision.effect !== 'allow') {
+        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });
+        return refusal('Not authorized to call this tool');
+      }
+      try {
+        const result = await tool.handler(args, { principal: identity.principal });
+        const outcome = result.isError ? 'tool_error' : 'ok';
+        audit({ ...base, decision: 'allow', outcome, durationMs: Math.round(performance.now() - started) });
+        return result;
+      } catch {
+        // The error stays server-side; the caller gets a fixed message with no stack or path.
+        audit({ ...base, decision: 'allow', outcome: 'exception', durationMs: Math.round(performance.now() - started) });
+        return refusal('The tool failed');
+      }
+    },
+  );
+}
+
+export function handlerFor(tools: readonly ToolDefinition[]): Handler {
+  const key = tools.map((t) => t.name).join(',');
+  let handler = handlers.get(key);
+  if (!handler) {
+    if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
+    handler = createMcpHandler(
+      (server) => {
+        for (const tool of tools) registerTool(server, tool);
+      },
+      { serverInfo: SERVER_INFO, capabilities: { tools: {} } },
+    );
+    handlers.set(key, handler);
+  }
+  return handler;
+}

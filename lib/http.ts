@@ -1,0 +1,66 @@
+/**
+ * Error answers. Every error body is a JSON-RPC error object (id null when no single request id
+ * is known), with fixed messages: no stack, no internal path, no request bytes echoed.
+ */
+export type JsonRpcId = string | number | null;
+
+export const RPC_ERRORS = {
+  parse: -32700,
+  invalidRequest: -32600,
+  internal: -32603,
+  unauthorized: -32001,
+  forbidden: -32003,
+  unavailable: -32005,
+  tooLarge: -32013,
+} as const;
+
+export function jsonRpcErrorResponse(
+  status: number,
+  error: { code: number; message: string; reason?: string },
+  options: { id?: JsonRpcId; headers?: Record<string, string> } = {},
+): Response {
+  const body = {
+    jsonrpc: '2.0',
+    id: options.id ?? null,
+    error: { code: error.code, message: error.message, ...(error.reason ? { data: { reason: error.reason } } : {}) },
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...options.headers },
+  });
+}
+
+export function methodNotAllowed(allow: string): Response {
+  return jsonRpcErrorResponse(
+    405,
+    { code: RPC_ERRORS.invalidRequest, message: `Method not allowed; this endpoint is stateless and accepts ${allow}` },
+    { headers: { allow } },
+  );
+}
+
+/** Reads at most `limit` bytes; null when the body is larger (the caller answers 413). */
+export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) return null;
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}

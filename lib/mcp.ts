@@ -1,0 +1,148 @@
+import { audit, identityFields, policyField } from './audit';
+import { authenticate } from './auth/authenticate';
+import { challengeStatus, wwwAuthenticate, type Challenge } from './auth/challenge';
+import type { Principal } from './auth/principal';
+import type { TokenVerifier } from './auth/verify';
+import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from './config';
+import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
+import { gate, type ToolCall } from './gate';
+import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
+import { evaluate } from './policy';
+import type { Registry } from './registry';
+
+/**
+ * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
+ * (401/403) -> dispatch through mcp-handler with a server built for this caller -> audit.
+ */
+
+export type McpEndpointOptions = {
+  registry: Registry;
+  config?: () => Config;
+  /** Tests inject a verifier with a counting or failing key set. */
+  verifier?: (config: Config) => TokenVerifier | undefined;
+};
+
+const JWKS_RETRY_AFTER_SECONDS = '10';
+
+function singleRequestId(message: unknown): JsonRpcId {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return null;
+  const id = (message as { id?: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function methodOf(message: unknown): string | undefined {
+  if (Array.isArray(message)) return 'batch';
+  const method = typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined;
+  return typeof method === 'string' ? method.slice(0, 64) : undefined;
+}
+
+function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
+  const status = challengeStatus(challenge);
+  const message =
+    challenge.kind === 'invalid_request'
+      ? challenge.description
+      : challenge.kind === 'invalid_token'
+        ? challenge.description
+        : challenge.kind === 'insufficient_scope'
+          ? 'Insufficient scope: re-authorize with the scopes in WWW-Authenticate'
+          : 'Authentication required: sign in through the authorization server in WWW-Authenticate';
+  return jsonRpcErrorResponse(
+    status,
+    { code: status === 403 ? RPC_ERRORS.forbidden : status === 400 ? RPC_ERRORS.invalidRequest : RPC_ERRORS.unauthorized, message, reason: challenge.kind },
+    { id, headers: { 'www-authenticate': wwwAuthenticate(challenge, config.resourceMetadataUrl) } },
+  );
+}
+
+function unavailableResponse(id: JsonRpcId): Response {
+  return jsonRpcErrorResponse(
+    503,
+    { code: RPC_ERRORS.unavailable, message: 'Identity verification is temporarily unavailable; nothing was executed', reason: 'unavailable' },
+    { id, headers: { 'retry-after': JWKS_RETRY_AFTER_SECONDS } },
+  );
+}
+
+function auditGateDecisions(calls: ToolCall[], principal: Principal, requestId: string, status: number): void {
+  for (const call of calls) {
+    const { decision } = call;
+    if (decision.effect === 'allow' && status === 200) continue; // the wrapper records allowed calls with their outcome
+    audit({
+      type: 'tool_call',
+      requestId,
+      method: 'tools/call',
+      tool: call.tool.name,
+      policy: policyField(call.tool.access),
+      decision: decision.effect === 'challenge' ? 'challenge' : decision.effect === 'allow' ? 'allow' : 'deny',
+      reason:
+        decision.effect === 'challenge' ? decision.challenge.kind : decision.effect === 'deny' ? decision.reason : decision.effect === 'unavailable' ? 'identity_unavailable' : 'batch_refused',
+      status,
+      outcome: 'not_run',
+      ...identityFields(principal),
+    });
+  }
+}
+
+export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {
+  const loadConfig = options.config ?? getConfig;
+
+  return async function handleMcp(request: Request): Promise<Response> {
+    const requestId = crypto.randomUUID();
+    let config: Config;
+    try {
+      config = loadConfig();
+    } catch (error) {
+      console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load');
+      return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+    }
+    const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
+      audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, ...identityFields(principal) });
+
+    const bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
+    if (bytes === null) {
+      reject(413, 'body_too_large');
+      return jsonRpcErrorResponse(413, { code: RPC_ERRORS.tooLarge, message: `Request body exceeds ${MAX_BODY_BYTES} bytes` });
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      message = undefined; // the SDK answers the parse error after authentication
+    }
+    const id = singleRequestId(message);
+    const method = methodOf(message);
+
+    const auth = await authenticate(request, config, options.verifier?.(config));
+    if (!auth.ok) {
+      if (auth.kind === 'unavailable') {
+        reject(503, 'jwks_unavailable', undefined, method);
+        return unavailableResponse(id);
+      }
+      reject(challengeStatus(auth.challenge), auth.challenge.kind, undefined, method);
+      return challengeResponse(auth.challenge, config, id);
+    }
+    const { principal } = auth;
+
+    const gated = gate(message, options.registry, principal);
+    if (gated.kind === 'unavailable') {
+      auditGateDecisions(gated.calls, principal, requestId, 503);
+      return unavailableResponse(id);
+    }
+    if (gated.kind === 'challenge') {
+      const status = challengeStatus(gated.challenge);
+      auditGateDecisions(gated.calls, principal, requestId, status);
+      return challengeResponse(gated.challenge, config, id);
+    }
+    auditGateDecisions(gated.calls, principal, requestId, 200);
+
+    const identity: RequestIdentity = { principal, requestId };
+    const visible = options.registry.tools.filter((tool) => {
+      const effect = evaluate(tool.access, principal).effect;
+      return effect === 'allow' || effect === 'challenge';
+    });
+    // The SDK reads exactly the bytes the gate parsed, and never sees the token.
+    const headers = new Headers(request.headers);
+    headers.delete('authorization');
+    const forwarded = new Request(request.url, { method: 'POST', headers, body: bytes });
+    forwarded.auth = authInfoFor(identity, config.resourceUrl);
+    return handlerFor(visible)(forwarded);
+  };
+}

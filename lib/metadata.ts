@@ -1,0 +1,61 @@
+import type { Config } from './config';
+
+/** RFC 9728 protected resource metadata; `resource` comes from config, never from Host headers. */
+export function protectedResourceMetadata(config: Config, scopes: readonly string[]): Record<string, unknown> {
+  return {
+    resource: config.resourceUrl,
+    authorization_servers: [config.issuer],
+    ...(scopes.length > 0 ? { scopes_supported: [...scopes] } : {}),
+    bearer_methods_supported: ['header'],
+    resource_name: 'Edge MCP server (AuthKit)',
+  };
+}
+
+/** Public documents any browser-based MCP client may read. */
+export const PUBLIC_CORS_HEADERS: Record<string, string> = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, OPTIONS',
+  'access-control-allow-headers': 'mcp-protocol-version, content-type',
+};
+
+export function publicJson(body: unknown, init: { status?: number; maxAge?: number; headers?: Record<string, string> } = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status: init.status ?? 200,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': init.maxAge ? `public, max-age=${init.maxAge}` : 'no-store',
+      ...PUBLIC_CORS_HEADERS,
+      ...init.headers,
+    },
+  });
+}
+
+export function publicPreflight(): Response {
+  return new Response(null, { status: 204, headers: { ...PUBLIC_CORS_HEADERS, 'access-control-max-age': '86400' } });
+}
+
+const AS_METADATA_TTL_MS = 5 * 60_000;
+let asMetadata: { issuer: string; body: unknown; fetchedAt: number } | undefined;
+
+/**
+ * The issuer's RFC 8414 metadata, mirrored for 2025-03-26 clients that look for it on the MCP host.
+ * Cached per isolate; refused (not mirrored) if the document names another issuer.
+ */
+export async function authorizationServerMetadata(config: Config, fetchImpl: typeof fetch = fetch): Promise<unknown | undefined> {
+  const now = Date.now();
+  if (asMetadata?.issuer === config.issuer && now - asMetadata.fetchedAt < AS_METADATA_TTL_MS) return asMetadata.body;
+  try {
+    const response = await fetchImpl(`${config.issuer}/.well-known/oauth-authorization-server`, {
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!response.ok) return undefined;
+    const body: unknown = await response.json();
+    if (typeof body !== 'object' || body === null || (body as { issuer?: unknown }).issuer !== config.issuer) return undefined;
+    asMetadata = { issuer: config.issuer, body, fetchedAt: now };
+    return body;
+  } catch {
+    return undefined;
+  }
+}

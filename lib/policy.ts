@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { Challenge } from './auth/challenge';
+import type { Principal, UserPrincipal } from './auth/principal';
+
+/**
+ * Access policies and their one evaluation. The gate (before dispatch), the tool wrapper
+ * (authoritative re-check) and tools/list all call `evaluate`, so they cannot disagree.
+ */
+
+/** OAuth scope-token (RFC 6749 §3.3), compared exactly and case-sensitively. */
+export const ScopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'not a valid OAuth scope token');
+
+export const RequirementsSchema = z.strictObject({
+  /** All of these must be in the token's `scope` claim. */
+  scopes: z.array(ScopeSchema).optional(),
+  /** All of these permissions, from the token or the caller's organization membership. */
+  permissions: z.array(z.string().min(1)).optional(),
+  /** Any one of these roles, from the token or the caller's organization membership. */
+  roles: z.array(z.string().min(1)).optional(),
+  /** The token must carry `org_id`; the tool must scope its data by it. */
+  org: z.literal('required').optional(),
+});
+export type Requirements = z.infer<typeof RequirementsSchema>;
+
+export const AccessSchema = z.union([z.literal('public'), z.literal('signed-in'), RequirementsSchema]);
+export type Access = z.infer<typeof AccessSchema>;
+
+/** Roles and permissions of the caller in their organization. */
+export type Membership = { roles: readonly string[]; permissions: readonly string[] };
+
+/** Why a caller can never reach a tool by re-authorizing; kept for the audit trail only. */
+export type DenyReason = 'organization_required' | 'role_required' | 'permission_required';
+
+export type Decision =
+  | { effect: 'allow' }
+  /** Fixable by (re)authorization: 401 to sign in, 403 insufficient_scope to step up. */
+  | { effect: 'challenge'; challenge: Challenge & { kind: 'authentication_required' | 'insufficient_scope' } }
+  /** Not reachable by re-authorizing: hidden from tools/list and answered like an unknown tool. */
+  | { effect: 'deny'; reason: DenyReason }
+  /** A membership lookup was needed and failed: fail closed, nothing runs. */
+  | { effect: 'unavailable' };
+
+export function requiredScopes(access: Access): string[] {
+  return typeof access === 'object' ? [...(access.scopes ?? [])] : [];
+}
+
+/** True when deciding needs the caller's organization membership and the token did not carry it. */
+export function needsMembership(access: Access, principal: Principal): boolean {
+  if (typeof access !== 'object' || principal.kind !== 'user') return false;
+  const wants = (access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0;
+  return wants && !membershipFromToken(principal) && principal.organizationId !== undefined;
+}
+
+function membershipFromToken(principal: UserPrincipal): Membership | undefined {
+  if (!principal.roles && !principal.permissions) return undefined;
+  return { roles: principal.roles ?? [], permissions: principal.permissions ?? [] };
+}
+
+/**
+ * @param membership the caller's membership when `needsMembership` was true: the looked-up value,
+ *   or 'unavailable' when the lookup failed. Token claims take precedence over it.
+ */
+export function evaluate(access: Access, principal: Principal, membership?: Membership | 'unavailable'): Decision {
+  if (access === 'public') return { effect: 'allow' };
+  if (principal.kind === 'anonymous') {
+    return { effect: 'challenge', challenge: { kind: 'authentication_required', scopes: requiredScopes(access) } };
+  }
+  if (access === 'signed-in') return { effect: 'allow' };
+
+  const needsOrg = access.org === 'required' || (access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0;
+  if (needsOrg && !principal.organizationId) return { effect: 'deny', reason: 'organization_required' };
+
+  if ((access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0) {
+    const held = membershipFromToken(principal) ?? membership;
+    if (held === 'unavailable') return { effect: 'unavailable' };
+    if (!held) return { effect: 'unavailable' }; // never decided without data: fail closed
+    if (access.roles?.length && !access.roles.some((role) => held.roles.includes(role))) {
+      return { effect: 'deny', reason: 'role_required' };
+    }
+    if (access.permissions?.some((p) => !held.permissions.includes(p))) {
+      return { effect: 'deny', reason: 'permission_required' };
+    }
+  }
+
+  const required = requiredScopes(access);
+  const missing = required.filter((scope) => !principal.scopes.includes(scope));
+  if (missing.length > 0) {
+    return {
+      effect: 'challenge',
+      challenge: {
+        kind: 'insufficient_scope',
+        scopes: [...new Set([...principal.scopes, ...required])],
+        description: 'The access token lacks a scope this tool requires',
+      },
+    };
+  }
+  return { effect: 'allow' };
+}
+
+/** One line a reviewer can read: used by the audit trail, the inventory and the landing page. */
+export function describeAccess(access: Access): string {
+  if (typeof access === 'string') return access;
+  const parts: string[] = [];
+  if (access.scopes?.length) parts.push(`scopes: ${access.scopes.join(' ')}`);
+  if (access.roles?.length) parts.push(`role: ${access.roles.join(' | ')}`);
+  if (access.permissions?.length) parts.push(`permissions: ${access.permissions.join(' ')}`);
+  if (access.org === 'required') parts.push('organization required');
+  return parts.join('; ');
+}

@@ -1,0 +1,6 @@
+import { createRegistry } from '@/lib/registry';
+import ping from './ping';
+import whoami from './whoami';
+
+/** Every tool the server offers. Adding a tool: one file in tools/ and one line here. */
+export const registry = createRegistry([ping, whoami]);

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { defineTool, jsonResult } from '@/lib/registry';
+
+export default defineTool({
+  name: 'whoami',
+  access: 'signed-in',
+  title: 'Who am I',
+  description: 'Show the verified identity behind this connection: user, organization, OAuth client and granted scopes.',
+  input: z.object({}),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  handler: (_input, { principal }) => {
+    if (principal.kind !== 'user') return { isError: true, content: [{ type: 'text', text: 'Sign in first' }] };
+    // Identity facts only; the token itself never reaches a tool.
+    return jsonResult({
+      subject: principal.subject,
+      organizationId: principal.organizationId ?? null,
+      clientId: principal.clientId ?? null,
+      scopes: principal.scopes,
+      expiresAt: new Date(principal.expiresAt * 1000).toISOString(),
+    });
+  },
+});
