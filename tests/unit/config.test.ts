@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '@/lib/config';
+
+const prod = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://acme.authkit.app', MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp' };
+
+function failure(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config: development defaults', () => {
+  it('points at the local authorization server and localhost resource', () => {
+    const config = loadConfig({ NODE_ENV: 'development' });
+    expect(config).toMatchObject({
+      production: false,
+      issuer: 'http://localhost:4000',
+      jwksUrl: 'http://localhost:4000/oauth2/jwks',
+      resourceUrl: 'http://localhost:3000/mcp',
+      resourceMetadataUrl: 'http://localhost:3000/.well-known/oauth-protected-resource/mcp',
+      audiences: ['http://localhost:3000/mcp'],
+      algorithms: ['RS256'],
+      authRequired: false,
+      allowedClientIds: undefined,
+      workos: undefined,
+    });
+    expect(config.allowedOrigins).toContain('http://localhost:3000');
+  });
+
+  it('follows PORT for the default resource URL', () => {
+    expect(loadConfig({ PORT: '3100' }).resourceUrl).toBe('http://localhost:3100/mcp');
+  });
+});
+
+describe('config: production', () => {
+  it('accepts a complete production environment', () => {
+    const config = loadConfig({ ...prod, AUTH_EXTRA_AUDIENCES: 'client_01ABC', ALLOWED_CLIENT_IDS: 'a, b', MCP_AUTH_REQUIRED: 'true' });
+    expect(config).toMatchObject({
+      production: true,
+      issuer: 'https://acme.authkit.app',
+      jwksUrl: 'https://acme.authkit.app/oauth2/jwks',
+      resourceUrl: 'https://mcp.acme.com/mcp',
+      resourceMetadataUrl: 'https://mcp.acme.com/.well-known/oauth-protected-resource/mcp',
+      audiences: ['https://mcp.acme.com/mcp', 'client_01ABC'],
+      allowedOrigins: [],
+      allowedClientIds: ['a', 'b'],
+      authRequired: true,
+    });
+  });
+
+  it('strips one trailing slash so iss and aud compare exactly', () => {
+    const config = loadConfig({ ...prod, AUTHKIT_DOMAIN: 'https://acme.authkit.app/', MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp/' });
+    expect(config.issuer).toBe('https://acme.authkit.app');
+    expect(config.resourceUrl).toBe('https://mcp.acme.com/mcp');
+  });
+
+  it('derives the resource URL from Vercel system variables, per deployment', () => {
+    const base = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://acme.authkit.app' };
+    expect(loadConfig({ ...base, VERCEL_ENV: 'production', VERCEL_PROJECT_PRODUCTION_URL: 'mcp.acme.com', VERCEL_URL: 'x-123.vercel.app' }).resourceUrl).toBe(
+      'https://mcp.acme.com/mcp',
+    );
+    expect(loadConfig({ ...base, VERCEL_ENV: 'preview', VERCEL_URL: 'x-123.vercel.app' }).resourceUrl).toBe('https://x-123.vercel.app/mcp');
+  });
+});
+
+describe('config: failures name the variable in one line', () => {
+  const cases: Array<[string, Record<string, string | undefined>, string, RegExp]> = [
+    ['issuer missing in production', { NODE_ENV: 'production', MCP_RESOURCE_URL: 'https://m.example/mcp' }, 'AUTHKIT_DOMAIN', /must be set in production/],
+    ['resource missing in production', { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://a.authkit.app' }, 'MCP_RESOURCE_URL', /must be set in production/],
+    ['http issuer on a public host', { AUTHKIT_DOMAIN: 'http://acme.authkit.app' }, 'AUTHKIT_DOMAIN', /https/],
+    ['http resource on a public host', { MCP_RESOURCE_URL: 'http://mcp.acme.com/mcp' }, 'MCP_RESOURCE_URL', /https/],
+    ['issuer not a URL', { AUTHKIT_DOMAIN: 'acme.authkit.app' }, 'AUTHKIT_DOMAIN', /not a valid URL/],
+    ['resource with a fragment', { MCP_RESOURCE_URL: 'https://m.example/mcp#x' }, 'MCP_RESOURCE_URL', /fragment/],
+    ['resource with a query', { MCP_RESOURCE_URL: 'https://m.example/mcp?a=1' }, 'MCP_RESOURCE_URL', /query/],
+    ['JWKS over http to a public host', { AUTH_JWKS_URL: 'http://keys.example/jwks' }, 'AUTH_JWKS_URL', /https/],
+    ['symmetric algorithm', { AUTH_ALGORITHMS: 'RS256,HS256' }, 'AUTH_ALGORITHMS', /HS256/],
+    ['alg none', { AUTH_ALGORITHMS: 'none' }, 'AUTH_ALGORITHMS', /none/],
+    ['bad boolean', { MCP_AUTH_REQUIRED: 'yes' }, 'MCP_AUTH_REQUIRED', /true.*false/],
+    ['bad port', { PORT: '70000' }, 'PORT', /1 to 65535/],
+    ['origin with a path', { ALLOWED_ORIGINS: 'https://app.example.com/x' }, 'ALLOWED_ORIGINS', /bare origins/],
+    ['empty client allowlist', { ALLOWED_CLIENT_IDS: ' , ' }, 'ALLOWED_CLIENT_IDS', /empty/],
+  ];
+  it.each(cases)('%s', (_name, env, variable, hint) => {
+    const error = failure(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^${variable}: `));
+    expect(error.message).toMatch(hint);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('allows http for every loopback form', () => {
+    for (const host of ['localhost', '127.0.0.1', '127.10.0.3', '[::1]', 'dev.localhost']) {
+      expect(() => loadConfig({ AUTHKIT_DOMAIN: `http://${host}:4000` })).not.toThrow();
+    }
+  });
+});
