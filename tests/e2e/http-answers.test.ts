@@ -167,6 +167,7 @@ describe('discovery metadata', () => {
       expect(await response.json()).toEqual({
         resource,
         authorization_servers: [issuer.issuer],
+        scopes_supported: ['notes:read', 'notes:write'],
         bearer_methods_supported: ['header'],
         resource_name: 'Edge MCP server (AuthKit)',
       });

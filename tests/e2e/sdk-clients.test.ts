@@ -57,8 +57,8 @@ describe.each(generations)('%s', (_name, connect) => {
     const client = await connect();
     try {
       const { tools } = await client.listTools();
-      // whoami is listed for anonymous callers: signing in reaches it.
-      expect(tools.map((t) => t.name).sort()).toEqual(['ping', 'whoami']);
+      // Private tools are listed for anonymous callers: signing in reaches them.
+      expect(tools.map((t) => t.name).sort()).toEqual(['notes_create', 'notes_delete', 'notes_list', 'ping', 'whoami']);
       const result = await client.callTool({ name: 'ping', arguments: { message: 'hi' } });
       expect(result).toMatchObject({ structuredContent: { pong: true, message: 'hi' } });
     } finally {

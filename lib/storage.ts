@@ -1,0 +1,298 @@
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import { createStorage, type Storage } from 'unstorage';
+import httpDriver from 'unstorage/drivers/http';
+import upstashDriver from 'unstorage/drivers/upstash';
+import { z } from 'zod';
+import { ConfigError, isLoopbackHost } from './config';
+
+/**
+ * The notes store: one namespace per organization (`notes:<orgId>:<noteId>`), through unstorage.
+ * Edge-safe: only the `upstash` and `http` drivers (both fetch-based), no Node built-ins.
+ *
+ *   UPSTASH_REDIS_REST_URL + _TOKEN, or KV_REST_API_URL + _TOKEN (Vercel Marketplace) → Upstash Redis
+ *   else NOTES_STORAGE_URL                                   → an unstorage HTTP server (scripts/storage-server.ts)
+ *   else, outside production                                 → http://127.0.0.1:4100 (the dev storage server)
+ *   else                                                     → no store: the notes tools fail closed
+ *
+ * There is deliberately no in-memory fallback: on serverless, a Map per isolate loses notes silently.
+ */
+
+export const DEV_NOTES_STORAGE_URL = 'http://127.0.0.1:4100';
+export const NOT_CONFIGURED =
+  'Notes storage is not configured: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (Vercel Marketplace: Upstash Redis)';
+const STORAGE_FAILED = 'Notes storage is unavailable right now; try again later';
+/** Upper bound for one storage operation, so a hung store cannot hold a tool call open. */
+const OPERATION_TIMEOUT_MS = 10_000;
+
+export const TITLE_MAX = 200;
+export const BODY_MAX = 10_000;
+
+/** Organization and note ids are each one key segment: no `:`, `/`, `\`, `.` or `..` can get through. */
+export const KEY_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
+const SegmentSchema = z.string().regex(KEY_SEGMENT);
+
+export const NoteSchema = z.object({
+  id: SegmentSchema,
+  title: z.string().trim().min(1).max(TITLE_MAX),
+  body: z.string().max(BODY_MAX),
+  authorId: z.string().min(1),
+  createdAt: z.iso.datetime(),
+});
+export type Note = z.infer<typeof NoteSchema>;
+
+export const NewNoteSchema = NoteSchema.pick({ title: true, body: true, authorId: true });
+export type NewNote = z.infer<typeof NewNoteSchema>;
+
+export type NotesStore = {
+  /** Which backend serves it: for logs and tests, never for decisions. */
+  readonly driver: 'upstash' | 'http' | 'injected';
+  /** The organization's notes, newest first. */
+  list(orgId: string, options?: { limit?: number }): Promise<Note[]>;
+  create(orgId: string, note: NewNote): Promise<Note>;
+  /** False when the organization has no note with that id (including ids that are not valid at all). */
+  remove(orgId: string, noteId: string): Promise<boolean>;
+};
+export type NotesStoreResult = NotesStore | { unavailable: string };
+
+/** Failures safe to show a caller: fixed messages, no paths, URLs or stacks. */
+export class NotesError extends Error {
+  constructor(
+    readonly code: 'invalid_organization' | 'invalid_note' | 'storage_failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NotesError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+function checkOrg(orgId: string): string {
+  if (!SegmentSchema.safeParse(orgId).success) {
+    throw new NotesError('invalid_organization', 'This organization id cannot be used for notes');
+  }
+  return orgId;
+}
+
+/** `notes:<orgId>:` — every key of an organization starts with it, and no other key does. */
+export function orgPrefix(orgId: string): string {
+  return `notes:${checkOrg(orgId)}:`;
+}
+
+export function noteKey(orgId: string, noteId: string): string {
+  if (!SegmentSchema.safeParse(noteId).success) throw new NotesError('invalid_note', 'Note not found');
+  return `${orgPrefix(orgId)}${noteId}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backend resolution (pure, table-tested)
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => v?.trim() || undefined);
+
+const EnvSchema = z.object({
+  NODE_ENV: optional,
+  UPSTASH_REDIS_REST_URL: optional,
+  UPSTASH_REDIS_REST_TOKEN: optional,
+  KV_REST_API_URL: optional,
+  KV_REST_API_TOKEN: optional,
+  NOTES_STORAGE_URL: optional,
+});
+type NotesEnv = z.infer<typeof EnvSchema>;
+
+export type NotesBackend =
+  | { driver: 'upstash'; url: string; token: string; from: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL' }
+  | { driver: 'http'; base: string; from: 'NOTES_STORAGE_URL' | 'development default' }
+  | { driver: 'none' };
+
+/** https everywhere, http only for loopback hosts; no credentials, query or fragment. */
+function checkUrl(variable: string, raw: string, example: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `not a valid URL; set it to e.g. ${example}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(variable, `must use https:// (http:// is allowed only for loopback hosts); e.g. ${example}`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(variable, `must not contain credentials, a query or a fragment; e.g. ${example}`);
+  }
+  return url.toString().replace(/\/$/, '');
+}
+
+function upstashPair(
+  env: NotesEnv,
+  urlVar: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL',
+  tokenVar: 'UPSTASH_REDIS_REST_TOKEN' | 'KV_REST_API_TOKEN',
+): NotesBackend | undefined {
+  const url = env[urlVar];
+  const token = env[tokenVar];
+  if (!url && !token) return undefined;
+  if (!url) throw new ConfigError(urlVar, `must be set together with ${tokenVar}, e.g. https://your-db.upstash.io`);
+  if (!token) throw new ConfigError(tokenVar, `must be set together with ${urlVar} (the REST token of the database)`);
+  return { driver: 'upstash', url: checkUrl(urlVar, url, 'https://your-db.upstash.io'), token, from: urlVar };
+}
+
+/** Which backend the environment selects. Throws ConfigError (one line naming the variable). */
+export function resolveNotesBackend(rawEnv: Record<string, string | undefined>): NotesBackend {
+  const env = EnvSchema.parse(rawEnv);
+  const upstash =
+    upstashPair(env, 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN') ??
+    upstashPair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN');
+  if (upstash) return upstash;
+  if (env.NOTES_STORAGE_URL) {
+    return { driver: 'http', base: checkUrl('NOTES_STORAGE_URL', env.NOTES_STORAGE_URL, DEV_NOTES_STORAGE_URL), from: 'NOTES_STORAGE_URL' };
+  }
+  if (env.NODE_ENV !== 'production') return { driver: 'http', base: DEV_NOTES_STORAGE_URL, from: 'development default' };
+  return { driver: 'none' };
+}
+
+function storageFor(backend: Exclude<NotesBackend, { driver: 'none' }>): Storage {
+  if (backend.driver === 'http') return createStorage({ driver: httpDriver({ base: backend.base }) });
+  return createStorage({
+    driver: upstashDriver({
+      url: backend.url,
+      token: backend.token,
+      // Bounded: a few quick retries on network errors, and every request times out.
+      retry: { retries: 2, backoff: (n) => 100 * 2 ** n },
+      signal: () => AbortSignal.timeout(OPERATION_TIMEOUT_MS),
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+/** Server-side log line for a storage failure. Upstash error messages echo the command (note text): cut it. */
+function logFailure(operation: string, error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = (error instanceof Error ? error.message : String(error)).split(', command was:')[0]!.slice(0, 200);
+  console.error(`[notes] storage ${operation} failed: ${name}: ${message}`);
+}
+
+async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      work(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${OPERATION_TIMEOUT_MS} ms`)), OPERATION_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    logFailure(operation, error);
+    throw new NotesError('storage_failed', STORAGE_FAILED);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function newestFirst(a: Note, b: Note): number {
+  return a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt < b.createdAt ? 1 : -1;
+}
+
+function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
+  return {
+    driver,
+    async list(orgId, { limit } = {}) {
+      const prefix = orgPrefix(orgId);
+      // Only direct children of the prefix with a valid id: nothing outside the namespace, nothing nested.
+      const keys = (await guarded('list', () => storage.getKeys(prefix))).filter(
+        (key) => key.startsWith(prefix) && KEY_SEGMENT.test(key.slice(prefix.length)),
+      );
+      if (keys.length === 0) return [];
+      const items = await guarded('list', () => storage.getItems(keys));
+      const notes = items.flatMap(({ key, value }) => {
+        const note = NoteSchema.safeParse(value);
+        // A stored value must be a note and sit under its own id; anything else is skipped, not shown.
+        if (!note.success || key !== `${prefix}${note.data.id}`) {
+          console.warn(`[notes] skipped a malformed entry under ${prefix}`);
+          return [];
+        }
+        return [note.data];
+      });
+      return notes.sort(newestFirst).slice(0, limit ?? notes.length);
+    },
+    async create(orgId, input) {
+      const prefix = orgPrefix(orgId);
+      const fields = NewNoteSchema.safeParse(input);
+      if (!fields.success) throw new NotesError('invalid_note', `Invalid note: ${fields.error.issues[0]?.path.join('.') ?? 'input'}`);
+      const note: Note = { id: crypto.randomUUID(), ...fields.data, createdAt: new Date().toISOString() };
+      await guarded('create', () => storage.setItem(`${prefix}${note.id}`, note));
+      return note;
+    },
+    async remove(orgId, noteId) {
+      const prefix = orgPrefix(orgId);
+      // An id that cannot exist answers exactly like one that does not.
+      if (!KEY_SEGMENT.test(noteId)) return false;
+      const key = `${prefix}${noteId}`;
+      if (!(await guarded('remove', () => storage.hasItem(key)))) return false;
+      await guarded('remove', () => storage.removeItem(key));
+      return true;
+    },
+  };
+}
+
+let cached: { fingerprint: string; result: NotesStoreResult } | undefined;
+let injected: NotesStore | undefined;
+
+function build(env: Record<string, string | undefined>): NotesStoreResult {
+  let backend: NotesBackend;
+  try {
+    backend = resolveNotesBackend(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`[notes] ${error.message}`);
+    return { unavailable: `Notes storage is misconfigured: ${error.message}` };
+  }
+  if (backend.driver === 'none') {
+    console.error(`[notes] ${NOT_CONFIGURED}`);
+    return { unavailable: NOT_CONFIGURED };
+  }
+  return storeOver(storageFor(backend), backend.driver);
+}
+
+/** The notes store for this environment, built once per isolate (again only if the relevant variables change). */
+export function notesStore(env: Record<string, string | undefined> = process.env): NotesStoreResult {
+  if (injected) return injected;
+  const fingerprint = JSON.stringify(Object.keys(EnvSchema.shape).map((name) => env[name] ?? null));
+  if (cached?.fingerprint !== fingerprint) cached = { fingerprint, result: build(env) };
+  return cached.result;
+}
+
+/** Tests: serve notes from this storage (e.g. unstorage's memory driver), or undefined to go back to the environment. */
+export function setNotesStorageForTests(storage: Storage | undefined): void {
+  injected = storage ? storeOver(storage, 'injected') : undefined;
+  cached = undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the notes tools
+
+export function toolError(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
+/**
+ * Runs a notes tool's work against the store. No store, a refused organization id or a storage
+ * failure all become an isError result with a fixed message; nothing internal reaches the caller.
+ */
+export async function withNotesStore(
+  work: (store: NotesStore) => Promise<CallToolResult>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<CallToolResult> {
+  const store = notesStore(env);
+  if ('unavailable' in store) return toolError(store.unavailable);
+  try {
+    return await work(store);
+  } catch (error) {
+    if (error instanceof NotesError) return toolError(error.message);
+    logFailure('call', error);
+    return toolError('The notes tool failed');
+  }
+}

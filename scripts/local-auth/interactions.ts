@@ -1,0 +1,299 @@
+// The sign-in + consent interaction that oidc-provider hands off to us.
+//
+//   GET  /interaction/:uid          step 1: pick a (user, organization) membership
+//   POST /interaction/:uid/login    validates the pick, renders step 2 (consent)
+//   POST /interaction/:uid/confirm  Allow -> grant exactly the requested scopes
+//                                   Deny  -> access_denied back to the client
+//
+// oidc-provider binds each interaction to a SameSite=Lax cookie scoped to
+// /interaction/:uid, so a cross-site form POST arrives without it and is
+// refused; an Origin check on POSTs is the second line of defence.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Grant, Interaction, Provider } from 'oidc-provider';
+import {
+  displayName,
+  findMembership,
+  findOrganization,
+  findUser,
+  membershipsOf,
+  users,
+  type Organization,
+  type User,
+} from './directory';
+import { consentPage, errorPage, signInPage, type SignInChoice } from './pages';
+
+/** What the access token needs beyond oidc-provider's Grant: org and consent id. */
+export interface GrantContext {
+  organizationId: string;
+  consentId: string;
+}
+
+export interface InteractionDeps {
+  provider: Provider;
+  /** Resource scopes offered (opts.scopes). */
+  offeredScopes: ReadonlySet<string>;
+  /** OIDC scopes the provider knows (openid, profile, ...). */
+  oidcScopes: ReadonlySet<string>;
+  /** grantId -> context, read by extraTokenClaims. */
+  grantContexts: Map<string, GrantContext>;
+  log: (line: string) => void;
+}
+
+const MAX_FORM_BYTES = 16 * 1024;
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, PAGE_HEADERS);
+  res.end(html);
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('application/x-www-form-urlencoded')) {
+    throw new HttpError(415, 'Expected an HTML form submission.');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_FORM_BYTES) throw new HttpError(413, 'Form submission too large.');
+    chunks.push(buf);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Browsers send Origin on form POSTs; reject ones from another site. Clients
+// without a browser (tests, curl) send none, which is fine for a dev server.
+function assertSameOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  const host = req.headers.host;
+  if (!host || origin !== `http://${host}`) {
+    throw new HttpError(403, 'Cross-site form submission refused.');
+  }
+}
+
+function paramString(params: Record<string, unknown>, name: string): string | undefined {
+  const value = params[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function paramList(params: Record<string, unknown>, name: string): string[] {
+  const value = params[name];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function requestedScopes(interaction: Interaction): string[] {
+  return [...new Set((paramString(interaction.params, 'scope') ?? '').split(' ').filter(Boolean))];
+}
+
+function allChoices(): SignInChoice[] {
+  return users.flatMap((user) =>
+    membershipsOf(user.id).flatMap((m) => {
+      const org = findOrganization(m.organizationId);
+      return org
+        ? [
+            {
+              userId: user.id,
+              userName: displayName(user),
+              email: user.email,
+              organizationId: org.id,
+              organizationName: org.name,
+              role: m.role.slug,
+            },
+          ]
+        : [];
+    }),
+  );
+}
+
+/** Resolves the posted user/org pair; only real memberships are accepted. */
+function resolvePick(form: URLSearchParams): { user: User; org: Organization } {
+  const user = findUser(form.get('user') ?? '');
+  const org = findOrganization(form.get('org') ?? '');
+  if (!user || !org || !findMembership(user.id, org.id)) {
+    throw new HttpError(400, 'Pick one of the listed users and organizations.');
+  }
+  return { user, org };
+}
+
+export function createInteractionHandler(deps: InteractionDeps) {
+  const { provider, offeredScopes, oidcScopes, grantContexts, log } = deps;
+
+  async function clientName(interaction: Interaction): Promise<string> {
+    const clientId = paramString(interaction.params, 'client_id') ?? '';
+    const client = await provider.Client.find(clientId);
+    return client?.clientName || clientId;
+  }
+
+  // Reuse the grant oidc-provider loaded for this client only when it belongs
+  // to the same user and organization; a different pick is a different consent.
+  async function grantFor(interaction: Interaction, user: User, org: Organization) {
+    if (interaction.grantId) {
+      const existing = await provider.Grant.find(interaction.grantId);
+      const context = grantContexts.get(interaction.grantId);
+      if (existing && existing.accountId === user.id && context?.organizationId === org.id) {
+        return { grant: existing, context };
+      }
+    }
+    const clientId = paramString(interaction.params, 'client_id') ?? '';
+    const grant: Grant = new provider.Grant({ accountId: user.id, clientId });
+    const context: GrantContext = {
+      organizationId: org.id,
+      consentId: `consent_${randomBytes(12).toString('base64url')}`,
+    };
+    return { grant, context };
+  }
+
+  async function confirm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    interaction: Interaction,
+    form: URLSearchParams,
+  ): Promise<void> {
+    const decision = form.get('decision');
+    if (decision === 'deny') {
+      log(`consent denied for client ${paramString(interaction.params, 'client_id') ?? '?'}`);
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User denied the authorization request' },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    if (decision !== 'allow') throw new HttpError(400, 'Choose Allow or Deny.');
+
+    const { user, org } = resolvePick(form);
+    const { grant, context } = await grantFor(interaction, user, org);
+
+    // Grant exactly what was requested (intersected with what is offered), so
+    // a client that asked for less gets less and must step up for more.
+    const scopes = requestedScopes(interaction);
+    const oidc = scopes.filter((s) => oidcScopes.has(s));
+    const resourceScopes = scopes.filter((s) => offeredScopes.has(s));
+    if (oidc.length) grant.addOIDCScope(oidc);
+    if (resourceScopes.length) {
+      for (const resource of paramList(interaction.params, 'resource')) {
+        grant.addResourceScope(resource, resourceScopes);
+      }
+    }
+    const grantId = await grant.save();
+    grantContexts.set(grantId, context);
+
+    log(
+      `${user.handle} (${org.id}) allowed client ${paramString(interaction.params, 'client_id') ?? '?'}: ${
+        [...oidc, ...resourceScopes].join(' ') || '(no scopes)'
+      }`,
+    );
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.id }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm))?$/.exec(path);
+    if (!match) throw new HttpError(404, 'Not found.');
+    const [, uid, step] = match;
+
+    let interaction: Interaction;
+    try {
+      interaction = await provider.interactionDetails(req, res);
+    } catch {
+      throw new HttpError(
+        400,
+        'This sign-in request expired or was opened in another browser. Start again from the client.',
+      );
+    }
+    if (interaction.uid !== uid) throw new HttpError(400, 'Interaction mismatch. Start again from the client.');
+
+    if (step === undefined) {
+      if (req.method !== 'GET') throw new HttpError(405, 'Method not allowed.');
+      sendHtml(res, 200, signInPage({ uid, clientName: await clientName(interaction), choices: allChoices() }));
+      return;
+    }
+
+    if (req.method !== 'POST') throw new HttpError(405, 'Method not allowed.');
+    assertSameOrigin(req);
+    const form = await readForm(req);
+
+    if (step === 'login') {
+      let pick: { user: User; org: Organization };
+      try {
+        pick = resolvePick(form);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : 'Invalid choice.';
+        sendHtml(
+          res,
+          400,
+          signInPage({ uid, clientName: await clientName(interaction), choices: allChoices(), error: message }),
+        );
+        return;
+      }
+      const scopes = requestedScopes(interaction);
+      sendHtml(
+        res,
+        200,
+        consentPage({
+          uid,
+          clientName: await clientName(interaction),
+          userId: pick.user.id,
+          userName: displayName(pick.user),
+          organizationId: pick.org.id,
+          organizationName: pick.org.name,
+          resources: paramList(interaction.params, 'resource'),
+          scopes: scopes.filter((s) => offeredScopes.has(s) || oidcScopes.has(s)),
+          ignoredScopes: scopes.filter((s) => !offeredScopes.has(s) && !oidcScopes.has(s)),
+        }),
+      );
+      return;
+    }
+
+    await confirm(req, res, interaction, form);
+  }
+
+  return async function handleInteraction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+  ): Promise<void> {
+    try {
+      await route(req, res, path);
+    } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof HttpError) {
+        sendHtml(res, error.status, errorPage('Sign-in problem', error.message));
+        return;
+      }
+      log(`interaction error: ${error instanceof Error ? error.message : String(error)}`);
+      sendHtml(res, 500, errorPage('Something went wrong', 'See the local auth server log.'));
+    }
+  };
+}

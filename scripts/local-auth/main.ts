@@ -1,0 +1,75 @@
+// `npm run dev` entry: the local AuthKit stand-in on :4000 next to the MCP
+// server on :3000. Configuration comes from the same env vars the MCP server
+// reads, so both sides agree on the resource URL and the scopes.
+//
+//   LOCAL_AUTH_PORT    port to listen on (default 4000); issuer is http://localhost:<port>
+//   MCP_RESOURCE_URL   resource indicator tokens are issued for (default http://localhost:3000/mcp)
+//   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: every scope the tool registry requires)
+//   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
+
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { memberships, findOrganization, users } from './directory';
+import { DEFAULT_KEY_FILE } from './keys';
+import { startLocalAuthServer } from './server';
+import { registry } from '../../tools';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`local-auth: LOCAL_AUTH_PORT=${JSON.stringify(value)} is not a valid port`);
+  }
+  return port;
+}
+
+function describeUsers(): string {
+  return users
+    .map((user) => {
+      const orgs = memberships
+        .filter((m) => m.userId === user.id)
+        .map((m) => `${findOrganization(m.organizationId)?.name ?? m.organizationId} ${m.role.slug}`);
+      return `${user.handle} (${orgs.join(', ')})`;
+    })
+    .join(', ');
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.LOCAL_AUTH_PORT ?? '4000');
+  const resource = process.env.MCP_RESOURCE_URL ?? 'http://localhost:3000/mcp';
+  // Offer exactly what the MCP server advertises in scopes_supported, so the two cannot drift apart.
+  const scopes = (process.env.LOCAL_AUTH_SCOPES ?? registry.scopes().join(' ')).split(/\s+/).filter(Boolean);
+
+  const server = await startLocalAuthServer({
+    port,
+    issuer: `http://localhost:${port}`,
+    resources: [resource],
+    scopes,
+    keyFile: resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE),
+    log: (line) => console.log(`[local-auth] ${line}`),
+  });
+  console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
+  console.log(`[local-auth] connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to ${resource}`);
+  console.log(`[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${scopes.join(' ')}"]`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1); // second Ctrl-C: don't wait
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`[local-auth] error while stopping on ${signal}:`, error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,363 @@
+// A local authorization server shaped like WorkOS AuthKit, so the MCP server
+// can be exercised end to end without a WorkOS account. oidc-provider does the
+// OAuth work; this file only configures it the way AuthKit behaves for MCP:
+// endpoints under /oauth2/, open Dynamic Client Registration, PKCE S256,
+// RFC 8707 resource indicators with RS256 JWT access tokens whose `aud` is the
+// MCP resource and which carry `org_id` and `sid` like AuthKit's.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type Configuration,
+  type InteractionPolicy,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import { createMemoryAdapterFactory } from './adapter';
+import { findUserById } from './directory';
+import { createInteractionHandler, type GrantContext } from './interactions';
+import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
+import { errorPage } from './pages';
+
+export interface LocalAuthServerOptions {
+  /** TCP port; 0 picks a free one. Default 0. */
+  port?: number | undefined;
+  /** Interface to bind. Default 127.0.0.1 (the issuer still says localhost). */
+  host?: string | undefined;
+  /** Issuer identifier. Default `http://localhost:${port}`. */
+  issuer?: string | undefined;
+  /** Resource indicators (RFC 8707) tokens may be issued for; the first is the default. */
+  resources: string[];
+  /** Scopes offered for those resources (what the MCP server advertises). */
+  scopes: string[];
+  /** Private JWKS file; created on first run. Default `.local-auth/keys.json`. */
+  keyFile?: string | undefined;
+  /** Access token lifetime. Default 3600. */
+  accessTokenTtlSeconds?: number | undefined;
+  /** Receives one-line operational messages. Never given tokens or secrets. */
+  log?: ((line: string) => void) | undefined;
+}
+
+export interface LocalAuthServer {
+  issuer: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** OIDC scopes understood next to the resource scopes. */
+export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
+
+const DAY = 24 * 60 * 60;
+
+// AuthKit serves everything under /oauth2/; keep every oidc-provider route there.
+const ROUTES = {
+  authorization: '/oauth2/authorize',
+  token: '/oauth2/token',
+  registration: '/oauth2/register',
+  jwks: '/oauth2/jwks',
+  userinfo: '/oauth2/userinfo',
+  introspection: '/oauth2/introspection',
+  revocation: '/oauth2/revoke',
+  end_session: '/oauth2/logout',
+  pushed_authorization_request: '/oauth2/par',
+  device_authorization: '/oauth2/device/authorize',
+  code_verification: '/oauth2/device',
+  backchannel_authentication: '/oauth2/backchannel',
+  challenge: '/oauth2/challenge',
+  credential: '/oauth2/credential',
+} as const;
+
+function normalizeUrl(value: string): string | undefined {
+  return URL.parse(value)?.href;
+}
+
+function checkOptions(opts: LocalAuthServerOptions): void {
+  if (!Array.isArray(opts.resources) || opts.resources.length === 0) {
+    throw new Error('local-auth: `resources` must list at least one resource URL');
+  }
+  for (const resource of opts.resources) {
+    const url = URL.parse(resource);
+    if (!url || url.hash || !/^https?:$/.test(url.protocol)) {
+      throw new Error(`local-auth: resource ${JSON.stringify(resource)} must be an absolute http(s) URL without a fragment`);
+    }
+  }
+  for (const scope of opts.scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
+      throw new Error(`local-auth: scope ${JSON.stringify(scope)} is not a valid OAuth scope token`);
+    }
+    if (OIDC_SCOPES.includes(scope)) {
+      throw new Error(`local-auth: ${scope} is an OIDC scope and is always available; list only resource scopes`);
+    }
+  }
+}
+
+function checkIssuer(issuer: string): string {
+  const url = URL.parse(issuer);
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || issuer.endsWith('/')) {
+    throw new Error(`local-auth: issuer ${JSON.stringify(issuer)} must be an http(s) URL without a trailing slash, query or fragment`);
+  }
+  return issuer;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      const inUse = error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
+      reject(inUse ? new Error(`local-auth: ${host}:${port} is already in use`) : error);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+// Every authorization shows the user/organization picker, even when the
+// browser still has a session: a developer testing as alice, then bob, should
+// not be signed in silently as whoever came first. (prompt=none therefore
+// always answers login_required.)
+function alwaysPickAccountPolicy(): InteractionPolicy {
+  const policy = interactionPolicy.base();
+  const { Check } = interactionPolicy;
+  policy.get('login')?.checks.add(
+    new Check('pick_account', 'the local auth server asks which user and organization to use', (ctx) =>
+      ctx.oidc?.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
+    ),
+  );
+  return policy;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promise<LocalAuthServer> {
+  if (process.env.NODE_ENV === 'production') {
+    throw new Error('local-auth: refusing to start with NODE_ENV=production (development-only authorization server)');
+  }
+  checkOptions(opts);
+
+  const log = opts.log ?? ((): void => {});
+  const host = opts.host ?? '127.0.0.1';
+  const accessTokenTtl = opts.accessTokenTtlSeconds ?? 3600;
+  const offeredScopes = new Set(opts.scopes);
+  const oidcScopes = new Set(OIDC_SCOPES);
+  // Match resources by normalized URL but put the configured spelling in `aud`,
+  // which is what the MCP server compares against.
+  const resourcesByHref = new Map(opts.resources.map((r) => [normalizeUrl(r) ?? r, r]));
+  const grantContexts = new Map<string, GrantContext>();
+  const keys = await loadOrCreateSigningKeys(opts.keyFile ?? DEFAULT_KEY_FILE);
+  if (keys.created) log(`generated signing key in ${keys.file}`);
+
+  let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  const server = createServer((req, res) => {
+    if (!handle) {
+      res.writeHead(503).end();
+      return;
+    }
+    handle(req, res).catch((error: unknown) => {
+      log(`request failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  const port = await listen(server, opts.port ?? 0, host);
+  const issuer = checkIssuer(opts.issuer ?? `http://localhost:${port}`);
+
+  const configuration: Configuration = {
+    jwks: keys.jwks,
+    adapter: createMemoryAdapterFactory(),
+    routes: { ...ROUTES },
+    scopes: [...OIDC_SCOPES],
+    // Authorization code flow only, like AuthKit (no implicit or hybrid).
+    responseTypes: ['code'],
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    claims: {
+      acr: null,
+      auth_time: null,
+      iss: null,
+      sid: null,
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name'],
+      email: ['email', 'email_verified'],
+    },
+    async findAccount(_ctx, sub) {
+      const user = findUserById(sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: () => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: user.emailVerified,
+          given_name: user.firstName,
+          family_name: user.lastName,
+          name: `${user.firstName} ${user.lastName}`,
+        }),
+      };
+    },
+    // Random per start: interaction/session cookies need not survive restarts.
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // Browser-based MCP clients (MCP Inspector) call the token endpoint cross-origin.
+    clientBasedCORS: () => true,
+    extraClientMetadata: {
+      // RFC 7591 fields oidc-provider would otherwise drop. The validator also
+      // drops a registered `scope`: MCP SDK clients send the resource scopes
+      // there, which oidc-provider rejects (they are not OIDC scopes) and would
+      // otherwise use as an allow-list that blocks stepping up later. AuthKit
+      // does not restrict clients by registered scope either.
+      properties: ['software_id', 'software_version'],
+      validator(_ctx, key, value, metadata) {
+        if (key === 'software_id') delete metadata.scope;
+        if (value !== undefined && typeof value !== 'string') {
+          throw new errors.InvalidClientMetadata(`${key} must be a string`);
+        }
+      },
+    },
+    async extraTokenClaims(_ctx, token) {
+      if (token.kind !== 'AccessToken' || !token.grantId) return undefined;
+      const context = grantContexts.get(token.grantId);
+      if (!context) return undefined;
+      // AuthKit MCP tokens carry the organization and a consent-scoped `sid`,
+      // and deliberately no roles or permissions.
+      return { org_id: context.organizationId, sid: context.consentId };
+    },
+    // AuthKit hands MCP clients a refresh token whether or not they asked for
+    // offline_access, and tokens do not die with the browser session.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: () => false,
+    interactions: {
+      policy: alwaysPickAccountPolicy(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    pkce: { required: () => true },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error ?? 'error', out.error_description ?? 'The request could not be processed.');
+    },
+    ttl: {
+      AccessToken: accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: 14 * DAY,
+      Interaction: 3600,
+      Session: 14 * DAY,
+      Grant: 14 * DAY,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // Not part of AuthKit; keeping them off keeps tokens plain Bearer JWTs.
+      dPoP: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: true },
+      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      revocation: {
+        enabled: true,
+        // A client may only revoke its own tokens.
+        allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      introspection: {
+        enabled: true,
+        // Public clients may only introspect their own tokens.
+        allowedPolicy: (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource` on the request -> the first configured one (AuthKit's
+        // default resource indicator).
+        defaultResource: (_ctx, _client, oneOf) => (oneOf ? oneOf[0] : opts.resources[0]),
+        // Token and refresh requests without `resource` still get a JWT for
+        // the granted resource, even when `openid` was requested too.
+        useGrantedResource: () => true,
+        getResourceServerInfo(_ctx, indicator) {
+          const resource = resourcesByHref.get(normalizeUrl(indicator) ?? indicator);
+          if (!resource) {
+            throw new errors.InvalidTarget(`resource ${indicator} is not served by this authorization server`);
+          }
+          return {
+            scope: opts.scopes.join(' '),
+            audience: resource,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: accessTokenTtl,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+  };
+
+  let provider: Provider;
+  try {
+    provider = new Provider(issuer, configuration);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+
+  // Advertise the resource scopes too; clients such as the token CLI default to them.
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && isRecord(ctx.body)) {
+      ctx.body = { ...ctx.body, scopes_supported: [...OIDC_SCOPES, ...opts.scopes] };
+    }
+  });
+
+  provider.on('server_error', (_ctx, error) => log(`server error: ${error.message}`));
+  for (const event of ['authorization.error', 'grant.error', 'registration_create.error'] as const) {
+    provider.on(event, (_ctx, error) =>
+      log(`${event}: ${error.error ?? error.message}${error.error_description ? ` (${error.error_description})` : ''}`),
+    );
+  }
+  provider.on('registration_create.success', (_ctx, client) =>
+    log(`registered client ${client.clientId}${client.clientName ? ` (${client.clientName})` : ''}`),
+  );
+
+  const callback = provider.callback();
+  const interactions = createInteractionHandler({ provider, offeredScopes, oidcScopes, grantContexts, log });
+
+  handle = async (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (path.startsWith('/interaction/')) {
+      await interactions(req, res, path);
+      return;
+    }
+    if (path === ROUTES.registration) {
+      // oidc-provider sends no CORS headers for registration; browser-based
+      // MCP clients register dynamically, so answer the preflight here.
+      res.setHeader('access-control-allow-origin', req.headers.origin ?? '*');
+      res.setHeader('vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'access-control-allow-methods': 'POST',
+          'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type',
+          'access-control-max-age': '600',
+        });
+        res.end();
+        return;
+      }
+    }
+    if (path === '/' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`Local development authorization server.\nMetadata: ${issuer}/.well-known/oauth-authorization-server\n`);
+      return;
+    }
+    await callback(req, res);
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    issuer,
+    port,
+    close: () =>
+      (closed ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive connections (fetch reuses sockets) would hold close() open.
+        server.closeAllConnections();
+      })),
+  };
+}

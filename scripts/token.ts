@@ -1,0 +1,80 @@
+// Mint an access token from the running local authorization server by going
+// through the real OAuth flow (DCR, PKCE, sign-in + consent as form POSTs).
+//
+//   npx tsx scripts/token.ts --user alice [--org org_acme] [--scope "notes:read"]
+//                            [--resource http://localhost:3000/mcp] [--issuer http://localhost:4000]
+//
+// Prints only the access token on stdout, so `TOKEN=$(npx tsx scripts/token.ts --user bob)` works.
+
+import { parseArgs } from 'node:util';
+import { findUser, organizationsOf, users } from './local-auth/directory';
+import { mintToken } from './local-auth/flow';
+
+const USAGE = `usage: tsx scripts/token.ts --user <${users.map((u) => u.handle).join('|')}> [--org <id>] [--scope "<scopes>"] [--resource <url>] [--issuer <url>]`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if ('code' in current && typeof current.code === 'string') return current.code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+function parseCli() {
+  try {
+    return parseArgs({
+      options: {
+        user: { type: 'string' },
+        org: { type: 'string' },
+        scope: { type: 'string' },
+        resource: { type: 'string' },
+        issuer: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const values = parseCli();
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!values.user) fail(`--user is required\n${USAGE}`);
+
+  const user = findUser(values.user);
+  if (!user) fail(`unknown user ${JSON.stringify(values.user)}; seeded users: ${users.map((u) => u.handle).join(', ')}`);
+  const orgs = organizationsOf(user.id);
+  const org = values.org ?? orgs[0]?.id;
+  if (!org || !orgs.some((o) => o.id === org)) {
+    fail(`${user.handle} is not a member of ${values.org ?? 'any organization'}; member of: ${orgs.map((o) => o.id).join(', ') || 'none'}`);
+  }
+
+  const issuer = values.issuer ?? process.env.LOCAL_AUTH_ISSUER ?? `http://localhost:${process.env.LOCAL_AUTH_PORT ?? '4000'}`;
+  const resource = values.resource ?? process.env.MCP_RESOURCE_URL ?? 'http://localhost:3000/mcp';
+
+  try {
+    const token = await mintToken({ issuer, user: user.id, org, scope: values.scope, resource });
+    process.stdout.write(`${token.accessToken}\n`);
+  } catch (error) {
+    const code = causeCode(error);
+    if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND') {
+      fail(
+        `cannot reach the local auth server at ${issuer} (${code}). Start it with \`npm run dev\` or \`npx tsx scripts/local-auth/main.ts\`.`,
+      );
+    }
+    fail(`token request failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+void main();
