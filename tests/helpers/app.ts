@@ -12,8 +12,8 @@ export type RunningApp = {
   stop(): Promise<void>;
 };
 
-export async function startApp(env: Record<string, string>): Promise<RunningApp> {
-  const port = await freePort();
+export async function startApp(env: Record<string, string>, options: { port?: number } = {}): Promise<RunningApp> {
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
     env: {
       ...process.env,

@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, UnauthorizedError as UnauthorizedV2 } from '@modelcontextprotocol/client';
+import { UnauthorizedError as UnauthorizedV1 } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../scripts/local-auth/flow';
+import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
+import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
+import { registry } from '@/tools';
+import { MCP_HEADERS, rpc, startApp, type RunningApp } from '../helpers/app';
+import { freePort } from '../helpers/net';
+import { SignInAsProvider } from '../helpers/oauth-client';
+
+/**
+ * The whole OAuth dance with clients nobody here wrote: the MCP SDK v2 and v1 OAuth client
+ * providers, against the built app (next start) and the local oidc-provider authorization server.
+ * 401 -> resource metadata -> dynamic registration -> PKCE + resource -> token -> retried call;
+ * then 403 insufficient_scope -> step-up -> retried call.
+ */
+let dir: string;
+let auth: LocalAuthServer;
+let store: StorageServer;
+let app: RunningApp;
+let resource: string;
+const OTHER_RESOURCE = 'http://127.0.0.1:9/other-mcp';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'oauth-e2e-'));
+  const port = await freePort();
+  resource = `http://127.0.0.1:${port}/mcp`;
+  store = await startStorageServer({ port: 0, dir: join(dir, 'notes') });
+  auth = await startLocalAuthServer({
+    port: 0,
+    resources: [resource, OTHER_RESOURCE],
+    scopes: registry.scopes(),
+    keyFile: join(dir, 'keys.json'),
+  });
+  app = await startApp({ AUTHKIT_DOMAIN: auth.issuer, MCP_RESOURCE_URL: resource, NOTES_STORAGE_URL: store.url }, { port });
+});
+afterAll(async () => {
+  await app?.stop();
+  await auth?.close();
+  await store?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+type Generation = {
+  name: string;
+  /** v1 step-up only works without a refresh token (typescript-sdk#2255); v2 handles both. */
+  refreshTokens: boolean;
+  connect(provider: SignInAsProvider): Promise<{
+    client: { listTools(): Promise<{ tools: Array<{ name: string }> }>; callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown>; close(): Promise<void> };
+    finishAuth(callback: URL): Promise<void>;
+  }>;
+  Unauthorized: new (...args: never[]) => Error;
+};
+
+const generations: Generation[] = [
+  {
+    name: 'v2 @modelcontextprotocol/client',
+    refreshTokens: true,
+    Unauthorized: UnauthorizedV2,
+    async connect(provider) {
+      const transport = new TransportV2(new URL(resource), { authProvider: provider as never });
+      const client = new ClientV2({ name: 'oauth-e2e-v2', version: '1.0.0' });
+      await client.connect(transport);
+      // v2 checks the RFC 9207 `iss` on the callback, so it gets the whole query.
+      return { client, finishAuth: (callback) => transport.finishAuth(callback.searchParams) };
+    },
+  },
+  {
+    name: 'v1 @modelcontextprotocol/sdk',
+    refreshTokens: false,
+    Unauthorized: UnauthorizedV1,
+    async connect(provider) {
+      const transport = new TransportV1(new URL(resource), { authProvider: provider as never });
+      const client = new ClientV1({ name: 'oauth-e2e-v1', version: '1.0.0' });
+      await client.connect(transport);
+      return { client, finishAuth: (callback) => transport.finishAuth(callback.searchParams.get('code') ?? '') };
+    },
+  },
+];
+
+describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) => {
+  it('signs in on 401, then steps up on 403 insufficient_scope, and each retried call succeeds', async () => {
+    const provider = new SignInAsProvider('alice', 'org_acme', refreshTokens);
+    const { client, finishAuth } = await connect(provider);
+    try {
+      // Anonymous: connect and list work; private tools are listed because signing in reaches them.
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']));
+
+      // 1. A private call: 401 -> PRM -> DCR -> authorize (PKCE S256 + resource) -> sign-in over HTTP.
+      await expect(client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } })).rejects.toBeInstanceOf(Unauthorized);
+      const first = provider.authorizations.at(-1)!;
+      expect(first.origin).toBe(new URL(auth.issuer).origin);
+      expect(first.pathname).toBe('/oauth2/authorize');
+      expect(first.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(first.searchParams.get('resource')).toBe(resource);
+      expect(first.searchParams.get('scope')?.split(' ')).toContain('notes:write');
+      expect(provider.information?.client_id).toBeTruthy(); // dynamically registered
+
+      await finishAuth(provider.takeCallback());
+      const token = provider.tokens()!.access_token;
+      const claims = decodeJwt(token);
+      expect(claims.aud).toBe(resource);
+      expect(claims).toMatchObject({ iss: auth.issuer, sub: 'user_alice', org_id: 'org_acme', client_id: provider.information?.client_id });
+      expect(String(claims.scope).split(' ')).not.toContain('notes:read');
+
+      const created = await client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } });
+      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: 'first', authorId: 'user_alice' } } });
+
+      // 2. Step-up: notes_list needs notes:read, which this token lacks -> 403 -> re-authorize.
+      await expect(client.callTool({ name: 'notes_list', arguments: {} })).rejects.toBeInstanceOf(Unauthorized);
+      const stepUp = provider.authorizations.at(-1)!;
+      expect(stepUp).not.toBe(first);
+      expect(stepUp.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+      await finishAuth(provider.takeCallback());
+      expect(String(decodeJwt(provider.tokens()!.access_token).scope).split(' ')).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+
+      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as { structuredContent: { notes: Array<{ title: string }> } };
+      expect(listed.structuredContent.notes.map((n) => n.title)).toContain('first');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('tokens for another resource', () => {
+  it('a token the same server minted for another resource is refused with 401', async () => {
+    const other = await mintToken({ issuer: auth.issuer, user: 'alice', resource: OTHER_RESOURCE, scope: 'notes:read notes:write' });
+    expect(decodeJwt(other.accessToken).aud).toBe(OTHER_RESOURCE);
+    const response = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${other.accessToken}` },
+      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer error="invalid_token", error_description="The access token was not issued for this resource", resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`,
+    );
+
+    const mine = await mintToken({ issuer: auth.issuer, user: 'alice', resource, scope: 'notes:read' });
+    const ok = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${mine.accessToken}` },
+      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+    });
+    expect(ok.status).toBe(200);
+  });
+});
