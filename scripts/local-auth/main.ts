@@ -3,10 +3,12 @@
 // reads, so both sides agree on the resource URL and the scopes.
 //
 //   LOCAL_AUTH_PORT    port to listen on (default 4000); issuer is http://localhost:<port>
-//   MCP_RESOURCE_URL   resource indicator tokens are issued for (default http://localhost:3000/mcp)
+//   MCP_RESOURCE_URL   resource indicator tokens are issued for (default http://localhost:${PORT:-3000}/mcp)
+//   AUTHKIT_DOMAIN     when set (shell or .env.local), real AuthKit is used and this server does not start
 //   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: every scope the tool registry requires)
 //   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
 
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memberships, findOrganization, users } from './directory';
@@ -36,8 +38,15 @@ function describeUsers(): string {
 }
 
 async function main(): Promise<void> {
+  // Same settings as next dev: .env.local fills in what the shell did not set.
+  const envFile = resolve(PROJECT_ROOT, '.env.local');
+  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  if (process.env.AUTHKIT_DOMAIN) {
+    console.log(`[local-auth] AUTHKIT_DOMAIN is set (${process.env.AUTHKIT_DOMAIN}): using it; the local authorization server is not started`);
+    return;
+  }
   const port = parsePort(process.env.LOCAL_AUTH_PORT ?? '4000');
-  const resource = process.env.MCP_RESOURCE_URL ?? 'http://localhost:3000/mcp';
+  const resource = process.env.MCP_RESOURCE_URL ?? `http://localhost:${process.env.PORT ?? '3000'}/mcp`;
   // Offer exactly what the MCP server advertises in scopes_supported, so the two cannot drift apart.
   const scopes = (process.env.LOCAL_AUTH_SCOPES ?? registry.scopes().join(' ')).split(/\s+/).filter(Boolean);
 
