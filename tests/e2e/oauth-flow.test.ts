@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, UnauthorizedError as UnauthorizedV2 } from '@modelcontextprotocol/client';
 import { UnauthorizedError as UnauthorizedV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -8,12 +5,9 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/local-auth/flow';
-import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
-import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
-import { registry } from '@/tools';
-import { MCP_HEADERS, rpc, startApp, type RunningApp } from '../helpers/app';
-import { freePort } from '../helpers/net';
+import { MCP_HEADERS, rpc, type RunningApp } from '../helpers/app';
 import { SignInAsProvider } from '../helpers/oauth-client';
+import { startStack, type Stack } from '../helpers/stack';
 
 /**
  * The whole OAuth dance with clients nobody here wrote: the MCP SDK v2 and v1 OAuth client
@@ -21,32 +15,17 @@ import { SignInAsProvider } from '../helpers/oauth-client';
  * 401 -> resource metadata -> dynamic registration -> PKCE + resource -> token -> retried call;
  * then 403 insufficient_scope -> step-up -> retried call.
  */
-let dir: string;
-let auth: LocalAuthServer;
-let store: StorageServer;
+let stack: Stack;
 let app: RunningApp;
+let auth: Stack['auth'];
 let resource: string;
 const OTHER_RESOURCE = 'http://127.0.0.1:9/other-mcp';
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'oauth-e2e-'));
-  const port = await freePort();
-  resource = `http://127.0.0.1:${port}/mcp`;
-  store = await startStorageServer({ port: 0, dir: join(dir, 'notes') });
-  auth = await startLocalAuthServer({
-    port: 0,
-    resources: [resource, OTHER_RESOURCE],
-    scopes: registry.scopes(),
-    keyFile: join(dir, 'keys.json'),
-  });
-  app = await startApp({ AUTHKIT_DOMAIN: auth.issuer, MCP_RESOURCE_URL: resource, NOTES_STORAGE_URL: store.url }, { port });
+  stack = await startStack({ extraResources: [OTHER_RESOURCE] });
+  ({ app, auth, resource } = stack);
 });
-afterAll(async () => {
-  await app?.stop();
-  await auth?.close();
-  await store?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(async () => stack?.close());
 
 type Generation = {
   name: string;

@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
+import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
+import { registry } from '@/tools';
+import { startApp, type RunningApp } from './app';
+import { freePort } from './net';
+
+/**
+ * What `npm run dev` runs, on free loopback ports and temp dirs: the built app (next start), the
+ * local authorization server offering the registry's scopes, and the notes store.
+ */
+export type Stack = { app: RunningApp; auth: LocalAuthServer; store: StorageServer; resource: string; close(): Promise<void> };
+
+export async function startStack(options: { extraResources?: string[]; env?: Record<string, string> } = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
+  const port = await freePort();
+  const resource = `http://127.0.0.1:${port}/mcp`;
+  const store = await startStorageServer({ port: 0, dir: join(dir, 'notes') });
+  const auth = await startLocalAuthServer({
+    port: 0,
+    resources: [resource, ...(options.extraResources ?? [])],
+    scopes: registry.scopes(),
+    keyFile: join(dir, 'keys.json'),
+  });
+  const app = await startApp(
+    { AUTHKIT_DOMAIN: auth.issuer, MCP_RESOURCE_URL: resource, NOTES_STORAGE_URL: store.url, ...options.env },
+    { port },
+  );
+  return {
+    app,
+    auth,
+    store,
+    resource,
+    close: async () => {
+      await app.stop();
+      await auth.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
