@@ -93,6 +93,18 @@ describe('401 challenges', () => {
   });
 });
 
+describe('403 insufficient_scope', () => {
+  it('a valid token without the tool\'s scope gets a step-up challenge naming granted ∪ required', async () => {
+    const response = await post(call('notes_create', { title: 't', body: 'b' }), { authorization: `Bearer ${await token({ scope: 'openid notes:read' })}` });
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer error="insufficient_scope", scope="notes:read notes:write openid", error_description="The access token lacks a scope this tool requires", resource_metadata="${prm}"`,
+    );
+    const body = await expectJsonError(response, 403);
+    expect(body).toMatchObject({ id: 1, error: { code: -32003 } });
+    expect(app.output()).toMatch(/"tool":"notes_create".*"decision":"challenge","reason":"insufficient_scope","status":403/);
+  });
+});
+
 describe('400, 403, 405, 413', () => {
   const malformed: Array<[string, string]> = [
     ['another scheme', 'Basic dXNlcjpwYXNz'],
