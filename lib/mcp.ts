@@ -121,6 +121,16 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
     const { principal } = auth;
 
+    // An unapproved OAuth client is refused outright: re-authorizing cannot fix it, so no challenge.
+    if (config.allowedClientIds && principal.kind === 'user' && !config.allowedClientIds.includes(principal.clientId ?? '')) {
+      reject(403, 'client_not_allowed', principal, method);
+      return jsonRpcErrorResponse(
+        403,
+        { code: RPC_ERRORS.forbidden, message: 'This OAuth client is not approved for this server', reason: 'client_not_allowed' },
+        { id },
+      );
+    }
+
     const gated = gate(message, options.registry, principal);
     if (gated.kind === 'unavailable') {
       auditGateDecisions(gated.calls, principal, requestId, 503);

@@ -47,6 +47,7 @@ const fixture = createRegistry([
 let issuer: TestIssuer;
 let server: Listening;
 let authServer: Listening;
+let clientServer: Listening;
 const records: AuditRecord[] = [];
 const RESOURCE = 'http://127.0.0.1:1/mcp';
 
@@ -57,10 +58,12 @@ beforeAll(async () => {
   const required: Config = loadConfig({ ...env, MCP_AUTH_REQUIRED: 'true' });
   server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
   authServer = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => required }));
+  const approved: Config = loadConfig({ ...env, ALLOWED_CLIENT_IDS: 'client_approved, client_other' });
+  clientServer = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => approved }));
   setAuditSink((record) => records.push(record));
 });
 afterAll(async () => {
-  await Promise.all([server?.close(), authServer?.close(), issuer?.close()]);
+  await Promise.all([server?.close(), authServer?.close(), clientServer?.close(), issuer?.close()]);
 });
 
 const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';
@@ -148,5 +151,27 @@ describe('MCP_AUTH_REQUIRED=true', () => {
       expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PRM}"`);
     }
     expect((await send(call('open'), await token('openid'), authServer)).status).toBe(200);
+  });
+});
+
+describe('ALLOWED_CLIENT_IDS', () => {
+  it('a token from an unlisted client is refused with 403 (no challenge to loop on), audited, and nothing runs', async () => {
+    ran.length = 0;
+    records.length = 0;
+    const response = await send(call('open'), await token('openid', { client_id: 'client_rogue' }), clientServer);
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    expect(await response.json()).toMatchObject({ id: 1, error: { code: -32003, data: { reason: 'client_not_allowed' } } });
+    expect(ran).toEqual([]);
+    expect(records).toEqual([
+      expect.objectContaining({ type: 'request_rejected', decision: 'reject', reason: 'client_not_allowed', status: 403, sub: 'user_bob', client_id: 'client_rogue' }),
+    ]);
+  });
+
+  it('a token without client_id is refused too; a listed client passes', async () => {
+    expect((await send(call('open'), await token('openid', { client_id: undefined }), clientServer)).status).toBe(403);
+    ran.length = 0;
+    expect((await send(call('open'), await token('openid', { client_id: 'client_approved' }), clientServer)).status).toBe(200);
+    expect(ran).toEqual(['open']);
   });
 });
