@@ -2,7 +2,7 @@ import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/
 import { createMcpHandler } from 'mcp-handler';
 import { audit, identityFields, policyField } from './audit';
 import { ANONYMOUS, PrincipalSchema, type Principal } from './auth/principal';
-import { evaluate, type Membership } from './policy';
+import { evaluate, type MembershipAnswer } from './policy';
 import type { ToolDefinition } from './registry';
 
 /**
@@ -13,7 +13,7 @@ import type { ToolDefinition } from './registry';
 
 export type RequestIdentity = {
   principal: Principal;
-  membership?: Membership | 'unavailable';
+  membership?: MembershipAnswer;
   requestId: string;
 };
 
@@ -22,6 +22,14 @@ const MAX_CACHED_HANDLERS = 64;
 
 type Handler = (request: Request) => Promise<Response>;
 const handlers = new Map<string, Handler>();
+// Keyed by definition identity, not name: two registries may both have a tool called "x".
+const toolIds = new WeakMap<ToolDefinition, number>();
+let nextToolId = 0;
+function toolId(tool: ToolDefinition): number {
+  let id = toolIds.get(tool);
+  if (id === undefined) toolIds.set(tool, (id = nextToolId++));
+  return id;
+}
 
 /** AuthInfo for the SDK: identity only. `token` stays empty so no tool or log can echo it. */
 export function authInfoFor(identity: RequestIdentity, resourceUrl: string): AuthInfo | undefined {
@@ -37,7 +45,7 @@ export function authInfoFor(identity: RequestIdentity, resourceUrl: string): Aut
 }
 
 function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
-  const raw = authInfo?.extra?.identity as { principal?: unknown; membership?: Membership | 'unavailable'; requestId?: unknown } | undefined;
+  const raw = authInfo?.extra?.identity as { principal?: unknown; membership?: MembershipAnswer; requestId?: unknown } | undefined;
   const principal = PrincipalSchema.safeParse(raw?.principal);
   return {
     // Anything unexpected here is treated as anonymous: private tools then refuse (fail closed).
@@ -91,7 +99,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
 }
 
 export function handlerFor(tools: readonly ToolDefinition[]): Handler {
-  const key = tools.map((t) => t.name).join(',');
+  const key = tools.map(toolId).join(',');
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();

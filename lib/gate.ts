@@ -1,6 +1,6 @@
 import type { Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
-import { evaluate, type Decision, type Membership } from './policy';
+import { evaluate, type Decision, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
 
 /**
@@ -36,7 +36,7 @@ export function gate(
   message: unknown,
   registry: Registry,
   principal: Principal,
-  membership?: Membership | 'unavailable',
+  membership?: MembershipAnswer,
 ): GateResult {
   const calls: ToolCall[] = [];
   for (const { id, name } of toolCallsIn(message)) {

@@ -28,8 +28,14 @@ export type Access = z.infer<typeof AccessSchema>;
 /** Roles and permissions of the caller in their organization. */
 export type Membership = { roles: readonly string[]; permissions: readonly string[] };
 
+/**
+ * What the membership lookup answered: the membership, 'unavailable' (the lookup failed: fail
+ * closed with 503) or 'not_configured' (no WorkOS credentials: such tools are unreachable).
+ */
+export type MembershipAnswer = Membership | 'unavailable' | 'not_configured';
+
 /** Why a caller can never reach a tool by re-authorizing; kept for the audit trail only. */
-export type DenyReason = 'organization_required' | 'role_required' | 'permission_required';
+export type DenyReason = 'organization_required' | 'role_required' | 'permission_required' | 'identity_lookup_not_configured';
 
 export type Decision =
   | { effect: 'allow' }
@@ -44,42 +50,45 @@ export function requiredScopes(access: Access): string[] {
   return typeof access === 'object' ? [...(access.scopes ?? [])] : [];
 }
 
-/** True when deciding needs the caller's organization membership and the token did not carry it. */
-export function needsMembership(access: Access, principal: Principal): boolean {
-  if (typeof access !== 'object' || principal.kind !== 'user') return false;
-  const wants = (access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0;
-  return wants && !membershipFromToken(principal) && principal.organizationId !== undefined;
-}
+const wantsRoles = (access: Access) => typeof access === 'object' && (access.roles?.length ?? 0) > 0;
+const wantsPermissions = (access: Access) => typeof access === 'object' && (access.permissions?.length ?? 0) > 0;
 
-function membershipFromToken(principal: UserPrincipal): Membership | undefined {
-  if (!principal.roles && !principal.permissions) return undefined;
-  return { roles: principal.roles ?? [], permissions: principal.permissions ?? [] };
+/**
+ * True when deciding needs the caller's organization membership: the policy asks for roles or
+ * permissions and the token does not carry that attribute itself (token claims take precedence).
+ */
+export function needsMembership(access: Access, principal: Principal): boolean {
+  if (principal.kind !== 'user' || principal.organizationId === undefined) return false;
+  return (wantsRoles(access) && !principal.roles) || (wantsPermissions(access) && !principal.permissions);
 }
 
 /**
- * @param membership the caller's membership when `needsMembership` was true: the looked-up value,
- *   or 'unavailable' when the lookup failed. Token claims take precedence over it.
+ * @param membership the lookup's answer when `needsMembership` was true. Each attribute comes from
+ *   the token when the token carries it, else from the lookup.
  */
-export function evaluate(access: Access, principal: Principal, membership?: Membership | 'unavailable'): Decision {
+export function evaluate(access: Access, principal: Principal, membership?: MembershipAnswer): Decision {
   if (access === 'public') return { effect: 'allow' };
   if (principal.kind === 'anonymous') {
     return { effect: 'challenge', challenge: { kind: 'authentication_required', scopes: requiredScopes(access) } };
   }
   if (access === 'signed-in') return { effect: 'allow' };
 
-  const needsOrg = access.org === 'required' || (access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0;
+  const needsOrg = access.org === 'required' || wantsRoles(access) || wantsPermissions(access);
   if (needsOrg && !principal.organizationId) return { effect: 'deny', reason: 'organization_required' };
 
-  if ((access.roles?.length ?? 0) > 0 || (access.permissions?.length ?? 0) > 0) {
-    const held = membershipFromToken(principal) ?? membership;
-    if (held === 'unavailable') return { effect: 'unavailable' };
-    if (!held) return { effect: 'unavailable' }; // never decided without data: fail closed
-    if (access.roles?.length && !access.roles.some((role) => held.roles.includes(role))) {
-      return { effect: 'deny', reason: 'role_required' };
-    }
-    if (access.permissions?.some((p) => !held.permissions.includes(p))) {
-      return { effect: 'deny', reason: 'permission_required' };
-    }
+  if (needsMembership(access, principal)) {
+    if (membership === 'not_configured') return { effect: 'deny', reason: 'identity_lookup_not_configured' };
+    // Never decided without data: a failed or skipped lookup fails closed.
+    if (membership === undefined || membership === 'unavailable') return { effect: 'unavailable' };
+  }
+  const looked = typeof membership === 'object' ? membership : { roles: [], permissions: [] };
+  const roles = principal.roles ?? looked.roles;
+  const permissions = principal.permissions ?? looked.permissions;
+  if (wantsRoles(access) && !access.roles!.some((role) => roles.includes(role))) {
+    return { effect: 'deny', reason: 'role_required' };
+  }
+  if (wantsPermissions(access) && access.permissions!.some((p) => !permissions.includes(p))) {
+    return { effect: 'deny', reason: 'permission_required' };
   }
 
   const required = requiredScopes(access);

@@ -1,0 +1,51 @@
+// The access map of the shipped tools: who may call what, and which issuer/audience is trusted.
+//
+//   npm run inventory            Markdown table (paste into a review or the README)
+//   npm run inventory -- --json  the same rows as JSON, with issuer and audiences
+//
+// The configuration is read from the environment like the server reads it (development defaults
+// when NODE_ENV is not "production"); a configuration error prints one line and exits 1.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '@/lib/config';
+import { inventoryJson, inventoryMarkdown, inventoryRows } from '@/lib/inventory';
+import { registry } from '@/tools';
+
+const USAGE = 'usage: tsx scripts/inventory.ts [--json]';
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function parseCli() {
+  try {
+    return parseArgs({ options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    return fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
+function main(): void {
+  const values = parseCli();
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`[config] ${error.message}`);
+    throw error;
+  }
+  const rows = inventoryRows(registry);
+  if (values.json) {
+    process.stdout.write(inventoryJson(rows, { issuer: config.issuer, audiences: config.audiences, resource: config.resourceUrl }));
+    return;
+  }
+  process.stdout.write(inventoryMarkdown(rows));
+  process.stdout.write(`\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\n`);
+}
+
+main();

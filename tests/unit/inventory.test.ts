@@ -1,0 +1,162 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { inventoryJson, inventoryMarkdown, inventoryRows, type InventoryRow } from '@/lib/inventory';
+import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
+import { registry } from '@/tools';
+
+/**
+ * The access map (`npm run inventory`, the landing page): rows for the shipped tools, the
+ * Markdown and JSON forms, and the CLI itself as a child process.
+ */
+
+// Written out by hand from tools/*.ts: a change of policy or hints must show up here on purpose.
+const SHIPPED: Record<string, InventoryRow> = {
+  ping: { tool: 'ping', title: 'Ping', access: 'public', scopes: [], roles: [], permissions: [], org: false, annotations: ['read-only'] },
+  whoami: { tool: 'whoami', title: 'Who am I', access: 'signed-in', scopes: [], roles: [], permissions: [], org: false, annotations: ['read-only'] },
+  notes_list: {
+    tool: 'notes_list',
+    title: 'List notes',
+    access: 'scopes: notes:read; organization required',
+    scopes: ['notes:read'],
+    roles: [],
+    permissions: [],
+    org: true,
+    annotations: ['read-only'],
+  },
+  notes_create: {
+    tool: 'notes_create',
+    title: 'Create a note',
+    access: 'scopes: notes:write; organization required',
+    scopes: ['notes:write'],
+    roles: [],
+    permissions: [],
+    org: true,
+    annotations: [],
+  },
+  notes_delete: {
+    tool: 'notes_delete',
+    title: 'Delete a note',
+    access: 'scopes: notes:write; organization required',
+    scopes: ['notes:write'],
+    roles: [],
+    permissions: [],
+    org: true,
+    annotations: ['destructive', 'idempotent'],
+  },
+};
+
+describe('inventoryRows for the shipped registry', () => {
+  const rows = inventoryRows(registry);
+
+  it('has one row per tool, in registry order', () => {
+    expect(rows.map((row) => row.tool)).toEqual(registry.tools.map((tool) => tool.name));
+  });
+
+  it.each(Object.keys(SHIPPED))('%s matches its declared policy and hints', (name) => {
+    expect(rows.find((row) => row.tool === name)).toEqual(SHIPPED[name]);
+  });
+
+  it('has no tool this test does not know about', () => {
+    expect(rows.map((row) => row.tool).sort()).toEqual(Object.keys(SHIPPED).sort());
+  });
+});
+
+describe('inventoryRows on a fixture', () => {
+  const tool = (name: string, access: Parameters<typeof defineTool>[0]['access'], annotations?: Record<string, boolean>) =>
+    defineTool({ name, title: `T|${name}`, description: 'd', access, input: z.object({}), annotations, handler: () => jsonResult({}) });
+  const rows = inventoryRows(
+    createRegistry([
+      tool('admin_only', { roles: ['admin', 'owner'] }),
+      tool('manage', { scopes: ['a:write', 'a:read'], permissions: ['x:manage'] }, { openWorldHint: true, readOnlyHint: false, idempotentHint: true }),
+      tool('scoped', { scopes: ['a:read'] }),
+    ]),
+  );
+
+  it('roles and permissions imply an organization; scopes alone do not', () => {
+    expect(rows.map((row) => [row.tool, row.org])).toEqual([
+      ['admin_only', true],
+      ['manage', true],
+      ['scoped', false],
+    ]);
+  });
+
+  it('copies requirements in declared order and describes them like the audit trail', () => {
+    expect(rows[0]).toMatchObject({ access: 'role: admin | owner', roles: ['admin', 'owner'], scopes: [], permissions: [] });
+    expect(rows[1]).toMatchObject({ access: 'scopes: a:write a:read; permissions: x:manage', scopes: ['a:write', 'a:read'], permissions: ['x:manage'] });
+  });
+
+  it('flags only hints declared true, in a fixed order', () => {
+    expect(rows[0]!.annotations).toEqual([]);
+    expect(rows[1]!.annotations).toEqual(['idempotent', 'open-world']);
+  });
+
+  it('escapes pipes in Markdown cells so the table keeps its columns', () => {
+    const lines = inventoryMarkdown(rows).trimEnd().split('\n');
+    // 8 columns -> 9 unescaped pipes per line
+    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(9);
+    expect(lines[2]).toContain('T\\|admin_only');
+    expect(lines[2]).toContain('admin \\| owner');
+  });
+});
+
+describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
+  const rows = inventoryRows(registry);
+
+  it('Markdown: a header, a separator, and one row per tool', () => {
+    const lines = inventoryMarkdown(rows).trimEnd().split('\n');
+    expect(lines[0]).toBe('| tool | title | access | scopes | roles | permissions | org | annotations |');
+    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|');
+    expect(lines).toHaveLength(2 + registry.tools.length);
+    expect(lines[2 + registry.tools.findIndex((t) => t.name === 'notes_create')]).toBe(
+      '| `notes_create` | Create a note | scopes: notes:write; organization required | notes:write | - | - | required | - |',
+    );
+    for (const tool of registry.tools) expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
+  });
+
+  it('JSON: the rows under "tools", plus the context given', () => {
+    const parsed = JSON.parse(inventoryJson(rows, { issuer: 'https://x.authkit.app' })) as { issuer: string; tools: InventoryRow[] };
+    expect(parsed.issuer).toBe('https://x.authkit.app');
+    expect(parsed.tools).toEqual(rows);
+  });
+});
+
+describe('the CLI (npx tsx scripts/inventory.ts)', () => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    AUTHKIT_DOMAIN: 'https://inventory-test.authkit.app',
+    MCP_RESOURCE_URL: 'https://mcp.example.com/mcp',
+    AUTH_EXTRA_AUDIENCES: '',
+  };
+  const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+    spawnSync('npx', ['tsx', 'scripts/inventory.ts', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...env, ...extraEnv } });
+
+  it('--json prints parseable JSON with every tool, the trusted issuer and the audience', () => {
+    const result = run(['--json']);
+    expect(result.error).toBeUndefined();
+    expect(result.status, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { issuer: string; audiences: string[]; tools: InventoryRow[] };
+    expect(parsed.tools.map((row) => row.tool)).toEqual(registry.tools.map((tool) => tool.name));
+    expect(parsed.tools).toEqual(inventoryRows(registry));
+    expect(parsed.issuer).toBe('https://inventory-test.authkit.app');
+    expect(parsed.audiences).toEqual(['https://mcp.example.com/mcp']);
+  });
+
+  it('prints the Markdown table, then the trusted issuer and audience', () => {
+    const result = run([]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      `${inventoryMarkdown(inventoryRows(registry))}\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n`,
+    );
+  });
+
+  it('a configuration error prints one line to stderr and exits 1', () => {
+    const result = run([], { AUTHKIT_DOMAIN: 'http://issuer.example.com' });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.split('\n').filter((line) => line.trim() && !line.startsWith('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\[config\] AUTHKIT_DOMAIN: must use https:\/\//);
+  });
+});

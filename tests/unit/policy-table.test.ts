@@ -1,0 +1,290 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { setAuditSink } from '@/lib/audit';
+import { loadConfig, type Config } from '@/lib/config';
+import { createMcpEndpoint } from '@/lib/mcp';
+import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
+import type { Access } from '@/lib/policy';
+import { MCP_HEADERS, readRpc } from '../helpers/app';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { serveFetchHandler, type Listening } from '../helpers/net';
+
+/**
+ * Every policy kind × every kind of caller, through the real endpoint served in-process over HTTP
+ * on 127.0.0.1. Each cell states the HTTP status, the exact WWW-Authenticate header (or none),
+ * whether the handler ran, and whether tools/list shows the tool to that caller. The expected
+ * table below is written out by hand on purpose: it is the specification, not a computation.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Fixture registry: one tool per policy kind. Each handler counts its runs.
+// ---------------------------------------------------------------------------------------------
+const POLICIES = {
+  open: 'public',
+  member_area: 'signed-in',
+  docs_read: { scopes: ['docs:read'] },
+  org_docs_write: { scopes: ['docs:write'], org: 'required' },
+  admin_panel: { roles: ['admin'] },
+  staff_area: { roles: ['admin', 'member'] }, // any one of the roles
+  notes_manage: { permissions: ['notes:manage'] },
+} as const satisfies Record<string, Access>;
+type ToolName = keyof typeof POLICIES;
+const TOOL_NAMES = Object.keys(POLICIES) as ToolName[];
+
+const runs = new Map<string, number>();
+const fixture = createRegistry(
+  TOOL_NAMES.map((name) =>
+    defineTool({
+      name,
+      title: name,
+      description: `fixture: ${name}`,
+      access: POLICIES[name] as Access,
+      input: z.object({}),
+      handler: () => {
+        runs.set(name, (runs.get(name) ?? 0) + 1);
+        return jsonResult({ ran: name });
+      },
+    }),
+  ),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Callers. `undefined` = anonymous (no Authorization header); otherwise the token's claims.
+// ---------------------------------------------------------------------------------------------
+const RIGHT = 'openid docs:read docs:write';
+const CALLERS = {
+  anonymous: undefined,
+  no_scopes: { org_id: 'org_acme', scope: 'openid', roles: ['member'], permissions: [] },
+  right_scopes: { org_id: 'org_acme', scope: RIGHT, roles: ['member'], permissions: ['notes:read'] },
+  right_scopes_no_org: { scope: RIGHT },
+  other_org: { org_id: 'org_globex', scope: RIGHT, roles: ['member'], permissions: ['notes:read'] },
+  member: { org_id: 'org_acme', scope: RIGHT, role: 'member', permissions: ['notes:read'] }, // single `role` claim form
+  admin: { org_id: 'org_acme', scope: RIGHT, roles: ['admin'], permissions: ['notes:manage'] },
+  manager_not_admin: { org_id: 'org_acme', scope: RIGHT, roles: ['member'], permissions: ['notes:manage'] },
+  no_org: { scope: 'openid' },
+  no_membership_claims: { org_id: 'org_acme', scope: RIGHT }, // roles/permissions would need a lookup (not implemented)
+} as const satisfies Record<string, Record<string, unknown> | undefined>;
+type CallerName = keyof typeof CALLERS;
+const CALLER_NAMES = Object.keys(CALLERS) as CallerName[];
+
+// ---------------------------------------------------------------------------------------------
+// The expected table.
+//   status  HTTP status of a tools/call
+//   www     exact WWW-Authenticate value, or null when the header must be absent
+//   ran     whether the tool's handler executed
+//   listed  whether tools/list (same caller) contains the tool
+//   as      'result' = a JSON-RPC result from the tool; 'unknown' = byte-identical to calling a
+//           nonexistent tool (modulo the name); 'rpc-error' = a JSON-RPC error object (401/403/503)
+// ---------------------------------------------------------------------------------------------
+const RESOURCE = 'http://127.0.0.1:1/mcp';
+const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';
+const SIGN_IN = `Bearer resource_metadata="${PRM}"`;
+const SIGN_IN_DOCS_READ = `Bearer resource_metadata="${PRM}", scope="docs:read"`;
+const SIGN_IN_DOCS_WRITE = `Bearer resource_metadata="${PRM}", scope="docs:write"`;
+const STEP_UP = (scope: string) =>
+  `Bearer error="insufficient_scope", scope="${scope}", error_description="The access token lacks a scope this tool requires", resource_metadata="${PRM}"`;
+
+type Row = {
+  caller: CallerName;
+  tool: ToolName;
+  status: 200 | 401 | 403 | 503;
+  www: string | null;
+  ran: boolean;
+  listed: boolean;
+  as: 'result' | 'unknown' | 'rpc-error';
+};
+const OK = { status: 200, www: null, ran: true, listed: true, as: 'result' } as const;
+const HIDDEN = { status: 200, www: null, ran: false, listed: false, as: 'unknown' } as const;
+const UNAVAILABLE = { status: 503, www: null, ran: false, listed: false, as: 'rpc-error' } as const;
+const challenge = (status: 401 | 403, www: string) => ({ status, www, ran: false, listed: true, as: 'rpc-error' }) as const;
+
+const TABLE: Row[] = [
+  // public: anyone
+  { tool: 'open', caller: 'anonymous', ...OK },
+  { tool: 'open', caller: 'no_scopes', ...OK },
+  { tool: 'open', caller: 'right_scopes', ...OK },
+  { tool: 'open', caller: 'right_scopes_no_org', ...OK },
+  { tool: 'open', caller: 'other_org', ...OK },
+  { tool: 'open', caller: 'member', ...OK },
+  { tool: 'open', caller: 'admin', ...OK },
+  { tool: 'open', caller: 'manager_not_admin', ...OK },
+  { tool: 'open', caller: 'no_org', ...OK },
+  { tool: 'open', caller: 'no_membership_claims', ...OK },
+
+  // signed-in: any valid token; anonymous is asked to sign in (no scope parameter)
+  { tool: 'member_area', caller: 'anonymous', ...challenge(401, SIGN_IN) },
+  { tool: 'member_area', caller: 'no_scopes', ...OK },
+  { tool: 'member_area', caller: 'right_scopes', ...OK },
+  { tool: 'member_area', caller: 'right_scopes_no_org', ...OK },
+  { tool: 'member_area', caller: 'other_org', ...OK },
+  { tool: 'member_area', caller: 'member', ...OK },
+  { tool: 'member_area', caller: 'admin', ...OK },
+  { tool: 'member_area', caller: 'manager_not_admin', ...OK },
+  { tool: 'member_area', caller: 'no_org', ...OK },
+  { tool: 'member_area', caller: 'no_membership_claims', ...OK },
+
+  // scopes only: docs:read; no organization needed
+  { tool: 'docs_read', caller: 'anonymous', ...challenge(401, SIGN_IN_DOCS_READ) },
+  { tool: 'docs_read', caller: 'no_scopes', ...challenge(403, STEP_UP('docs:read openid')) },
+  { tool: 'docs_read', caller: 'right_scopes', ...OK },
+  { tool: 'docs_read', caller: 'right_scopes_no_org', ...OK },
+  { tool: 'docs_read', caller: 'other_org', ...OK },
+  { tool: 'docs_read', caller: 'member', ...OK },
+  { tool: 'docs_read', caller: 'admin', ...OK },
+  { tool: 'docs_read', caller: 'manager_not_admin', ...OK },
+  { tool: 'docs_read', caller: 'no_org', ...challenge(403, STEP_UP('docs:read openid')) },
+  { tool: 'docs_read', caller: 'no_membership_claims', ...OK },
+
+  // scopes + organization: docs:write, org required; without org_id it is out of reach (hidden)
+  { tool: 'org_docs_write', caller: 'anonymous', ...challenge(401, SIGN_IN_DOCS_WRITE) },
+  { tool: 'org_docs_write', caller: 'no_scopes', ...challenge(403, STEP_UP('docs:write openid')) },
+  { tool: 'org_docs_write', caller: 'right_scopes', ...OK },
+  { tool: 'org_docs_write', caller: 'right_scopes_no_org', ...HIDDEN },
+  { tool: 'org_docs_write', caller: 'other_org', ...OK },
+  { tool: 'org_docs_write', caller: 'member', ...OK },
+  { tool: 'org_docs_write', caller: 'admin', ...OK },
+  { tool: 'org_docs_write', caller: 'manager_not_admin', ...OK },
+  { tool: 'org_docs_write', caller: 'no_org', ...HIDDEN },
+  { tool: 'org_docs_write', caller: 'no_membership_claims', ...OK },
+
+  // role admin (organization implied): anonymous may still sign in, so it is listed for them
+  { tool: 'admin_panel', caller: 'anonymous', ...challenge(401, SIGN_IN) },
+  { tool: 'admin_panel', caller: 'no_scopes', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'right_scopes', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'right_scopes_no_org', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'other_org', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'member', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'admin', ...OK },
+  { tool: 'admin_panel', caller: 'manager_not_admin', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'no_org', ...HIDDEN },
+  { tool: 'admin_panel', caller: 'no_membership_claims', ...UNAVAILABLE },
+
+  // roles admin | member: any one role suffices (organization implied)
+  { tool: 'staff_area', caller: 'anonymous', ...challenge(401, SIGN_IN) },
+  { tool: 'staff_area', caller: 'no_scopes', ...OK },
+  { tool: 'staff_area', caller: 'right_scopes', ...OK },
+  { tool: 'staff_area', caller: 'right_scopes_no_org', ...HIDDEN },
+  { tool: 'staff_area', caller: 'other_org', ...OK },
+  { tool: 'staff_area', caller: 'member', ...OK },
+  { tool: 'staff_area', caller: 'admin', ...OK },
+  { tool: 'staff_area', caller: 'manager_not_admin', ...OK },
+  { tool: 'staff_area', caller: 'no_org', ...HIDDEN },
+  { tool: 'staff_area', caller: 'no_membership_claims', ...UNAVAILABLE },
+
+  // permission notes:manage (organization implied)
+  { tool: 'notes_manage', caller: 'anonymous', ...challenge(401, SIGN_IN) },
+  { tool: 'notes_manage', caller: 'no_scopes', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'right_scopes', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'right_scopes_no_org', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'other_org', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'member', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'admin', ...OK },
+  { tool: 'notes_manage', caller: 'manager_not_admin', ...OK },
+  { tool: 'notes_manage', caller: 'no_org', ...HIDDEN },
+  { tool: 'notes_manage', caller: 'no_membership_claims', ...UNAVAILABLE },
+];
+
+// ---------------------------------------------------------------------------------------------
+let issuer: TestIssuer;
+let server: Listening;
+const tokens = new Map<CallerName, string | undefined>();
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  const config: Config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+  server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
+  setAuditSink(() => {});
+  for (const caller of CALLER_NAMES) {
+    const claims = CALLERS[caller];
+    tokens.set(caller, claims ? await issuer.sign({ aud: RESOURCE, sub: `user_${caller}`, client_id: 'client_1', ...claims }) : undefined);
+  }
+});
+afterAll(async () => {
+  await Promise.all([server?.close(), issuer?.close()]);
+});
+
+async function post(body: unknown, caller: CallerName): Promise<Response> {
+  const bearer = tokens.get(caller);
+  return fetch(`${server.url}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+const callBody = (name: string) => ({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name, arguments: {} } });
+
+async function listedFor(caller: CallerName): Promise<string[]> {
+  const response = await post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, caller);
+  expect(response.status).toBe(200);
+  const message = await readRpc(response);
+  return (message.result as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name);
+}
+
+type Observed = { status: number; www: string | null; retryAfter: string | null; ran: boolean; body: Record<string, unknown> };
+async function observe(caller: CallerName, tool: string): Promise<Observed> {
+  const before = runs.get(tool) ?? 0;
+  const response = await post(callBody(tool), caller);
+  return {
+    status: response.status,
+    www: response.headers.get('www-authenticate'),
+    retryAfter: response.headers.get('retry-after'),
+    body: await readRpc(response),
+    ran: (runs.get(tool) ?? 0) > before,
+  };
+}
+
+describe('the expected table itself', () => {
+  it('has exactly one row per (policy, caller) cell', () => {
+    const cells = TABLE.map((row) => `${row.tool}/${row.caller}`);
+    expect(new Set(cells).size).toBe(cells.length);
+    expect(cells.length).toBe(TOOL_NAMES.length * CALLER_NAMES.length);
+  });
+});
+
+describe.each(TOOL_NAMES)('policy of %s', (tool) => {
+  it.each(TABLE.filter((row) => row.tool === tool))(`$caller -> $status (ran: $ran, listed: $listed, $as)`, async (row) => {
+    const observed = await observe(row.caller, row.tool);
+    expect({ status: observed.status, www: observed.www, ran: observed.ran }).toEqual({ status: row.status, www: row.www, ran: row.ran });
+    expect((await listedFor(row.caller)).includes(row.tool), 'listed in tools/list').toBe(row.listed);
+
+    switch (row.as) {
+      case 'result':
+        expect(observed.body).toMatchObject({ jsonrpc: '2.0', id: 42, result: { structuredContent: { ran: row.tool } } });
+        break;
+      case 'unknown': {
+        const unknown = await observe(row.caller, 'no_such_tool');
+        expect(unknown.status).toBe(observed.status);
+        expect(JSON.stringify(observed.body).replaceAll(row.tool, 'X')).toBe(JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'));
+        break;
+      }
+      case 'rpc-error':
+        expect(observed.body).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code: expect.any(Number) } });
+        expect(observed.body).not.toHaveProperty('result');
+        if (row.status === 503) expect(observed.retryAfter).toBe('10');
+        break;
+    }
+  });
+});
+
+describe('organization membership does not change decisions', () => {
+  it('a member of another organization gets exactly the decisions of the same caller in org_acme', async () => {
+    const summary = async (caller: CallerName) => {
+      const listed = await listedFor(caller);
+      const cells: Array<[string, number, string | null, boolean, boolean]> = [];
+      for (const tool of TOOL_NAMES) {
+        const observed = await observe(caller, tool);
+        cells.push([tool, observed.status, observed.www, observed.ran, listed.includes(tool)]);
+      }
+      return cells;
+    };
+    expect(await summary('other_org')).toEqual(await summary('right_scopes'));
+  });
+});
+
+describe('tools/list per caller', () => {
+  it.each(CALLER_NAMES)('%s sees exactly the tools the table lists for them', async (caller) => {
+    const expected = TABLE.filter((row) => row.caller === caller && row.listed).map((row) => row.tool);
+    expect((await listedFor(caller)).sort()).toEqual([...expected].sort());
+  });
+});
