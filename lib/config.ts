@@ -17,6 +17,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_TOKEN_LENGTH = 8192;
 
 const DEV_ISSUER = 'http://localhost:4000';
+/** The local authorization server also answers WorkOS User Management calls with this development key. */
+const DEV_WORKOS_API_KEY = 'local-workos-dev-key';
 const DEV_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:6274'];
 
 export class ConfigError extends Error {
@@ -199,7 +201,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     allowedClientIds,
     workos: env.WORKOS_API_KEY
       ? { apiKey: env.WORKOS_API_KEY, clientId: env.WORKOS_CLIENT_ID, apiUrl: env.WORKOS_API_URL }
-      : undefined,
+      : !production && !env.AUTHKIT_DOMAIN
+        ? // Development with the local authorization server: it serves the seeded directory too.
+          { apiKey: DEV_WORKOS_API_KEY, apiUrl: DEV_ISSUER }
+        : undefined,
     port,
   };
 }

@@ -1,6 +1,7 @@
 import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { audit, identityFields, policyField } from './audit';
+import type { IdentityLookup } from './auth/identity';
 import { ANONYMOUS, PrincipalSchema, type Principal } from './auth/principal';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { ToolDefinition } from './registry';
@@ -15,6 +16,8 @@ export type RequestIdentity = {
   principal: Principal;
   membership?: MembershipAnswer;
   requestId: string;
+  /** Lazy WorkOS lookups for tools that need more than the token says (profile, members). */
+  lookup?: IdentityLookup;
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -45,13 +48,14 @@ export function authInfoFor(identity: RequestIdentity, resourceUrl: string): Aut
 }
 
 function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
-  const raw = authInfo?.extra?.identity as { principal?: unknown; membership?: MembershipAnswer; requestId?: unknown } | undefined;
+  const raw = authInfo?.extra?.identity as Partial<RequestIdentity> | undefined;
   const principal = PrincipalSchema.safeParse(raw?.principal);
   return {
     // Anything unexpected here is treated as anonymous: private tools then refuse (fail closed).
     principal: principal.success ? principal.data : ANONYMOUS,
     membership: raw?.membership,
     requestId: typeof raw?.requestId === 'string' ? raw.requestId : 'unknown',
+    lookup: raw?.lookup,
   };
 }
 
@@ -85,7 +89,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         return refusal('Not authorized to call this tool');
       }
       try {
-        const result = await tool.handler(args, { principal: identity.principal });
+        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup });
         const outcome = result.isError ? 'tool_error' : 'ok';
         audit({ ...base, decision: 'allow', outcome, durationMs: Math.round(performance.now() - started) });
         return result;

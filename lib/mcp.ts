@@ -1,5 +1,7 @@
 import { audit, identityFields, policyField } from './audit';
 import { authenticate } from './auth/authenticate';
+import type { IdentityLookup } from './auth/identity';
+import { identityLookupFor, membershipNeeded, resolveMembership } from './auth/membership';
 import { challengeStatus, wwwAuthenticate, type Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
 import type { TokenVerifier } from './auth/verify';
@@ -20,6 +22,8 @@ export type McpEndpointOptions = {
   config?: () => Config;
   /** Tests inject a verifier with a counting or failing key set. */
   verifier?: (config: Config) => TokenVerifier | undefined;
+  /** WorkOS membership lookups; defaults to one built from config.workos (none when unset). */
+  identity?: (config: Config) => IdentityLookup | undefined;
 };
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
@@ -131,7 +135,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
     }
 
-    const gated = gate(message, options.registry, principal);
+    const identityLookup = (options.identity ?? identityLookupFor)(config);
+    const membership = membershipNeeded(message, options.registry, principal)
+      ? await resolveMembership(principal, identityLookup)
+      : undefined;
+
+    const gated = gate(message, options.registry, principal, membership);
     if (gated.kind === 'unavailable') {
       auditGateDecisions(gated.calls, principal, requestId, 503);
       return unavailableResponse(id);
@@ -143,9 +152,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
     auditGateDecisions(gated.calls, principal, requestId, 200);
 
-    const identity: RequestIdentity = { principal, requestId };
+    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
     const visible = options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal).effect;
+      const effect = evaluate(tool.access, principal, membership).effect;
       return effect === 'allow' || effect === 'challenge';
     });
     // The SDK reads exactly the bytes the gate parsed, and never sees the token.

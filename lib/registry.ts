@@ -1,5 +1,6 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { IdentityLookup } from './auth/identity';
 import type { Principal } from './auth/principal';
 import { AccessSchema, requiredScopes, type Access } from './policy';
 
@@ -11,6 +12,8 @@ import { AccessSchema, requiredScopes, type Access } from './policy';
 export type ToolContext = {
   /** The verified caller. Never the token: tools cannot leak what they never see. */
   principal: Principal;
+  /** WorkOS lookups (profile, organization members), fetched only when called; undefined when not configured. */
+  identity?: IdentityLookup;
 };
 
 export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {

@@ -2,8 +2,9 @@ import { createRegistry } from '@/lib/registry';
 import notesCreate from './notes_create';
 import notesDelete from './notes_delete';
 import notesList from './notes_list';
+import orgMembers from './org_members';
 import ping from './ping';
 import whoami from './whoami';
 
 /** Every tool the server offers. Adding a tool: one file in tools/ and one line here. */
-export const registry = createRegistry([ping, whoami, notesList, notesCreate, notesDelete]);
+export const registry = createRegistry([ping, whoami, notesList, notesCreate, notesDelete, orgMembers]);

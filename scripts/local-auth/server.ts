@@ -20,6 +20,7 @@ import { findUserById } from './directory';
 import { createInteractionHandler, type GrantContext } from './interactions';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { errorPage } from './pages';
+import { createWorkosApiHandler, type WorkosApiHandler } from './workos-api';
 
 export interface LocalAuthServerOptions {
   /** TCP port; 0 picks a free one. Default 0. */
@@ -38,6 +39,8 @@ export interface LocalAuthServerOptions {
   accessTokenTtlSeconds?: number | undefined;
   /** Receives one-line operational messages. Never given tokens or secrets. */
   log?: ((line: string) => void) | undefined;
+  /** Serves the directory under /user_management/ (WorkOS API shapes). Default: the seeded directory. */
+  workosApi?: WorkosApiHandler | undefined;
 }
 
 export interface LocalAuthServer {
@@ -318,10 +321,12 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   );
 
   const callback = provider.callback();
+  const workosApi = opts.workosApi ?? createWorkosApiHandler();
   const interactions = createInteractionHandler({ provider, offeredScopes, oidcScopes, grantContexts, log });
 
   handle = async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (workosApi(req, res)) return; // /user_management/*, before oidc-provider
     if (path.startsWith('/interaction/')) {
       await interactions(req, res, path);
       return;

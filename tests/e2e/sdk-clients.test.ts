@@ -58,7 +58,7 @@ describe.each(generations)('%s', (_name, connect) => {
     try {
       const { tools } = await client.listTools();
       // Private tools are listed for anonymous callers: signing in reaches them.
-      expect(tools.map((t) => t.name).sort()).toEqual(['notes_create', 'notes_delete', 'notes_list', 'ping', 'whoami']);
+      expect(tools.map((t) => t.name).sort()).toEqual(['notes_create', 'notes_delete', 'notes_list', 'org_members', 'ping', 'whoami']);
       const result = await client.callTool({ name: 'ping', arguments: { message: 'hi' } });
       expect(result).toMatchObject({ structuredContent: { pong: true, message: 'hi' } });
     } finally {

@@ -84,3 +84,11 @@ export async function readRpc(response: Response): Promise<Record<string, unknow
   }
   return JSON.parse(text) as Record<string, unknown>;
 }
+
+/** The audit records a running app printed (JSON lines of the form {"audit": {...}}). */
+export function auditRecords(output: string): Array<Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{"audit":'))
+    .map((line) => (JSON.parse(line) as { audit: Record<string, unknown> }).audit);
+}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
 import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
+import type { WorkosApiHandler } from '../../scripts/local-auth/workos-api';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from './app';
 import { freePort } from './net';
@@ -13,7 +14,14 @@ import { freePort } from './net';
  */
 export type Stack = { app: RunningApp; auth: LocalAuthServer; store: StorageServer; resource: string; close(): Promise<void> };
 
-export async function startStack(options: { extraResources?: string[]; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: {
+    extraResources?: string[];
+    /** Extra app environment; a function when it depends on the running authorization server. */
+    env?: Record<string, string> | ((auth: LocalAuthServer) => Record<string, string>);
+    workosApi?: WorkosApiHandler;
+  } = {},
+): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
   const port = await freePort();
   const resource = `http://127.0.0.1:${port}/mcp`;
@@ -23,9 +31,15 @@ export async function startStack(options: { extraResources?: string[]; env?: Rec
     resources: [resource, ...(options.extraResources ?? [])],
     scopes: registry.scopes(),
     keyFile: join(dir, 'keys.json'),
+    workosApi: options.workosApi,
   });
   const app = await startApp(
-    { AUTHKIT_DOMAIN: auth.issuer, MCP_RESOURCE_URL: resource, NOTES_STORAGE_URL: store.url, ...options.env },
+    {
+      AUTHKIT_DOMAIN: auth.issuer,
+      MCP_RESOURCE_URL: resource,
+      NOTES_STORAGE_URL: store.url,
+      ...(typeof options.env === 'function' ? options.env(auth) : options.env),
+    },
     { port },
   );
   return {

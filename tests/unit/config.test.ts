@@ -26,9 +26,20 @@ describe('config: development defaults', () => {
       algorithms: ['RS256'],
       authRequired: false,
       allowedClientIds: undefined,
-      workos: undefined,
+      // Role lookups go to the local authorization server's WorkOS-shaped directory.
+      workos: { apiKey: 'local-workos-dev-key', apiUrl: 'http://localhost:4000' },
     });
     expect(config.allowedOrigins).toContain('http://localhost:3000');
+  });
+
+  it('has no WorkOS lookups by default once a real issuer or production is configured', () => {
+    expect(loadConfig({ AUTHKIT_DOMAIN: 'https://acme.authkit.app' }).workos).toBeUndefined();
+    expect(loadConfig(prod).workos).toBeUndefined();
+    expect(loadConfig({ ...prod, WORKOS_API_KEY: 'key_1', WORKOS_CLIENT_ID: 'client_1' }).workos).toEqual({
+      apiKey: 'key_1',
+      clientId: 'client_1',
+      apiUrl: undefined,
+    });
   });
 
   it('follows PORT for the default resource URL', () => {

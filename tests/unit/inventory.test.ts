@@ -44,6 +44,16 @@ const SHIPPED: Record<string, InventoryRow> = {
     org: true,
     annotations: ['destructive', 'idempotent'],
   },
+  org_members: {
+    tool: 'org_members',
+    title: 'Organization members',
+    access: 'role: admin',
+    scopes: [],
+    roles: ['admin'],
+    permissions: [],
+    org: true,
+    annotations: ['read-only'],
+  },
 };
 
 describe('inventoryRows for the shipped registry', () => {

@@ -62,7 +62,7 @@ const CALLERS = {
   admin: { org_id: 'org_acme', scope: RIGHT, roles: ['admin'], permissions: ['notes:manage'] },
   manager_not_admin: { org_id: 'org_acme', scope: RIGHT, roles: ['member'], permissions: ['notes:manage'] },
   no_org: { scope: 'openid' },
-  no_membership_claims: { org_id: 'org_acme', scope: RIGHT }, // roles/permissions would need a lookup (not implemented)
+  no_membership_claims: { org_id: 'org_acme', scope: RIGHT }, // roles/permissions need a WorkOS lookup; none is configured here
 } as const satisfies Record<string, Record<string, unknown> | undefined>;
 type CallerName = keyof typeof CALLERS;
 const CALLER_NAMES = Object.keys(CALLERS) as CallerName[];
@@ -157,7 +157,7 @@ const TABLE: Row[] = [
   { tool: 'admin_panel', caller: 'admin', ...OK },
   { tool: 'admin_panel', caller: 'manager_not_admin', ...HIDDEN },
   { tool: 'admin_panel', caller: 'no_org', ...HIDDEN },
-  { tool: 'admin_panel', caller: 'no_membership_claims', ...UNAVAILABLE },
+  { tool: 'admin_panel', caller: 'no_membership_claims', ...HIDDEN }, // WORKOS_API_KEY unset: unreachable, not 503
 
   // roles admin | member: any one role suffices (organization implied)
   { tool: 'staff_area', caller: 'anonymous', ...challenge(401, SIGN_IN) },
@@ -169,7 +169,7 @@ const TABLE: Row[] = [
   { tool: 'staff_area', caller: 'admin', ...OK },
   { tool: 'staff_area', caller: 'manager_not_admin', ...OK },
   { tool: 'staff_area', caller: 'no_org', ...HIDDEN },
-  { tool: 'staff_area', caller: 'no_membership_claims', ...UNAVAILABLE },
+  { tool: 'staff_area', caller: 'no_membership_claims', ...HIDDEN }, // WORKOS_API_KEY unset: unreachable, not 503
 
   // permission notes:manage (organization implied)
   { tool: 'notes_manage', caller: 'anonymous', ...challenge(401, SIGN_IN) },
@@ -181,7 +181,7 @@ const TABLE: Row[] = [
   { tool: 'notes_manage', caller: 'admin', ...OK },
   { tool: 'notes_manage', caller: 'manager_not_admin', ...OK },
   { tool: 'notes_manage', caller: 'no_org', ...HIDDEN },
-  { tool: 'notes_manage', caller: 'no_membership_claims', ...UNAVAILABLE },
+  { tool: 'notes_manage', caller: 'no_membership_claims', ...HIDDEN }, // WORKOS_API_KEY unset: unreachable, not 503
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -263,6 +263,40 @@ describe.each(TOOL_NAMES)('policy of %s', (tool) => {
         expect(observed.body).not.toHaveProperty('result');
         if (row.status === 503) expect(observed.retryAfter).toBe('10');
         break;
+    }
+  });
+});
+
+describe('membership lookup outage', () => {
+  it('fails closed: lookup-dependent cells answer 503 with Retry-After and nothing runs; other tools are unaffected', async () => {
+    const issuerConfig: Config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+    // The I/O edge only: a lookup whose WorkOS calls all fail (the real client's outage path is in identity.test.ts).
+    const down = {
+      membership: async () => 'unavailable' as const,
+      user: async () => 'unavailable' as const,
+      members: async () => 'unavailable' as const,
+      requestCount: () => 0,
+    };
+    const outage = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => issuerConfig, identity: () => down }));
+    try {
+      for (const tool of ['admin_panel', 'staff_area', 'notes_manage']) {
+        const before = runs.get(tool) ?? 0;
+        const response = await fetch(`${outage.url}/mcp`, {
+          method: 'POST',
+          headers: { ...MCP_HEADERS, authorization: `Bearer ${tokens.get('no_membership_claims')}` },
+          body: JSON.stringify(callBody(tool)),
+        });
+        expect({ ...UNAVAILABLE, status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({ ...UNAVAILABLE, retryAfter: '10' });
+        expect(runs.get(tool) ?? 0).toBe(before);
+      }
+      const open = await fetch(`${outage.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${tokens.get('no_membership_claims')}` },
+        body: JSON.stringify(callBody('open')),
+      });
+      expect(open.status).toBe(200);
+    } finally {
+      await outage.close();
     }
   });
 });

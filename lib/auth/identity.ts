@@ -1,0 +1,324 @@
+import { WorkOS } from '@workos-inc/node';
+import { z } from 'zod';
+import { ConfigError, isLoopbackHost, type Config } from '../config';
+import type { Membership } from '../policy';
+
+/**
+ * Server-side identity lookups against the WorkOS User Management API, for what AuthKit MCP access
+ * tokens do not carry: the caller's role in their organization, user profiles, an organization's
+ * members. Edge-safe: the real `@workos-inc/node` client (its `edge-light`/`workerd` entry on the
+ * Edge, which talks over `fetch`), zod for everything read back, no Node built-ins.
+ *
+ * Caching (per isolate, per lookup object):
+ * - answers are kept for `ttlMs` (default 60 s, at most 300 s), keyed by user + organization for
+ *   memberships, by user for profiles, by organization for member lists;
+ * - a user without an active membership in the organization is an answer (`{ roles: [], permissions: [] }`)
+ *   and is cached like any other;
+ * - failures (network, non-2xx including 401/404, timeout, unexpected shapes) answer 'unavailable' and
+ *   are remembered for `failureTtlMs` (default 2 s, 0 disables) so an outage is not hammered by every
+ *   request; after that the next call asks the API again;
+ * - at most `maxEntries` entries (answers and remembered failures together); the oldest is evicted first;
+ * - concurrent identical lookups share one in-flight request.
+ *
+ * Permissions: the User Management organization membership carries role slugs only (`role`, `roles`);
+ * neither the API nor the SDK's deserializer exposes permissions on it, so `permissions` is always
+ * empty here and a permission policy decided from a lookup denies. Deriving them would take the
+ * role catalog (`authorization.listOrganizationRoles`), which is not done.
+ *
+ * The API key is never logged: failure lines name the operation and the error class/status only,
+ * and any occurrence of the key in them is redacted anyway.
+ */
+
+export const DEFAULT_TTL_MS = 60_000;
+export const MAX_TTL_MS = 300_000;
+export const DEFAULT_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAX_ENTRIES = 1_000;
+export const DEFAULT_FAILURE_TTL_MS = 2_000;
+/** Page size for list calls (the API's maximum). */
+const PAGE_SIZE = 100;
+/** Member lists stop after this many pages (1,000 members); larger organizations are truncated. */
+const MAX_PAGES = 10;
+
+// What we read from the SDK's deserialized (camelCase) objects; anything else is ignored.
+const RoleSchema = z.object({ slug: z.string().min(1) });
+
+export const OrganizationMembershipSchema = z.object({
+  userId: z.string().min(1),
+  organizationId: z.string().min(1),
+  status: z.string(),
+  role: RoleSchema.optional(),
+  roles: z.array(RoleSchema).optional(),
+});
+export type OrganizationMembershipRecord = z.infer<typeof OrganizationMembershipSchema>;
+
+const ListMetadataSchema = z.object({
+  before: z.string().nullish(),
+  after: z.string().nullish(),
+});
+
+const membershipPage = z.object({ data: z.array(OrganizationMembershipSchema), listMetadata: ListMetadataSchema });
+
+export const UserProfileSchema = z
+  .object({
+    id: z.string().min(1),
+    email: z.string(),
+    emailVerified: z.boolean().optional(),
+    firstName: z.string().nullish(),
+    lastName: z.string().nullish(),
+    name: z.string().nullish(),
+  })
+  .transform((u) => ({
+    id: u.id,
+    email: u.email,
+    emailVerified: u.emailVerified ?? false,
+    firstName: u.firstName ?? null,
+    lastName: u.lastName ?? null,
+    name: u.name ?? ([u.firstName, u.lastName].filter(Boolean).join(' ') || null),
+  }));
+export type UserProfile = z.output<typeof UserProfileSchema>;
+
+const userPage = z.object({ data: z.array(UserProfileSchema), listMetadata: ListMetadataSchema });
+
+export const OrganizationMemberSchema = z.object({
+  userId: z.string(),
+  /** Role slugs, the primary role first. */
+  roles: z.array(z.string()),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+});
+export type OrganizationMember = z.infer<typeof OrganizationMemberSchema>;
+
+export type IdentityLookup = {
+  /** The caller's roles in the organization; no active membership is `{ roles: [], permissions: [] }`. */
+  membership(userId: string, organizationId: string): Promise<Membership | 'unavailable'>;
+  user(userId: string): Promise<UserProfile | 'unavailable'>;
+  /** Active members of the organization with their roles (and email/name), sorted by user id. */
+  members(organizationId: string): Promise<OrganizationMember[] | 'unavailable'>;
+  /** How many requests actually went to the API (each page counts), for tests that prove caching. */
+  requestCount(): number;
+};
+
+export type IdentityLookupOptions = {
+  /** How long answers are kept. Default 60 000; values above 300 000 are lowered to it. */
+  ttlMs?: number;
+  /** Deadline per API request (a member list of several pages makes several). Default 3 000. */
+  timeoutMs?: number;
+  /** Cache bound (answers and remembered failures). Default 1 000. */
+  maxEntries?: number;
+  /** How long a failure is remembered before the API is asked again. Default 2 000; 0 disables. */
+  failureTtlMs?: number;
+  /** Clock for expiry; tests inject one. */
+  now?: () => number;
+  /** Receives one line per failed API request; never the key. Default console.warn. */
+  log?: (line: string) => void;
+};
+
+class LookupTimeout extends Error {
+  override name = 'LookupTimeout';
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`identity lookup: ${name} must be a non-negative number`);
+  return value;
+}
+
+/** apiHostname/https/port for the SDK from WORKOS_API_URL (https, or http for loopback hosts only). */
+function apiEndpoint(apiUrl: string | undefined): { apiHostname: string; https: boolean; port?: number } {
+  if (!apiUrl) return { apiHostname: 'api.workos.com', https: true };
+  let url: URL | undefined;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+    throw new ConfigError('WORKOS_API_URL', 'must be an https:// URL (http:// only for loopback hosts), e.g. https://api.workos.com');
+  }
+  return {
+    apiHostname: url.hostname,
+    https: url.protocol === 'https:',
+    ...(url.port ? { port: Number(url.port) } : {}),
+  };
+}
+
+/** Role slugs of the matching active memberships, primary role first, without duplicates. */
+function rolesOf(records: readonly OrganizationMembershipRecord[]): string[] {
+  const roles = records.flatMap((m) => [...(m.role ? [m.role.slug] : []), ...(m.roles ?? []).map((r) => r.slug)]);
+  return [...new Set(roles)];
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof LookupTimeout) return 'timed out';
+  if (error instanceof z.ZodError) return 'unexpected response shape';
+  if (error instanceof Error) {
+    const status = 'status' in error && typeof error.status === 'number' ? ` (status ${error.status})` : '';
+    // Network failures arrive wrapped ("Unexpected error: TypeError: fetch failed"); name the root cause's code only.
+    let cause: unknown = error.cause;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    const code = cause instanceof Error && 'code' in cause && typeof cause.code === 'string' ? ` (${cause.code})` : '';
+    return `${error.name}${status}${code}`;
+  }
+  return 'unknown error';
+}
+
+type Entry = { value: unknown; expiresAt: number };
+
+/** Cached answers are shared by every caller in the isolate: nobody may change them. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * @returns undefined when WorkOS is not configured (`workos` undefined or without an API key).
+ * @throws ConfigError when `workos.apiUrl` is not https (or http on a loopback host).
+ */
+export function createIdentityLookup(
+  workos: Config['workos'],
+  options: IdentityLookupOptions = {},
+): IdentityLookup | undefined {
+  if (!workos?.apiKey) return undefined;
+  const ttlMs = Math.min(nonNegative('ttlMs', options.ttlMs, DEFAULT_TTL_MS), MAX_TTL_MS);
+  const timeoutMs = nonNegative('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
+  const maxEntries = Math.max(1, Math.floor(nonNegative('maxEntries', options.maxEntries, DEFAULT_MAX_ENTRIES)));
+  const failureTtlMs = Math.min(nonNegative('failureTtlMs', options.failureTtlMs, DEFAULT_FAILURE_TTL_MS), ttlMs);
+  const now = options.now ?? Date.now;
+  const apiKey = workos.apiKey;
+  const log = options.log ?? ((line: string) => console.warn(line));
+
+  const client = new WorkOS({
+    apiKey,
+    clientId: workos.clientId,
+    ...apiEndpoint(workos.apiUrl),
+    // Our own deadline below decides; these make the SDK abort its fetch too (the Node entry reads
+    // `timeout`, the edge-light/workerd entry only `config.timeout`). No SDK retries: a failure is
+    // answered at once and remembered briefly instead of being retried with multi-second backoff.
+    timeout: timeoutMs,
+    config: { timeout: timeoutMs } as RequestInit,
+    maxRetries: 0,
+  });
+
+  const cache = new Map<string, Entry>();
+  const inFlight = new Map<string, Promise<unknown>>();
+  let requests = 0;
+
+  function remember(key: string, value: unknown, forMs: number): void {
+    if (forMs <= 0) return;
+    cache.delete(key);
+    cache.set(key, { value, expiresAt: now() + forMs });
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  /** One API request with the deadline; counts toward requestCount. */
+  async function request<T>(call: () => Promise<T>): Promise<T> {
+    requests += 1;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LookupTimeout()), timeoutMs);
+    });
+    try {
+      return await Promise.race([call(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function cached<T>(key: string, operation: string, load: () => Promise<T>): Promise<T | 'unavailable'> {
+    const hit = cache.get(key);
+    if (hit) {
+      if (hit.expiresAt > now()) return hit.value as T | 'unavailable';
+      cache.delete(key);
+    }
+    const pending = inFlight.get(key);
+    if (pending) return pending as Promise<T | 'unavailable'>;
+    const promise = load().then(
+      (value) => {
+        inFlight.delete(key);
+        remember(key, deepFreeze(value), ttlMs);
+        return value;
+      },
+      (error: unknown) => {
+        inFlight.delete(key);
+        log(`[identity] ${operation} lookup failed: ${describeError(error)}`.replaceAll(apiKey, '[redacted]'));
+        remember(key, 'unavailable', failureTtlMs);
+        return 'unavailable' as const;
+      },
+    );
+    inFlight.set(key, promise);
+    return promise;
+  }
+
+  async function allMemberships(organizationId: string): Promise<OrganizationMembershipRecord[]> {
+    const records: OrganizationMembershipRecord[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const list = await request(() =>
+        client.userManagement.listOrganizationMemberships({ organizationId, statuses: ['active'], limit: PAGE_SIZE, after }),
+      );
+      const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
+      records.push(...parsed.data);
+      after = parsed.listMetadata.after ?? undefined;
+      if (!after) break;
+    }
+    return records.filter((m) => m.organizationId === organizationId && m.status === 'active');
+  }
+
+  async function allUsers(organizationId: string): Promise<UserProfile[]> {
+    const users: UserProfile[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const list = await request(() => client.userManagement.listUsers({ organizationId, limit: PAGE_SIZE, after }));
+      const parsed = userPage.parse({ data: list.data, listMetadata: list.listMetadata });
+      users.push(...parsed.data);
+      after = parsed.listMetadata.after ?? undefined;
+      if (!after) break;
+    }
+    return users;
+  }
+
+  return {
+    membership: (userId, organizationId) =>
+      cached(JSON.stringify(['membership', userId, organizationId]), 'membership', async (): Promise<Membership> => {
+        const list = await request(() =>
+          client.userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active'], limit: PAGE_SIZE }),
+        );
+        const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
+        // Filter again: an answer about someone else must never grant anything.
+        const mine = parsed.data.filter(
+          (m) => m.userId === userId && m.organizationId === organizationId && m.status === 'active',
+        );
+        return { roles: rolesOf(mine), permissions: [] };
+      }),
+
+    user: (userId) =>
+      cached(JSON.stringify(['user', userId]), 'user', async () =>
+        UserProfileSchema.parse(await request(() => client.userManagement.getUser(userId))),
+      ),
+
+    members: (organizationId) =>
+      cached(JSON.stringify(['members', organizationId]), 'members', async (): Promise<OrganizationMember[]> => {
+        const memberships = await allMemberships(organizationId);
+        const profiles = new Map((await allUsers(organizationId)).map((u) => [u.id, u]));
+        const byUser = new Map<string, OrganizationMembershipRecord[]>();
+        for (const m of memberships) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
+        return [...byUser]
+          .map(([userId, records]) => ({
+            userId,
+            roles: rolesOf(records),
+            email: profiles.get(userId)?.email ?? null,
+            name: profiles.get(userId)?.name ?? null,
+          }))
+          .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+      }),
+
+    requestCount: () => requests,
+  };
+}

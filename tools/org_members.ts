@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { defineTool, jsonResult } from '@/lib/registry';
+
+export const DIRECTORY_UNAVAILABLE = 'Organization directory is unavailable right now; try again later';
+export const LOOKUPS_NOT_CONFIGURED = 'Organization lookups are not configured (set WORKOS_API_KEY)';
+
+const failure = (text: string) => ({ isError: true, content: [{ type: 'text' as const, text }] });
+
+export default defineTool({
+  name: 'org_members',
+  access: { roles: ['admin'] },
+  title: 'Organization members',
+  description: 'List the active members of your organization with their roles (and email and name). Organization admins only.',
+  input: z.object({}),
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  handler: async (_input, { principal, identity }) => {
+    // Defense in depth: a role policy already requires an organization.
+    if (principal.kind !== 'user' || !principal.organizationId) return failure('Sign in to an organization first');
+    if (!identity) return failure(LOOKUPS_NOT_CONFIGURED);
+    // Only the caller's own organization is ever listed.
+    const members = await identity.members(principal.organizationId);
+    if (members === 'unavailable') return failure(DIRECTORY_UNAVAILABLE);
+    return jsonResult({
+      organizationId: principal.organizationId,
+      members: members.map((m) => ({ userId: m.userId, role: m.roles[0] ?? null, roles: m.roles, email: m.email, name: m.name })),
+    });
+  },
+});
