@@ -85,6 +85,8 @@ const EnvSchema = z.object({
   WORKOS_CLIENT_ID: z.string().trim().min(1).optional(),
   WORKOS_API_URL: z.string().trim().min(1).optional(),
   PORT: z.string().trim().optional(),
+  AUDIT_SINK_URL: z.string().trim().min(1).optional(),
+  AUDIT_SINK_SECRET: z.string().optional(),
   VERCEL_ENV: z.string().optional(),
   VERCEL_URL: z.string().optional(),
   VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
@@ -104,6 +106,8 @@ export const ConfigSchema = z.object({
   allowedClientIds: z.array(z.string()).optional(),
   workos: z.object({ apiKey: z.string(), clientId: z.string().optional(), apiUrl: z.string().optional() }).optional(),
   port: z.number().int(),
+  /** Optional HTTP audit sink: records are POSTed in batches, signed with HMAC-SHA256. */
+  auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -186,6 +190,14 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     throw new ConfigError('ALLOWED_CLIENT_IDS', 'is set but empty; list client ids separated by commas, or unset it to allow any client');
   }
   if (env.WORKOS_API_URL) parseUrl('WORKOS_API_URL', env.WORKOS_API_URL, 'https://api.workos.com');
+  let auditSink: Config['auditSink'];
+  if (env.AUDIT_SINK_URL) {
+    const url = parseUrl('AUDIT_SINK_URL', env.AUDIT_SINK_URL, 'https://logs.example.com/mcp-audit').toString();
+    if (!env.AUDIT_SINK_SECRET || env.AUDIT_SINK_SECRET.length < 32) {
+      throw new ConfigError('AUDIT_SINK_SECRET', 'must be set to at least 32 random characters when AUDIT_SINK_URL is set (e.g. openssl rand -hex 32)');
+    }
+    auditSink = { url, secret: env.AUDIT_SINK_SECRET };
+  }
 
   return {
     production,
@@ -206,6 +218,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
           { apiKey: DEV_WORKOS_API_KEY, apiUrl: DEV_ISSUER }
         : undefined,
     port,
+    auditSink,
   };
 }
 

@@ -94,6 +94,9 @@ describe('config: failures name the variable in one line', () => {
     ['bad port', { PORT: '70000' }, 'PORT', /1 to 65535/],
     ['origin with a path', { ALLOWED_ORIGINS: 'https://app.example.com/x' }, 'ALLOWED_ORIGINS', /bare origins/],
     ['empty client allowlist', { ALLOWED_CLIENT_IDS: ' , ' }, 'ALLOWED_CLIENT_IDS', /empty/],
+    ['audit sink without a secret', { AUDIT_SINK_URL: 'https://logs.example.com/a' }, 'AUDIT_SINK_SECRET', /32/],
+    ['audit sink with a short secret', { AUDIT_SINK_URL: 'https://logs.example.com/a', AUDIT_SINK_SECRET: 'short' }, 'AUDIT_SINK_SECRET', /32/],
+    ['audit sink over http to a public host', { AUDIT_SINK_URL: 'http://logs.example.com/a', AUDIT_SINK_SECRET: 'x'.repeat(32) }, 'AUDIT_SINK_URL', /https/],
   ];
   it.each(cases)('%s', (_name, env, variable, hint) => {
     const error = failure(env);
