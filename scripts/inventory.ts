@@ -41,11 +41,20 @@ function main(): void {
   }
   const rows = inventoryRows(registry);
   if (values.json) {
-    process.stdout.write(inventoryJson(rows, { issuer: config.issuer, audiences: config.audiences, resource: config.resourceUrl }));
+    process.stdout.write(
+      inventoryJson(rows, {
+        issuer: config.issuer,
+        audiences: config.audiences,
+        resource: config.resourceUrl,
+        // null means any client the issuer registered may call (ALLOWED_CLIENT_IDS unset).
+        approvedClients: config.allowedClientIds ?? null,
+      }),
+    );
     return;
   }
   process.stdout.write(inventoryMarkdown(rows));
-  process.stdout.write(`\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\n`);
+  const clients = config.allowedClientIds?.join(', ') ?? 'any client registered with the issuer (ALLOWED_CLIENT_IDS unset)';
+  process.stdout.write(`\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\nApproved clients: ${clients}\n`);
 }
 
 main();

@@ -151,13 +151,22 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     expect(parsed.tools).toEqual(inventoryRows(registry));
     expect(parsed.issuer).toBe('https://inventory-test.authkit.app');
     expect(parsed.audiences).toEqual(['https://mcp.example.com/mcp']);
+    expect(parsed).toMatchObject({ approvedClients: null });
+  });
+
+  it('lists the approved clients when ALLOWED_CLIENT_IDS is set', () => {
+    const result = run(['--json'], { ALLOWED_CLIENT_IDS: 'client_a,client_b' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ approvedClients: ['client_a', 'client_b'] });
+    expect(run([], { ALLOWED_CLIENT_IDS: 'client_a,client_b' }).stdout).toContain('\nApproved clients: client_a, client_b\n');
   });
 
   it('prints the Markdown table, then the trusted issuer and audience', () => {
     const result = run([]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe(
-      `${inventoryMarkdown(inventoryRows(registry))}\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n`,
+      `${inventoryMarkdown(inventoryRows(registry))}\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n` +
+        'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n',
     );
   });
 
