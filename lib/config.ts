@@ -170,7 +170,14 @@ export function protectedResourceMetadataUrl(resourceUrl: string): string {
 }
 
 export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
-  const env = EnvSchema.parse(rawEnv);
+  // A variable set to an empty string (common in hosting dashboards) counts as unset.
+  const present = Object.fromEntries(Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid value');
+  }
+  const env = parsed.data;
   const production = env.NODE_ENV === 'production';
   const port = parsePort(env.PORT);
 

@@ -22,6 +22,30 @@ describe('production build', () => {
     expect(Object.keys(manifest.middleware)).toContain('/');
   });
 
+  it('next start refuses to start with a bad environment, naming the variable in one line', async () => {
+    const port = await freePort();
+    const child = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
+      env: { ...process.env, NODE_ENV: 'production', AUTHKIT_DOMAIN: '', MCP_RESOURCE_URL: 'https://mcp.example.com/mcp', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 30_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(code, output).toBe(1);
+    const lines = output.split('\n').filter((line) => line.startsWith('[startup]'));
+    expect(lines).toEqual(['[startup] AUTHKIT_DOMAIN: must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app']);
+  });
+
   it('npm start serves /mcp on PORT', async () => {
     const issuer = await startTestIssuer();
     const port = await freePort();

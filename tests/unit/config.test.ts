@@ -106,6 +106,11 @@ describe('config: failures name the variable in one line', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('treats empty variables as unset', () => {
+    expect(failure({ ...prod, AUTHKIT_DOMAIN: '' }).variable).toBe('AUTHKIT_DOMAIN');
+    expect(loadConfig({ ...prod, ALLOWED_CLIENT_IDS: '', AUTH_EXTRA_AUDIENCES: ' ' })).toMatchObject({ allowedClientIds: undefined, extraAudiences: [] });
+  });
+
   it('allows http for every loopback form', () => {
     for (const host of ['localhost', '127.0.0.1', '127.10.0.3', '[::1]', 'dev.localhost']) {
       expect(() => loadConfig({ AUTHKIT_DOMAIN: `http://${host}:4000` })).not.toThrow();
