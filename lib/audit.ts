@@ -1,3 +1,5 @@
+import { createHttpAuditSink, type HttpAuditSink } from './audit-sink';
+import type { Config } from './config';
 import { describeAccess, type Access } from './policy';
 import type { Principal } from './auth/principal';
 
@@ -53,10 +55,50 @@ export function policyField(access: Access): string {
   return describeAccess(access);
 }
 
+let httpSink: { key: string; sink: HttpAuditSink | undefined } | undefined;
+
+/** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
+export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
+  const key = JSON.stringify(config.auditSink ?? null);
+  if (httpSink?.key !== key) {
+    httpSink = { key, sink: config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined };
+  }
+  return httpSink.sink;
+}
+
 export function audit(record: Omit<AuditRecord, 'time'>): void {
+  const full: AuditRecord = { time: new Date().toISOString(), ...record };
   try {
-    sink({ time: new Date().toISOString(), ...record });
+    sink(full); // stdout first: whatever happens to the HTTP sink, this line is written
   } catch {
     // An audit sink failure never changes the answer to the caller.
   }
+  httpSink?.sink?.enqueue(full);
+}
+
+/** Longest a request keeps its function alive waiting for its body to finish before flushing. */
+const FLUSH_WAIT_MS = 30_000;
+
+/**
+ * Flushes the HTTP sink once the response body has been fully sent (tool records of an SSE
+ * response are written while it streams), through the platform's waitUntil so the response is
+ * not delayed and the flush survives the function being frozen.
+ */
+export function flushAuditAfter(
+  response: Response,
+  config: Config,
+  waitUntil: ((task: Promise<unknown>) => void) | undefined,
+): Response {
+  const sink = httpAuditSinkFor(config);
+  if (!sink || !waitUntil) return response;
+  if (!response.body) {
+    waitUntil(sink.flush());
+    return response;
+  }
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const body = response.body.pipeThrough(new TransformStream({ flush: () => finished() }));
+  const bounded = Promise.race([done, new Promise<void>((resolve) => setTimeout(resolve, FLUSH_WAIT_MS))]);
+  waitUntil(bounded.then(() => sink.flush()));
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

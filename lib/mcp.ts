@@ -1,4 +1,4 @@
-import { audit, identityFields, policyField } from './audit';
+import { audit, flushAuditAfter, httpAuditSinkFor, identityFields, policyField } from './audit';
 import { authenticate } from './auth/authenticate';
 import type { IdentityLookup } from './auth/identity';
 import { identityLookupFor, membershipNeeded, resolveMembership } from './auth/membership';
@@ -24,6 +24,8 @@ export type McpEndpointOptions = {
   verifier?: (config: Config) => TokenVerifier | undefined;
   /** WorkOS membership lookups; defaults to one built from config.workos (none when unset). */
   identity?: (config: Config) => IdentityLookup | undefined;
+  /** The platform's waitUntil (Next's `after`): flushes the HTTP audit sink after the response. */
+  waitUntil?: (task: Promise<unknown>) => void;
 };
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
@@ -89,7 +91,6 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
   const loadConfig = options.config ?? getConfig;
 
   return async function handleMcp(request: Request): Promise<Response> {
-    const requestId = crypto.randomUUID();
     let config: Config;
     try {
       config = loadConfig();
@@ -97,6 +98,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load');
       return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
     }
+    httpAuditSinkFor(config); // created before the first record of this request is written
+    return flushAuditAfter(await answer(request, config), config, options.waitUntil);
+  };
+
+  async function answer(request: Request, config: Config): Promise<Response> {
+    const requestId = crypto.randomUUID();
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
       audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, ...identityFields(principal) });
 
@@ -163,5 +170,5 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const forwarded = new Request(request.url, { method: 'POST', headers, body: bytes });
     forwarded.auth = authInfoFor(identity, config.resourceUrl);
     return handlerFor(visible)(forwarded);
-  };
+  }
 }

@@ -1,3 +1,4 @@
+import { after } from 'next/server';
 import { methodNotAllowed } from '@/lib/http';
 import { createMcpEndpoint } from '@/lib/mcp';
 import { registry } from '@/tools';
@@ -6,7 +7,8 @@ import { registry } from '@/tools';
 export const runtime = 'edge';
 export const dynamic = 'force-dynamic';
 
-export const POST = createMcpEndpoint({ registry });
+// `after` hands the audit flush to the platform's waitUntil: the response is not delayed by it.
+export const POST = createMcpEndpoint({ registry, waitUntil: (task) => after(task) });
 
 // Stateless: no SSE stream to resume and no session to delete.
 export function GET(): Response {

@@ -43,6 +43,8 @@ beforeAll(async () => {
     target: 'es2022',
     tsconfig: `${root}/tsconfig.json`,
     define: { 'process.env.NODE_ENV': '"production"' },
+    // Next provides next/server to its own Edge bundles; see the shim for why it is replaced here.
+    alias: { 'next/server': `${root}/tests/edge/next-server-shim.ts` },
     plugins: [forbidNodeBuiltins(reached)],
     logLevel: 'silent',
   });
