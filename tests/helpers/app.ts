@@ -8,6 +8,8 @@ import { freePort } from './net';
 export type RunningApp = {
   url: string;
   port: number;
+  /** The process group of npx and next-server (for memory readings). */
+  pid: number;
   output(): string;
   stop(): Promise<void>;
 };
@@ -46,6 +48,7 @@ export async function startApp(env: Record<string, string>, options: { port?: nu
   return {
     url,
     port,
+    pid: child.pid ?? 0,
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null || child.pid === undefined) return;
