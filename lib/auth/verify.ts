@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LENGTH, type Config } from '../config';
 import { AccessTokenClaimsSchema, principalFromClaims, type UserPrincipal } from './principal';
+import { createTokenCache, type TokenCache } from './token-cache';
 
 /**
  * Access-token verification with jose: pinned issuer, audience, algorithm allowlist and the
@@ -18,6 +19,8 @@ export type TokenVerifier = (token: string) => Promise<VerifyResult>;
 export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 'algorithms'> & {
   /** Injected in tests to count or slow JWKS fetches; production uses jose's remote set. */
   keys?: JWTVerifyGetKey;
+  /** Verified-token cache; one per verifier by default, `false` to verify every time. */
+  cache?: TokenCache | false;
 };
 
 // Compact JWS only: three base64url segments, a non-empty signature. Rejects JWE (5 parts) and alg "none".
@@ -66,8 +69,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       cacheMaxAge: 10 * 60_000,
     });
 
+  const cache = options.cache === false ? undefined : (options.cache ?? createTokenCache());
+
   return async function verify(token: string): Promise<VerifyResult> {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return invalid('The access token is malformed');
+    const cached = await cache?.get(token);
+    if (cached) return { ok: true, principal: cached };
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -78,7 +85,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       });
       const claims = AccessTokenClaimsSchema.safeParse(payload);
       if (!claims.success) return invalid('The access token has an invalid claim');
-      return { ok: true, principal: principalFromClaims(claims.data) };
+      const principal = principalFromClaims(claims.data);
+      await cache?.set(token, principal);
+      return { ok: true, principal };
     } catch (error) {
       return classify(error);
     }
