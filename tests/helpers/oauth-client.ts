@@ -25,6 +25,8 @@ export class SignInAsProvider {
     /** Register for refresh tokens. The v1 SDK refreshes instead of re-authorizing on a 403 step-up
      *  when it holds one, so the scope never widens (typescript-sdk#2255; fixed in the v2 client). */
     readonly refreshTokens = true,
+    /** Sign in as soon as the SDK redirects; off when a test drives the authorization itself. */
+    readonly autoSignIn = true,
   ) {}
 
   get clientMetadata() {
@@ -50,6 +52,7 @@ export class SignInAsProvider {
   }
   async redirectToAuthorization(url: URL) {
     this.authorizations.push(url);
+    if (!this.autoSignIn) return;
     this.callback = await authorizeOverHttp({ authorizationUrl: url, user: this.user, ...(this.org ? { org: this.org } : {}) });
   }
   saveCodeVerifier(verifier: string) {

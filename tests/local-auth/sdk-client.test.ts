@@ -7,18 +7,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import {
-  auth,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
-  type StoredOAuthTokens,
-} from '@modelcontextprotocol/client';
+import { auth } from '@modelcontextprotocol/client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeOverHttp } from '../../scripts/local-auth/flow';
 import type { LocalAuthServer } from '../../scripts/local-auth/server';
+import { SignInAsProvider } from '../helpers/oauth-client';
 import { makeTempDir, startTestServer } from './helpers';
 
 let authServer: LocalAuthServer;
@@ -57,60 +51,15 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-class MemoryClientProvider implements OAuthClientProvider {
-  readonly redirectUrl = 'http://localhost:6274/oauth/callback';
-  information: StoredOAuthClientInformation | undefined;
-  stored: StoredOAuthTokens | undefined;
-  verifier = '';
-  discovery: OAuthDiscoveryState | undefined;
-  authorizationUrl: URL | undefined;
-
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'SDK test client',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.information;
-  }
-  saveClientInformation(information: StoredOAuthClientInformation) {
-    this.information = information;
-  }
-  tokens() {
-    return this.stored;
-  }
-  saveTokens(tokens: StoredOAuthTokens) {
-    this.stored = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  redirectedTo(): URL {
-    if (!this.authorizationUrl) throw new Error('SDK did not redirect to the authorization endpoint');
-    return this.authorizationUrl;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery;
-  }
-}
+/** The shared in-memory provider, without automatic sign-in: these tests drive the authorization. */
+const newProvider = () => new SignInAsProvider('alice', undefined, true, false);
+type MemoryClientProvider = ReturnType<typeof newProvider>;
 
 async function signIn(provider: MemoryClientProvider, scope?: string): Promise<Record<string, unknown>> {
-  provider.authorizationUrl = undefined;
-  expect(await auth(provider, { serverUrl: resource, ...(scope ? { scope } : {}) })).toBe('REDIRECT');
-  const url = provider.redirectedTo();
+  const redirects = provider.authorizations.length;
+  expect(await auth(provider as never, { serverUrl: resource, ...(scope ? { scope } : {}) })).toBe('REDIRECT');
+  expect(provider.authorizations.length, 'SDK redirected to the authorization endpoint').toBe(redirects + 1);
+  const url = provider.authorizations.at(-1)!;
   expect(url.searchParams.get('resource')).toBe(resource);
 
   const callback = await authorizeOverHttp({ authorizationUrl: url, user: 'alice' });
@@ -119,7 +68,7 @@ async function signIn(provider: MemoryClientProvider, scope?: string): Promise<R
   // RFC 9207: the SDK checks the `iss` the authorization server put on the redirect.
   const iss = callback.searchParams.get('iss');
   expect(
-    await auth(provider, { serverUrl: resource, authorizationCode: code ?? '', ...(iss ? { iss } : {}) }),
+    await auth(provider as never, { serverUrl: resource, authorizationCode: code ?? '', ...(iss ? { iss } : {}) }),
   ).toBe('AUTHORIZED');
 
   const token = provider.tokens()?.access_token ?? '';
@@ -133,7 +82,7 @@ async function signIn(provider: MemoryClientProvider, scope?: string): Promise<R
 
 describe('MCP SDK OAuth client', () => {
   it('registers, authorizes and exchanges the code', async () => {
-    const provider = new MemoryClientProvider();
+    const provider = newProvider();
     const payload = await signIn(provider);
     expect(provider.information?.client_id).toBeTypeOf('string');
     expect(payload).toMatchObject({ sub: 'user_alice', org_id: 'org_acme', client_id: provider.information?.client_id });
@@ -142,7 +91,7 @@ describe('MCP SDK OAuth client', () => {
   });
 
   it('can step up from fewer scopes with the same registered client', async () => {
-    const provider = new MemoryClientProvider();
+    const provider = newProvider();
     const narrow = await signIn(provider, 'notes:read');
     expect(String(narrow.scope).split(' ')).toEqual(['notes:read']);
     const clientId = provider.information?.client_id;
