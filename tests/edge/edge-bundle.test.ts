@@ -1,8 +1,7 @@
-import { builtinModules } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { EdgeVM } from '@edge-runtime/vm';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forbidNodeBuiltins, PROJECT_ROOT } from '../helpers/edge';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -10,21 +9,7 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
  * conditions), fails on any Node built-in, then runs the bundle inside @edge-runtime/vm, where
  * `require` and Node globals do not exist, and serves real requests through it.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-
-const forbidNodeBuiltins = (reached: string[]): Plugin => ({
-  name: 'forbid-node-builtins',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) => {
-      if (builtins.has(args.path) || args.path.startsWith('node:')) {
-        reached.push(`${args.path} (from ${args.importer.replace(root, '')})`);
-        return { path: args.path, external: true };
-      }
-      return undefined;
-    });
-  },
-});
+const root = PROJECT_ROOT;
 
 let code = '';
 const reached: string[] = [];

@@ -1,12 +1,10 @@
 // Identity lookups (roles, profiles, organization members) through the real
 // @workos-inc/node client against the local authorization server's WorkOS
 // User Management endpoints, on 127.0.0.1 with random ports.
-import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { EdgeVM } from '@edge-runtime/vm';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import {
@@ -19,6 +17,7 @@ import * as seeded from '@/scripts/local-auth/directory';
 import type { LocalAuthServer } from '@/scripts/local-auth/server';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY, type WorkosApiHandler } from '@/scripts/local-auth/workos-api';
 import orgMembers, { DIRECTORY_UNAVAILABLE, LOOKUPS_NOT_CONFIGURED } from '@/tools/org_members';
+import { forbidNodeBuiltins, PROJECT_ROOT } from '../helpers/edge';
 import { listen, type Listening } from '../helpers/net';
 import { makeTempDir, startTestServer } from '../local-auth/helpers';
 
@@ -426,23 +425,11 @@ describe('org_members tool', () => {
 });
 
 describe('identity.ts on the Edge', () => {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  const root = PROJECT_ROOT;
 
   it('bundles with the edge-light entry of @workos-inc/node, reaches no Node built-in, and looks up inside @edge-runtime/vm', async () => {
     const reached: string[] = [];
-    const forbid: Plugin = {
-      name: 'forbid-node-builtins',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, (args) => {
-          if (builtins.has(args.path) || args.path.startsWith('node:')) {
-            reached.push(`${args.path} (from ${args.importer.replace(root, '')})`);
-            return { path: args.path, external: true };
-          }
-          return undefined;
-        });
-      },
-    };
+    const forbid = forbidNodeBuiltins(reached);
     const result = await build({
       entryPoints: [`${root}/lib/auth/identity.ts`],
       bundle: true,
