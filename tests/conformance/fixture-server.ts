@@ -1,0 +1,89 @@
+import { request as httpRequest } from 'node:http';
+import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { loadConfig, type Config } from '@/lib/config';
+import { methodNotAllowed } from '@/lib/http';
+import { createMcpEndpoint } from '@/lib/mcp';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { listen, serveFetchHandler, type Listening } from '../helpers/net';
+import { conformanceRegistry } from './fixture-tools';
+
+/**
+ * What the conformance suite talks to.
+ *
+ * - `startFixtureServer`: our handler stack (createMcpEndpoint: authenticate, gate, audited
+ *   dispatch through mcp-handler) with the conformance fixture tools, in-process on 127.0.0.1.
+ *   The suite sends no Authorization header, so every request gets a valid bearer token added
+ *   before it reaches the endpoint; GET and DELETE answer 405 as app/mcp/route.ts does.
+ * - `startTokenProxy`: a loopback proxy in front of another server (the built app) that adds the
+ *   same header and otherwise forwards requests and streams responses unchanged.
+ */
+
+export type FixtureServer = Listening & {
+  mcpUrl: string;
+  issuer: TestIssuer;
+  /** Audit records written while the server ran (the sink is replaced while it is up). */
+  audit: AuditRecord[];
+};
+
+/** A token for `resource` from the test issuer: a signed-in user with an organization. */
+export async function signedInToken(issuer: TestIssuer, resource: string): Promise<string> {
+  return issuer.sign(
+    { aud: resource, sub: 'user_conformance', org_id: 'org_conformance', client_id: 'client_conformance', scope: 'openid profile' },
+    { expiresIn: 15 * 60 },
+  );
+}
+
+export async function startFixtureServer(): Promise<FixtureServer> {
+  const issuer = await startTestIssuer();
+  const audit: AuditRecord[] = [];
+  setAuditSink((record) => audit.push(record));
+
+  let config: Config | undefined;
+  let bearer = '';
+  const endpoint = createMcpEndpoint({
+    registry: conformanceRegistry,
+    config: () => {
+      if (!config) throw new Error('fixture config used before the server listened');
+      return config;
+    },
+  });
+  const server = await serveFetchHandler(async (request) => {
+    if (request.method !== 'POST') return methodNotAllowed('POST');
+    const headers = new Headers(request.headers);
+    headers.set('authorization', `Bearer ${bearer}`);
+    return endpoint(new Request(request.url, { method: 'POST', headers, body: await request.arrayBuffer() }));
+  });
+  const mcpUrl = `${server.url}/mcp`;
+  config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: mcpUrl });
+  bearer = await signedInToken(issuer, mcpUrl);
+
+  return {
+    ...server,
+    mcpUrl,
+    issuer,
+    audit,
+    close: async () => {
+      await Promise.all([server.close(), issuer.close()]);
+    },
+  };
+}
+
+/** Forwards every request to `target` (an origin like http://127.0.0.1:3000) with Authorization added. */
+export async function startTokenProxy(target: string, token: string): Promise<Listening> {
+  const upstream = new URL(target);
+  return listen((req, res) => {
+    const headers = { ...req.headers, authorization: `Bearer ${token}` };
+    const forward = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(forward);
+  });
+}

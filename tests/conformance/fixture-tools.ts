@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import { createRegistry, defineTool } from '@/lib/registry';
+
+/**
+ * The tools the @modelcontextprotocol/conformance server scenarios call (their names, inputs and
+ * results follow each scenario's "Server Implementation Requirements"), declared with our own
+ * `defineTool` so they go through the registry checks, the gate and the audited wrapper.
+ *
+ * Our ToolContext gives a handler the verified principal and nothing else: no progress token, no
+ * way to send log notifications and no way to send a request to the client (sampling,
+ * elicitation). The tools that would need one exist all the same, so those scenarios fail for the
+ * reason in baseline.json and not with "tool not found"; they say so in their result.
+ */
+
+// A 1x1 red PNG.
+const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+
+/** A valid 8 kHz mono 8-bit WAV of 8 silent samples. */
+function tinyWav(): string {
+  const samples = 8;
+  const wav = Buffer.alloc(44 + samples, 0x80);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + samples, 4);
+  wav.write('WAVE', 8, 'ascii');
+  wav.write('fmt ', 12, 'ascii');
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(8000, 24); // sample rate
+  wav.writeUInt32LE(8000, 28); // byte rate
+  wav.writeUInt16LE(1, 32); // block align
+  wav.writeUInt16LE(8, 34); // bits per sample
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(samples, 40);
+  return wav.toString('base64');
+}
+
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const cannotReachClient = (what: string) => ({
+  isError: true,
+  content: [{ type: 'text' as const, text: `${what} is not available: tool handlers here cannot send requests to the client` }],
+});
+
+// zod 4 puts a schema with an id under $defs and refers to it with $ref (json-schema-2020-12).
+const Address = z.object({ street: z.string().optional(), city: z.string().optional() }).meta({ id: 'address' });
+
+export const conformanceTools = [
+  defineTool({
+    name: 'test_simple_text',
+    title: 'Simple text',
+    description: 'Returns a simple text response (tools-call-simple-text)',
+    access: 'public',
+    input: z.object({}),
+    handler: () => text('This is a simple text response for testing.'),
+  }),
+  defineTool({
+    name: 'test_image_content',
+    title: 'Image content',
+    description: 'Returns a 1x1 PNG (tools-call-image)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => ({ content: [{ type: 'image', data: PNG_1X1, mimeType: 'image/png' }] }),
+  }),
+  defineTool({
+    name: 'test_audio_content',
+    title: 'Audio content',
+    description: 'Returns a tiny WAV (tools-call-audio)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => ({ content: [{ type: 'audio', data: tinyWav(), mimeType: 'audio/wav' }] }),
+  }),
+  defineTool({
+    name: 'test_embedded_resource',
+    title: 'Embedded resource',
+    description: 'Returns an embedded text resource (tools-call-embedded-resource)',
+    access: 'public',
+    input: z.object({}),
+    handler: () => ({
+      content: [
+        { type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } },
+      ],
+    }),
+  }),
+  defineTool({
+    name: 'test_multiple_content_types',
+    title: 'Mixed content',
+    description: 'Returns text, image and resource content (tools-call-mixed-content)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => ({
+      content: [
+        { type: 'text', text: 'Multiple content types test:' },
+        { type: 'image', data: PNG_1X1, mimeType: 'image/png' },
+        {
+          type: 'resource',
+          resource: { uri: 'test://mixed-content-resource', mimeType: 'application/json', text: JSON.stringify({ test: 'data', value: 123 }) },
+        },
+      ],
+    }),
+  }),
+  defineTool({
+    name: 'test_error_handling',
+    title: 'Error handling',
+    description: 'Always throws (tools-call-error); the wrapper turns it into an isError result',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => {
+      throw new Error('This tool intentionally returns an error for testing');
+    },
+  }),
+  defineTool({
+    name: 'test_tool_with_logging',
+    title: 'Logging',
+    description: 'Should log three info messages while running (tools-call-with-logging)',
+    access: 'public',
+    input: z.object({}),
+    handler: async () => {
+      await sleep(50);
+      await sleep(50);
+      return text('Tool with logging executed (no log notifications: ToolContext has no logger)');
+    },
+  }),
+  defineTool({
+    name: 'test_tool_with_progress',
+    title: 'Progress',
+    description: 'Should report progress 0, 50, 100 (tools-call-with-progress)',
+    access: 'public',
+    input: z.object({}),
+    handler: async () => {
+      await sleep(50);
+      await sleep(50);
+      return text('Tool with progress executed (no progress notifications: ToolContext has no progress token)');
+    },
+  }),
+  defineTool({
+    name: 'test_sampling',
+    title: 'Sampling',
+    description: 'Should ask the client for an LLM completion (tools-call-sampling)',
+    access: 'signed-in',
+    input: z.object({ prompt: z.string() }),
+    handler: () => cannotReachClient('Sampling'),
+  }),
+  defineTool({
+    name: 'test_elicitation',
+    title: 'Elicitation',
+    description: 'Should ask the client for user input (tools-call-elicitation)',
+    access: 'signed-in',
+    input: z.object({ message: z.string() }),
+    handler: () => cannotReachClient('Elicitation'),
+  }),
+  defineTool({
+    name: 'test_elicitation_sep1034_defaults',
+    title: 'Elicitation defaults',
+    description: 'Should elicit with default values (elicitation-sep1034-defaults)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => cannotReachClient('Elicitation'),
+  }),
+  defineTool({
+    name: 'test_elicitation_sep1330_enums',
+    title: 'Elicitation enums',
+    description: 'Should elicit with the five enum shapes (elicitation-sep1330-enums)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => cannotReachClient('Elicitation'),
+  }),
+  defineTool({
+    name: 'json_schema_2020_12_tool',
+    title: 'JSON Schema 2020-12',
+    description: 'Tool with JSON Schema 2020-12 features (json-schema-2020-12)',
+    access: 'public',
+    input: z.object({ name: z.string().optional(), address: Address.optional() }).strict(),
+    handler: () => text('JSON Schema 2020-12 tool executed'),
+  }),
+  defineTool({
+    name: 'test_reconnection',
+    title: 'Reconnection',
+    description: 'Should close the SSE stream mid-call and answer on reconnection (server-sse-polling)',
+    access: 'public',
+    input: z.object({}),
+    handler: () => text('Reconnection test completed (answered on the POST stream: the server is stateless)'),
+  }),
+];
+
+export const conformanceRegistry = createRegistry(conformanceTools);
