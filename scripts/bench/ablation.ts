@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
+import { createMcpHandler } from 'mcp-handler';
+import { setAuditSink } from '@/lib/audit';
+import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
+import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
+import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
+import { loadConfig } from '@/lib/config';
+import { authInfoFor, handlerFor } from '@/lib/dispatch';
+import { createMcpEndpoint } from '@/lib/mcp';
+import { evaluate } from '@/lib/policy';
+import { registry } from '@/tools';
+import ping from '@/tools/ping';
+import { BODIES, EXPECT, log, MCP_HEADERS, median, pairedRatio, type Round } from './common';
+import { ALICE, bareHandler, startFixtures } from './fixtures';
+import { noopSink, post, runRound, type Handler, type Slot } from './inprocess';
+import { syncKeyedTokenCache } from './proposals';
+import { sha256Hex } from './sha256';
+
+/**
+ * Where (c)'s extra cost over (a) goes: the same in-process harness (interleaved rounds, medians),
+ * peeling one layer at a time. Audit goes to a no-op sink throughout.
+ *
+ *   tsx scripts/bench/ablation.ts [--seconds 40] [--round-ms 500] [--concurrency 8]
+ *
+ *   a            bare mcp-handler, ping (1 tool)
+ *   D1 ping      lib/dispatch handlerFor([ping]) (our wrapper, 1 tool), anonymous identity
+ *   Dc ping      handlerFor(tools (c) sees: 5 tools), alice identity, tools/call ping
+ *   Dc whoami    same handler, tools/call whoami                 = (c) without the endpoint's layers
+ *   E stub       createMcpEndpoint with a verifier that answers at once (no hashing, no RS256)
+ *   c            createMcpEndpoint, real verifier, cached token (scenario c)
+ *   c-js         (c) with the token cache keyed by a synchronous pure-JS SHA-256 (Edge-safe proposal)
+ *   c-node       (c) with the token cache keyed by node:crypto SHA-256 (lower bound; not Edge-safe)
+ *   a0           (a) with mcp-handler's `telemetry: false`
+ *   a-sdk        the SDK's own createMcpHandler (which mcp-handler wraps), given the parsed body:
+ *                no clone + re-parse of a body lib/mcp.ts has already parsed
+ *   D1 whoami    handlerFor([whoami]) (register only the called tool), tools/call whoami
+ */
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const seconds = arg('seconds', 40);
+const roundMs = arg('round-ms', 500);
+const concurrency = arg('concurrency', 8);
+const URL_MCP = 'http://127.0.0.1:3000/mcp';
+
+const fixtures = await startFixtures();
+try {
+  setAuditSink(noopSink);
+  const config = loadConfig(fixtures.env(URL_MCP));
+  const lookup = createIdentityLookup(config.workos, { ttlMs: MAX_TTL_MS });
+  const token = await fixtures.token(URL_MCP);
+  const now = Math.floor(Date.now() / 1000);
+  const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
+  const visibleTo = (principal: Principal) =>
+    registry.tools.filter((tool) => ['allow', 'challenge'].includes(evaluate(tool.access, principal, undefined).effect));
+  const cTools = visibleTo(alice);
+  log(`[ablation] tools visible to (c): ${cTools.map((t) => t.name).join(', ')}`);
+
+  const dispatchRequest = (body: string, principal: Principal) => {
+    const request = new Request(URL_MCP, { method: 'POST', headers: MCP_HEADERS, body });
+    request.auth = authInfoFor({ principal, requestId: crypto.randomUUID(), lookup }, config.resourceUrl);
+    return request;
+  };
+  const stub: TokenVerifier = async () => ({ ok: true, principal: alice });
+  const endpoint = createMcpEndpoint({ registry, config: () => config, identity: () => lookup });
+  const stubbed = createMcpEndpoint({ registry, config: () => config, identity: () => lookup, verifier: () => stub });
+
+  const jsCached = createMcpEndpoint({
+    registry,
+    config: () => config,
+    identity: () => lookup,
+    verifier: (() => {
+      const verify = createTokenVerifier({ ...config, cache: syncKeyedTokenCache(sha256Hex) });
+      return () => verify;
+    })(),
+  });
+  const nodeCached = createMcpEndpoint({
+    registry,
+    config: () => config,
+    identity: () => lookup,
+    verifier: (() => {
+      const verify = createTokenVerifier({ ...config, cache: syncKeyedTokenCache((t) => createHash('sha256').update(t).digest('hex')) });
+      return () => verify;
+    })(),
+  });
+  const noTelemetry = createMcpHandler(
+    (server) => {
+      server.registerTool(
+        ping.name,
+        { title: ping.title, description: ping.description, inputSchema: ping.input, annotations: ping.annotations },
+        async (a: Record<string, unknown>): Promise<CallToolResult> => ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
+      );
+    },
+    { serverInfo: { name: 'edge-mcp-authkit', version: '0.1.0' }, capabilities: { tools: {} }, telemetry: false },
+  );
+
+  // The SDK handler mcp-handler wraps, given the already-parsed body (what lib/mcp.ts has in hand).
+  const sdk = createSdkHandler(
+    () => {
+      const server = new McpServer({ name: 'edge-mcp-authkit', version: '0.1.0' }, { capabilities: { tools: {} } });
+      server.registerTool(
+        ping.name,
+        { title: ping.title, description: ping.description, inputSchema: ping.input, annotations: ping.annotations },
+        async (a: Record<string, unknown>): Promise<CallToolResult> => ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
+      );
+      return server;
+    },
+    { legacy: 'stateless' },
+  );
+  const pingParsed = JSON.parse(BODIES.ping) as unknown;
+  const sdkParsed: Handler = (request) => sdk.fetch(request, { parsedBody: pingParsed });
+
+  const slots: Slot[] = [];
+  const add = (variant: string, handler: Handler, request: () => Request, check: (b: string) => boolean) =>
+    slots.push({ id: 'a', variant, handler, request, check, rounds: [] });
+  add('a       bare, ping', bareHandler(), () => post(BODIES.ping), EXPECT.a);
+  add('a0      bare, ping, telemetry: false', noTelemetry, () => post(BODIES.ping), EXPECT.a);
+  add('a-sdk   SDK createMcpHandler, parsedBody given, body-less Request', sdkParsed, () => new Request(URL_MCP, { method: 'POST', headers: MCP_HEADERS }), EXPECT.a);
+  add('D1 ping handlerFor([ping])', handlerFor(registry.tools.filter((t) => t.name === 'ping')), () => dispatchRequest(BODIES.ping, ANONYMOUS), EXPECT.b);
+  add(`Dc ping handlerFor(${cTools.length} tools)`, handlerFor(cTools), () => dispatchRequest(BODIES.ping, alice), EXPECT.b);
+  add(`D1 whoami handlerFor([whoami])`, handlerFor(cTools.filter((t) => t.name === 'whoami')), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
+  add(`Dc whoami`, handlerFor(cTools), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
+  add('E stub  endpoint, stub verifier', stubbed, () => post(BODIES.whoami, token), EXPECT.c);
+  add('c       endpoint, cached token', endpoint, () => post(BODIES.whoami, token), EXPECT.c);
+  add('c-js    cache keyed by sync JS SHA-256', jsCached, () => post(BODIES.whoami, token), EXPECT.c);
+  add('c-node  cache keyed by node:crypto SHA-256', nodeCached, () => post(BODIES.whoami, token), EXPECT.c);
+
+  for (const slot of slots) await runRound(slot, roundMs / 2, concurrency); // warm-up
+  const rounds = Math.max(3, Math.floor((seconds * 1000) / (slots.length * roundMs)));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[(k + r) % slots.length]!;
+      slot.rounds.push(await runRound(slot, roundMs, concurrency));
+    }
+    log(`[ablation] round ${r + 1}/${rounds}`);
+  }
+  const a = slots[0]!.rounds;
+  const us = (rounds: Round[]) => median(rounds.map((r) => 1e6 / r.rps));
+  console.log(`\nablation: ${rounds} rounds x ${roundMs} ms, concurrency ${concurrency}, Node ${process.version}`);
+  console.log('| variant | req/s | µs per request (1e6 ÷ req/s) | Δ µs vs (a) | req/s ÷ (a) | errors |');
+  console.log('|:--|--:|--:|--:|--:|--:|');
+  const base = us(a);
+  for (const slot of slots) {
+    const cost = us(slot.rounds);
+    console.log(
+      `| ${slot.variant} | ${median(slot.rounds.map((r) => r.rps)).toFixed(0)} | ${cost.toFixed(0)} | ${slot === slots[0] ? '' : (cost - base).toFixed(0)} | ${pairedRatio(slot.rounds, a, (r) => r.rps).toFixed(2)} | ${slot.rounds.reduce((s, r) => s + r.errors, 0)} |`,
+    );
+  }
+} finally {
+  await fixtures.close();
+}
+process.exit(0);

@@ -1,0 +1,230 @@
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+
+/**
+ * Shared pieces of `npm run bench`: flags, statistics, the MCP request shape and table output.
+ * Everything here is pure; servers and handlers live in fixtures.ts.
+ */
+
+/** The 2025-era streamable-HTTP POST every scenario sends (stateless JSON-RPC, SSE or JSON answer). */
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+} as const;
+
+export const rpcBody = (method: string, params?: Record<string, unknown>): string =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method, ...(params ? { params } : {}) });
+
+export const BODIES = {
+  ping: rpcBody('tools/call', { name: 'ping', arguments: { message: 'bench' } }),
+  whoami: rpcBody('tools/call', { name: 'whoami', arguments: {} }),
+  list: rpcBody('tools/list', {}),
+  orgMembers: rpcBody('tools/call', { name: 'org_members', arguments: {} }),
+} as const;
+
+export type ScenarioId = 'a' | 'b' | 'c' | 'c-cold' | 'd' | 'e';
+
+export const SCENARIO_LABELS: Record<ScenarioId, string> = {
+  a: 'bare mcp-handler, ping, no auth',
+  b: 'public tool (ping), anonymous',
+  c: 'private tool (whoami), valid token (cached)',
+  'c-cold': 'private tool (whoami), fresh token each request',
+  d: 'tools/list, valid token',
+  e: 'role tool (org_members), warm identity cache',
+};
+
+/** Checks that a response body is the successful answer of its scenario (SSE or JSON framing). */
+export const EXPECT: Record<ScenarioId, (body: string) => boolean> = {
+  a: (b) => b.includes('"pong":true') && !b.includes('"isError":true'),
+  b: (b) => b.includes('"pong":true') && !b.includes('"isError":true'),
+  c: (b) => b.includes('"subject":"user_alice"') && !b.includes('"isError":true'),
+  'c-cold': (b) => b.includes('"subject":"user_alice"') && !b.includes('"isError":true'),
+  d: (b) => b.includes('"name":"org_members"') && b.includes('"name":"whoami"'),
+  e: (b) => b.includes('"members":[') && !b.includes('"isError":true'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Flags: --name value or --name=value, with BENCH_NAME environment fallbacks.
+
+export type Flags = {
+  inprocSeconds: number;
+  inprocRoundMs: number;
+  concurrency: number;
+  coldTokens: number;
+  httpSeconds: number;
+  httpRoundSeconds: number;
+  connections: number;
+  skipInproc: boolean;
+  skipHttp: boolean;
+  profile: boolean;
+  /** Only these scenario ids (both sinks in process); default all. (a) always runs: it is the reference. */
+  only?: ScenarioId[];
+  outDir: string;
+};
+
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Flags {
+  const given = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) given.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) given.set(arg.slice(2), argv[++i]!);
+    else given.set(arg.slice(2), 'true');
+  }
+  const known = new Set([
+    'inproc-seconds', 'inproc-round-ms', 'concurrency', 'cold-tokens', 'http-seconds', 'http-round-seconds',
+    'connections', 'skip-inproc', 'skip-http', 'profile', 'only', 'out-dir', 'quick',
+  ]);
+  for (const name of given.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
+  const quick = given.has('quick') || env.BENCH_QUICK === '1';
+  const num = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = given.get(name) ?? env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const bool = (name: string): boolean => {
+    const raw = given.get(name) ?? env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
+    return raw !== undefined && /^(1|true|yes)$/i.test(raw);
+  };
+  const onlyRaw = given.get('only') ?? env.BENCH_ONLY;
+  const ids = Object.keys(SCENARIO_LABELS) as ScenarioId[];
+  const only = onlyRaw ? onlyRaw.split(',').map((s) => s.trim()) : undefined;
+  for (const id of only ?? []) if (!ids.includes(id as ScenarioId)) throw new Error(`--only: unknown scenario ${JSON.stringify(id)} (known: ${ids.join(',')})`);
+  return {
+    inprocSeconds: num('inproc-seconds', quick ? 12 : 60, 1, 3600),
+    inprocRoundMs: num('inproc-round-ms', quick ? 300 : 500, 100, 60_000),
+    concurrency: Math.round(num('concurrency', 8, 1, 256)),
+    coldTokens: Math.round(num('cold-tokens', quick ? 1500 : 6000, 10, 200_000)),
+    httpSeconds: num('http-seconds', quick ? 16 : 60, 1, 3600),
+    httpRoundSeconds: num('http-round-seconds', quick ? 1 : 2, 1, 600),
+    connections: Math.round(num('connections', 16, 1, 1024)),
+    skipInproc: bool('skip-inproc'),
+    skipHttp: bool('skip-http'),
+    profile: bool('profile'),
+    ...(only ? { only: [...new Set(['a', ...only])] as ScenarioId[] } : {}),
+    outDir: given.get('out-dir') ?? env.BENCH_OUT_DIR ?? 'bench-results',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+/** Nearest-rank percentile of an unsorted sample (sorts a copy). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function median(values: readonly number[]): number {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return Number.NaN;
+  const sorted = [...finite].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One measured round of one scenario. Latencies in milliseconds. */
+export type Round = { requests: number; errors: number; seconds: number; rps: number; p50: number; p99: number };
+
+export type ScenarioSummary = {
+  id: ScenarioId;
+  /** e.g. "noop" or "stdout" for the audit sink, or "next start" / "node:http" over HTTP. */
+  variant: string;
+  label: string;
+  rounds: Round[];
+  requests: number;
+  errors: number;
+  /** Medians over rounds. */
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Over HTTP: percentiles of every 2xx latency of every measured round pooled together. */
+  pooledP50?: number;
+  pooledP99?: number;
+  /** Median over rounds of (this round / the paired (a) round): throughput, p50, p99. */
+  rpsRatioToA?: number;
+  p50RatioToA?: number;
+  p99RatioToA?: number;
+};
+
+export function summarize(id: ScenarioId, variant: string, label: string, rounds: Round[]): ScenarioSummary {
+  return {
+    id,
+    variant,
+    label,
+    rounds,
+    requests: rounds.reduce((s, r) => s + r.requests, 0),
+    errors: rounds.reduce((s, r) => s + r.errors, 0),
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+  };
+}
+
+/** Median of per-round ratios x_i / y_i: rounds i of both ran back to back, so drift cancels. */
+export function pairedRatio(x: readonly Round[], y: readonly Round[], pick: (r: Round) => number): number {
+  const n = Math.min(x.length, y.length);
+  const ratios: number[] = [];
+  for (let i = 0; i < n; i++) ratios.push(pick(x[i]!) / pick(y[i]!));
+  return median(ratios);
+}
+
+export function withRatios(summaries: ScenarioSummary[], a: ScenarioSummary | undefined): ScenarioSummary[] {
+  if (!a) return summaries;
+  return summaries.map((s) => ({
+    ...s,
+    rpsRatioToA: pairedRatio(s.rounds, a.rounds, (r) => r.rps),
+    p50RatioToA: pairedRatio(s.rounds, a.rounds, (r) => r.p50),
+    p99RatioToA: pairedRatio(s.rounds, a.rounds, (r) => r.p99),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const fmt = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+
+export function table(title: string, rows: ScenarioSummary[]): string {
+  const pooled = rows.some((r) => r.pooledP99 !== undefined);
+  const header = ['scenario', 'sink/server', 'req/s', 'p50 ms', 'p99 ms', ...(pooled ? ['pooled p99 ms'] : []), 'req/s ÷ (a)', 'p99 ÷ (a)', 'requests', 'errors'];
+  const body = rows.map((r) => [
+    `(${r.id}) ${r.label}`,
+    r.variant,
+    fmt(r.rps, 0),
+    fmt(r.p50, 3),
+    fmt(r.p99, 3),
+    ...(pooled ? [fmt(r.pooledP99, 3)] : []),
+    r.id === 'a' ? '1.00' : fmt(r.rpsRatioToA, 2),
+    r.id === 'a' ? '1.00' : fmt(r.p99RatioToA, 2),
+    String(r.requests),
+    String(r.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 || i === 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [`### ${title}`, '', line(header), rule, ...body.map(line)].join('\n');
+}
+
+export function machine(): Record<string, unknown> {
+  const cpuList = cpus();
+  return {
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+    loadavg: loadavg().map((n) => Math.round(n * 100) / 100),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,299 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { freePort } from '../../tests/helpers/net';
+import {
+  BODIES,
+  EXPECT,
+  log,
+  MCP_HEADERS,
+  percentile,
+  SCENARIO_LABELS,
+  sleep,
+  summarize,
+  withRatios,
+  type Flags,
+  type Round,
+  type ScenarioId,
+  type ScenarioSummary,
+} from './common';
+import type { Fixtures } from './fixtures';
+
+/**
+ * Over HTTP: (b)-(e) against `next start` (the real production build in .next, Edge route and
+ * middleware included) on 127.0.0.1, (a) against the bare mcp-handler behind a node:http adapter
+ * in its own process (bare-server.ts; not under next start). Load from autocannon in this process,
+ * in interleaved rounds; latencies are taken from autocannon's per-response event (sub-ms
+ * precision) for 2xx answers. next start writes its audit lines to stdout, which goes to /dev/null.
+ */
+
+export type HttpResult = {
+  connections: number;
+  roundSeconds: number;
+  rounds: number;
+  nextStart: { url: string; buildId: string | undefined };
+  bareServer: { url: string; note: string };
+  identityApiRequestsDuringMeasurement: number;
+  jwksFetches: number;
+  scenarios: ScenarioSummary[];
+};
+
+type Target = {
+  id: ScenarioId;
+  server: 'node:http' | 'next start';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  rounds: Round[];
+  /** Every 2xx latency of the measured rounds. */
+  latencies: number[];
+};
+
+const require = createRequire(import.meta.url);
+/** Variables that would change what is measured if the caller's shell happens to set them. */
+const SCRUBBED = ['AUDIT_SINK_URL', 'AUDIT_SINK_SECRET', 'ALLOWED_CLIENT_IDS', 'ALLOWED_ORIGINS', 'MCP_AUTH_REQUIRED', 'AUTH_EXTRA_AUDIENCES', 'AUTH_JWKS_URL', 'AUTH_ALGORITHMS', 'WORKOS_CLIENT_ID', 'VERCEL_ENV', 'VERCEL_URL'];
+
+export type Running = { url: string; child: ChildProcess; tail(): string; stop(): Promise<void> };
+
+/** Servers this module started and has not stopped yet (run.ts stops them on SIGINT/SIGTERM). */
+const alive = new Set<Running>();
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...alive].map((r) => r.stop()));
+}
+function track(running: Running): Running {
+  alive.add(running);
+  const stop = running.stop;
+  running.stop = async () => {
+    await stop();
+    alive.delete(running);
+  };
+  return running;
+}
+
+async function stopChild(child: ChildProcess, group: boolean): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  kill('SIGTERM');
+  await Promise.race([exited, sleep(5_000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    kill('SIGKILL');
+    await Promise.race([exited, sleep(2_000)]);
+  }
+}
+
+async function waitReady(url: string, child: ChildProcess, tail: () => string, what: string): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  for (let attempt = 0; attempt < 400 && Date.now() < deadline; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited early (${child.exitCode}):\n${tail()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} did not become ready within 45 s:\n${tail()}`);
+}
+
+function keepTail(child: ChildProcess): () => string {
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-8_000);
+  });
+  return () => tail;
+}
+
+async function startNext(port: number, env: Record<string, string>, profileDir?: string): Promise<Running> {
+  if (!existsSync('.next/BUILD_ID')) throw new Error('no production build in .next: run `npx next build` first');
+  const url = `http://127.0.0.1:${port}`;
+  const nextBin = require.resolve('next/dist/bin/next');
+  const devNull = openSync('/dev/null', 'w');
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SCRUBBED.includes(k))) as Record<string, string>;
+  const child = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
+    env: {
+      ...base,
+      NEXT_TELEMETRY_DISABLED: '1',
+      ...env,
+      NODE_ENV: 'production',
+      MCP_RESOURCE_URL: `${url}/mcp`,
+      PORT: String(port),
+      // --profile: every Node process of next start writes a V8 CPU profile when it exits (SIGTERM).
+      ...(profileDir ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : {}),
+    },
+    // stdout (the audit trail's JSON lines, Next's banner) goes to /dev/null: written for real, then dropped.
+    stdio: ['ignore', devNull, 'pipe'],
+    detached: true,
+  });
+  closeSync(devNull);
+  const tail = keepTail(child);
+  const running = track({ url, child, tail, stop: () => stopChild(child, true) });
+  try {
+    await waitReady(`${url}/.well-known/oauth-protected-resource`, child, tail, 'next start');
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
+}
+
+/**
+ * Runs a scripts/bench server script (bare-server.ts, endpoint-server.ts) in its own Node process
+ * with this process's loader flags (tsx). The script prints "listening <port>" on stderr; its
+ * stdout (audit lines, if any) goes to /dev/null; it exits when its stdin closes.
+ */
+export async function startScriptServer(script: string, env: Record<string, string> = {}): Promise<Running> {
+  const devNull = openSync('/dev/null', 'w');
+  const child = spawn(process.execPath, [...process.execArgv, new URL(script, import.meta.url).pathname], {
+    stdio: ['pipe', devNull, 'pipe'],
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !SCRUBBED.includes(k))), ...env, NODE_ENV: 'production' },
+  });
+  closeSync(devNull);
+  const tail = keepTail(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${tail()}`)), 30_000);
+    child.stderr?.on('data', () => {
+      const match = /listening (\d+)/.exec(tail());
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code}):\n${tail()}`));
+    });
+  }).catch(async (error: unknown) => {
+    await stopChild(child, false);
+    throw error;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return track({
+    url,
+    child,
+    tail,
+    stop: async () => {
+      child.stdin?.end();
+      await stopChild(child, false);
+    },
+  });
+}
+
+const startBare = () => startScriptServer('./bare-server.ts');
+
+/** One autocannon run; 2xx latencies from the per-response event (autocannon's histogram rounds to ms). */
+export function cannon(target: Pick<Target, 'url' | 'headers' | 'body'>, connections: number, seconds: number, keep?: number[]): Promise<Round & { autocannonP99: number }> {
+  return new Promise((resolve, reject) => {
+    const latencies: number[] = [];
+    const instance = autocannon(
+      { url: `${target.url}/mcp`, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds, timeout: 10 },
+      (error, result) => {
+        if (error) return reject(error);
+        const errors = result.errors + result.timeouts + result.non2xx;
+        if (keep) for (const latency of latencies) keep.push(latency);
+        resolve({
+          requests: result.requests.total,
+          errors,
+          seconds: result.duration,
+          rps: result.requests.total / result.duration,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+          autocannonP99: result.latency.p99,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      if (status >= 200 && status < 300) latencies.push(responseTime);
+    });
+  });
+}
+
+async function check(target: Target): Promise<void> {
+  const response = await fetch(`${target.url}/mcp`, { method: 'POST', headers: target.headers, body: target.body, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  if (response.status !== 200 || !EXPECT[target.id](text)) {
+    throw new Error(`(${target.id}) over HTTP answered ${response.status}: ${text.slice(0, 400)}`);
+  }
+}
+
+export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpResult> {
+  const port = await freePort();
+  const resource = `http://127.0.0.1:${port}/mcp`;
+  log('[http] starting next start and the bare node:http server');
+  const started = await Promise.allSettled([startNext(port, fixtures.env(resource), flags.profile ? join(resolve(flags.outDir), 'profiles', 'next-start') : undefined), startBare()]);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+    throw failed.reason;
+  }
+  const [next, bare] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, Running];
+  try {
+    const token = await fixtures.token(resource);
+    const auth = { ...MCP_HEADERS, authorization: `Bearer ${token}` };
+    const all: Target[] = [
+      { id: 'a', server: 'node:http', url: bare.url, headers: { ...MCP_HEADERS }, body: BODIES.ping, rounds: [], latencies: [] },
+      { id: 'b', server: 'next start', url: next.url, headers: { ...MCP_HEADERS }, body: BODIES.ping, rounds: [], latencies: [] },
+      { id: 'c', server: 'next start', url: next.url, headers: auth, body: BODIES.whoami, rounds: [], latencies: [] },
+      { id: 'd', server: 'next start', url: next.url, headers: auth, body: BODIES.list, rounds: [], latencies: [] },
+      { id: 'e', server: 'next start', url: next.url, headers: auth, body: BODIES.orgMembers, rounds: [], latencies: [] },
+    ];
+    const targets = all.filter((t) => !flags.only || flags.only.includes(t.id));
+    for (const target of targets) await check(target); // also fills the JWKS and identity caches
+
+    log(`[http] warm-up: ${targets.length} x 1 s`);
+    for (const target of targets) await cannon(target, flags.connections, 1);
+    const identityBefore = fixtures.workos.api.requestCount();
+
+    const rounds = Math.max(2, Math.floor(flags.httpSeconds / (targets.length * flags.httpRoundSeconds)));
+    log(`[http] ${rounds} rounds x ${targets.length} scenarios x ${flags.httpRoundSeconds} s, ${flags.connections} connections`);
+    const deadline = Date.now() + flags.httpSeconds * 1000 * 1.5 + 30_000;
+    for (let r = 0; r < rounds && Date.now() < deadline; r++) {
+      for (let k = 0; k < targets.length; k++) {
+        const target = targets[(k + r) % targets.length]!;
+        const round = await cannon(target, flags.connections, flags.httpRoundSeconds, target.latencies);
+        if (round.errors > 0) log(`[http] (${target.id}) ${round.errors} errors/non-2xx in a round`);
+        target.rounds.push(round);
+      }
+      log(`[http] round ${r + 1}/${rounds}`);
+    }
+    for (const target of targets) await check(target);
+    const identityApiRequestsDuringMeasurement = fixtures.workos.api.requestCount() - identityBefore;
+
+    const summaries = targets.map((t) => ({
+      ...summarize(t.id, t.server, SCENARIO_LABELS[t.id], t.rounds),
+      pooledP50: percentile(t.latencies, 50),
+      pooledP99: percentile(t.latencies, 99),
+    }));
+    return {
+      connections: flags.connections,
+      roundSeconds: flags.httpRoundSeconds,
+      rounds,
+      nextStart: { url: next.url, buildId: buildId() },
+      bareServer: { url: bare.url, note: '(a) is served by a node:http adapter (scripts/bench/bare-server.ts), not by next start' },
+      identityApiRequestsDuringMeasurement,
+      jwksFetches: fixtures.issuer.jwksFetches(),
+      scenarios: withRatios(summaries, summaries.find((s) => s.id === 'a')),
+    };
+  } finally {
+    await Promise.all([next.stop(), bare.stop()]);
+  }
+}
+
+function buildId(): string | undefined {
+  try {
+    return readFileSync('.next/BUILD_ID', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,202 @@
+import { writeFileSync } from 'node:fs';
+import { setAuditSink, type AuditSink } from '@/lib/audit';
+import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
+import { loadConfig } from '@/lib/config';
+import { createMcpEndpoint } from '@/lib/mcp';
+import { registry } from '@/tools';
+import {
+  BODIES,
+  EXPECT,
+  log,
+  MCP_HEADERS,
+  percentile,
+  SCENARIO_LABELS,
+  summarize,
+  withRatios,
+  type Flags,
+  type Round,
+  type ScenarioId,
+  type ScenarioSummary,
+} from './common';
+import { bareHandler, startFixtures } from './fixtures';
+
+/**
+ * In-process scenarios: the handler functions are called directly with `Request` objects (no
+ * sockets), by `concurrency` closed-loop workers, in short rounds taken round-robin over every
+ * scenario so machine drift hits all of them alike. Each response body is read fully and checked.
+ *
+ * Run by run.ts as a child process whose stdout is /dev/null, so the "stdout" audit variant pays
+ * for real console.log writes (to /dev/null) while the results travel through a JSON file.
+ */
+
+export type Handler = (request: Request) => Promise<Response>;
+export type Slot = {
+  id: ScenarioId;
+  variant: string;
+  handler: Handler;
+  sink?: AuditSink;
+  request: () => Request | undefined;
+  rounds: Round[];
+  /** Response check; defaults to the scenario's EXPECT entry. */
+  check?: (body: string) => boolean;
+};
+
+const URL_MCP = 'http://127.0.0.1:3000/mcp';
+const RESOURCE = URL_MCP;
+
+export const noopSink: AuditSink = () => {};
+/** The exact default sink of lib/audit.ts (it has no getter, so this is a copy of its one line). */
+const stdoutSink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }));
+
+export const post = (body: string, token?: string) =>
+  new Request(URL_MCP, {
+    method: 'POST',
+    headers: token ? { ...MCP_HEADERS, authorization: `Bearer ${token}` } : MCP_HEADERS,
+    body,
+  });
+
+export async function runRound(slot: Slot, ms: number, concurrency: number): Promise<Round> {
+  if (slot.sink) setAuditSink(slot.sink);
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  let firstError: string | undefined;
+  const check = slot.check ?? EXPECT[slot.id];
+  const started = performance.now();
+  const deadline = started + ms;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const request = slot.request();
+      if (!request) break; // c-cold ran out of fresh tokens for this round
+      sent++;
+      const t0 = performance.now();
+      const response = await slot.handler(request);
+      const text = await response.text();
+      latencies.push(performance.now() - t0);
+      if (response.status !== 200 || !check(text)) {
+        errors++;
+        firstError ??= `${response.status} ${text.slice(0, 300)}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  if (firstError) log(`[inproc] (${slot.id}/${slot.variant}) error: ${firstError}`);
+  return { requests: sent, errors, seconds, rps: sent / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export type InProcessResult = {
+  concurrency: number;
+  roundMs: number;
+  rounds: number;
+  coldTokensSigned: number;
+  identityApiRequestsDuringMeasurement: number;
+  jwksFetches: number;
+  noop: ScenarioSummary[];
+  stdout: ScenarioSummary[];
+};
+
+export async function runInProcess(flags: Flags): Promise<InProcessResult> {
+  const fixtures = await startFixtures();
+  try {
+    const config = loadConfig(fixtures.env(RESOURCE));
+    const lookup = createIdentityLookup(config.workos, { ttlMs: MAX_TTL_MS });
+    if (!lookup) throw new Error('identity lookup not configured');
+    const endpoint = createMcpEndpoint({ registry, config: () => config, identity: () => lookup });
+    const bare = bareHandler();
+    const token = await fixtures.token(RESOURCE);
+
+    const slots: Slot[] = [];
+    const add = (id: ScenarioId, variant: Slot['variant'], handler: Handler, request: Slot['request'], sink?: AuditSink) => {
+      if (!flags.only || flags.only.includes(id)) slots.push({ id, variant, handler, request, sink, rounds: [] });
+    };
+
+    add('a', 'no audit', bare, () => post(BODIES.ping));
+    const sinks: Array<['noop' | 'stdout', AuditSink]> = [
+      ['noop', noopSink],
+      ['stdout', stdoutSink],
+    ];
+    let coldPool: string[] = [];
+    let coldNext = 0;
+    let coldLimit = 0;
+    for (const [variant, sink] of sinks) {
+      add('b', variant, endpoint, () => post(BODIES.ping), sink);
+      add('c', variant, endpoint, () => post(BODIES.whoami, token), sink);
+      if (variant === 'noop') {
+        add('c-cold', variant, endpoint, () => (coldNext < coldLimit ? post(BODIES.whoami, coldPool[coldNext++]) : undefined), sink);
+      }
+      add('d', variant, endpoint, () => post(BODIES.list, token), sink);
+      add('e', variant, endpoint, () => post(BODIES.orgMembers, token), sink);
+    }
+
+    const perRound = slots.length * flags.inprocRoundMs;
+    const rounds = Math.max(3, Math.floor((flags.inprocSeconds * 1000) / perRound));
+    const perColdRound = Math.floor(flags.coldTokens / (rounds + 1));
+
+    // Fresh tokens for c-cold, signed before any measurement (signing is ~10x the cost of verifying).
+    const signStart = performance.now();
+    const batches = Math.ceil(flags.coldTokens / 200);
+    for (let b = 0; b < batches; b++) {
+      const n = Math.min(200, flags.coldTokens - coldPool.length);
+      coldPool.push(...(await Promise.all(Array.from({ length: n }, () => fixtures.token(RESOURCE)))));
+    }
+    log(`[inproc] signed ${coldPool.length} fresh tokens for c-cold in ${Math.round(performance.now() - signStart)} ms`);
+
+    // Warm-up (not recorded): JIT, the JWKS fetch, the identity cache (membership and member list).
+    log(`[inproc] warm-up: ${slots.length} scenario slots x ${Math.round(flags.inprocRoundMs / 2)} ms`);
+    for (const slot of slots) {
+      if (slot.id === 'c-cold') coldLimit = coldNext + perColdRound;
+      await runRound(slot, flags.inprocRoundMs / 2, flags.concurrency);
+    }
+    const identityRequestsBefore = lookup.requestCount();
+
+    log(`[inproc] ${rounds} rounds x ${slots.length} slots x ${flags.inprocRoundMs} ms, concurrency ${flags.concurrency}`);
+    const deadline = Date.now() + flags.inprocSeconds * 1000 * 1.5 + 5_000;
+    for (let r = 0; r < rounds && Date.now() < deadline; r++) {
+      // Rotate the starting slot each round so no scenario always runs right after a GC-heavy one.
+      for (let k = 0; k < slots.length; k++) {
+        const slot = slots[(k + r) % slots.length]!;
+        if (slot.id === 'c-cold') coldLimit = Math.min(coldPool.length, coldNext + perColdRound);
+        slot.rounds.push(await runRound(slot, flags.inprocRoundMs, flags.concurrency));
+      }
+      const a = slots[0]!.rounds.at(-1)!;
+      log(`[inproc] round ${r + 1}/${rounds}: (a) ${Math.round(a.rps)} req/s`);
+    }
+    setAuditSink(noopSink);
+    const identityApiRequestsDuringMeasurement = lookup.requestCount() - identityRequestsBefore;
+
+    const summary = (variant: string) =>
+      slots.filter((s) => s.variant === variant).map((s) => summarize(s.id, s.variant, SCENARIO_LABELS[s.id], s.rounds));
+    const a = summary('no audit')[0]!;
+    const noop = withRatios([a, ...summary('noop')], a);
+    const stdout = withRatios([a, ...summary('stdout')], a);
+    coldPool = [];
+    return {
+      concurrency: flags.concurrency,
+      roundMs: flags.inprocRoundMs,
+      rounds,
+      coldTokensSigned: flags.coldTokens,
+      identityApiRequestsDuringMeasurement,
+      jwksFetches: fixtures.issuer.jwksFetches(),
+      noop,
+      stdout,
+    };
+  } finally {
+    await fixtures.close();
+  }
+}
+
+// Child-process entry: run.ts passes the flags as JSON and reads the result file.
+if (process.env.BENCH_CHILD_FLAGS && process.env.BENCH_CHILD_RESULT) {
+  const flags = JSON.parse(process.env.BENCH_CHILD_FLAGS) as Flags;
+  runInProcess(flags).then(
+    (result) => {
+      writeFileSync(process.env.BENCH_CHILD_RESULT!, JSON.stringify(result));
+      process.exit(0);
+    },
+    (error: unknown) => {
+      log(`[inproc] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
