@@ -9,8 +9,8 @@ import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from './config';
 import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
 import { gate, type ToolCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
-import { evaluate } from './policy';
-import type { Registry } from './registry';
+import { evaluate, type MembershipAnswer } from './policy';
+import type { Registry, ToolDefinition } from './registry';
 
 /**
  * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
@@ -160,15 +160,32 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     auditGateDecisions(gated.calls, principal, requestId, 200);
 
     const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
-    const visible = options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal, membership).effect;
-      return effect === 'allow' || effect === 'challenge';
-    });
     // The SDK reads exactly the bytes the gate parsed, and never sees the token.
     const headers = new Headers(request.headers);
     headers.delete('authorization');
     const forwarded = new Request(request.url, { method: 'POST', headers, body: bytes });
     forwarded.auth = authInfoFor(identity, config.resourceUrl);
-    return handlerFor(visible)(forwarded);
+    const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
+    // The SDK's own refusals (protocol version, parse errors, 406/415) are rejected requests too.
+    if (response.status >= 400) reject(response.status, 'protocol_error', principal, method);
+    return response;
+  }
+
+  /**
+   * One allowed tools/call needs only that tool; anything else (tools/list, batches, unknown or
+   * hidden names) gets every tool the caller may see, so hidden and unknown answer alike.
+   */
+  function toolsToServe(
+    message: unknown,
+    calls: ToolCall[],
+    principal: Principal,
+    membership: MembershipAnswer | undefined,
+  ): readonly ToolDefinition[] {
+    const only = !Array.isArray(message) && calls.length === 1 ? calls[0] : undefined;
+    if (only?.decision.effect === 'allow') return [only.tool];
+    return options.registry.tools.filter((tool) => {
+      const effect = evaluate(tool.access, principal, membership).effect;
+      return effect === 'allow' || effect === 'challenge';
+    });
   }
 }

@@ -28,6 +28,21 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const invalid = (description: string): VerifyResult => ({ ok: false, kind: 'invalid_token', description });
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+// Bits of the last base64url character that carry no data, by segment length mod 4 (RFC 4648 §3.5).
+const UNUSED_BITS: Record<number, number> = { 0: 0, 2: 0b1111, 3: 0b11 };
+
+/**
+ * A segment whose unused trailing bits are all zero. jose decodes leniently, so without this the
+ * signature segment could be re-spelled into a different token string that verifies the same:
+ * anything keyed on the token string (this cache, deny lists, log correlation) would see a new token.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  const mask = UNUSED_BITS[segment.length % 4];
+  if (mask === undefined) return false;
+  return mask === 0 || (B64URL.indexOf(segment[segment.length - 1] ?? '') & mask) === 0;
+}
+
 function classify(error: unknown): VerifyResult {
   if (error instanceof errors.JWTExpired) return invalid('The access token expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -72,8 +87,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const cache = options.cache === false ? undefined : (options.cache ?? createTokenCache());
 
   return async function verify(token: string): Promise<VerifyResult> {
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return invalid('The access token is malformed');
-    const cached = await cache?.get(token);
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !token.split('.').every(isCanonicalBase64url)) {
+      return invalid('The access token is malformed');
+    }
+    const key = cache?.keyOf(token); // hashed once, used for both the lookup and the store
+    const cached = key === undefined ? undefined : cache?.get(key);
     if (cached) return { ok: true, principal: cached };
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -86,7 +104,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const claims = AccessTokenClaimsSchema.safeParse(payload);
       if (!claims.success) return invalid('The access token has an invalid claim');
       const principal = principalFromClaims(claims.data);
-      await cache?.set(token, principal);
+      if (key !== undefined) cache?.set(key, principal);
       return { ok: true, principal };
     } catch (error) {
       return classify(error);

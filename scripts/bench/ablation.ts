@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { setAuditSink } from '@/lib/audit';
 import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
 import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
-import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
+import type { TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig } from '@/lib/config';
 import { authInfoFor, handlerFor } from '@/lib/dispatch';
 import { createMcpEndpoint } from '@/lib/mcp';
@@ -14,8 +13,6 @@ import ping from '@/tools/ping';
 import { BODIES, EXPECT, log, MCP_HEADERS, median, pairedRatio, type Round } from './common';
 import { ALICE, bareHandler, startFixtures } from './fixtures';
 import { noopSink, post, runRound, type Handler, type Slot } from './inprocess';
-import { syncKeyedTokenCache } from './proposals';
-import { sha256Hex } from './sha256';
 
 /**
  * Where (c)'s extra cost over (a) goes: the same in-process harness (interleaved rounds, medians),
@@ -29,8 +26,6 @@ import { sha256Hex } from './sha256';
  *   Dc whoami    same handler, tools/call whoami                 = (c) without the endpoint's layers
  *   E stub       createMcpEndpoint with a verifier that answers at once (no hashing, no RS256)
  *   c            createMcpEndpoint, real verifier, cached token (scenario c)
- *   c-js         (c) with the token cache keyed by a synchronous pure-JS SHA-256 (Edge-safe proposal)
- *   c-node       (c) with the token cache keyed by node:crypto SHA-256 (lower bound; not Edge-safe)
  *   a0           (a) with mcp-handler's `telemetry: false`
  *   a-sdk        the SDK's own createMcpHandler (which mcp-handler wraps), given the parsed body:
  *                no clone + re-parse of a body lib/mcp.ts has already parsed
@@ -69,24 +64,6 @@ try {
   const endpoint = createMcpEndpoint({ registry, config: () => config, identity: () => lookup });
   const stubbed = createMcpEndpoint({ registry, config: () => config, identity: () => lookup, verifier: () => stub });
 
-  const jsCached = createMcpEndpoint({
-    registry,
-    config: () => config,
-    identity: () => lookup,
-    verifier: (() => {
-      const verify = createTokenVerifier({ ...config, cache: syncKeyedTokenCache(sha256Hex) });
-      return () => verify;
-    })(),
-  });
-  const nodeCached = createMcpEndpoint({
-    registry,
-    config: () => config,
-    identity: () => lookup,
-    verifier: (() => {
-      const verify = createTokenVerifier({ ...config, cache: syncKeyedTokenCache((t) => createHash('sha256').update(t).digest('hex')) });
-      return () => verify;
-    })(),
-  });
   const noTelemetry = createMcpHandler(
     (server) => {
       server.registerTool(
@@ -126,8 +103,6 @@ try {
   add(`Dc whoami`, handlerFor(cTools), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
   add('E stub  endpoint, stub verifier', stubbed, () => post(BODIES.whoami, token), EXPECT.c);
   add('c       endpoint, cached token', endpoint, () => post(BODIES.whoami, token), EXPECT.c);
-  add('c-js    cache keyed by sync JS SHA-256', jsCached, () => post(BODIES.whoami, token), EXPECT.c);
-  add('c-node  cache keyed by node:crypto SHA-256', nodeCached, () => post(BODIES.whoami, token), EXPECT.c);
 
   for (const slot of slots) await runRound(slot, roundMs / 2, concurrency); // warm-up
   const rounds = Math.max(3, Math.floor((seconds * 1000) / (slots.length * roundMs)));

@@ -427,7 +427,7 @@ const ROWS: Row[] = [
     www: anon(),
     records: 2,
   },
-  { name: 'nested batch [[private call]]', on: 'endpoint', request: () => post([[call('member')]], { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, records: 0, check: SDK_ERROR(-32600) },
+  { name: 'nested batch [[private call]]', on: 'endpoint', request: () => post([[call('member')]], { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: SDK_ERROR(-32600) },
   { name: 'duplicate "name" keys: public first, private last', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"open","name":"member","arguments":{}}}'), status: 401, www: anon() },
   { name: 'tool name written with \\u escapes', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools\\/call","params":{"name":"m\\u0065mber","arguments":{}}}'), status: 401, www: anon() },
   { name: 'UTF-8 BOM before the JSON', on: 'endpoint', request: () => post(`\uFEFF${json(call('member'))}`), status: 401, www: anon() },
@@ -437,14 +437,14 @@ const ROWS: Row[] = [
   { name: '__proto__ smuggling the tool name', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"member"},"arguments":{}}}'), status: 200, www: null, records: 0, check: SDK_ERROR(-32602) },
 
   // --- Protocol version, malformed bodies --------------------------------------------------------
-  { name: 'unsupported MCP-Protocol-Version on the public tool', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null, records: 0 },
+  { name: 'unsupported MCP-Protocol-Version on the public tool', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null },
   { name: 'unsupported MCP-Protocol-Version on a private tool: authentication first', on: 'endpoint', request: () => post(call('member'), { 'mcp-protocol-version': '2099-12-31' }), status: 401, www: anon() },
-  { name: 'MCP-Protocol-Version with quotes', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '2025-11-25", x="1' }), status: 400, www: null, records: 0 },
-  { name: 'malformed JSON', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":'), status: 400, www: null, records: 0, check: SDK_ERROR(-32700) },
-  { name: 'JSON that is not JSON-RPC', on: 'endpoint', request: () => post({ foo: 1 }), status: 400, www: null, records: 0 },
-  { name: 'a bare number', on: 'endpoint', request: () => post('42'), status: 400, www: null, records: 0 },
-  { name: 'an empty batch', on: 'endpoint', request: () => post('[]'), status: 400, www: null, records: 0 },
-  { name: 'an empty body', on: 'endpoint', request: () => post(''), status: 400, www: null, records: 0 },
+  { name: 'MCP-Protocol-Version with quotes', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '2025-11-25", x="1' }), status: 400, www: null },
+  { name: 'malformed JSON', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":'), status: 400, www: null, check: SDK_ERROR(-32700) },
+  { name: 'JSON that is not JSON-RPC', on: 'endpoint', request: () => post({ foo: 1 }), status: 400, www: null },
+  { name: 'a bare number', on: 'endpoint', request: () => post('42'), status: 400, www: null },
+  { name: 'an empty batch', on: 'endpoint', request: () => post('[]'), status: 400, www: null },
+  { name: 'an empty body', on: 'endpoint', request: () => post(''), status: 400, www: null },
   { name: 'text/plain body with a private call: authentication first', on: 'endpoint', request: () => post(call('member'), { 'content-type': 'text/plain' }), status: 401, www: anon() },
   { name: 'tool name with quotes and CR/LF', on: 'endpoint', request: () => post(call('x", error="evil\r\nSet-Cookie: a=b')), status: 200, www: null, records: 0, check: SSE_NOT_FOUND('x", error="evil\r\nSet-Cookie: a=b') },
 
@@ -544,16 +544,15 @@ const ROWS: Row[] = [
     www: null,
   },
   { name: 'app: chunked body of 1.2 MB without Content-Length', on: 'app', request: () => ({ ...post(json({ ...call('ping'), pad: 'x'.repeat(1_200_000) })), chunked: true }), status: 413, www: null },
-  { name: 'app: unsupported MCP-Protocol-Version', on: 'app', request: () => post(call('ping'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null, records: 0 },
-  { name: 'app: malformed JSON', on: 'app', request: () => post('{"jsonrpc":"2.0",'), status: 400, www: null, records: 0, check: SDK_ERROR(-32700) },
-  { name: 'app: malformed JSON-RPC', on: 'app', request: () => post({ jsonrpc: '2.0', id: 1, params: { name: 'ping' } }), status: 400, www: null, records: 0 },
+  { name: 'app: unsupported MCP-Protocol-Version', on: 'app', request: () => post(call('ping'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null },
+  { name: 'app: malformed JSON', on: 'app', request: () => post('{"jsonrpc":"2.0",'), status: 400, www: null, check: SDK_ERROR(-32700) },
+  { name: 'app: malformed JSON-RPC', on: 'app', request: () => post({ jsonrpc: '2.0', id: 1, params: { name: 'ping' } }), status: 400, www: null },
   {
     name: 'app: gzip-encoded private call is not decompressed behind the gate',
     on: 'app',
     request: () => ({ headers: { ...MCP_HEADERS, 'content-encoding': 'gzip' }, body: gzipSync(json(call('whoami'))) }),
     status: 400,
     www: null,
-    records: 0,
     check: SDK_ERROR(-32700),
   },
   {
@@ -562,10 +561,9 @@ const ROWS: Row[] = [
     request: () => ({ headers: { ...MCP_HEADERS, 'content-type': 'application/json; charset=utf-16le' }, body: Buffer.from(`\uFEFF${json(call('whoami'))}`, 'utf16le') }),
     status: 400,
     www: null,
-    records: 0,
     check: SDK_ERROR(-32700),
   },
-  { name: 'app: text/plain body', on: 'app', request: () => post(call('ping'), { 'content-type': 'text/plain' }), status: 415, www: null, records: 0 },
+  { name: 'app: text/plain body', on: 'app', request: () => post(call('ping'), { 'content-type': 'text/plain' }), status: 415, www: null },
   { name: 'app: GET', on: 'app', request: () => ({ method: 'GET', headers: { accept: 'text/event-stream' } }), status: 405, www: null, records: 0, check: (r) => expect(header(r, 'allow')).toBe('POST') },
   { name: 'app: DELETE', on: 'app', request: () => ({ method: 'DELETE', headers: { 'mcp-session-id': 'abc' } }), status: 405, www: null, records: 0, check: (r) => expect(header(r, 'allow')).toBe('POST') },
   { name: 'app: PUT (no handler)', on: 'app', request: () => ({ ...post(call('ping')), method: 'PUT' }), status: 405, www: null, records: 0, jsonBody: false },
@@ -754,30 +752,29 @@ describe('after the hostile rows', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Bugs found while building the matrix: they fail today (it.fails keeps the suite green).
+// Platform behaviour the route cannot see, and the SDK's refusals
 // ---------------------------------------------------------------------------------------------
-describe('known bugs (each test states the intended behaviour and fails until it is fixed)', () => {
-  // BUG (README "HTTP answers": repeated Authorization -> 400 invalid_request). Under `next start`,
-  // Node's HTTP parser keeps only the FIRST `Authorization` line (duplicates of that header are
-  // discarded before Next builds the Request), so the route never sees the repetition: a request
-  // with [valid token, garbage] is answered 200 and the tool runs with the first token. The
-  // in-process endpoint (headers joined with ", ") answers 400 as documented; see the matrix row
-  // "two Authorization header lines".
-  it.fails('built app: two Authorization header lines are refused with 400 invalid_request', async () => {
+describe('repeated Authorization under next start, and requests the SDK refuses', () => {
+  // Node's HTTP parser keeps only the FIRST Authorization line and discards the rest before Next
+  // builds the Request, so the route cannot answer 400 as it does in process (matrix row "two
+  // Authorization header lines"). What must hold instead: the first line alone decides, and a
+  // valid token in a later line never rescues an invalid first one.
+  it('built app: of two Authorization lines only the first counts', async () => {
     if (appDirty) await appRecordsOfLastRequest();
-    const response = await rawRequest(app.url, post(call('whoami'), { authorization: [`Bearer ${await appTok()}`, 'Bearer garbage'] }));
+    appDirty = true;
+    const good = await rawRequest(app.url, post(call('whoami'), { authorization: [`Bearer ${await appTok()}`, 'Bearer garbage'] }));
+    expect(good.status).toBe(200);
     await appRecordsOfLastRequest();
-    expect(response.status).toBe(400);
-    expect(header(response, 'www-authenticate')).toBe(INVALID_REQUEST);
+    appDirty = true;
+    const bad = await rawRequest(app.url, post(call('whoami'), { authorization: ['Bearer garbage', `Bearer ${await appTok()}`] }));
+    expect(bad.status).toBe(401);
+    expect(header(bad, 'www-authenticate')).toBe(invalidToken(D.malformed)(`${app.url}/.well-known/oauth-protected-resource/mcp`));
+    const left = await appRecordsOfLastRequest();
+    expect(left.filter(recordShowsRun)).toEqual([]);
   });
 
-  // BUG (README "Governance": one audit record per rejected request, 400 included). Requests the
-  // SDK refuses after the gate (unsupported MCP-Protocol-Version, parse errors, invalid JSON-RPC,
-  // 406/415) leave no audit record at all, and a public tools/call inside such a request is a gate
-  // decision ("allow") that is never recorded because auditGateDecisions skips allow+200 and the
-  // tool wrapper is never reached. Nothing runs, but the trail has a hole. Matrix rows with
-  // `records: 0` on the SDK's answers pin today's behaviour.
-  it.fails('built app: a request refused by the SDK with 400 leaves one audit record', async () => {
+  // Requests the SDK refuses after the gate (protocol version, parse errors) are audited by lib/mcp.ts.
+  it('built app: a request refused by the SDK with 400 leaves one audit record', async () => {
     if (appDirty) await appRecordsOfLastRequest();
     appDirty = true;
     const response = await rawRequest(app.url, post(call('ping'), { 'mcp-protocol-version': '1999-01-01' }));

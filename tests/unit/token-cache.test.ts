@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, generateKeyPair, type JWTVerifyGetKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenCache } from '@/lib/auth/token-cache';
@@ -59,24 +60,31 @@ describe('verified-token cache', () => {
     let now = Date.now();
     const cache = createTokenCache({ now: () => now });
     const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: now / 1000, expiresAt: Math.floor(now / 1000) + 60 };
-    await cache.set('token-a', principal);
-    expect(await cache.get('token-a')).toEqual(principal);
+    cache.set(cache.keyOf('token-a'), principal);
+    expect(cache.get(cache.keyOf('token-a'))).toEqual(principal);
     now += 61_000;
-    expect(await cache.get('token-a')).toBeUndefined();
+    expect(cache.get(cache.keyOf('token-a'))).toBeUndefined();
 
     // Even a long-lived token is re-verified after at most five minutes.
-    await cache.set('token-b', { ...principal, expiresAt: Math.floor(now / 1000) + 86_400 });
+    cache.set(cache.keyOf('token-b'), { ...principal, expiresAt: Math.floor(now / 1000) + 86_400 });
     now += 5 * 60_000 + 1;
-    expect(await cache.get('token-b')).toBeUndefined();
+    expect(cache.get(cache.keyOf('token-b'))).toBeUndefined();
+  });
+
+  it('is keyed by the SHA-256 of the token, never the token itself', () => {
+    const cache = createTokenCache();
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+    expect(cache.keyOf(token)).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(cache.keyOf(token)).not.toContain('eyJ');
   });
 
   it('is bounded in size, dropping the oldest entries', async () => {
     const cache = createTokenCache({ maxEntries: 3 });
     const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: 0, expiresAt: Math.floor(Date.now() / 1000) + 600 };
-    for (const token of ['t1', 't2', 't3', 't4', 't5']) await cache.set(token, principal);
+    for (const token of ['t1', 't2', 't3', 't4', 't5']) cache.set(cache.keyOf(token), principal);
     expect(cache.size()).toBe(3);
-    expect(await cache.get('t1')).toBeUndefined();
-    expect(await cache.get('t5')).toEqual(principal);
+    expect(cache.get(cache.keyOf('t1'))).toBeUndefined();
+    expect(cache.get(cache.keyOf('t5'))).toEqual(principal);
   });
 });
 
