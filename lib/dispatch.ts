@@ -85,17 +85,17 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       // The authoritative check: the gate already ran, but the tool never trusts that it did.
       const decision = evaluate(tool.access, identity.principal, identity.membership);
       if (decision.effect !== 'allow') {
-        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });
+        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, status: 200, outcome: 'not_run', durationMs: 0 });
         return refusal('Not authorized to call this tool');
       }
       try {
         const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup });
         const outcome = result.isError ? 'tool_error' : 'ok';
-        audit({ ...base, decision: 'allow', outcome, durationMs: Math.round(performance.now() - started) });
+        audit({ ...base, decision: 'allow', status: 200, outcome, durationMs: Math.round(performance.now() - started) });
         return result;
       } catch {
         // The error stays server-side; the caller gets a fixed message with no stack or path.
-        audit({ ...base, decision: 'allow', outcome: 'exception', durationMs: Math.round(performance.now() - started) });
+        audit({ ...base, decision: 'allow', status: 200, outcome: 'exception', durationMs: Math.round(performance.now() - started) });
         return refusal('The tool failed');
       }
     },
@@ -111,7 +111,8 @@ export function handlerFor(tools: readonly ToolDefinition[]): Handler {
       (server) => {
         for (const tool of tools) registerTool(server, tool);
       },
-      { serverInfo: SERVER_INFO, capabilities: { tools: {} } },
+      // logging: clients may set a level (conformance logging-set-level); no tool logs today.
+      { serverInfo: SERVER_INFO, capabilities: { tools: {}, logging: {} } },
     );
     handlers.set(key, handler);
   }

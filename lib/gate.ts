@@ -7,7 +7,7 @@ import type { Registry, ToolDefinition } from './registry';
  * The gate before dispatch: every `tools/call` in the message (each element of a batch) is
  * evaluated, and one HTTP challenge covers all of them so a client re-authorizes once.
  */
-export type ToolCall = { id: string | number | null; tool: ToolDefinition; decision: Decision };
+export type ToolCall = { id: string | number | null; tool: ToolDefinition; arguments: unknown; decision: Decision };
 
 export type GateResult =
   | { kind: 'pass'; calls: ToolCall[] }
@@ -17,17 +17,19 @@ export type GateResult =
 type RpcLike = { method?: unknown; id?: unknown; params?: unknown };
 
 /** The tools/call requests in a parsed body, ignoring anything that is not one. */
-export function toolCallsIn(message: unknown): Array<{ id: string | number | null; name: string }> {
+type CallSite = { id: string | number | null; name: string; arguments: unknown };
+
+export function toolCallsIn(message: unknown): CallSite[] {
   const items = Array.isArray(message) ? message : [message];
-  const calls: Array<{ id: string | number | null; name: string }> = [];
+  const calls: CallSite[] = [];
   for (const item of items) {
     if (typeof item !== 'object' || item === null) continue;
     const rpc = item as RpcLike;
     if (rpc.method !== 'tools/call' || typeof rpc.params !== 'object' || rpc.params === null) continue;
-    const name = (rpc.params as { name?: unknown }).name;
+    const { name, arguments: args } = rpc.params as { name?: unknown; arguments?: unknown };
     if (typeof name !== 'string') continue;
     const id = typeof rpc.id === 'string' || typeof rpc.id === 'number' ? rpc.id : null;
-    calls.push({ id, name });
+    calls.push({ id, name, arguments: args });
   }
   return calls;
 }
@@ -39,10 +41,10 @@ export function gate(
   membership?: MembershipAnswer,
 ): GateResult {
   const calls: ToolCall[] = [];
-  for (const { id, name } of toolCallsIn(message)) {
+  for (const { id, name, arguments: args } of toolCallsIn(message)) {
     const tool = registry.get(name);
     // Unknown names go to the SDK, which answers them; hidden tools answer exactly the same way.
-    if (tool) calls.push({ id, tool, decision: evaluate(tool.access, principal, membership) });
+    if (tool) calls.push({ id, tool, arguments: args, decision: evaluate(tool.access, principal, membership) });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
 

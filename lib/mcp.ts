@@ -67,10 +67,16 @@ function unavailableResponse(id: JsonRpcId): Response {
   );
 }
 
-function auditGateDecisions(calls: ToolCall[], principal: Principal, requestId: string, status: number): void {
+/**
+ * Records the gate's decisions. Allowed calls are left to the tool wrapper, which records them with
+ * their outcome, unless the wrapper will never run: the request was refused as a whole, or the
+ * arguments fail the tool's input schema (the SDK then answers without calling the wrapper).
+ */
+function auditGateDecisions(calls: ToolCall[], principal: Principal, requestId: string, status: number, durationMs: number): void {
   for (const call of calls) {
     const { decision } = call;
-    if (decision.effect === 'allow' && status === 200) continue; // the wrapper records allowed calls with their outcome
+    const reachesWrapper = decision.effect === 'allow' && status === 200 && call.tool.input.safeParse(call.arguments ?? {}).success;
+    if (reachesWrapper) continue;
     audit({
       type: 'tool_call',
       requestId,
@@ -79,9 +85,20 @@ function auditGateDecisions(calls: ToolCall[], principal: Principal, requestId: 
       policy: policyField(call.tool.access),
       decision: decision.effect === 'challenge' ? 'challenge' : decision.effect === 'allow' ? 'allow' : 'deny',
       reason:
-        decision.effect === 'challenge' ? decision.challenge.kind : decision.effect === 'deny' ? decision.reason : decision.effect === 'unavailable' ? 'identity_unavailable' : 'batch_refused',
+        decision.effect === 'challenge'
+          ? decision.challenge.kind
+          : decision.effect === 'deny'
+            ? decision.reason
+            : decision.effect === 'unavailable'
+              ? 'identity_unavailable'
+              : status >= 400
+                ? 'request_refused'
+                : status === 200
+                  ? 'invalid_arguments'
+                  : 'not_dispatched', // 202: a tools/call sent as a notification is never run
       status,
       outcome: 'not_run',
+      durationMs,
       ...identityFields(principal),
     });
   }
@@ -104,8 +121,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
 
   async function answer(request: Request, config: Config): Promise<Response> {
     const requestId = crypto.randomUUID();
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
-      audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, ...identityFields(principal) });
+      audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, durationMs: elapsed(), ...identityFields(principal) });
 
     const bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
     if (bytes === null) {
@@ -149,15 +168,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
 
     const gated = gate(message, options.registry, principal, membership);
     if (gated.kind === 'unavailable') {
-      auditGateDecisions(gated.calls, principal, requestId, 503);
+      auditGateDecisions(gated.calls, principal, requestId, 503, elapsed());
       return unavailableResponse(id);
     }
     if (gated.kind === 'challenge') {
       const status = challengeStatus(gated.challenge);
-      auditGateDecisions(gated.calls, principal, requestId, status);
+      auditGateDecisions(gated.calls, principal, requestId, status, elapsed());
       return challengeResponse(gated.challenge, config, id);
     }
-    auditGateDecisions(gated.calls, principal, requestId, 200);
 
     const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
     // The SDK reads exactly the bytes the gate parsed, and never sees the token.
@@ -166,8 +184,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const forwarded = new Request(request.url, { method: 'POST', headers, body: bytes });
     forwarded.auth = authInfoFor(identity, config.resourceUrl);
     const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
-    // The SDK's own refusals (protocol version, parse errors, 406/415) are rejected requests too.
-    if (response.status >= 400) reject(response.status, 'protocol_error', principal, method);
+    // Written once the status is known: the SDK may still refuse the request as a whole.
+    auditGateDecisions(gated.calls, principal, requestId, response.status, elapsed());
+    // The SDK's own refusals (protocol version, parse errors, 406/415) are rejected requests too;
+    // when the message held tool calls, their records above already carry the refusal.
+    if (response.status >= 400 && gated.calls.length === 0) reject(response.status, 'protocol_error', principal, method);
     return response;
   }
 

@@ -35,9 +35,10 @@ const KINDS: Kind[] = [
   { name: 'allowed', token: 'alice', tool: 'notes_list', status: 200, expect: { type: 'tool_call', tool: 'notes_list', decision: 'allow', outcome: 'ok', sub: 'user_alice', org_id: 'org_acme' } },
   { name: 'role allowed', token: 'carol', tool: 'org_members', status: 200, expect: { type: 'tool_call', tool: 'org_members', decision: 'allow', outcome: 'ok', sub: 'user_carol', org_id: 'org_globex' } },
   { name: 'failing tool', token: 'alice', tool: 'notes_delete', args: { id: 'no-such-note' }, status: 200, expect: { type: 'tool_call', tool: 'notes_delete', decision: 'allow', outcome: 'tool_error', arguments: { id: 'no-such-note' } } },
+  { name: 'invalid arguments', token: 'alice', tool: 'notes_create', args: { title: 42 }, status: 200, expect: { type: 'tool_call', tool: 'notes_create', decision: 'allow', reason: 'invalid_arguments', status: 200, outcome: 'not_run' } },
   { name: 'rejected token', token: 'tampered', tool: 'ping', status: 401, expect: { type: 'request_rejected', decision: 'reject', reason: 'invalid_token', status: 401 } },
 ];
-const ROUNDS = 25; // 8 kinds x 25 = 200 requests
+const ROUNDS = 25; // 9 kinds x 25 = 225 requests
 const CONCURRENCY = 32;
 
 describe('audit trail under concurrent mixed traffic', () => {
@@ -78,10 +79,11 @@ describe('audit trail under concurrent mixed traffic', () => {
       expect(matching, kind.name).toHaveLength(ROUNDS);
       for (const record of matching) {
         expect(typeof record.time).toBe('string');
+        expect(record.status, kind.name).toBe(kind.status);
+        expect(typeof record.durationMs, kind.name).toBe('number');
         if (kind.token && kind.token !== 'tampered') {
           expect(record, kind.name).toMatchObject({ client_id: expect.any(String), jti: expect.any(String), sid: expect.any(String), scopes: expect.any(Array) });
         }
-        if (record.outcome === 'ok' || record.outcome === 'tool_error') expect(typeof record.durationMs).toBe('number');
       }
     }
 
