@@ -65,6 +65,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  console.log(`[security] fuzzing: ${fuzzed.cases} cases in ${fuzzed.properties} properties, ${fuzzed.interrupted} stopped by the ${TIME_LIMIT_MS / 1000} s limit`);
   process.off('unhandledRejection', onRejection);
   await server?.close();
   await issuer?.close();
@@ -158,7 +159,19 @@ const INVALID_TOKEN = new RegExp(
   `^Bearer error="invalid_token", error_description="The access token (is malformed|expired|was not issued by the trusted issuer|was not issued for this resource|uses an algorithm that is not allowed|signature is invalid|was signed with an unknown key|has an invalid claim|lacks a required claim|is not valid yet)", resource_metadata="${PRM.replace(/[.?/]/g, '\\$&')}"$`,
 );
 
-const PROPERTY = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: TIME_LIMIT_MS, endOnFailure: true });
+/** Cases actually run: a time limit may stop a property early, so the count is printed, not assumed. */
+const fuzzed = { properties: 0, cases: 0, interrupted: 0 };
+const PROPERTY = <T,>(numRuns: number): fc.Parameters<T> => ({
+  numRuns,
+  interruptAfterTimeLimit: TIME_LIMIT_MS,
+  endOnFailure: true,
+  asyncReporter: async (details: fc.RunDetails<T>) => {
+    fuzzed.properties += 1;
+    fuzzed.cases += details.numRuns;
+    if (details.interrupted) fuzzed.interrupted += 1;
+    if (details.failed) throw new Error(fc.defaultReportMessage(details));
+  },
+});
 
 /** Refuses a token exactly as an invalid one must be: 401 invalid_token, nothing ran, one reject record. */
 async function expectRefusedToken(token: string) {

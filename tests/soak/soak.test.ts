@@ -26,7 +26,7 @@ beforeAll(async () => {
     (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope })).accessToken;
   tokens.alice = await mint('alice', 'org_acme', 'notes:read notes:write');
   tokens.bob = await mint('bob', 'org_acme', 'notes:read');
-  tokens.expired = tokens.alice.replace(/\.[^.]+$/, '.AAAA'); // a bad signature: rejected
+  tokens.badSignature = tokens.alice.replace(/\.[^.]+$/, '.AAAA'); // rejected
 }, 120_000);
 afterAll(async () => stack?.close());
 
@@ -39,7 +39,7 @@ const kinds = (): Kind[] => [
   { token: tokens.bob, tool: 'notes_create', args: { title: 't', body: 'b' }, status: 403 },
   { token: tokens.bob, tool: 'org_members', status: 200 }, // hidden: answered like an unknown tool
   { token: tokens.alice, tool: 'org_members', status: 200 },
-  { token: tokens.expired, tool: 'ping', status: 401 },
+  { token: tokens.badSignature, tool: 'ping', status: 401 },
 ];
 
 /** Resident memory of the app's whole process group (npx and next-server), in MB. */
@@ -88,11 +88,14 @@ describe('soak', () => {
     expect(sent).toBe(REQUESTS);
     expect(unexpected.slice(0, 10)).toEqual([]);
 
-    let records = auditRecords(stack.app.output()).length - recordsBefore;
+    const soaked = () => auditRecords(stack.app.output()).slice(recordsBefore);
+    let records = soaked().length;
     for (let i = 0; i < 100 && records < REQUESTS; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      records = auditRecords(stack.app.output()).length - recordsBefore;
+      records = soaked().length;
     }
+    // One record per request, not a duplicate hiding a lost one.
+    const requestIds = new Set(soaked().map((r) => r.requestId));
     const rssAfter = rssMb();
     console.log(
       `[soak] ${REQUESTS} requests in ${seconds.toFixed(1)} s (${Math.round(REQUESTS / seconds)} req/s), ` +
@@ -100,6 +103,7 @@ describe('soak', () => {
         `RSS ${rssBefore.toFixed(0)} MB -> ${rssAfter.toFixed(0)} MB (${(rssAfter - rssBefore).toFixed(0)} MB growth)`,
     );
     expect(records).toBe(REQUESTS);
+    expect(requestIds.size).toBe(REQUESTS);
     expect(rssAfter - rssBefore).toBeLessThan(MAX_RSS_GROWTH_MB);
   }, TIME_LIMIT_MS + 120_000);
 });
