@@ -2,6 +2,7 @@ import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { freePort } from '../helpers/net';
 
 /**
  * The DESIGN.md status table, asserted against the built app under `next start` (Edge runtime),
@@ -211,6 +212,29 @@ describe('503 when the JWKS is unavailable', () => {
     } finally {
       await cold.stop();
       await down.close();
+    }
+  });
+});
+
+describe('503 when nothing answers at the issuer', () => {
+  it('the JWKS and the metadata mirror both fail closed with Retry-After', async () => {
+    const gone = await startTestIssuer();
+    const token = await gone.sign({ aud: 'x', sub: 'user_alice' }); // signed before its issuer goes away
+    await gone.close();
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const app = await startApp({ AUTHKIT_DOMAIN: dead });
+    try {
+      const mirror = await fetch(`${app.url}/.well-known/oauth-authorization-server`);
+      expect(mirror.headers.get('retry-after')).toBe('10');
+      expect(await expectJsonError(mirror, 503)).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'The authorization server metadata could not be fetched',
+      });
+      const call = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: rpc('tools/call', { name: 'ping', arguments: {} }) });
+      expect(call.headers.get('retry-after')).toBe('10');
+      await expectJsonError(call, 503);
+    } finally {
+      await app.stop();
     }
   });
 });
