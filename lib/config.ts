@@ -16,7 +16,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest bearer token we will try to verify; longer ones are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
 
-const DEV_ISSUER = 'http://localhost:4000';
+/** The local authorization server `npm run dev` starts (scripts/local-auth/main.ts, LOCAL_AUTH_PORT). */
+const devIssuer = (port: number) => `http://localhost:${port}`;
 /** The local authorization server also answers WorkOS User Management calls with this development key. */
 const DEV_WORKOS_API_KEY = 'local-workos-dev-key';
 const DEV_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:6274'];
@@ -85,6 +86,7 @@ const EnvSchema = z.object({
   WORKOS_CLIENT_ID: z.string().trim().min(1).optional(),
   WORKOS_API_URL: z.string().trim().min(1).optional(),
   PORT: z.string().trim().optional(),
+  LOCAL_AUTH_PORT: z.string().trim().optional(),
   AUDIT_SINK_URL: z.string().trim().min(1).optional(),
   AUDIT_SINK_SECRET: z.string().optional(),
   VERCEL_ENV: z.string().optional(),
@@ -118,11 +120,11 @@ function parseBoolean(variable: string, raw: string | undefined): boolean {
   throw new ConfigError(variable, `must be "true" or "false", got ${JSON.stringify(raw)}`);
 }
 
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 3000;
+function parsePort(raw: string | undefined, name = 'PORT', fallback = 3000): number {
+  if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new ConfigError('PORT', `must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(name, `must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`);
   }
   return n;
 }
@@ -184,7 +186,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   if (!env.AUTHKIT_DOMAIN && production) {
     throw new ConfigError('AUTHKIT_DOMAIN', 'must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app');
   }
-  const issuerUrl = parseUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? DEV_ISSUER, 'https://your-app.authkit.app');
+  const localIssuer = devIssuer(parsePort(env.LOCAL_AUTH_PORT, 'LOCAL_AUTH_PORT', 4000));
+  const issuerUrl = parseUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? localIssuer, 'https://your-app.authkit.app');
   const issuer = withoutTrailingSlash(issuerUrl);
   const jwksUrl = env.AUTH_JWKS_URL
     ? parseUrl('AUTH_JWKS_URL', env.AUTH_JWKS_URL, `${issuer}/oauth2/jwks`).toString()
@@ -222,7 +225,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
       ? { apiKey: env.WORKOS_API_KEY, clientId: env.WORKOS_CLIENT_ID, apiUrl: env.WORKOS_API_URL }
       : !production && !env.AUTHKIT_DOMAIN
         ? // Development with the local authorization server: it serves the seeded directory too.
-          { apiKey: DEV_WORKOS_API_KEY, apiUrl: DEV_ISSUER }
+          { apiKey: DEV_WORKOS_API_KEY, apiUrl: localIssuer }
         : undefined,
     port,
     auditSink,

@@ -100,6 +100,7 @@ const EnvSchema = z.object({
   KV_REST_API_URL: optional,
   KV_REST_API_TOKEN: optional,
   NOTES_STORAGE_URL: optional,
+  NOTES_STORAGE_PORT: optional,
 });
 type NotesEnv = z.infer<typeof EnvSchema>;
 
@@ -148,7 +149,14 @@ export function resolveNotesBackend(rawEnv: Record<string, string | undefined>):
   if (env.NOTES_STORAGE_URL) {
     return { driver: 'http', base: checkUrl('NOTES_STORAGE_URL', env.NOTES_STORAGE_URL, DEV_NOTES_STORAGE_URL), from: 'NOTES_STORAGE_URL' };
   }
-  if (env.NODE_ENV !== 'production') return { driver: 'http', base: DEV_NOTES_STORAGE_URL, from: 'development default' };
+  if (env.NODE_ENV !== 'production') {
+    // The store `npm run dev` starts (scripts/storage-server.ts) on NOTES_STORAGE_PORT.
+    const port = env.NOTES_STORAGE_PORT === undefined ? undefined : Number(env.NOTES_STORAGE_PORT);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      throw new ConfigError('NOTES_STORAGE_PORT', `must be an integer from 1 to 65535, got ${JSON.stringify(env.NOTES_STORAGE_PORT)}`);
+    }
+    return { driver: 'http', base: port ? `http://127.0.0.1:${port}` : DEV_NOTES_STORAGE_URL, from: 'development default' };
+  }
   return { driver: 'none' };
 }
 

@@ -32,6 +32,13 @@ describe('config: development defaults', () => {
     expect(config.allowedOrigins).toContain('http://localhost:3000');
   });
 
+  it('follows LOCAL_AUTH_PORT to the local authorization server npm run dev started', () => {
+    expect(loadConfig({ NODE_ENV: 'development', LOCAL_AUTH_PORT: '4500' })).toMatchObject({
+      issuer: 'http://localhost:4500',
+      workos: { apiUrl: 'http://localhost:4500' },
+    });
+  });
+
   it('has no WorkOS lookups by default once a real issuer or production is configured', () => {
     expect(loadConfig({ AUTHKIT_DOMAIN: 'https://acme.authkit.app' }).workos).toBeUndefined();
     expect(loadConfig(prod).workos).toBeUndefined();
@@ -92,6 +99,7 @@ describe('config: failures name the variable in one line', () => {
     ['alg none', { AUTH_ALGORITHMS: 'none' }, 'AUTH_ALGORITHMS', /none/],
     ['bad boolean', { MCP_AUTH_REQUIRED: 'yes' }, 'MCP_AUTH_REQUIRED', /true.*false/],
     ['bad port', { PORT: '70000' }, 'PORT', /1 to 65535/],
+    ['bad local authorization server port', { LOCAL_AUTH_PORT: 'x' }, 'LOCAL_AUTH_PORT', /1 to 65535/],
     ['origin with a path', { ALLOWED_ORIGINS: 'https://app.example.com/x' }, 'ALLOWED_ORIGINS', /bare origins/],
     ['empty client allowlist', { ALLOWED_CLIENT_IDS: ' , ' }, 'ALLOWED_CLIENT_IDS', /empty/],
     ['audit sink without a secret', { AUDIT_SINK_URL: 'https://logs.example.com/a' }, 'AUDIT_SINK_SECRET', /32/],

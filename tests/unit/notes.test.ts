@@ -204,6 +204,11 @@ describe('notes storage: failing closed', () => {
     expect(resolveNotesBackend({ NODE_ENV: 'production' })).toEqual({ driver: 'none' });
   });
 
+  it('in development follows NOTES_STORAGE_PORT to the store npm run dev started', () => {
+    expect(resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '4600' })).toEqual({ driver: 'http', base: 'http://127.0.0.1:4600', from: 'development default' });
+    expect(() => resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '0' })).toThrow(/^NOTES_STORAGE_PORT: must be an integer/);
+  });
+
   it('turns a storage outage into a clean tool error without a stack', async () => {
     const downDir = await mkdtemp(join(tmpdir(), 'notes-down-'));
     const down = await startStorageServer({ port: 0, dir: downDir });
