@@ -1,7 +1,7 @@
 import { audit, flushAuditAfter, httpAuditSinkFor, identityFields, policyField } from './audit';
 import { authenticate } from './auth/authenticate';
 import type { IdentityLookup } from './auth/identity';
-import { identityLookupFor, membershipNeeded, resolveMembership } from './auth/membership';
+import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './auth/membership';
 import { challengeStatus, wwwAuthenticate, type Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
 import type { TokenVerifier } from './auth/verify';
@@ -163,7 +163,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
 
     const identityLookup = (options.identity ?? identityLookupFor)(config);
     const membership = membershipNeeded(message, options.registry, principal)
-      ? await resolveMembership(principal, identityLookup)
+      ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
+        await resolveMembership(principal, identityLookup, { permissions: permissionsNeeded(message, options.registry, principal) })
       : undefined;
 
     const gated = gate(message, options.registry, principal, membership);

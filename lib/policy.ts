@@ -59,7 +59,13 @@ const wantsPermissions = (access: Access) => typeof access === 'object' && (acce
  */
 export function needsMembership(access: Access, principal: Principal): boolean {
   if (principal.kind !== 'user' || principal.organizationId === undefined) return false;
-  return (wantsRoles(access) && !principal.roles) || (wantsPermissions(access) && !principal.permissions);
+  return (wantsRoles(access) && !principal.roles) || needsLookedUpPermissions(access, principal);
+}
+
+/** True when deciding needs permissions from the lookup (which then reads the role catalog too). */
+export function needsLookedUpPermissions(access: Access, principal: Principal): boolean {
+  if (principal.kind !== 'user' || principal.organizationId === undefined) return false;
+  return wantsPermissions(access) && !principal.permissions;
 }
 
 /**

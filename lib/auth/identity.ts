@@ -2,16 +2,18 @@ import { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
 import { ConfigError, isLoopbackHost, type Config } from '../config';
 import type { Membership } from '../policy';
+import { permissionsOf, RoleCatalogSchema, type CatalogRole } from './role-catalog';
 
 /**
- * Server-side identity lookups against the WorkOS User Management API, for what AuthKit MCP access
- * tokens do not carry: the caller's role in their organization, user profiles, an organization's
- * members. Edge-safe: the real `@workos-inc/node` client (its `edge-light`/`workerd` entry on the
- * Edge, which talks over `fetch`), zod for everything read back, no Node built-ins.
+ * Server-side identity lookups against the WorkOS User Management and Authorization APIs, for what
+ * AuthKit MCP access tokens do not carry: the caller's roles and permissions in their organization,
+ * user profiles, an organization's members. Edge-safe: the real `@workos-inc/node` client (its
+ * `edge-light`/`workerd` entry on the Edge, which talks over `fetch`), zod for everything read
+ * back, no Node built-ins.
  *
  * Caching (per isolate, per lookup object):
  * - answers are kept for `ttlMs` (default 60 s, at most 300 s), keyed by user + organization for
- *   memberships, by user for profiles, by organization for member lists;
+ *   memberships, by organization for role catalogs and member lists, by user for profiles;
  * - a user without an active membership in the organization is an answer (`{ roles: [], permissions: [] }`)
  *   and is cached like any other;
  * - failures (network, non-2xx including 401/404, timeout, unexpected shapes) answer 'unavailable' and
@@ -21,9 +23,12 @@ import type { Membership } from '../policy';
  * - concurrent identical lookups share one in-flight request.
  *
  * Permissions: the User Management organization membership carries role slugs only (`role`, `roles`);
- * neither the API nor the SDK's deserializer exposes permissions on it, so `permissions` is always
- * empty here and a permission policy decided from a lookup denies. Deriving them would take the
- * role catalog (`authorization.listOrganizationRoles`), which is not done.
+ * permissions live on the roles. So `membership` also reads the organization's role catalog
+ * (`authorization.listOrganizationRoles`, GET /authorization/organizations/:id/roles, cached per
+ * organization like any answer) and answers the union of the permissions of the caller's roles.
+ * Callers that need roles only pass `{ permissions: false }` and the catalog is never fetched. A
+ * failed catalog fails the membership ('unavailable'), except for a caller with no roles, who has
+ * no permissions whatever the catalog says.
  *
  * The API key is never logged: failure lines name the operation and the error class/status only,
  * and any occurrence of the key in them is redacted anyway.
@@ -88,9 +93,17 @@ export const OrganizationMemberSchema = z.object({
 });
 export type OrganizationMember = z.infer<typeof OrganizationMemberSchema>;
 
+export type MembershipOptions = {
+  /** Derive permissions from the role catalog (one more request, cached per organization). Default true; false answers `permissions: []`. */
+  permissions?: boolean;
+};
+
 export type IdentityLookup = {
-  /** The caller's roles in the organization; no active membership is `{ roles: [], permissions: [] }`. */
-  membership(userId: string, organizationId: string): Promise<Membership | 'unavailable'>;
+  /**
+   * The caller's roles in the organization and the permissions those roles grant; no active
+   * membership is `{ roles: [], permissions: [] }`.
+   */
+  membership(userId: string, organizationId: string, options?: MembershipOptions): Promise<Membership | 'unavailable'>;
   user(userId: string): Promise<UserProfile | 'unavailable'>;
   /** Active members of the organization with their roles (and email/name), sorted by user id. */
   members(organizationId: string): Promise<OrganizationMember[] | 'unavailable'>;
@@ -284,19 +297,36 @@ export function createIdentityLookup(
     return users;
   }
 
+  const rolesIn = (userId: string, organizationId: string) =>
+    cached(JSON.stringify(['membership', userId, organizationId]), 'membership', async (): Promise<string[]> => {
+      const list = await request(() =>
+        client.userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active'], limit: PAGE_SIZE }),
+      );
+      const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
+      // Filter again: an answer about someone else must never grant anything.
+      const mine = parsed.data.filter((m) => m.userId === userId && m.organizationId === organizationId && m.status === 'active');
+      return rolesOf(mine);
+    });
+
+  // Not paginated: the API answers every role of the organization in one list.
+  const roleCatalog = (organizationId: string) =>
+    cached(JSON.stringify(['roles', organizationId]), 'role catalog', async (): Promise<CatalogRole[]> => {
+      const list = await request(() => client.authorization.listOrganizationRoles(organizationId));
+      return RoleCatalogSchema.parse({ data: list.data }).data;
+    });
+
   return {
-    membership: (userId, organizationId) =>
-      cached(JSON.stringify(['membership', userId, organizationId]), 'membership', async (): Promise<Membership> => {
-        const list = await request(() =>
-          client.userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active'], limit: PAGE_SIZE }),
-        );
-        const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
-        // Filter again: an answer about someone else must never grant anything.
-        const mine = parsed.data.filter(
-          (m) => m.userId === userId && m.organizationId === organizationId && m.status === 'active',
-        );
-        return { roles: rolesOf(mine), permissions: [] };
-      }),
+    membership: async (userId, organizationId, { permissions = true } = {}) => {
+      // Both at once: on a cold cache the caller waits for one round trip, not two.
+      const [roles, catalog] = await Promise.all([
+        rolesIn(userId, organizationId),
+        permissions ? roleCatalog(organizationId) : undefined,
+      ]);
+      if (roles === 'unavailable') return 'unavailable';
+      if (!catalog || roles.length === 0) return deepFreeze({ roles, permissions: [] });
+      if (catalog === 'unavailable') return 'unavailable';
+      return deepFreeze({ roles, permissions: permissionsOf(roles, catalog) });
+    },
 
     user: (userId) =>
       cached(JSON.stringify(['user', userId]), 'user', async () =>

@@ -1,8 +1,8 @@
 // The seeded development directory: who can sign in to the local authorization
-// server and which organizations they belong to. Plain data on purpose: the
-// field names follow the WorkOS User Management API (camelCase, `role.slug`,
-// `status`) so a later task can serve these same records through WorkOS shapes
-// without a mapping layer.
+// server, which organizations they belong to, and what each role may do. Plain
+// data on purpose: the field names follow the WorkOS API (camelCase,
+// `role.slug`, `status`, `permissions` on roles) so workos-api.ts serves these
+// same records through WorkOS shapes without a mapping layer.
 
 export interface Organization {
   readonly id: string;
@@ -24,8 +24,16 @@ export interface OrganizationMembership {
   readonly userId: string;
   readonly organizationId: string;
   readonly role: { readonly slug: string };
-  readonly permissions: readonly string[];
   readonly status: 'active';
+}
+
+/** A role of the environment, offered to every organization (WorkOS `EnvironmentRole`). */
+export interface Role {
+  readonly slug: string;
+  readonly name: string;
+  readonly description: string;
+  /** Permission slugs, as configured on the role in the WorkOS dashboard. */
+  readonly permissions: readonly string[];
 }
 
 export const organizations: readonly Organization[] = [
@@ -60,9 +68,23 @@ export const users: readonly User[] = [
   },
 ];
 
-// Role -> permissions, mirroring how a WorkOS environment configures roles.
-const ADMIN_PERMISSIONS = ['notes:manage'] as const;
-const MEMBER_PERMISSIONS: readonly string[] = [];
+// Permissions live on roles, as in WorkOS (memberships carry role slugs only).
+// Named after what the bundled tools do: members work with notes, admins also
+// delete them and see who is in the organization.
+export const roles: readonly Role[] = [
+  {
+    slug: 'admin',
+    name: 'Admin',
+    description: 'Manages the organization',
+    permissions: ['members:read', 'notes:read', 'notes:write', 'notes:delete'],
+  },
+  {
+    slug: 'member',
+    name: 'Member',
+    description: 'Works with notes',
+    permissions: ['notes:read', 'notes:write'],
+  },
+];
 
 export const memberships: readonly OrganizationMembership[] = [
   {
@@ -70,7 +92,6 @@ export const memberships: readonly OrganizationMembership[] = [
     userId: 'user_alice',
     organizationId: 'org_acme',
     role: { slug: 'admin' },
-    permissions: ADMIN_PERMISSIONS,
     status: 'active',
   },
   {
@@ -78,7 +99,6 @@ export const memberships: readonly OrganizationMembership[] = [
     userId: 'user_bob',
     organizationId: 'org_acme',
     role: { slug: 'member' },
-    permissions: MEMBER_PERMISSIONS,
     status: 'active',
   },
   {
@@ -86,7 +106,6 @@ export const memberships: readonly OrganizationMembership[] = [
     userId: 'user_carol',
     organizationId: 'org_globex',
     role: { slug: 'admin' },
-    permissions: ADMIN_PERMISSIONS,
     status: 'active',
   },
 ];

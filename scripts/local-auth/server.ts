@@ -39,7 +39,7 @@ export interface LocalAuthServerOptions {
   accessTokenTtlSeconds?: number | undefined;
   /** Receives one-line operational messages. Never given tokens or secrets. */
   log?: ((line: string) => void) | undefined;
-  /** Serves the directory under /user_management/ (WorkOS API shapes). Default: the seeded directory. */
+  /** Serves the directory under /user_management/ and /authorization/ (WorkOS API shapes). Default: the seeded directory. */
   workosApi?: WorkosApiHandler | undefined;
 }
 
@@ -326,7 +326,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
 
   handle = async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    if (workosApi(req, res)) return; // /user_management/*, before oidc-provider
+    if (workosApi(req, res)) return; // /user_management/* and /authorization/*, before oidc-provider
     if (path.startsWith('/interaction/')) {
       await interactions(req, res, path);
       return;

@@ -1,14 +1,16 @@
-// The seeded directory served through the WorkOS User Management endpoints
-// that `@workos-inc/node` calls, so the MCP server's identity lookups (roles,
-// profiles, organization members) run against the local authorization server
-// with the real SDK: same paths, query parameters, list envelope
-// (`{ object: 'list', data, list_metadata: { before, after } }`) and snake_case
+// The seeded directory served through the WorkOS User Management and
+// Authorization endpoints that `@workos-inc/node` calls, so the MCP server's
+// identity lookups (roles, permissions, profiles, organization members) run
+// against the local authorization server with the real SDK: same paths, query
+// parameters, list envelope (`{ object: 'list', data, list_metadata: { before,
+// after } }`; the role list has no list_metadata, as in WorkOS) and snake_case
 // objects the SDK deserializes. Read-only (GET) and development-only.
 //
 //   GET /user_management/organization_memberships?user_id=&organization_id=&statuses=&limit=&before=&after=&order=
 //   GET /user_management/organization_memberships/:id
 //   GET /user_management/users?organization_id=&email=&limit=&before=&after=&order=
 //   GET /user_management/users/:id
+//   GET /authorization/organizations/:organization_id/roles   (authorization.listOrganizationRoles)
 //
 // Every request needs `Authorization: Bearer ${LOCAL_WORKOS_API_KEY}`
 // (WORKOS_API_KEY for the MCP server in development, with WORKOS_API_URL
@@ -17,17 +19,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as seeded from './directory';
-import type { Organization, OrganizationMembership, User } from './directory';
+import type { Organization, OrganizationMembership, Role, User } from './directory';
 
 /** The one API key the local server accepts. Deliberately not shaped like a real WorkOS key. */
 export const LOCAL_WORKOS_API_KEY = 'local-workos-dev-key';
 
 export const WORKOS_API_PREFIX = '/user_management/';
+export const WORKOS_AUTHORIZATION_PREFIX = '/authorization/';
 
 export interface WorkosDirectory {
   readonly users: readonly User[];
   readonly organizations: readonly Organization[];
   readonly memberships: readonly OrganizationMembership[];
+  /** Environment roles with their permissions, offered to every organization. */
+  readonly roles: readonly Role[];
 }
 
 export interface WorkosApiOptions {
@@ -35,11 +40,11 @@ export interface WorkosApiOptions {
   directory?: WorkosDirectory | undefined;
   /** Default: LOCAL_WORKOS_API_KEY. */
   apiKey?: string | undefined;
-  /** Tests only: while it returns true every request is answered 503, as in an outage. */
-  failing?: (() => boolean) | undefined;
+  /** Tests only: while it returns true for a request's path, that request is answered 503, as in an outage. */
+  failing?: ((path: string) => boolean) | undefined;
 }
 
-/** Handles `/user_management/*` (returns true) and leaves every other path alone (false). */
+/** Handles `/user_management/*` and `/authorization/*` (returns true) and leaves every other path alone (false). */
 export type WorkosApiHandler = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
   /** Requests this handler answered, whatever the outcome. */
   requestCount(): number;
@@ -166,7 +171,35 @@ export function createWorkosApiHandler(options: WorkosApiOptions = {}): WorkosAp
     };
   };
 
+  // Shaped like the real API's role objects; every organization is offered the environment roles.
+  const roleJson = (role: Role): Json => {
+    const index = directory.roles.indexOf(role);
+    return {
+      object: 'role',
+      id: `role_${role.slug}`,
+      name: role.name,
+      slug: role.slug,
+      description: role.description,
+      permissions: [...role.permissions],
+      resource_type_slug: 'organization',
+      type: 'EnvironmentRole',
+      created_at: stamp(index),
+      updated_at: stamp(index),
+    };
+  };
+
+  function authorization(path: string): Json {
+    const segments = path.slice(WORKOS_AUTHORIZATION_PREFIX.length).split('/').map(decodeURIComponent);
+    const [collection, organizationId, roles, ...rest] = segments;
+    if (collection !== 'organizations' || !organizationId || roles !== 'roles' || rest.length > 0) {
+      throw new ApiError(404, { message: 'Not found' });
+    }
+    if (!directory.organizations.some((o) => o.id === organizationId)) throw notFound('Organization', organizationId);
+    return { object: 'list', data: directory.roles.map(roleJson) };
+  }
+
   function route(path: string, query: URLSearchParams): Json {
+    if (path.startsWith(WORKOS_AUTHORIZATION_PREFIX)) return authorization(path);
     const segments = path.slice(WORKOS_API_PREFIX.length).split('/').map(decodeURIComponent);
     const [collection, id, ...rest] = segments;
     if (rest.length > 0) throw new ApiError(404, { message: 'Not found' });
@@ -214,10 +247,10 @@ export function createWorkosApiHandler(options: WorkosApiOptions = {}): WorkosAp
 
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith(WORKOS_API_PREFIX)) return false;
+    if (!url.pathname.startsWith(WORKOS_API_PREFIX) && !url.pathname.startsWith(WORKOS_AUTHORIZATION_PREFIX)) return false;
     requests += 1;
     try {
-      if (failing()) throw new ApiError(503, { message: 'Service unavailable (simulated outage)' });
+      if (failing(url.pathname)) throw new ApiError(503, { message: 'Service unavailable (simulated outage)' });
       const presented = bearer(req);
       if (!presented || !timingSafeEqual(digest(presented), expectedKey)) {
         throw new ApiError(401, { code: 'unauthorized', message: 'Unauthorized' });

@@ -69,7 +69,7 @@ export async function startFixtureServer(): Promise<FixtureServer> {
 }
 
 /** Forwards every request to `target` (an origin like http://127.0.0.1:3000) with Authorization added. */
-export async function startTokenProxy(target: string, token: string): Promise<Listening> {
+export async function startTokenProxy(target: string, token: string, port = 0): Promise<Listening> {
   const upstream = new URL(target);
   return listen((req, res) => {
     const headers = { ...req.headers, authorization: `Bearer ${token}` };
@@ -85,5 +85,5 @@ export async function startTokenProxy(target: string, token: string): Promise<Li
       res.end();
     });
     req.pipe(forward);
-  });
+  }, port);
 }

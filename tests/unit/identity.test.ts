@@ -1,6 +1,6 @@
-// Identity lookups (roles, profiles, organization members) through the real
-// @workos-inc/node client against the local authorization server's WorkOS
-// User Management endpoints, on 127.0.0.1 with random ports.
+// Identity lookups (roles, permissions, profiles, organization members) through
+// the real @workos-inc/node client against the local authorization server's
+// WorkOS User Management and Authorization endpoints, on 127.0.0.1 with random ports.
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import { EdgeVM } from '@edge-runtime/vm';
@@ -11,6 +11,7 @@ import {
   createIdentityLookup,
   type IdentityLookupOptions,
 } from '@/lib/auth/identity';
+import { permissionsOf } from '@/lib/auth/role-catalog';
 import { ConfigError } from '@/lib/config';
 import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
 import * as seeded from '@/scripts/local-auth/directory';
@@ -25,12 +26,14 @@ let server: LocalAuthServer;
 let api: WorkosApiHandler;
 let apiUrl: string;
 let down = false;
+/** Only the role catalog (GET /authorization/...) is down. */
+let catalogDown = false;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   const tmp = await makeTempDir();
   cleanup = tmp.remove;
-  api = createWorkosApiHandler({ failing: () => down });
+  api = createWorkosApiHandler({ failing: (path) => down || (catalogDown && path.startsWith('/authorization/')) });
   server = await startTestServer(join(tmp.dir, 'keys.json'), { workosApi: api });
   apiUrl = `http://127.0.0.1:${server.port}`;
 });
@@ -40,9 +43,19 @@ afterAll(async () => {
 });
 afterEach(() => {
   down = false;
+  catalogDown = false;
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
 });
+
+// The seeded roles' permissions (scripts/local-auth/directory.ts).
+const ADMIN_PERMISSIONS = ['members:read', 'notes:read', 'notes:write', 'notes:delete'];
+const MEMBER_PERMISSIONS = ['notes:read', 'notes:write'];
+const ADMIN = { roles: ['admin'], permissions: ADMIN_PERMISSIONS };
+const MEMBER = { roles: ['member'], permissions: MEMBER_PERMISSIONS };
+const NO_ROLES = { roles: [], permissions: [] };
+/** Role lookups only: the role catalog is not read, so request counts are one per membership. */
+const ROLES_ONLY = { permissions: false } as const;
 
 /** A clock tests move by hand. */
 function clock(start = 1_000_000) {
@@ -83,43 +96,44 @@ describe('createIdentityLookup', () => {
 describe('membership', () => {
   it('reads role slugs from the organization membership (bob member, alice admin of org_acme)', async () => {
     const { lookup } = lookupFor();
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
-    expect(await lookup.membership('user_alice', 'org_acme')).toEqual({ roles: ['admin'], permissions: [] });
-    expect(await lookup.membership('user_carol', 'org_globex')).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_carol', 'org_globex', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(lookup.requestCount()).toBe(3);
   });
 
   it('answers no roles (not unavailable) for a user without a membership, and caches that answer', async () => {
     const { lookup } = lookupFor();
-    expect(await lookup.membership('user_carol', 'org_acme')).toEqual({ roles: [], permissions: [] });
+    expect(await lookup.membership('user_carol', 'org_acme')).toEqual(NO_ROLES);
     const before = api.requestCount();
-    expect(await lookup.membership('user_carol', 'org_acme')).toEqual({ roles: [], permissions: [] });
+    expect(await lookup.membership('user_carol', 'org_acme')).toEqual(NO_ROLES);
     expect(api.requestCount()).toBe(before);
-    expect(lookup.requestCount()).toBe(1);
+    expect(lookup.requestCount()).toBe(2); // the membership and, in parallel, org_acme's role catalog
   });
 
   it('serves a repeated lookup from the cache within the TTL and asks again after it', async () => {
     const time = clock();
     const { lookup } = lookupFor({ ttlMs: 60_000, now: time.now });
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     const served = api.requestCount();
     expect(lookup.requestCount()).toBe(1);
 
     time.advance(59_999);
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     expect(lookup.requestCount()).toBe(1);
     expect(api.requestCount()).toBe(served);
 
     time.advance(1);
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     expect(lookup.requestCount()).toBe(2);
     expect(api.requestCount()).toBe(served + 1);
   });
 
   it('keys the cache by user and organization', async () => {
     const { lookup } = lookupFor();
-    expect(await lookup.membership('user_alice', 'org_acme')).toEqual({ roles: ['admin'], permissions: [] });
-    expect(await lookup.membership('user_alice', 'org_globex')).toEqual({ roles: [], permissions: [] });
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_globex', ROLES_ONLY)).toEqual(NO_ROLES);
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     expect(lookup.requestCount()).toBe(3);
   });
 
@@ -129,32 +143,41 @@ describe('membership', () => {
     await lookup.membership('user_bob', 'org_acme');
     time.advance(299_999);
     await lookup.membership('user_bob', 'org_acme');
-    expect(lookup.requestCount()).toBe(1);
+    expect(lookup.requestCount()).toBe(2); // membership + role catalog
     time.advance(1);
     await lookup.membership('user_bob', 'org_acme');
-    expect(lookup.requestCount()).toBe(2);
+    expect(lookup.requestCount()).toBe(4);
   });
 
   it('shares one request between concurrent identical lookups', async () => {
     const { lookup } = lookupFor();
     const before = api.requestCount();
     const answers = await Promise.all(Array.from({ length: 5 }, () => lookup.membership('user_alice', 'org_acme')));
-    expect(answers).toEqual(Array(5).fill({ roles: ['admin'], permissions: [] }));
-    expect(lookup.requestCount()).toBe(1);
-    expect(api.requestCount()).toBe(before + 1);
+    expect(answers).toEqual(Array(5).fill(ADMIN));
+    expect(lookup.requestCount()).toBe(2); // one membership, one role catalog
+    expect(api.requestCount()).toBe(before + 2);
   });
 
   it('evicts the oldest entry beyond maxEntries', async () => {
     const { lookup } = lookupFor({ maxEntries: 2 });
-    await lookup.membership('user_alice', 'org_acme');
-    await lookup.membership('user_bob', 'org_acme');
-    await lookup.membership('user_carol', 'org_globex'); // evicts alice
+    await lookup.membership('user_alice', 'org_acme', ROLES_ONLY);
+    await lookup.membership('user_bob', 'org_acme', ROLES_ONLY);
+    await lookup.membership('user_carol', 'org_globex', ROLES_ONLY); // evicts alice
     expect(lookup.requestCount()).toBe(3);
-    await lookup.membership('user_carol', 'org_globex');
-    await lookup.membership('user_bob', 'org_acme');
+    await lookup.membership('user_carol', 'org_globex', ROLES_ONLY);
+    await lookup.membership('user_bob', 'org_acme', ROLES_ONLY);
     expect(lookup.requestCount()).toBe(3);
-    await lookup.membership('user_alice', 'org_acme');
+    await lookup.membership('user_alice', 'org_acme', ROLES_ONLY);
     expect(lookup.requestCount()).toBe(4);
+  });
+
+  it('counts role catalogs toward maxEntries', async () => {
+    const { lookup } = lookupFor({ maxEntries: 2 });
+    await lookup.membership('user_alice', 'org_acme'); // membership + org_acme catalog: full
+    await lookup.membership('user_carol', 'org_globex'); // evicts both
+    expect(lookup.requestCount()).toBe(4);
+    await lookup.membership('user_alice', 'org_acme');
+    expect(lookup.requestCount()).toBe(6);
   });
 });
 
@@ -163,18 +186,18 @@ describe('failures answer unavailable', () => {
     const time = clock();
     const { lookup, lines } = lookupFor({ now: time.now, failureTtlMs: 2_000 });
     down = true;
-    expect(await lookup.membership('user_bob', 'org_acme')).toBe('unavailable');
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toBe('unavailable');
     expect(lookup.requestCount()).toBe(1);
     expect(lines.join('\n')).toMatch(/membership lookup failed/);
 
     // Within the failure window the API is not asked again.
     time.advance(1_999);
-    expect(await lookup.membership('user_bob', 'org_acme')).toBe('unavailable');
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toBe('unavailable');
     expect(lookup.requestCount()).toBe(1);
 
     down = false;
     time.advance(1);
-    expect(await lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     expect(lookup.requestCount()).toBe(2);
   });
 
@@ -183,16 +206,16 @@ describe('failures answer unavailable', () => {
     down = true;
     expect(await lookup.membership('user_alice', 'org_acme')).toBe('unavailable');
     down = false;
-    expect(await lookup.membership('user_alice', 'org_acme')).toEqual({ roles: ['admin'], permissions: [] });
-    expect(lookup.requestCount()).toBe(2);
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(4); // membership + catalog, twice
   });
 
   it('keeps serving answers cached before an outage', async () => {
     const { lookup } = lookupFor();
-    expect(await lookup.membership('user_alice', 'org_acme')).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
     down = true;
-    expect(await lookup.membership('user_alice', 'org_acme')).toEqual({ roles: ['admin'], permissions: [] });
-    expect(lookup.requestCount()).toBe(1);
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(2);
   });
 
   it('gives up after timeoutMs on a server that never answers', async () => {
@@ -204,7 +227,7 @@ describe('failures answer unavailable', () => {
     try {
       const { lookup, lines } = lookupFor({ url: hung.url, timeoutMs: 300 });
       const started = performance.now();
-      expect(await lookup.membership('user_bob', 'org_acme')).toBe('unavailable');
+      expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toBe('unavailable');
       const elapsed = performance.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(250);
       expect(elapsed).toBeLessThan(1_500);
@@ -236,12 +259,12 @@ describe('failures answer unavailable', () => {
     expect(await lookup.membership('user_bob', 'org_acme')).toBe('unavailable');
     expect(await lookup.user('user_bob')).toBe('unavailable');
     expect(await lookup.members('org_acme')).toBe('unavailable');
-    expect(api.requestCount()).toBe(before + 3); // it did reach the API, which refused it
+    expect(api.requestCount()).toBe(before + 4); // it did reach the API (membership, catalog, user, members), which refused it
     expect(lines.join('\n')).toMatch(/UnauthorizedException/);
     expect([...lines, ...consoleLines].join('\n')).not.toContain(secret);
 
     // The right key works against the same server.
-    expect(await lookupFor().lookup.membership('user_bob', 'org_acme')).toEqual({ roles: ['member'], permissions: [] });
+    expect(await lookupFor().lookup.membership('user_bob', 'org_acme')).toEqual(MEMBER);
   });
 
   it('redacts the key from a failure line even if an error were to carry it', async () => {
@@ -251,6 +274,99 @@ describe('failures answer unavailable', () => {
     expect(await lookup.user('user_alice')).toBe('unavailable');
     expect(lines.join('\n')).toMatch(/\[redacted\]/);
     expect(lines.join('\n')).not.toContain(secret);
+  });
+});
+
+describe('permissions from the role catalog', () => {
+  it('answers the union of the permissions of the caller roles: admins more than members', async () => {
+    const { lookup } = lookupFor();
+    const alice = await lookup.membership('user_alice', 'org_acme');
+    const bob = await lookup.membership('user_bob', 'org_acme');
+    expect(alice).toEqual(ADMIN);
+    expect(bob).toEqual(MEMBER);
+    expect(bob !== 'unavailable' && bob.permissions).not.toContain('members:read');
+    expect(bob !== 'unavailable' && bob.permissions).not.toContain('notes:delete');
+  });
+
+  it('reads the catalog once per organization and TTL, shared by its users', async () => {
+    const time = clock();
+    const { lookup } = lookupFor({ ttlMs: 60_000, now: time.now });
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(2);
+    expect(await lookup.membership('user_bob', 'org_acme')).toEqual(MEMBER);
+    expect(lookup.requestCount()).toBe(3); // bob's membership only: org_acme's catalog is cached
+    expect(await lookup.membership('user_carol', 'org_globex')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(5); // another organization, another catalog
+
+    time.advance(59_999);
+    const served = api.requestCount();
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(5);
+    expect(api.requestCount()).toBe(served);
+
+    time.advance(1);
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(7);
+  });
+
+  it('never reads the catalog for a roles-only lookup', async () => {
+    const { lookup } = lookupFor();
+    const before = api.requestCount();
+    catalogDown = true; // would fail the lookup if it were read
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(lookup.requestCount()).toBe(1);
+    expect(api.requestCount()).toBe(before + 1);
+  });
+
+  it('fails closed during a catalog outage, remembers it briefly, then recovers', async () => {
+    const time = clock();
+    const { lookup, lines } = lookupFor({ now: time.now, failureTtlMs: 2_000 });
+    catalogDown = true;
+    expect(await lookup.membership('user_alice', 'org_acme')).toBe('unavailable');
+    expect(lines).toEqual(['[identity] role catalog lookup failed: GenericServerException (status 503)']);
+    // Roles alone are still known; only permissions depend on the catalog.
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(lookup.requestCount()).toBe(2);
+
+    time.advance(1_999);
+    expect(await lookup.membership('user_bob', 'org_acme')).toBe('unavailable');
+    expect(lookup.requestCount()).toBe(3); // bob's membership; the catalog failure is remembered
+
+    catalogDown = false;
+    time.advance(1);
+    expect(await lookup.membership('user_alice', 'org_acme')).toEqual(ADMIN);
+    expect(lookup.requestCount()).toBe(4);
+  });
+
+  it('answers no permissions for a caller without roles, whatever the catalog', async () => {
+    const { lookup } = lookupFor();
+    catalogDown = true;
+    expect(await lookup.membership('user_carol', 'org_acme')).toEqual(NO_ROLES);
+  });
+
+  it('answers unavailable for a catalog of an unexpected shape', async () => {
+    const odd = await listen((req, res) => {
+      if (req.url?.startsWith('/authorization/')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ slug: 'admin', permissions: 'all' }] }));
+      } else if (!api(req, res)) res.writeHead(404).end();
+    });
+    try {
+      const { lookup, lines } = lookupFor({ url: odd.url });
+      expect(await lookup.membership('user_alice', 'org_acme')).toBe('unavailable');
+      expect(lines).toEqual(['[identity] role catalog lookup failed: unexpected response shape']);
+    } finally {
+      await odd.close();
+    }
+  });
+
+  it('grants nothing for a role the catalog does not know, and nothing twice', () => {
+    const catalog = [
+      { slug: 'admin', permissions: ['a', 'b'] },
+      { slug: 'auditor', permissions: ['b', 'c'] },
+    ];
+    expect(permissionsOf(['auditor', 'admin'], catalog)).toEqual(['a', 'b', 'c']);
+    expect(permissionsOf(['owner'], catalog)).toEqual([]);
+    expect(permissionsOf([], catalog)).toEqual([]);
   });
 });
 
@@ -271,6 +387,7 @@ describe('user and members', () => {
     expect(Object.isFrozen(again)).toBe(true);
     const membership = await lookup.membership('user_alice', 'org_acme');
     expect(() => (membership as unknown as { roles: string[] }).roles.push('owner')).toThrow(TypeError);
+    expect(() => (membership as unknown as { permissions: string[] }).permissions.push('notes:purge')).toThrow(TypeError);
     expect(await lookup.user('user_nobody')).toBe('unavailable');
   });
 
@@ -307,9 +424,9 @@ describe('user and members', () => {
           userId: u.id,
           organizationId: 'org_big',
           role: { slug: i === 0 ? 'admin' : 'member' },
-          permissions: [],
           status: 'active' as const,
         })),
+        roles: seeded.roles,
       },
     });
     const bigServer = await listen((req, res) => {
@@ -351,6 +468,24 @@ describe('the local WorkOS API', () => {
     });
     expect(body.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(body.data[0]).not.toHaveProperty('permissions');
+  });
+
+  it('serves an organization role catalog as authorization.listOrganizationRoles reads it', async () => {
+    const response = await get('/authorization/organizations/org_acme/roles');
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toEqual({
+      object: 'list',
+      data: [
+        expect.objectContaining({ object: 'role', slug: 'admin', name: 'Admin', permissions: ADMIN_PERMISSIONS, type: 'EnvironmentRole' }),
+        expect.objectContaining({ object: 'role', slug: 'member', name: 'Member', permissions: MEMBER_PERMISSIONS, type: 'EnvironmentRole' }),
+      ],
+    });
+    expect(body.data[0]).toMatchObject({ id: expect.any(String), description: expect.any(String), resource_type_slug: 'organization' });
+    expect(body.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await get('/authorization/organizations/org_acme/roles', null)).status).toBe(401);
+    expect((await get('/authorization/organizations/org_nowhere/roles')).status).toBe(404);
+    expect((await get('/authorization/organizations/org_acme/permissions')).status).toBe(404);
   });
 
   it('requires the API key and a filter, and leaves other paths to oidc-provider', async () => {
@@ -458,17 +593,26 @@ describe('identity.ts on the Edge', () => {
     });
     expect(vm.evaluate('typeof require')).toBe('undefined');
     vm.context.__workos = { apiKey: LOCAL_WORKOS_API_KEY, apiUrl };
+    // Reads the membership and the role catalog through the worker entry's fetch.
     const answer = await vm.evaluate(`__identity.createIdentityLookup(__workos).membership('user_bob', 'org_acme')`);
-    expect(JSON.parse(JSON.stringify(answer))).toEqual({ roles: ['member'], permissions: [] });
+    expect(JSON.parse(JSON.stringify(answer))).toEqual(MEMBER);
   }, 60_000);
 });
 
-// Keep the seeded directory and the API in step: every seeded membership is served.
+// Keep the seeded directory and the API in step: every seeded membership and role is served.
 describe('seeded directory', () => {
   it('is served in full', async () => {
     const { lookup } = lookupFor();
     for (const m of seeded.memberships) {
-      expect(await lookup.membership(m.userId, m.organizationId)).toEqual({ roles: [m.role.slug], permissions: [] });
+      const permissions = seeded.roles.find((r) => r.slug === m.role.slug)?.permissions;
+      expect(await lookup.membership(m.userId, m.organizationId)).toEqual({ roles: [m.role.slug], permissions });
     }
+  });
+
+  it('gives admins more than members, named after the bundled tools', () => {
+    expect(seeded.roles.map((r) => [r.slug, r.permissions])).toEqual([
+      ['admin', ADMIN_PERMISSIONS],
+      ['member', MEMBER_PERMISSIONS],
+    ]);
   });
 });
