@@ -82,6 +82,12 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
       expect(first.searchParams.get('resource')).toBe(resource);
       expect(first.searchParams.get('scope')?.split(' ')).toContain('notes:write');
       expect(provider.information?.client_id).toBeTruthy(); // dynamically registered
+      // Discovery followed the resource_metadata URL of the 401 challenge to our RFC 9728 document.
+      expect(provider.discovery).toMatchObject({
+        resourceMetadataUrl: `${app.url}/.well-known/oauth-protected-resource/mcp`,
+        resourceMetadata: { resource, authorization_servers: [auth.issuer] },
+        authorizationServerUrl: expect.stringMatching(new RegExp(`^${auth.issuer}/?$`)),
+      });
 
       await finishAuth(provider.takeCallback());
       const token = provider.tokens()!.access_token;

@@ -1,7 +1,6 @@
 // @vitest-environment node
-import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CookieJar,
   authorizeOverHttp,
@@ -11,28 +10,15 @@ import {
   refreshAccessToken,
   registerPublicClient,
 } from '../../scripts/local-auth/flow';
-import type { LocalAuthServer } from '../../scripts/local-auth/server';
-import { RESOURCE, makeTempDir, startTestServer } from './helpers';
+import { RESOURCE, useTestServer } from './helpers';
 
-let server: LocalAuthServer;
-let cleanup: () => Promise<void>;
 const logLines: string[] = [];
-
-beforeAll(async () => {
-  const tmp = await makeTempDir();
-  cleanup = tmp.remove;
-  server = await startTestServer(join(tmp.dir, 'keys.json'), { log: (line) => logLines.push(line) });
-});
-
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
-});
+const testServer = useTestServer({ log: (line) => logLines.push(line) });
 
 async function verify(token: string): Promise<JWTPayload> {
-  const jwks = createRemoteJWKSet(new URL(`${server.issuer}/oauth2/jwks`));
+  const jwks = createRemoteJWKSet(new URL(`${testServer().issuer}/oauth2/jwks`));
   const { payload } = await jwtVerify(token, jwks, {
-    issuer: server.issuer,
+    issuer: testServer().issuer,
     audience: RESOURCE,
     algorithms: ['RS256'],
   });
@@ -47,11 +33,11 @@ function scopesOf(payload: JWTPayload): string[] {
 describe('full authorization code flow', () => {
   it('mints an RS256 JWT for the resource with AuthKit-style claims', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const tokens = await mintToken({ issuer: server.issuer, user: 'alice', resource: RESOURCE });
+    const tokens = await mintToken({ issuer: testServer().issuer, user: 'alice', resource: RESOURCE });
     const payload = await verify(tokens.accessToken);
 
     expect(decodeProtectedHeader(tokens.accessToken)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
-    expect(payload.iss).toBe(server.issuer);
+    expect(payload.iss).toBe(testServer().issuer);
     expect(payload.aud).toBe(RESOURCE);
     expect(payload.sub).toBe('user_alice');
     expect(payload.org_id).toBe('org_acme');
@@ -70,14 +56,14 @@ describe('full authorization code flow', () => {
   });
 
   it('signs in to the organization that was picked', async () => {
-    const tokens = await mintToken({ issuer: server.issuer, user: 'carol', org: 'org_globex', resource: RESOURCE });
+    const tokens = await mintToken({ issuer: testServer().issuer, user: 'carol', org: 'org_globex', resource: RESOURCE });
     const payload = await verify(tokens.accessToken);
     expect(payload.sub).toBe('user_carol');
     expect(payload.org_id).toBe('org_globex');
   });
 
   it('grants fewer scopes when fewer are requested', async () => {
-    const tokens = await mintToken({ issuer: server.issuer, user: 'bob', scope: 'notes:read', resource: RESOURCE });
+    const tokens = await mintToken({ issuer: testServer().issuer, user: 'bob', scope: 'notes:read', resource: RESOURCE });
     const payload = await verify(tokens.accessToken);
     expect(scopesOf(payload)).toContain('notes:read');
     expect(scopesOf(payload)).not.toContain('notes:write');
@@ -87,7 +73,7 @@ describe('full authorization code flow', () => {
   // Neither the authorization nor the token request names a resource, and
   // `openid` is requested too: the token must still be a JWT for the default resource.
   it('defaults to the first configured resource when none is requested', async () => {
-    const metadata = await discover(server.issuer);
+    const metadata = await discover(testServer().issuer);
     const { clientId, redirectUri } = await registerPublicClient(metadata);
     const pkce = createPkcePair();
     const url = new URL(metadata.authorization_endpoint);
@@ -124,10 +110,10 @@ describe('full authorization code flow', () => {
   });
 
   it('refreshes into a new token for the same user, organization and consent', async () => {
-    const first = await mintToken({ issuer: server.issuer, user: 'alice', resource: RESOURCE });
+    const first = await mintToken({ issuer: testServer().issuer, user: 'alice', resource: RESOURCE });
     const original = await verify(first.accessToken);
     const refreshed = await refreshAccessToken({
-      issuer: server.issuer,
+      issuer: testServer().issuer,
       clientId: first.clientId,
       refreshToken: first.refreshToken ?? '',
       resource: RESOURCE,
@@ -140,7 +126,7 @@ describe('full authorization code flow', () => {
   });
 
   it('redirects with access_denied when the user presses Deny', async () => {
-    const metadata = await discover(server.issuer);
+    const metadata = await discover(testServer().issuer);
     const { clientId, redirectUri } = await registerPublicClient(metadata);
     const url = new URL(metadata.authorization_endpoint);
     url.search = new URLSearchParams({
@@ -161,7 +147,7 @@ describe('full authorization code flow', () => {
   });
 
   it('asks again on every authorization, so one browser session can switch users', async () => {
-    const metadata = await discover(server.issuer);
+    const metadata = await discover(testServer().issuer);
     const { clientId, redirectUri } = await registerPublicClient(metadata);
     const browser = new CookieJar();
     const subjects: string[] = [];
@@ -199,12 +185,12 @@ describe('full authorization code flow', () => {
 
   it('refuses an organization the user does not belong to', async () => {
     await expect(
-      mintToken({ issuer: server.issuer, user: 'bob', org: 'org_globex', resource: RESOURCE }),
+      mintToken({ issuer: testServer().issuer, user: 'bob', org: 'org_globex', resource: RESOURCE }),
     ).rejects.toThrow(/HTTP 400/);
   });
 
   it('never logs tokens', async () => {
-    const tokens = await mintToken({ issuer: server.issuer, user: 'alice', resource: RESOURCE });
+    const tokens = await mintToken({ issuer: testServer().issuer, user: 'alice', resource: RESOURCE });
     expect(logLines.length).toBeGreaterThan(0);
     const joined = logLines.join('\n');
     expect(joined).not.toContain(tokens.accessToken);

@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { startLocalAuthServer, type LocalAuthServer, type LocalAuthServerOptions } from '../../scripts/local-auth/server';
 
 export const RESOURCE = 'http://localhost:3000/mcp';
@@ -26,4 +27,26 @@ export function startTestServer(
     keyFile,
     ...overrides,
   });
+}
+
+/**
+ * One server for the whole file, with its own key file, started before the tests and closed (key
+ * file removed) after them. Returns an accessor, since the server exists only once beforeAll ran.
+ */
+export function useTestServer(overrides: Partial<LocalAuthServerOptions> = {}): () => LocalAuthServer {
+  let server: LocalAuthServer | undefined;
+  let remove: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const tmp = await makeTempDir();
+    remove = tmp.remove;
+    server = await startTestServer(join(tmp.dir, 'keys.json'), overrides);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await remove?.();
+  });
+  return () => {
+    if (!server) throw new Error('the local auth server is not started yet (use it inside a test)');
+    return server;
+  };
 }

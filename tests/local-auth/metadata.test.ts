@@ -1,25 +1,11 @@
 // @vitest-environment node
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalAuthServer } from '../../scripts/local-auth/server';
-import { makeTempDir, startTestServer } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers';
 
-let server: LocalAuthServer;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  const tmp = await makeTempDir();
-  cleanup = tmp.remove;
-  server = await startTestServer(join(tmp.dir, 'keys.json'));
-});
-
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
-});
+const testServer = useTestServer();
 
 async function getJson(path: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${server.issuer}${path}`);
+  const res = await fetch(`${testServer().issuer}${path}`);
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -29,13 +15,13 @@ describe('authorization server metadata', () => {
     const oidc = await getJson('/.well-known/openid-configuration');
     const oauth = await getJson('/.well-known/oauth-authorization-server');
     expect(oauth).toEqual(oidc);
-    expect(oauth.issuer).toBe(server.issuer);
-    expect(server.issuer).toBe(`http://localhost:${server.port}`);
+    expect(oauth.issuer).toBe(testServer().issuer);
+    expect(testServer().issuer).toBe(`http://localhost:${testServer().port}`);
   });
 
   it('is shaped like AuthKit: /oauth2/ endpoints, S256 only, open registration', async () => {
     const metadata = await getJson('/.well-known/oauth-authorization-server');
-    const base = `${server.issuer}/oauth2/`;
+    const base = `${testServer().issuer}/oauth2/`;
     expect(metadata.authorization_endpoint).toBe(`${base}authorize`);
     expect(metadata.token_endpoint).toBe(`${base}token`);
     expect(metadata.registration_endpoint).toBe(`${base}register`);
@@ -59,7 +45,7 @@ describe('authorization server metadata', () => {
   });
 
   it('registers public clients the way MCP SDK clients do', async () => {
-    const res = await fetch(`${server.issuer}/oauth2/register`, {
+    const res = await fetch(`${testServer().issuer}/oauth2/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: 'http://localhost:6274' },
       body: JSON.stringify({
@@ -81,7 +67,7 @@ describe('authorization server metadata', () => {
   });
 
   it('answers the CORS preflight for registration', async () => {
-    const res = await fetch(`${server.issuer}/oauth2/register`, {
+    const res = await fetch(`${testServer().issuer}/oauth2/register`, {
       method: 'OPTIONS',
       headers: {
         origin: 'http://localhost:6274',

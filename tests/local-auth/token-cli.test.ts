@@ -1,25 +1,12 @@
 // @vitest-environment node
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalAuthServer } from '../../scripts/local-auth/server';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/net';
-import { RESOURCE, makeTempDir, startTestServer } from './helpers';
+import { RESOURCE, useTestServer } from './helpers';
 
 /** `npm run token` as a user runs it: a child process, stdout is the token and nothing else. */
-let server: LocalAuthServer;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  const tmp = await makeTempDir();
-  cleanup = tmp.remove;
-  server = await startTestServer(join(tmp.dir, 'keys.json'));
-});
-afterAll(async () => {
-  await server?.close();
-  await cleanup?.();
-});
+const testServer = useTestServer();
 
 function runTokenCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -38,12 +25,12 @@ function runTokenCli(args: string[]): Promise<{ code: number | null; stdout: str
 
 describe('npm run token', () => {
   it('prints only a verifiable access token for the user, organization, scopes and resource asked for', async () => {
-    const { code, stdout } = await runTokenCli(['--user', 'bob', '--scope', 'notes:read', '--issuer', server.issuer, '--resource', RESOURCE]);
+    const { code, stdout } = await runTokenCli(['--user', 'bob', '--scope', 'notes:read', '--issuer', testServer().issuer, '--resource', RESOURCE]);
     expect(code).toBe(0);
     const token = stdout.trim();
     expect(stdout).toBe(`${token}\n`);
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.issuer}/oauth2/jwks`)), {
-      issuer: server.issuer,
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${testServer().issuer}/oauth2/jwks`)), {
+      issuer: testServer().issuer,
       audience: RESOURCE,
       algorithms: ['RS256'],
     });
@@ -51,7 +38,7 @@ describe('npm run token', () => {
   });
 
   it('refuses an organization the user is not a member of, on stderr, exit 1', async () => {
-    const { code, stdout, stderr } = await runTokenCli(['--user', 'bob', '--org', 'org_globex', '--issuer', server.issuer]);
+    const { code, stdout, stderr } = await runTokenCli(['--user', 'bob', '--org', 'org_globex', '--issuer', testServer().issuer]);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('bob is not a member of org_globex');
