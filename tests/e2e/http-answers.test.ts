@@ -238,3 +238,19 @@ describe('503 when nothing answers at the issuer', () => {
     }
   });
 });
+
+describe('401 on every request when MCP_AUTH_REQUIRED=true', () => {
+  it('challenges an anonymous call to a public tool, and serves it with a token', async () => {
+    const app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, MCP_AUTH_REQUIRED: 'true' });
+    try {
+      const anonymous = await fetch(`${app.url}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: call('ping') });
+      expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`);
+      await expectJsonError(anonymous, 401);
+      const token = await issuer.sign({ aud: `${app.url}/mcp`, sub: 'user_alice' });
+      const signedIn = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: call('ping') });
+      expect(signedIn.status).toBe(200);
+    } finally {
+      await app.stop();
+    }
+  });
+});
