@@ -85,7 +85,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       // The authoritative check: the gate already ran, but the tool never trusts that it did.
       const decision = evaluate(tool.access, identity.principal, identity.membership);
       if (decision.effect !== 'allow') {
-        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, status: 200, outcome: 'not_run', durationMs: 0 });
+        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, status: 200, outcome: 'not_run', durationMs: Math.round(performance.now() - started) });
         return refusal('Not authorized to call this tool');
       }
       try {
