@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../scripts/local-auth/flow';
+import { MCP_HEADERS, readRpc, rpc } from '../helpers/app';
+import { freePort } from '../helpers/net';
+
+/**
+ * The README's first command as a newcomer runs it: `npm run dev`, no WorkOS account, no AUTHKIT_DOMAIN.
+ * It must print where to connect and how to get a token, serve public and private tools with a token
+ * from its own local authorization server, and stop everything on Ctrl-C. Ports are free ones (the
+ * three *_PORT variables) so the test never collides with a developer's running `npm run dev`.
+ */
+const START_LIMIT_MS = 90_000;
+
+let child: ChildProcess;
+let output = '';
+let keyDir: string;
+const ports = { web: 0, auth: 0, store: 0 };
+
+function waitFor(pattern: RegExp, limitMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + limitMs;
+    const timer = setInterval(() => {
+      if (pattern.test(output)) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() > deadline || child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm run dev did not print ${pattern} (exit ${child.exitCode}):\n${output.slice(-3000)}`));
+      }
+    }, 100);
+  });
+}
+
+beforeAll(async () => {
+  keyDir = await mkdtemp(join(tmpdir(), 'dev-command-'));
+  ports.web = await freePort();
+  ports.auth = await freePort();
+  ports.store = await freePort();
+  const { AUTHKIT_DOMAIN: _unset, MCP_RESOURCE_URL: _derived, ...env } = process.env;
+  child = spawn('npm', ['run', 'dev'], {
+    env: {
+      ...env,
+      NODE_ENV: 'development',
+      NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(ports.web),
+      LOCAL_AUTH_PORT: String(ports.auth),
+      NOTES_STORAGE_PORT: String(ports.store),
+      LOCAL_AUTH_KEY_FILE: join(keyDir, 'keys.json'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so Ctrl-C reaches npm, concurrently and all three servers
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(/\[web\].*Ready/, START_LIMIT_MS);
+  await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
+  await waitFor(/\[store\].*notes store on/, START_LIMIT_MS);
+}, START_LIMIT_MS + 10_000);
+
+afterAll(async () => {
+  if (child?.exitCode === null && child.pid) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+describe('npm run dev', () => {
+  it('prints the URL to connect and how to get a token', () => {
+    expect(output).toContain(`connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`);
+    expect(output).toMatch(/or get a token for curl: npm run token -- --user alice/);
+  });
+
+  it('serves a public tool anonymously and a private one with a token from the local authorization server', async () => {
+    const url = `http://localhost:${ports.web}/mcp`;
+    // next dev compiles the route on its first request.
+    const ping = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }), signal: AbortSignal.timeout(60_000) });
+    expect(ping.status).toBe(200);
+
+    const anonymous = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'whoami', arguments: {} }) });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp"`);
+
+    const { accessToken } = await mintToken({ issuer: `http://localhost:${ports.auth}`, user: 'user_bob', org: 'org_acme', resource: url });
+    const whoami = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` }, body: rpc('tools/call', { name: 'whoami', arguments: {} }) });
+    expect(whoami.status).toBe(200);
+    expect(await readRpc(whoami)).toMatchObject({ result: { structuredContent: { subject: 'user_bob', organizationId: 'org_acme' } } });
+  }, 90_000);
+
+  it('stops all three servers on Ctrl-C', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
+    expect(code).not.toBe('timeout');
+    for (const port of Object.values(ports)) {
+      await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+    }
+  }, 30_000);
+});
