@@ -35,25 +35,45 @@ export function publicPreflight(): Response {
 }
 
 const AS_METADATA_TTL_MS = 5 * 60_000;
+/** After a failed fetch, answer "unavailable" at once for as long as the 503's Retry-After says. */
+export const AS_METADATA_RETRY_MS = 10_000;
 let asMetadata: { issuer: string; body: unknown; fetchedAt: number } | undefined;
+let asFailure: { issuer: string; until: number } | undefined;
 
 /**
  * The issuer's RFC 8414 metadata, mirrored for 2025-03-26 clients that look for it on the MCP host.
- * Cached per isolate; refused (not mirrored) if the document names another issuer.
+ * Cached per isolate; refused (not mirrored) if the document names another issuer. A failure is
+ * remembered briefly, so an outage at the issuer is not multiplied by every client retrying here.
  */
-export async function authorizationServerMetadata(config: Config, fetchImpl: typeof fetch = fetch): Promise<unknown | undefined> {
-  const now = Date.now();
-  if (asMetadata?.issuer === config.issuer && now - asMetadata.fetchedAt < AS_METADATA_TTL_MS) return asMetadata.body;
+export async function authorizationServerMetadata(
+  config: Config,
+  fetchImpl: typeof fetch = fetch,
+  /** Injected in tests to step past the failure and success caches. */
+  now: () => number = Date.now,
+): Promise<unknown | undefined> {
+  const at = now();
+  if (asMetadata?.issuer === config.issuer && at - asMetadata.fetchedAt < AS_METADATA_TTL_MS) return asMetadata.body;
+  if (asFailure?.issuer === config.issuer && at < asFailure.until) return undefined;
+  const body = await fetchMetadata(config.issuer, fetchImpl);
+  if (body === undefined) {
+    asFailure = { issuer: config.issuer, until: at + AS_METADATA_RETRY_MS };
+    return undefined;
+  }
+  asMetadata = { issuer: config.issuer, body, fetchedAt: at };
+  asFailure = undefined;
+  return body;
+}
+
+async function fetchMetadata(issuer: string, fetchImpl: typeof fetch): Promise<unknown | undefined> {
   try {
-    const response = await fetchImpl(`${config.issuer}/.well-known/oauth-authorization-server`, {
+    const response = await fetchImpl(`${issuer}/.well-known/oauth-authorization-server`, {
       headers: { accept: 'application/json' },
       redirect: 'error',
       signal: AbortSignal.timeout(5_000),
     });
     if (!response.ok) return undefined;
     const body: unknown = await response.json();
-    if (typeof body !== 'object' || body === null || (body as { issuer?: unknown }).issuer !== config.issuer) return undefined;
-    asMetadata = { issuer: config.issuer, body, fetchedAt: now };
+    if (typeof body !== 'object' || body === null || (body as { issuer?: unknown }).issuer !== issuer) return undefined;
     return body;
   } catch {
     return undefined;
