@@ -149,7 +149,7 @@ async function startNext(port: number, env: Record<string, string>, profileDir?:
 }
 
 /**
- * Runs a scripts/bench server script (bare-server.ts, endpoint-server.ts) in its own Node process
+ * Runs a scripts/bench server script (bare-server.ts) in its own Node process
  * with this process's loader flags (tsx). The script prints "listening <port>" on stderr; its
  * stdout (audit lines, if any) goes to /dev/null; it exits when its stdin closes.
  */
