@@ -3,6 +3,7 @@ import { SignJWT, type CryptoKey, type JWTHeaderParameters, type JWTPayload } fr
 import { z } from 'zod';
 import type { AuditRecord } from '@/lib/audit';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
+import type { Access } from '@/lib/policy';
 
 /**
  * Shared pieces of the security tests: a raw HTTP client (repeated headers, forged Host, chunked
@@ -117,6 +118,9 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export type RunLog = Array<{ tool: string; organizationId?: string | null; args?: unknown }>;
 
 export function countingRegistry(ran: RunLog) {
+  // A tool with no input that only records that it ran.
+  const counting = (name: string, title: string, description: string, access: Access) =>
+    defineTool({ name, title, description, access, input: z.object({}), handler: () => (ran.push({ tool: name }), jsonResult({ ok: true })) });
   return createRegistry([
     defineTool({
       name: 'open',
@@ -126,38 +130,10 @@ export function countingRegistry(ran: RunLog) {
       input: z.object({ message: z.string().max(200).optional() }),
       handler: () => (ran.push({ tool: 'open' }), jsonResult({ ok: true })),
     }),
-    defineTool({
-      name: 'member',
-      title: 'Member',
-      description: 'signed-in',
-      access: 'signed-in',
-      input: z.object({}),
-      handler: () => (ran.push({ tool: 'member' }), jsonResult({ ok: true })),
-    }),
-    defineTool({
-      name: 'notes_read',
-      title: 'Read',
-      description: 'scope + org',
-      access: { scopes: ['notes:read'], org: 'required' },
-      input: z.object({}),
-      handler: () => (ran.push({ tool: 'notes_read' }), jsonResult({ ok: true })),
-    }),
-    defineTool({
-      name: 'notes_write',
-      title: 'Write',
-      description: 'two scopes + org',
-      access: { scopes: ['notes:read', 'notes:write'], org: 'required' },
-      input: z.object({}),
-      handler: () => (ran.push({ tool: 'notes_write' }), jsonResult({ ok: true })),
-    }),
-    defineTool({
-      name: 'admin_only',
-      title: 'Admin',
-      description: 'role from the membership lookup',
-      access: { roles: ['admin'] },
-      input: z.object({}),
-      handler: () => (ran.push({ tool: 'admin_only' }), jsonResult({ ok: true })),
-    }),
+    counting('member', 'Member', 'signed-in', 'signed-in'),
+    counting('notes_read', 'Read', 'scope + org', { scopes: ['notes:read'], org: 'required' }),
+    counting('notes_write', 'Write', 'two scopes + org', { scopes: ['notes:read', 'notes:write'], org: 'required' }),
+    counting('admin_only', 'Admin', 'role from the membership lookup', { roles: ['admin'] }),
     defineTool({
       name: 'org_echo',
       title: 'Org echo',
