@@ -55,14 +55,18 @@ export function policyField(access: Access): string {
   return describeAccess(access);
 }
 
-let httpSink: { key: string; sink: HttpAuditSink | undefined } | undefined;
+let httpSink: { config: Config; key: string; sink: HttpAuditSink | undefined } | undefined;
 
 /** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
 export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
+  if (httpSink?.config === config) return httpSink.sink; // the cached config object: nothing to compare
   const key = JSON.stringify(config.auditSink ?? null);
-  if (httpSink?.key !== key) {
-    httpSink = { key, sink: config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined };
-  }
+  const same = httpSink?.key === key;
+  httpSink = {
+    config,
+    key,
+    sink: same ? httpSink?.sink : config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined,
+  };
   return httpSink.sink;
 }
 

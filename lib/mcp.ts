@@ -7,6 +7,7 @@ import type { Principal } from './auth/principal';
 import type { TokenVerifier } from './auth/verify';
 import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from './config';
 import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
+import { forwardedRequest } from './forwarded-request';
 import { gate, type ToolCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
 import { evaluate, type MembershipAnswer } from './policy';
@@ -29,6 +30,7 @@ export type McpEndpointOptions = {
 };
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
+const decoder = new TextDecoder();
 
 function singleRequestId(message: unknown): JsonRpcId {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return null;
@@ -133,7 +135,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
     let message: unknown;
     try {
-      message = JSON.parse(new TextDecoder().decode(bytes));
+      message = JSON.parse(decoder.decode(bytes));
     } catch {
       message = undefined; // the SDK answers the parse error after authentication
     }
@@ -180,10 +182,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
 
     const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
     // The SDK reads exactly the bytes the gate parsed, and never sees the token.
-    const headers = new Headers(request.headers);
-    headers.delete('authorization');
-    const forwarded = new Request(request.url, { method: 'POST', headers, body: bytes });
-    forwarded.auth = authInfoFor(identity, config.resourceUrl);
+    const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
     // Written once the status is known: the SDK may still refuse the request as a whole.
     auditGateDecisions(gated.calls, principal, requestId, response.status, elapsed());

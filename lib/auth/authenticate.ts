@@ -10,12 +10,13 @@ export type Authentication =
   | { ok: false; kind: 'challenge'; challenge: Challenge }
   | { ok: false; kind: 'unavailable' };
 
-let verifier: { key: string; verify: TokenVerifier } | undefined;
+let verifier: { config: Config; key: string; verify: TokenVerifier } | undefined;
 
 /** One verifier (and so one JWKS cache) per isolate and configuration. */
 export function verifierFor(config: Config): TokenVerifier {
+  if (verifier?.config === config) return verifier.verify; // the cached config object: nothing to compare
   const key = JSON.stringify([config.issuer, config.jwksUrl, config.audiences, config.algorithms]);
-  if (verifier?.key !== key) verifier = { key, verify: createTokenVerifier(config) };
+  verifier = { config, key, verify: verifier?.key === key ? verifier.verify : createTokenVerifier(config) };
   return verifier.verify;
 }
 
@@ -24,7 +25,7 @@ export async function authenticate(
   config: Config,
   verify: TokenVerifier = verifierFor(config),
 ): Promise<Authentication> {
-  const credentials = readCredentials(request.headers, new URL(request.url));
+  const credentials = readCredentials(request.headers, request.url);
   switch (credentials.kind) {
     case 'malformed':
       return { ok: false, kind: 'challenge', challenge: { kind: 'invalid_request', description: credentials.description } };

@@ -10,8 +10,14 @@ export type Credentials =
 // RFC 6750 b64token. A repeated header arrives joined with ", ", which this grammar rejects.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export function readCredentials(headers: Headers, url: URL): Credentials {
-  if (url.searchParams.has('access_token')) {
+/** Parses the URL only when it has a query: /mcp is normally called without one. */
+function hasQueryToken(url: string | URL): boolean {
+  if (typeof url === 'string' && !url.includes('?')) return false;
+  return new URL(url).searchParams.has('access_token');
+}
+
+export function readCredentials(headers: Headers, url: string | URL): Credentials {
+  if (hasQueryToken(url)) {
     return { kind: 'malformed', description: 'Send the access token in the Authorization header, not the URL' };
   }
   const value = headers.get('authorization');

@@ -11,29 +11,33 @@ import type { Principal } from './principal';
  * to show one. Everything else never waits on WorkOS. Token claims take precedence attribute by
  * attribute (lib/policy.ts `evaluate`): a token's roles or permissions are never looked up.
  */
-let lookup: { key: string; value: IdentityLookup | undefined } | undefined;
+let lookup: { config: Config; key: string; value: IdentityLookup | undefined } | undefined;
 
 /** One lookup (and so one cache) per isolate and WorkOS configuration. */
 export function identityLookupFor(config: Config): IdentityLookup | undefined {
+  if (lookup?.config === config) return lookup.value; // the cached config object: nothing to compare
   const key = JSON.stringify(config.workos ?? null);
-  if (lookup?.key !== key) lookup = { key, value: createIdentityLookup(config.workos) };
+  lookup = { config, key, value: lookup?.key === key ? lookup.value : createIdentityLookup(config.workos) };
   return lookup.value;
 }
 
-function methodsIn(message: unknown): string[] {
+function isToolsList(message: unknown): boolean {
   const items = Array.isArray(message) ? message : [message];
-  return items.flatMap((item) => {
-    const method = typeof item === 'object' && item !== null ? (item as { method?: unknown }).method : undefined;
-    return typeof method === 'string' ? [method] : [];
-  });
+  for (const item of items) {
+    if (typeof item === 'object' && item !== null && (item as { method?: unknown }).method === 'tools/list') return true;
+  }
+  return false;
 }
 
 /** Whether the message reaches a tool whose policy depends on the lookup (tools/list reaches all). */
 function reachesTool(message: unknown, registry: Registry, dependsOnLookup: (access: Access) => boolean): boolean {
-  const dependent = registry.tools.filter((tool) => dependsOnLookup(tool.access));
-  if (dependent.length === 0) return false;
-  if (methodsIn(message).includes('tools/list')) return true;
-  return toolCallsIn(message).some((call) => dependent.some((tool) => tool.name === call.name));
+  // Runs on every request: plain loops, and the message is only read when some tool depends.
+  if (!registry.tools.some((tool) => dependsOnLookup(tool.access))) return false;
+  if (isToolsList(message)) return true;
+  return toolCallsIn(message).some((call) => {
+    const tool = registry.get(call.name);
+    return tool !== undefined && dependsOnLookup(tool.access);
+  });
 }
 
 export function membershipNeeded(message: unknown, registry: Registry, principal: Principal): boolean {

@@ -4,19 +4,23 @@ import type { UserPrincipal } from './principal';
 
 /**
  * Verified tokens, remembered per isolate so a client's repeated calls skip the RS256 check.
- * Keyed by the SHA-256 of the token (the token itself is never stored), bounded in size, and an
- * entry never outlives the token's own `exp`. Only successful verifications are ever stored.
+ * Bounded in size, an entry never outlives the token's own `exp`, and only successful
+ * verifications are ever stored.
+ *
+ * The token itself is never stored. An entry is found by the SHA-256 of the token's signature and
+ * holds the signing input (`header.payload`, the claims the principal already carries). A hit needs
+ * both: the same signing input and a signature with the same SHA-256, i.e. the same token string.
+ * What is kept cannot be presented as a credential without the signature, and hashing the
+ * signature alone costs less than half of hashing the whole token (docs/PERFORMANCE.md).
  *
  * The hash is synchronous on purpose: `crypto.subtle.digest` is a thread-pool round trip that cost
- * more under load than the RS256 check it saves (docs/PERFORMANCE.md).
+ * more under load than the RS256 check it saves.
  */
-export type TokenCacheKey = string & { readonly __brand: 'TokenCacheKey' };
-
 export type TokenCache = {
-  /** Computed once per request and passed to `get` and `set`. */
-  keyOf(token: string): TokenCacheKey;
-  get(key: TokenCacheKey): UserPrincipal | undefined;
-  set(key: TokenCacheKey, principal: UserPrincipal): void;
+  /** The principal of a token verified before, or undefined. */
+  get(token: string): UserPrincipal | undefined;
+  /** Stores a principal for a token that has just passed full verification. */
+  set(token: string, principal: UserPrincipal): void;
   size(): number;
 };
 
@@ -26,33 +30,39 @@ export const MAX_TOKEN_CACHE_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
 
-export function tokenCacheKey(token: string): TokenCacheKey {
-  return bytesToHex(sha256(encoder.encode(token))) as TokenCacheKey;
+type Entry = { signingInput: string; principal: UserPrincipal; until: number };
+
+/** What an entry is filed under and what it holds: the hex SHA-256 of the signature and `header.payload`. */
+export function tokenCacheParts(token: string): { key: string; signingInput: string } | undefined {
+  const dot = token.lastIndexOf('.');
+  if (dot < 0) return undefined; // no signature: never cached
+  return { key: bytesToHex(sha256(encoder.encode(token.slice(dot + 1)))), signingInput: token.slice(0, dot) };
 }
 
 export function createTokenCache(options: { maxEntries?: number; now?: () => number } = {}): TokenCache {
   const maxEntries = options.maxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES;
   const now = options.now ?? Date.now;
-  const entries = new Map<TokenCacheKey, { principal: UserPrincipal; until: number }>();
+  const entries = new Map<string, Entry>();
 
   return {
-    keyOf: tokenCacheKey,
-    get(key) {
-      const entry = entries.get(key);
-      if (!entry) return undefined;
+    get(token) {
+      const parts = tokenCacheParts(token);
+      const entry = parts && entries.get(parts.key);
+      if (!parts || !entry || entry.signingInput !== parts.signingInput) return undefined;
       if (entry.until <= now()) {
-        entries.delete(key);
+        entries.delete(parts.key);
         return undefined;
       }
       return entry.principal;
     },
-    set(key, principal) {
+    set(token, principal) {
+      const parts = tokenCacheParts(token);
       const until = Math.min(principal.expiresAt * 1000, now() + MAX_TOKEN_CACHE_MS);
-      if (until <= now()) return;
-      entries.delete(key);
-      entries.set(key, { principal: Object.freeze({ ...principal }), until });
+      if (!parts || until <= now()) return;
+      entries.delete(parts.key);
+      entries.set(parts.key, { signingInput: parts.signingInput, principal: Object.freeze({ ...principal }), until });
       // Map keeps insertion order: the first key is the oldest entry.
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as TokenCacheKey);
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },
     size: () => entries.size,
   };

@@ -87,12 +87,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const cache = options.cache === false ? undefined : (options.cache ?? createTokenCache());
 
   return async function verify(token: string): Promise<VerifyResult> {
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !token.split('.').every(isCanonicalBase64url)) {
+    if (token.length > MAX_TOKEN_LENGTH) return invalid('The access token is malformed');
+    // A hit is the same string as a token that passed every check below, so it skips them.
+    const cached = cache?.get(token);
+    if (cached) return { ok: true, principal: cached };
+    if (!COMPACT_JWS.test(token) || !token.split('.').every(isCanonicalBase64url)) {
       return invalid('The access token is malformed');
     }
-    const key = cache?.keyOf(token); // hashed once, used for both the lookup and the store
-    const cached = key === undefined ? undefined : cache?.get(key);
-    if (cached) return { ok: true, principal: cached };
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -104,7 +105,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const claims = AccessTokenClaimsSchema.safeParse(payload);
       if (!claims.success) return invalid('The access token has an invalid claim');
       const principal = principalFromClaims(claims.data);
-      if (key !== undefined) cache?.set(key, principal);
+      cache?.set(token, principal);
       return { ok: true, principal };
     } catch (error) {
       return classify(error);

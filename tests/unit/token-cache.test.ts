@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, generateKeyPair, type JWTVerifyGetKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenCache } from '@/lib/auth/token-cache';
+import { createTokenCache, tokenCacheParts } from '@/lib/auth/token-cache';
 import { createTokenVerifier } from '@/lib/auth/verify';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
@@ -56,35 +56,67 @@ describe('verified-token cache', () => {
     expect(cache.size()).toBe(0);
   });
 
+  it('a cached token lends nothing to a token that reuses its signature or re-spells it', async () => {
+    const cache = createTokenCache();
+    const verify = verifierWith({ cache });
+    const token = await issuer.sign(claims());
+    expect((await verify(token)).ok).toBe(true);
+    expect(cache.size()).toBe(1);
+    const [header, , signature] = token.split('.') as [string, string, string];
+    const escalated = Buffer.from(JSON.stringify({ ...claims({ scope: 'notes:read notes:write' }), iss: issuer.issuer, iat: 1, exp: 9999999999 })).toString('base64url');
+    expect(await verify(`${header}.${escalated}.${signature}`)).toMatchObject({ ok: false, kind: 'invalid_token' });
+    // The same signature bytes spelled with non-zero unused bits in the last character (RFC 4648 §3.5).
+    const last = signature.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${token.slice(0, -1)}${alphabet[alphabet.indexOf(last) | 1]}`;
+    expect(respelled).not.toBe(token);
+    expect(await verify(respelled)).toMatchObject({ ok: false, kind: 'invalid_token' });
+    expect(cache.size()).toBe(1);
+  });
+
   it("an entry never outlives the token's exp", async () => {
     let now = Date.now();
     const cache = createTokenCache({ now: () => now });
     const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: now / 1000, expiresAt: Math.floor(now / 1000) + 60 };
-    cache.set(cache.keyOf('token-a'), principal);
-    expect(cache.get(cache.keyOf('token-a'))).toEqual(principal);
+    cache.set('h.p.token-a', principal);
+    expect(cache.get('h.p.token-a')).toEqual(principal);
     now += 61_000;
-    expect(cache.get(cache.keyOf('token-a'))).toBeUndefined();
+    expect(cache.get('h.p.token-a')).toBeUndefined();
 
     // Even a long-lived token is re-verified after at most five minutes.
-    cache.set(cache.keyOf('token-b'), { ...principal, expiresAt: Math.floor(now / 1000) + 86_400 });
+    cache.set('h.p.token-b', { ...principal, expiresAt: Math.floor(now / 1000) + 86_400 });
     now += 5 * 60_000 + 1;
-    expect(cache.get(cache.keyOf('token-b'))).toBeUndefined();
+    expect(cache.get('h.p.token-b')).toBeUndefined();
   });
 
-  it('is keyed by the SHA-256 of the token, never the token itself', () => {
+  it('files an entry under the SHA-256 of the signature and never holds the signature', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const parts = tokenCacheParts(token);
+    expect(parts?.key).toBe(createHash('sha256').update('c2lnbmF0dXJl').digest('hex'));
+    expect(parts?.signingInput).toBe('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0');
+    expect(JSON.stringify(parts)).not.toContain('c2lnbmF0dXJl');
+    expect(tokenCacheParts('no-dots-at-all')).toBeUndefined();
+  });
+
+  it('answers only for the exact token string: another signature or another signing input misses', () => {
     const cache = createTokenCache();
-    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
-    expect(cache.keyOf(token)).toBe(createHash('sha256').update(token).digest('hex'));
-    expect(cache.keyOf(token)).not.toContain('eyJ');
+    const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: 0, expiresAt: Math.floor(Date.now() / 1000) + 600 };
+    cache.set('hdr.payload.sig1', principal);
+    expect(cache.get('hdr.payload.sig1')).toEqual(principal);
+    expect(cache.get('hdr.payload.sig2')).toBeUndefined(); // same claims, different signature
+    expect(cache.get('hdr.payload2.sig1')).toBeUndefined(); // the signature moved onto other claims
+    expect(cache.get('hdr2.payload.sig1')).toBeUndefined();
+    expect(cache.get('hdr.payload.sig1.')).toBeUndefined();
+    expect(cache.get('sig1')).toBeUndefined();
   });
 
   it('is bounded in size, dropping the oldest entries', async () => {
     const cache = createTokenCache({ maxEntries: 3 });
     const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: 0, expiresAt: Math.floor(Date.now() / 1000) + 600 };
-    for (const token of ['t1', 't2', 't3', 't4', 't5']) cache.set(cache.keyOf(token), principal);
+    for (const token of ['h.p.t1', 'h.p.t2', 'h.p.t3', 'h.p.t4', 'h.p.t5']) cache.set(token, principal);
     expect(cache.size()).toBe(3);
-    expect(cache.get(cache.keyOf('t1'))).toBeUndefined();
-    expect(cache.get(cache.keyOf('t5'))).toEqual(principal);
+    expect(cache.get('h.p.t1')).toBeUndefined();
+    expect(cache.get('h.p.t5')).toEqual(principal);
   });
 });
 
