@@ -2,7 +2,7 @@ import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/
 import { createMcpHandler } from 'mcp-handler';
 import { audit, identityFields, policyField } from './audit';
 import type { IdentityLookup } from './auth/identity';
-import { ANONYMOUS, PrincipalSchema, type Principal } from './auth/principal';
+import { ANONYMOUS, type Principal } from './auth/principal';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { ToolDefinition } from './registry';
 
@@ -34,8 +34,14 @@ function toolId(tool: ToolDefinition): number {
   return id;
 }
 
+// The identities authInfoFor handed to the SDK. The wrapper trusts only these: an identity that
+// merely has the right shape (from anywhere else) is treated as anonymous.
+const minted = new WeakSet<RequestIdentity>();
+
 /** AuthInfo for the SDK: identity only. `token` stays empty so no tool or log can echo it. */
 export function authInfoFor(identity: RequestIdentity, resourceUrl: string): AuthInfo | undefined {
+  Object.freeze(identity);
+  minted.add(identity);
   const { principal } = identity;
   return {
     token: '',
@@ -47,16 +53,14 @@ export function authInfoFor(identity: RequestIdentity, resourceUrl: string): Aut
   };
 }
 
+const UNKNOWN_CALLER: RequestIdentity = Object.freeze({ principal: ANONYMOUS, requestId: 'unknown' });
+
 function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
-  const raw = authInfo?.extra?.identity as Partial<RequestIdentity> | undefined;
-  const principal = PrincipalSchema.safeParse(raw?.principal);
-  return {
-    // Anything unexpected here is treated as anonymous: private tools then refuse (fail closed).
-    principal: principal.success ? principal.data : ANONYMOUS,
-    membership: raw?.membership,
-    requestId: typeof raw?.requestId === 'string' ? raw.requestId : 'unknown',
-    lookup: raw?.lookup,
-  };
+  const identity = authInfo?.extra?.identity;
+  // Anything this module did not mint is anonymous: private tools then refuse (fail closed).
+  return typeof identity === 'object' && identity !== null && minted.has(identity as RequestIdentity)
+    ? (identity as RequestIdentity)
+    : UNKNOWN_CALLER;
 }
 
 const refusal = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });

@@ -46,19 +46,20 @@ export function parseScopes(scope: string | undefined): string[] {
   return [...new Set((scope ?? '').split(' ').filter(Boolean))];
 }
 
+/** Frozen through its arrays: one principal is shared by the cache, the gate, tools and the audit. */
 export function principalFromClaims(claims: AccessTokenClaims): UserPrincipal {
   const roles = claims.roles ?? (claims.role ? [claims.role] : undefined);
-  return {
+  return Object.freeze({
     kind: 'user',
     subject: claims.sub,
     organizationId: claims.org_id,
     clientId: claims.client_id,
-    scopes: parseScopes(claims.scope),
+    scopes: Object.freeze(parseScopes(claims.scope)) as string[],
     sessionId: claims.sid,
     tokenId: claims.jti,
     issuedAt: claims.iat,
     expiresAt: claims.exp,
-    ...(roles ? { roles } : {}),
-    ...(claims.permissions ? { permissions: claims.permissions } : {}),
-  };
+    ...(roles ? { roles: Object.freeze([...roles]) as string[] } : {}),
+    ...(claims.permissions ? { permissions: Object.freeze([...claims.permissions]) as string[] } : {}),
+  });
 }

@@ -60,7 +60,7 @@ export function createTokenCache(options: { maxEntries?: number; now?: () => num
       const until = Math.min(principal.expiresAt * 1000, now() + MAX_TOKEN_CACHE_MS);
       if (!parts || until <= now()) return;
       entries.delete(parts.key);
-      entries.set(parts.key, { signingInput: parts.signingInput, principal: Object.freeze({ ...principal }), until });
+      entries.set(parts.key, { signingInput: parts.signingInput, principal, until });
       // Map keeps insertion order: the first key is the oldest entry.
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
     },

@@ -1,0 +1,101 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
+import { authInfoFor, handlerFor, type RequestIdentity } from '@/lib/dispatch';
+import { defineTool, jsonResult } from '@/lib/registry';
+import { serveFetchHandler, type Listening } from '../helpers/net';
+
+/**
+ * The tool wrapper's own check, without the gate in front of it: lib/dispatch.ts is served directly
+ * on 127.0.0.1 and the identity on each request is set by the test. The wrapper must refuse, and
+ * audit, whenever that identity is not one authInfoFor minted, whatever shape it has.
+ */
+const RESOURCE = 'http://127.0.0.1:1/mcp';
+const ran: string[] = [];
+const secret = defineTool({
+  name: 'secret_read',
+  title: 'Secret',
+  description: 'Scoped tool',
+  access: { scopes: ['secret:read'] },
+  input: z.object({}),
+  handler: (_input, { principal }) => (ran.push(principal.kind === 'user' ? principal.subject : 'anonymous'), jsonResult({ ok: true })),
+});
+const now = Math.floor(Date.now() / 1000);
+const alice: UserPrincipal = principalFromClaims({ sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' });
+const identity = (): RequestIdentity => ({ principal: alice, requestId: crypto.randomUUID() });
+
+let next: () => AuthInfo | undefined = () => undefined;
+let server: Listening;
+const records: AuditRecord[] = [];
+
+beforeAll(async () => {
+  const handler = handlerFor([secret]);
+  server = await serveFetchHandler((request) => {
+    request.auth = next();
+    return handler(request);
+  });
+  setAuditSink((record) => records.push(record));
+});
+afterAll(async () => {
+  setAuditSink((record) => console.log(JSON.stringify({ audit: record })));
+  await server?.close();
+});
+afterEach(() => {
+  ran.length = 0;
+  records.length = 0;
+});
+
+async function call(): Promise<{ isError?: boolean; content: Array<{ type: string; text?: string }> }> {
+  const client = new Client({ name: 'wrapper-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  try {
+    return (await client.callTool({ name: 'secret_read', arguments: {} })) as Awaited<ReturnType<typeof call>>;
+  } finally {
+    await client.close();
+  }
+}
+
+describe('the tool wrapper checks again, trusting only identities it minted', () => {
+  it('runs the tool for a minted identity that the policy allows', async () => {
+    next = () => authInfoFor(identity(), RESOURCE);
+    const result = await call();
+    expect(result.isError).toBeFalsy();
+    expect(ran).toEqual(['user_alice']);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'allow', outcome: 'ok', sub: 'user_alice' }]);
+  });
+
+  it('refuses without any identity', async () => {
+    next = () => undefined;
+    const result = await call();
+    expect(result).toMatchObject({ isError: true, content: [{ type: 'text', text: 'Not authorized to call this tool' }] });
+    expect(ran).toEqual([]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge', outcome: 'not_run' }]);
+  });
+
+  it('refuses an identity of the right shape that authInfoFor did not mint', async () => {
+    next = () => ({ ...authInfoFor(identity(), RESOURCE)!, extra: { identity: { ...identity() } } });
+    const result = await call();
+    expect(result).toMatchObject({ isError: true });
+    expect(ran).toEqual([]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge' }]);
+  });
+
+  it('refuses a minted identity whose principal lacks the scope', async () => {
+    const unscoped = principalFromClaims({ sub: 'user_bob', iat: now, exp: now + 600, scope: 'other' });
+    next = () => authInfoFor({ principal: unscoped, requestId: crypto.randomUUID() }, RESOURCE);
+    const result = await call();
+    expect(result).toMatchObject({ isError: true });
+    expect(ran).toEqual([]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge', sub: 'user_bob' }]);
+  });
+
+  it('a minted identity cannot be edited afterwards', () => {
+    const minted = identity();
+    authInfoFor(minted, RESOURCE);
+    expect(() => Object.assign(minted, { principal: { ...alice, subject: 'user_mallory' } })).toThrow(TypeError);
+    expect(() => (alice.scopes as string[]).push('admin')).toThrow(TypeError);
+  });
+});
