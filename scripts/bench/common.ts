@@ -174,6 +174,40 @@ export function pairedRatio(x: readonly Round[], y: readonly Round[], pick: (r: 
   return median(ratios);
 }
 
+/** A small seeded PRNG (mulberry32): the interval below is reproducible from a run's JSON. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Percentile-bootstrap interval of `pairedRatio`: round pairs resampled with replacement. When it
+ * straddles a limit, the run cannot tell pass from fail, whatever the point estimate says.
+ */
+export function pairedRatioInterval(
+  x: readonly Round[],
+  y: readonly Round[],
+  pick: (r: Round) => number,
+  options: { resamples?: number; level?: number; seed?: number } = {},
+): { low: number; high: number } {
+  const n = Math.min(x.length, y.length);
+  const ratios = Array.from({ length: n }, (_, i) => pick(x[i]!) / pick(y[i]!)).filter(Number.isFinite);
+  if (ratios.length === 0) return { low: Number.NaN, high: Number.NaN };
+  const random = seeded(options.seed ?? 1);
+  const resamples = options.resamples ?? 2000;
+  const medians: number[] = [];
+  for (let b = 0; b < resamples; b++) medians.push(median(Array.from({ length: ratios.length }, () => ratios[Math.floor(random() * ratios.length)]!)));
+  medians.sort((p, q) => p - q);
+  const tail = (1 - (options.level ?? 0.95)) / 2;
+  return { low: medians[Math.floor(tail * (resamples - 1))]!, high: medians[Math.ceil((1 - tail) * (resamples - 1))]! };
+}
+
 export function withRatios(summaries: ScenarioSummary[], a: ScenarioSummary | undefined): ScenarioSummary[] {
   if (!a) return summaries;
   return summaries.map((s) => ({

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { edgeBundleReport, kb, type BundleReport } from './bundle-size';
-import { log, machine, pairedRatio, parseFlags, table, type Flags } from './common';
+import { log, machine, pairedRatio, pairedRatioInterval, parseFlags, table, type Flags } from './common';
 import { startFixtures } from './fixtures';
 import { runHttp, stopAllServers, type HttpResult } from './http';
 import type { InProcessResult } from './inprocess';
@@ -151,19 +151,27 @@ async function main(): Promise<number> {
     );
   }
 
-  const checks: Array<{ name: string; value: number | undefined; limit: string; pass: boolean | undefined; detail: string }> = [];
+  type Interval = { low: number; high: number };
+  const checks: Array<{ name: string; value: number | undefined; limit: string; pass: boolean | undefined; detail: string; interval?: Interval; decided?: boolean }> = [];
+  const a = inproc?.noop.find((s) => s.id === 'a');
   const c = inproc?.noop.find((s) => s.id === 'c');
+  const inprocInterval = a && c ? pairedRatioInterval(c.rounds, a.rounds, (r) => r.rps) : undefined;
   checks.push({
     name: 'in process: (c) private-tool throughput >= 0.95 x (a)',
     value: c?.rpsRatioToA,
     limit: `>= ${MUST_INPROC_RPS_RATIO}`,
     pass: c?.rpsRatioToA === undefined ? undefined : c.rpsRatioToA >= MUST_INPROC_RPS_RATIO,
     detail: `no-op sink; with the stdout sink ${fixed(inproc?.stdout.find((s) => s.id === 'c')?.rpsRatioToA)}`,
+    interval: inprocInterval,
+    decided: inprocInterval && (inprocInterval.low >= MUST_INPROC_RPS_RATIO || inprocInterval.high < MUST_INPROC_RPS_RATIO),
   });
   const hb = http?.scenarios.find((s) => s.id === 'b');
   const hc = http?.scenarios.find((s) => s.id === 'c');
   const p99Ratio = hb && hc ? pairedRatio(hc.rounds, hb.rounds, (r) => r.p99) : undefined;
+  const httpInterval = hb && hc ? pairedRatioInterval(hc.rounds, hb.rounds, (r) => r.p99) : undefined;
   checks.push({
+    interval: httpInterval,
+    decided: httpInterval && (httpInterval.high <= MUST_HTTP_P99_RATIO || httpInterval.low > MUST_HTTP_P99_RATIO),
     name: 'over HTTP: p99 of (c) <= 1.1 x p99 of (b)',
     value: p99Ratio,
     limit: `<= ${MUST_HTTP_P99_RATIO}`,
@@ -176,7 +184,10 @@ async function main(): Promise<number> {
   });
   for (const check of checks) {
     const verdict = check.pass === undefined ? 'SKIP' : check.pass ? 'PASS' : 'FAIL';
-    out.push(`${verdict}: ${check.name}: ${fixed(check.value)} (${check.limit}; ${check.detail})`);
+    const interval = check.interval
+      ? `; 95% bootstrap interval over rounds ${fixed(check.interval.low)}-${fixed(check.interval.high)}${check.decided ? '' : ', which straddles the limit: this run cannot decide'}`
+      : '';
+    out.push(`${verdict}: ${check.name}: ${fixed(check.value)} (${check.limit}; ${check.detail}${interval})`);
   }
 
   const errors = [...(inproc?.noop ?? []), ...(inproc?.stdout ?? []), ...(http?.scenarios ?? [])].reduce((s, r) => s + r.errors, 0);

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { median, pairedRatio, pairedRatioInterval, percentile, type Round } from '@/scripts/bench/common';
+
+/** The statistics `npm run bench` decides its must-show checks with (scripts/bench/common.ts). */
+const round = (rps: number, p99 = 1): Round => ({ requests: 1, errors: 0, seconds: 1, rps, p50: 1, p99 });
+
+describe('benchmark statistics', () => {
+  it('median and nearest-rank percentile', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([Number.NaN, 5])).toBe(5);
+    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
+    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+    expect(percentile([], 99)).toBeNaN();
+  });
+
+  it('pairs round i with round i, so drift common to both cancels', () => {
+    const a = [round(100), round(200), round(50)];
+    const c = [round(90), round(180), round(45)];
+    expect(pairedRatio(c, a, (r) => r.rps)).toBeCloseTo(0.9);
+    expect(median(c.map((r) => r.rps)) / median(a.map((r) => r.rps))).toBeCloseTo(0.9);
+    // Unpaired medians would be fooled by drift that pairing removes:
+    const drifted = [round(100), round(100), round(300)];
+    expect(pairedRatio([round(90), round(90), round(270)], drifted, (r) => r.rps)).toBeCloseTo(0.9);
+  });
+
+  it('the bootstrap interval collapses for identical ratios and brackets the median otherwise', () => {
+    const a = Array.from({ length: 12 }, () => round(100));
+    expect(pairedRatioInterval(a.map(() => round(88)), a, (r) => r.rps)).toEqual({ low: 0.88, high: 0.88 });
+    const noisy = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 0.88, 0.92, 0.97, 0.83, 0.99, 0.91].map((x) => round(100 * x));
+    const interval = pairedRatioInterval(noisy, a, (r) => r.rps);
+    const point = pairedRatio(noisy, a, (r) => r.rps);
+    expect(interval.low).toBeLessThan(point);
+    expect(interval.high).toBeGreaterThan(point);
+    expect(interval.low).toBeGreaterThanOrEqual(0.8);
+    expect(interval.high).toBeLessThanOrEqual(1.05);
+    expect(pairedRatioInterval(noisy, a, (r) => r.rps)).toEqual(interval); // seeded: reproducible
+    expect(pairedRatioInterval([], [], (r) => r.rps).low).toBeNaN();
+  });
+});
