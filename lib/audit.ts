@@ -1,5 +1,5 @@
 import { createHttpAuditSink, type HttpAuditSink } from './audit-sink';
-import type { Config } from './config';
+import { perConfig, type Config } from './config';
 import { describeAccess, type Access } from './policy';
 import type { Principal } from './auth/principal';
 
@@ -55,19 +55,17 @@ export function policyField(access: Access): string {
   return describeAccess(access);
 }
 
-let httpSink: { config: Config; key: string; sink: HttpAuditSink | undefined } | undefined;
+const httpSinkFor = perConfig(
+  (config) => config.auditSink ?? null,
+  (config) => (config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined),
+);
+/** The sink of the configuration last asked for: the one this isolate's records go to. */
+let httpSink: HttpAuditSink | undefined;
 
 /** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
 export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
-  if (httpSink?.config === config) return httpSink.sink; // the cached config object: nothing to compare
-  const key = JSON.stringify(config.auditSink ?? null);
-  const same = httpSink?.key === key;
-  httpSink = {
-    config,
-    key,
-    sink: same ? httpSink?.sink : config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined,
-  };
-  return httpSink.sink;
+  httpSink = httpSinkFor(config);
+  return httpSink;
 }
 
 export function audit(record: Omit<AuditRecord, 'time'>): void {
@@ -77,7 +75,7 @@ export function audit(record: Omit<AuditRecord, 'time'>): void {
   } catch {
     // An audit sink failure never changes the answer to the caller.
   }
-  httpSink?.sink?.enqueue(full);
+  httpSink?.enqueue(full);
 }
 
 /** Longest a request keeps its function alive waiting for its body to finish before flushing. */

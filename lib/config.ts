@@ -235,6 +235,21 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
 let cached: { config: Config } | { error: ConfigError } | undefined;
 
 /** Config for this isolate, loaded once. Throws ConfigError (one line naming the variable). */
+/**
+ * One value per isolate for the part of the configuration `keyOf` picks (verifier, identity lookup,
+ * audit sink): rebuilt only when that part changes, and returned without building the key while the
+ * config object is the cached one, which is every request after the first.
+ */
+export function perConfig<T>(keyOf: (config: Config) => unknown, create: (config: Config) => T): (config: Config) => T {
+  let last: { config: Config; key: string; value: T } | undefined;
+  return (config) => {
+    if (last?.config === config) return last.value;
+    const key = JSON.stringify(keyOf(config));
+    last = { config, key, value: last?.key === key ? last.value : create(config) };
+    return last.value;
+  };
+}
+
 export function getConfig(): Config {
   if (!cached) {
     try {

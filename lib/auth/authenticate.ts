@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { perConfig, type Config } from '../config';
 import type { Challenge } from './challenge';
 import { readCredentials } from './authorization-header';
 import { ANONYMOUS, type Principal } from './principal';
@@ -10,15 +10,11 @@ export type Authentication =
   | { ok: false; kind: 'challenge'; challenge: Challenge }
   | { ok: false; kind: 'unavailable' };
 
-let verifier: { config: Config; key: string; verify: TokenVerifier } | undefined;
-
 /** One verifier (and so one JWKS cache) per isolate and configuration. */
-export function verifierFor(config: Config): TokenVerifier {
-  if (verifier?.config === config) return verifier.verify; // the cached config object: nothing to compare
-  const key = JSON.stringify([config.issuer, config.jwksUrl, config.audiences, config.algorithms]);
-  verifier = { config, key, verify: verifier?.key === key ? verifier.verify : createTokenVerifier(config) };
-  return verifier.verify;
-}
+export const verifierFor: (config: Config) => TokenVerifier = perConfig(
+  (config) => [config.issuer, config.jwksUrl, config.audiences, config.algorithms],
+  (config) => createTokenVerifier(config),
+);
 
 export async function authenticate(
   request: Request,

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { perConfig, type Config } from '../config';
 import { needsLookedUpPermissions, needsMembership, type Access, type MembershipAnswer } from '../policy';
 import type { Registry } from '../registry';
 import { toolCallsIn } from '../gate';
@@ -11,15 +11,11 @@ import type { Principal } from './principal';
  * to show one. Everything else never waits on WorkOS. Token claims take precedence attribute by
  * attribute (lib/policy.ts `evaluate`): a token's roles or permissions are never looked up.
  */
-let lookup: { config: Config; key: string; value: IdentityLookup | undefined } | undefined;
-
 /** One lookup (and so one cache) per isolate and WorkOS configuration. */
-export function identityLookupFor(config: Config): IdentityLookup | undefined {
-  if (lookup?.config === config) return lookup.value; // the cached config object: nothing to compare
-  const key = JSON.stringify(config.workos ?? null);
-  lookup = { config, key, value: lookup?.key === key ? lookup.value : createIdentityLookup(config.workos) };
-  return lookup.value;
-}
+export const identityLookupFor: (config: Config) => IdentityLookup | undefined = perConfig(
+  (config) => config.workos ?? null,
+  (config) => createIdentityLookup(config.workos),
+);
 
 function isToolsList(message: unknown): boolean {
   const items = Array.isArray(message) ? message : [message];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '@/lib/config';
+import { ConfigError, loadConfig, perConfig } from '@/lib/config';
 
 const prod = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://acme.authkit.app', MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp' };
 
@@ -123,5 +123,25 @@ describe('config: failures name the variable in one line', () => {
     for (const host of ['localhost', '127.0.0.1', '127.10.0.3', '[::1]', 'dev.localhost']) {
       expect(() => loadConfig({ AUTHKIT_DOMAIN: `http://${host}:4000` })).not.toThrow();
     }
+  });
+});
+
+describe('perConfig: one value per isolate and configuration', () => {
+  it('keeps the value while the relevant part is unchanged and rebuilds when it changes', () => {
+    let keys = 0;
+    let created = 0;
+    const valueFor = perConfig(
+      (config) => (keys++, config.issuer),
+      (config) => ({ n: ++created, issuer: config.issuer }),
+    );
+    const first = loadConfig({ NODE_ENV: 'development' });
+    const v1 = valueFor(first);
+    expect(valueFor(first)).toBe(v1);
+    expect(keys).toBe(1); // the same config object: no key built again
+    const equal = loadConfig({ NODE_ENV: 'development', ALLOWED_ORIGINS: 'https://app.example' });
+    expect(valueFor(equal)).toBe(v1); // another object, same issuer: the same value
+    const other = loadConfig({ NODE_ENV: 'development', AUTHKIT_DOMAIN: 'https://other.authkit.app' });
+    expect(valueFor(other)).toMatchObject({ n: 2, issuer: 'https://other.authkit.app' });
+    expect(created).toBe(2);
   });
 });
