@@ -1,8 +1,11 @@
 // Drives the real OAuth flow against the local authorization server over HTTP,
 // the way an MCP client plus a person at the browser would: discovery, Dynamic
 // Client Registration (public client), PKCE S256, authorize with `resource`,
-// the sign-in + consent pages as plain form POSTs, then the token exchange.
-// Used by the tests and by scripts/token.ts.
+// the sign-in + consent pages as plain form POSTs (no browser, so no Origin;
+// the interaction cookie and the page's form token go back as a browser would
+// send them), then the token exchange. Used by `npm run token` and by the
+// server-side tests; what a person does in a browser is tested with Chromium
+// (tests/e2e/browser-sign-in.test.ts).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -220,12 +223,19 @@ export async function authorizeOverHttp(opts: AuthorizeOverHttpOptions): Promise
     const login = forms.find((f) => /^\/interaction\/[^/]+\/login$/.test(f.action));
     const confirm = forms.find((f) => /^\/interaction\/[^/]+\/confirm$/.test(f.action));
     const [only] = forms;
+    // The page's hidden fields (its form token among them) go back as they are;
+    // the pick is set explicitly, so the server's own check of it is exercised.
     if (login) {
       url = new URL(login.action, url);
-      body = new URLSearchParams({ user: user.id, org });
+      body = new URLSearchParams(login.hidden);
+      body.set('user', user.id);
+      body.set('org', org);
     } else if (confirm) {
       url = new URL(confirm.action, url);
-      body = new URLSearchParams({ user: user.id, org, decision: opts.approve === false ? 'deny' : 'allow' });
+      body = new URLSearchParams(confirm.hidden);
+      body.set('user', user.id);
+      body.set('org', org);
+      body.set('decision', opts.approve === false ? 'deny' : 'allow');
     } else if (forms.length === 1 && only && new URL(only.action, url).origin === start.origin) {
       // oidc-provider's auto-submitting page (e.g. ending the previous
       // browser session when a different user was picked): submit it as is.

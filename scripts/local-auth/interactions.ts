@@ -5,12 +5,17 @@
 //   POST /interaction/:uid/confirm  Allow -> grant exactly the requested scopes
 //                                   Deny  -> access_denied back to the client
 //
-// oidc-provider binds each interaction to a SameSite=Lax cookie scoped to
-// /interaction/:uid, so a cross-site form POST arrives without it and is
-// refused; an Origin check on POSTs is the second line of defence.
+// CSRF defence, in layers: oidc-provider binds each interaction to a
+// SameSite=Lax cookie scoped to /interaction/:uid, so a cross-site form POST
+// arrives without it; every form carries a token derived from the interaction
+// (formToken); and a POST whose Origin is not this server's own is refused.
+// The pages send `Referrer-Policy: same-origin` so browsers send the real
+// Origin on their own form POSTs (with `no-referrer` they send `Origin: null`).
+// The server only answers to its own loopback names (server.ts, hosts.ts) and
+// serves these pages on the issuer's name only.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Grant, Interaction, Provider } from 'oidc-provider';
 import {
   displayName,
@@ -38,6 +43,8 @@ export interface InteractionDeps {
   oidcScopes: ReadonlySet<string>;
   /** grantId -> context, read by extraTokenClaims. */
   grantContexts: Map<string, GrantContext>;
+  /** The issuer's origin, where the pages are served; a browser POST from any other is refused. */
+  issuerOrigin: string;
   log: (line: string) => void;
 }
 
@@ -48,7 +55,8 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: that makes browsers send `Origin: null` on the page's own forms.
+  'referrer-policy': 'same-origin',
 } as const;
 
 function sendHtml(res: ServerResponse, status: number, html: string): void {
@@ -81,13 +89,14 @@ class HttpError extends Error {
   }
 }
 
-// Browsers send Origin on form POSTs; reject ones from another site. Clients
-// without a browser (tests, curl) send none, which is fine for a dev server.
-function assertSameOrigin(req: IncomingMessage): void {
+// Browsers send Origin on every form POST; it must be this server's own.
+// `null` (an opaque origin: sandboxed frames, data: URLs, privacy modes) is
+// never ours. Clients without a browser (npm run token, tests) send none; the
+// cookie and the form token still bind their POSTs to the interaction.
+function assertSameOrigin(req: IncomingMessage, issuerOrigin: string): void {
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  const host = req.headers.host;
-  if (!host || origin !== `http://${host}`) {
+  if (origin !== issuerOrigin) {
     throw new HttpError(403, 'Cross-site form submission refused.');
   }
 }
@@ -139,7 +148,19 @@ function resolvePick(form: URLSearchParams): { user: User; org: Organization } {
 }
 
 export function createInteractionHandler(deps: InteractionDeps) {
-  const { provider, offeredScopes, oidcScopes, grantContexts, log } = deps;
+  const { provider, offeredScopes, oidcScopes, grantContexts, issuerOrigin, log } = deps;
+
+  // A token per interaction for its forms: an HMAC of the uid under a key made
+  // at start, so it needs no storage and is worthless for any other interaction.
+  const formKey = randomBytes(32);
+  const formToken = (uid: string): string => createHmac('sha256', formKey).update(`interaction-form:${uid}`).digest('base64url');
+  function assertFormToken(uid: string, form: URLSearchParams): void {
+    const expected = Buffer.from(formToken(uid));
+    const sent = Buffer.from(form.get('form_token') ?? '');
+    if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+      throw new HttpError(403, 'This form has expired or did not come from this sign-in page. Start again from the client.');
+    }
+  }
 
   async function clientName(interaction: Interaction): Promise<string> {
     const clientId = paramString(interaction.params, 'client_id') ?? '';
@@ -233,13 +254,15 @@ export function createInteractionHandler(deps: InteractionDeps) {
 
     if (step === undefined) {
       if (req.method !== 'GET') throw new HttpError(405, 'Method not allowed.');
-      sendHtml(res, 200, signInPage({ uid, clientName: await clientName(interaction), choices: allChoices() }));
+      sendHtml(res, 200, signInPage({ uid, formToken: formToken(uid), clientName: await clientName(interaction), choices: allChoices() }));
       return;
     }
 
     if (req.method !== 'POST') throw new HttpError(405, 'Method not allowed.');
-    assertSameOrigin(req);
+    assertSameOrigin(req, issuerOrigin);
     const form = await readForm(req);
+    assertFormToken(uid, form);
+    const token = formToken(uid);
 
     if (step === 'login') {
       let pick: { user: User; org: Organization };
@@ -250,7 +273,7 @@ export function createInteractionHandler(deps: InteractionDeps) {
         sendHtml(
           res,
           400,
-          signInPage({ uid, clientName: await clientName(interaction), choices: allChoices(), error: message }),
+          signInPage({ uid, formToken: token, clientName: await clientName(interaction), choices: allChoices(), error: message }),
         );
         return;
       }
@@ -260,6 +283,7 @@ export function createInteractionHandler(deps: InteractionDeps) {
         200,
         consentPage({
           uid,
+          formToken: token,
           clientName: await clientName(interaction),
           userId: pick.user.id,
           userName: displayName(pick.user),

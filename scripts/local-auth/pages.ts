@@ -1,6 +1,6 @@
 // Server-rendered HTML for the sign-in and consent steps. No scripts and no
-// external assets, so the pages work offline and can be driven by plain form
-// POSTs (see flow.ts). Everything interpolated goes through `escapeHtml`:
+// external assets, so the pages work offline; flow.ts (npm run token) submits
+// the same forms without a browser, hidden fields included. Everything interpolated goes through `escapeHtml`:
 // client names and scopes come from untrusted registrations and requests.
 
 export function escapeHtml(value: string): string {
@@ -32,6 +32,10 @@ function layout(title: string, body: string): string {
 </html>`;
 }
 
+function tokenField(token: string): string {
+  return `<input type="hidden" name="form_token" value="${escapeHtml(token)}">\n`;
+}
+
 export interface SignInChoice {
   userId: string;
   userName: string;
@@ -44,6 +48,8 @@ export interface SignInChoice {
 /** Step 1: one button per (user, organization) membership. */
 export function signInPage(input: {
   uid: string;
+  /** The interaction's CSRF token, sent back with every form. */
+  formToken: string;
   clientName: string;
   choices: SignInChoice[];
   error?: string;
@@ -52,7 +58,7 @@ export function signInPage(input: {
   const forms = input.choices
     .map(
       (c) => `<form class="choice" method="post" action="${escapeHtml(action)}">
-<input type="hidden" name="user" value="${escapeHtml(c.userId)}">
+${tokenField(input.formToken)}<input type="hidden" name="user" value="${escapeHtml(c.userId)}">
 <input type="hidden" name="org" value="${escapeHtml(c.organizationId)}">
 <button type="submit"><strong>${escapeHtml(c.userName)}</strong> · ${escapeHtml(c.organizationName)}
 <span class="muted">(${escapeHtml(c.role)}) ${escapeHtml(c.email)}</span></button></form>`,
@@ -69,6 +75,7 @@ Pick a seeded user and the organization to act in.</p>${error}${forms}`,
 /** Step 2: what the client asked for, with Allow / Deny. */
 export function consentPage(input: {
   uid: string;
+  formToken: string;
   clientName: string;
   userId: string;
   userName: string;
@@ -95,7 +102,7 @@ export function consentPage(input: {
 <strong>${escapeHtml(input.userName)}</strong> in <strong>${escapeHtml(input.organizationName)}</strong>.</p>
 <p>Requested permissions:</p>${scopes}${ignored}
 <form method="post" action="${escapeHtml(action)}">
-<input type="hidden" name="user" value="${escapeHtml(input.userId)}">
+${tokenField(input.formToken)}<input type="hidden" name="user" value="${escapeHtml(input.userId)}">
 <input type="hidden" name="org" value="${escapeHtml(input.organizationId)}">
 <div class="row"><button class="primary" type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></div></form>`,

@@ -17,6 +17,7 @@ import Provider, {
 } from 'oidc-provider';
 import { createMemoryAdapterFactory } from './adapter';
 import { findUserById } from './directory';
+import { escapeControlChars, isOwnHost, ownAuthorities } from './hosts';
 import { createInteractionHandler, type GrantContext } from './interactions';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { errorPage } from './pages';
@@ -133,6 +134,16 @@ function alwaysPickAccountPolicy(): InteractionPolicy {
   return policy;
 }
 
+function refuseHost(res: ServerResponse, authorities: ReadonlySet<string>): void {
+  res.writeHead(421, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(
+    JSON.stringify({
+      error: 'misdirected_request',
+      error_description: `This development server answers only to ${[...authorities].join(', ')}.`,
+    }),
+  );
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -143,7 +154,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   }
   checkOptions(opts);
 
-  const log = opts.log ?? ((): void => {});
+  const sink = opts.log ?? ((): void => {});
+  const log = (line: string): void => sink(escapeControlChars(line));
   const host = opts.host ?? '127.0.0.1';
   const accessTokenTtl = opts.accessTokenTtlSeconds ?? 3600;
   const offeredScopes = new Set(opts.scopes);
@@ -156,9 +168,15 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   if (keys.created) log(`generated signing key in ${keys.file}`);
 
   let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  let authorities: ReadonlySet<string> | undefined;
   const server = createServer((req, res) => {
-    if (!handle) {
+    if (!handle || !authorities) {
       res.writeHead(503).end();
+      return;
+    }
+    // First, before the directory API, the pages and oidc-provider: our own names only.
+    if (!isOwnHost(req.headers.host, authorities)) {
+      refuseHost(res, authorities);
       return;
     }
     handle(req, res).catch((error: unknown) => {
@@ -169,6 +187,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   });
   const port = await listen(server, opts.port ?? 0, host);
   const issuer = checkIssuer(opts.issuer ?? `http://localhost:${port}`);
+  const ownHosts = ownAuthorities(port, issuer);
+  const issuerAuthority = new URL(issuer).host.toLowerCase();
 
   const configuration: Configuration = {
     jwks: keys.jwks,
@@ -322,11 +342,28 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
 
   const callback = provider.callback();
   const workosApi = opts.workosApi ?? createWorkosApiHandler();
-  const interactions = createInteractionHandler({ provider, offeredScopes, oidcScopes, grantContexts, log });
+  const interactions = createInteractionHandler({
+    provider,
+    offeredScopes,
+    oidcScopes,
+    grantContexts,
+    issuerOrigin: new URL(issuer).origin,
+    log,
+  });
 
   handle = async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (workosApi(req, res)) return; // /user_management/* and /authorization/*, before oidc-provider
+    if (req.headers.host?.toLowerCase() !== issuerAuthority) {
+      // A browser keeps cookies per host name, so a sign-in that starts on
+      // another of our names continues on the issuer's.
+      if (req.method === 'GET' && (path === ROUTES.authorization || path.startsWith('/interaction/'))) {
+        res.writeHead(307, { location: `${issuer}${req.url ?? '/'}`, 'cache-control': 'no-store' }).end();
+        return;
+      }
+      // oidc-provider writes URLs (metadata, redirects) from Host: make them the configured issuer's.
+      req.headers.host = issuerAuthority;
+    }
     if (path.startsWith('/interaction/')) {
       await interactions(req, res, path);
       return;
@@ -353,6 +390,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     }
     await callback(req, res);
   };
+
+  authorities = ownHosts;
 
   let closed: Promise<void> | undefined;
   return {
