@@ -1,0 +1,116 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, signInInBrowser } from '../helpers/browser';
+import { readmeClaudeDesktopServer } from '../helpers/readme';
+import { startStack, type Stack } from '../helpers/stack';
+
+/**
+ * Claude Desktop's way to a remote server: it spawns the README's `mcp-remote` entry and speaks
+ * stdio JSON-RPC to it; mcp-remote does OAuth itself, printing the authorization URL when it
+ * cannot open a browser. Here a person pastes that URL into Chromium and clicks. mcp-remote is
+ * code nobody in this project wrote; the config is the README's block, with only the port changed.
+ */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const README_URL = 'http://localhost:3000/mcp';
+const URL_WAIT_MS = 30_000;
+
+let stack: Stack;
+let browser: Browser;
+let stopBridge: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+});
+// One bridge at a time, as on one desktop: instances for the same URL share a callback port.
+afterEach(async () => {
+  await stopBridge?.();
+  stopBridge = undefined;
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+/** Spawns the README's Claude Desktop entry against this test's server, with its own token store. */
+async function spawnFromReadme(extraArgs: string[] = []) {
+  const entry = readmeClaudeDesktopServer(process.env.README_FILE);
+  expect(entry.args).toContain(README_URL);
+  const home = await mkdtemp(join(tmpdir(), 'mcp-remote-'));
+  const transport = new StdioClientTransport({
+    command: entry.command,
+    args: [...entry.args.map((arg) => (arg === README_URL ? stack.resource : arg)), ...extraArgs],
+    cwd: PROJECT_ROOT,
+    // What a desktop app passes, with a private home so no earlier token is reused.
+    env: { ...getDefaultEnvironment(), ...entry.env, HOME: home, MCP_REMOTE_CONFIG_DIR: join(home, '.mcp-auth') },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const client = new Client({ name: 'claude-desktop-like', version: '1.0.0' });
+  await client.connect(transport);
+  stopBridge = async () => {
+    await client.close().catch(() => {});
+    await rm(home, { recursive: true, force: true });
+  };
+
+  /** The authorization URL mcp-remote printed, once it has printed one more than `seen`. */
+  async function printedAuthorizationUrl(seen = 0): Promise<string> {
+    const deadline = Date.now() + URL_WAIT_MS;
+    for (let i = 0; Date.now() < deadline && i < 600; i++) {
+      const urls = [...stderr.matchAll(/Please authorize this client by visiting:\s*\n(\S+)/g)].map((m) => m[1]!);
+      if (urls.length > seen) return urls[seen]!;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`mcp-remote printed no authorization URL within ${URL_WAIT_MS} ms:\n${stderr.slice(-2000)}`);
+  }
+  return { client, printedAuthorizationUrl, stderr: () => stderr };
+}
+
+// As the README has it (2025-11-25 to the server), and with `--protocol auto` (2026-07-28).
+const MODES = [
+  { name: 'as in the README', extraArgs: [], modern: false },
+  { name: 'with --protocol auto', extraArgs: ['--protocol', 'auto'], modern: true },
+];
+const MODERN_BRIDGE = /Remote server speaks MCP 2026-07-28/;
+
+describe.each(MODES)('mcp-remote (the stdio bridge Claude Desktop runs) $name, a person in Chromium', ({ extraArgs, modern }) => {
+  it('signs in through the printed URL, then whoami and notes_create work through it', { timeout: 120_000 }, async () => {
+    const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create']));
+
+    const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 });
+    const url = new URL(await printedAuthorizationUrl());
+    expect(url.origin).toBe(new URL(stack.auth.issuer).origin);
+    expect(url.searchParams.get('resource')).toBe(stack.resource);
+    await signInInBrowser(browser, url, { decision: 'Allow' });
+
+    expect(await whoami).toMatchObject({ structuredContent: { subject: 'user_alice', organizationId: 'org_acme' } });
+    const created = await client.callTool({ name: 'notes_create', arguments: { title: 'via mcp-remote', body: 'from Claude Desktop' } }, { timeout: 30_000 });
+    expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: 'via mcp-remote', authorId: 'user_alice' } } });
+    // Which wire it spoke to the server: mcp-remote says so when it bridges to 2026-07-28.
+    expect(MODERN_BRIDGE.test(stderr())).toBe(modern);
+  });
+
+  it('Deny: the call fails with a clear error soon after, instead of hanging', { timeout: 120_000 }, async () => {
+    const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
+    const started = Date.now();
+    const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 }).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    await signInInBrowser(browser, await printedAuthorizationUrl(), { decision: 'Deny' });
+    const outcome = await whoami;
+    // The OAuth error reaches the client as the call's error, well before any timeout.
+    expect(outcome).toHaveProperty('error');
+    expect(String((outcome as { error: Error }).error.message)).toMatch(/access_denied/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(stderr()).not.toMatch(/access_token|refresh_token/);
+  });
+});
