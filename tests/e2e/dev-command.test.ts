@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/local-auth/flow';
 import { MCP_HEADERS, readRpc, rpc } from '../helpers/app';
-import { freePort } from '../helpers/net';
+import { freePorts, PortInUseError, retryOnPortInUse } from '../helpers/net';
 
 /**
  * The README's first command as a newcomer runs it: `npm run dev`, no WorkOS account, no AUTHKIT_DOMAIN.
@@ -35,11 +35,22 @@ function waitFor(pattern: RegExp, limitMs: number): Promise<void> {
   });
 }
 
-beforeAll(async () => {
-  keyDir = await mkdtemp(join(tmpdir(), 'dev-command-'));
-  ports.web = await freePort();
-  ports.auth = await freePort();
-  ports.store = await freePort();
+/** Kills npm run dev's whole process group and waits (bounded) for npm to exit. */
+async function killDev(): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+}
+
+/** One start on three fresh ports; a port taken before its server bound it is a PortInUseError. */
+async function startDev(): Promise<void> {
+  [ports.web, ports.auth, ports.store] = (await freePorts(3)) as [number, number, number];
+  output = '';
   const { AUTHKIT_DOMAIN: _unset, MCP_RESOURCE_URL: _derived, ...env } = process.env;
   child = spawn('npm', ['run', 'dev'], {
     env: {
@@ -54,12 +65,30 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so Ctrl-C reaches npm, concurrently and all three servers
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(/\[web\].*Ready/, START_LIMIT_MS);
-  await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
-  await waitFor(/\[store\].*notes store on/, START_LIMIT_MS);
-}, START_LIMIT_MS + 10_000);
+  const own = child;
+  // Only the current attempt writes to output: a killed one may still flush its pipes.
+  const append = (chunk: Buffer) => {
+    if (child === own) output += chunk.toString();
+  };
+  own.stdout?.on('data', append);
+  own.stderr?.on('data', append);
+  try {
+    await waitFor(/\[web\].*Ready/, START_LIMIT_MS);
+    await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
+    await waitFor(/\[store\].*notes store on/, START_LIMIT_MS);
+  } catch (error) {
+    await killDev();
+    const taken = /EADDRINUSE[^\n]*?:(\d+)/.exec(output);
+    if (taken) throw new PortInUseError(Number(taken[1]), output.slice(-3000));
+    throw error;
+  }
+}
+
+beforeAll(async () => {
+  keyDir = await mkdtemp(join(tmpdir(), 'dev-command-'));
+  // Three attempts: a failed one costs a few seconds, each would need another process to take a port.
+  await retryOnPortInUse(startDev, 3);
+}, 3 * START_LIMIT_MS + 10_000);
 
 afterAll(async () => {
   if (child?.exitCode === null && child.pid) {

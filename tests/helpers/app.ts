@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './net';
+import { createRequire } from 'node:module';
+import { freePort, PortInUseError, retryOnPortInUse } from './net';
 
 /**
  * Runs the built app with `next start` on 127.0.0.1 and a free port, with the given environment.
@@ -8,21 +9,36 @@ import { freePort } from './net';
 export type RunningApp = {
   url: string;
   port: number;
-  /** The process group of npx and next-server (for memory readings). */
+  /** The process group of next-server (for memory readings). */
   pid: number;
   output(): string;
   stop(): Promise<void>;
 };
 
-export async function startApp(env: Record<string, string>, options: { port?: number } = {}): Promise<RunningApp> {
-  const port = options.port ?? (await freePort());
-  const child: ChildProcess = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
+/** Environment for the app; a function when it depends on the port the app gets. */
+export type AppEnv = Record<string, string> | ((port: number) => Record<string, string>);
+
+// Node runs Next's CLI directly: npx would add a process and ~0.3 s to every start.
+const NEXT_BIN = createRequire(import.meta.url).resolve('next/dist/bin/next');
+const START_LIMIT_MS = 30_000;
+
+/**
+ * Without `options.port`, a port another process takes between freePort() and next's bind is
+ * retried on a fresh one (PORT_ATTEMPTS in all). With it, a taken port throws PortInUseError.
+ */
+export async function startApp(env: AppEnv, options: { port?: number } = {}): Promise<RunningApp> {
+  if (options.port !== undefined) return launch(env, options.port);
+  return retryOnPortInUse(async () => launch(env, await freePort()));
+}
+
+async function launch(env: AppEnv, port: number): Promise<RunningApp> {
+  const child: ChildProcess = spawn(process.execPath, [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(port)], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
       MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
-      ...env,
+      ...(typeof env === 'function' ? env(port) : env),
       PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,34 +49,37 @@ export async function startApp(env: Record<string, string>, options: { port?: nu
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
-    if (child.exitCode !== null) throw new Error(`next start exited early (${child.exitCode}):\n${output}`);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
-      const response = await fetch(`${url}/.well-known/oauth-protected-resource`, { signal: AbortSignal.timeout(2_000) });
-      if (response.status === 200) break;
+      process.kill(-child.pid, 'SIGTERM'); // the whole group
     } catch {
-      // not listening yet
+      return;
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  };
+
+  // Ready only when this child says it listens (next prints "Ready" after its bind succeeded) and
+  // answers: a 200 alone could come from another server that took the port first.
+  const deadline = Date.now() + START_LIMIT_MS;
+  for (let attempt = 0; attempt < 300 && Date.now() < deadline; attempt++) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (/EADDRINUSE/.test(output)) throw new PortInUseError(port, output);
+      throw new Error(`next start exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    }
+    if (/Ready in/.test(output)) {
+      try {
+        const response = await fetch(`${url}/.well-known/oauth-protected-resource`, { signal: AbortSignal.timeout(2_000) });
+        if (response.status === 200 && child.exitCode === null) return { url, port, pid: child.pid ?? 0, output: () => output, stop };
+      } catch {
+        // listening, not answering yet
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-
-  return {
-    url,
-    port,
-    pid: child.pid ?? 0,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      try {
-        process.kill(-child.pid, 'SIGTERM'); // the whole group: npx and next
-      } catch {
-        return;
-      }
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    },
-  };
+  await stop();
+  throw new Error(`next start on port ${port} was not ready within ${START_LIMIT_MS / 1000} s:\n${output}`);
 }
 
 /** Headers every streamable-HTTP POST needs. */

@@ -1,7 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** A free loopback port, found by binding port 0 and releasing it. */
+/**
+ * A free loopback port, found by binding port 0 and releasing it. Another process can take it before
+ * the caller binds it: start servers through `retryOnPortInUse` (startApp and startStack do).
+ */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -10,11 +13,56 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `count` distinct free loopback ports (held together while chosen, so none repeats). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+/** A server could not bind its port because something else holds it (EADDRINUSE). */
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    detail = '',
+  ) {
+    super(`port ${port} is already in use${detail ? `:\n${detail}` : ''}`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** How many fresh ports a start gets before a PortInUseError is the test's failure. */
+export const PORT_ATTEMPTS = 5;
+
+/**
+ * Runs `start` again, up to `attempts` times in all, while it throws PortInUseError; `start` takes
+ * fresh ports from freePort() on each call. Any other error is thrown at once.
+ */
+export async function retryOnPortInUse<T>(start: () => Promise<T>, attempts = PORT_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!(error instanceof PortInUseError) || attempt >= attempts) throw error;
+    }
+  }
+}
+
 export type Listening = { url: string; port: number; close(): Promise<void> };
 
 export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<Listening> {
   const server: Server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // A taken port rejects (PortInUseError) instead of leaving the caller waiting forever.
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
+    server.once('error', failed);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
   const actual = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${actual}`,

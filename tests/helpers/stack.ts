@@ -6,7 +6,7 @@ import { startStorageServer, type StorageServer } from '../../scripts/storage-se
 import type { WorkosApiHandler } from '../../scripts/local-auth/workos-api';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from './app';
-import { freePort } from './net';
+import { freePort, retryOnPortInUse } from './net';
 
 /**
  * What `npm run dev` runs, on free loopback ports and temp dirs: the built app (next start), the
@@ -23,25 +23,40 @@ export async function startStack(
   } = {},
 ): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
-  const port = await freePort();
-  const resource = `http://127.0.0.1:${port}/mcp`;
   const store = await startStorageServer({ port: 0, dir: join(dir, 'notes') });
-  const auth = await startLocalAuthServer({
-    port: 0,
-    resources: [resource, ...(options.extraResources ?? [])],
-    scopes: registry.scopes(),
-    keyFile: join(dir, 'keys.json'),
-    workosApi: options.workosApi,
+  // The app's port is in the resource URL the authorization server is configured with, so it is
+  // chosen first; when another process takes it before next binds it, both start again on a new one.
+  const started = retryOnPortInUse(async () => {
+    const port = await freePort();
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    const auth = await startLocalAuthServer({
+      port: 0,
+      resources: [resource, ...(options.extraResources ?? [])],
+      scopes: registry.scopes(),
+      keyFile: join(dir, 'keys.json'),
+      workosApi: options.workosApi,
+    });
+    try {
+      const app = await startApp(
+        {
+          AUTHKIT_DOMAIN: auth.issuer,
+          MCP_RESOURCE_URL: resource,
+          NOTES_STORAGE_URL: store.url,
+          ...(typeof options.env === 'function' ? options.env(auth) : options.env),
+        },
+        { port },
+      );
+      return { app, auth, resource };
+    } catch (error) {
+      await auth.close();
+      throw error;
+    }
   });
-  const app = await startApp(
-    {
-      AUTHKIT_DOMAIN: auth.issuer,
-      MCP_RESOURCE_URL: resource,
-      NOTES_STORAGE_URL: store.url,
-      ...(typeof options.env === 'function' ? options.env(auth) : options.env),
-    },
-    { port },
-  );
+  const { app, auth, resource } = await started.catch(async (error: unknown) => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     app,
     auth,
