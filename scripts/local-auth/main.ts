@@ -8,15 +8,12 @@
 //   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: every scope the tool registry requires)
 //   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
 
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { memberships, findOrganization, users } from './directory';
 import { DEFAULT_KEY_FILE } from './keys';
 import { startLocalAuthServer } from './server';
 import { registry } from '../../tools';
-
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { devResourceUrl, loadDevEnv, PROJECT_ROOT } from '../dev-env';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -38,15 +35,13 @@ function describeUsers(): string {
 }
 
 async function main(): Promise<void> {
-  // Same settings as next dev: .env.local fills in what the shell did not set.
-  const envFile = resolve(PROJECT_ROOT, '.env.local');
-  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  loadDevEnv();
   if (process.env.AUTHKIT_DOMAIN) {
     console.log(`[local-auth] AUTHKIT_DOMAIN is set (${process.env.AUTHKIT_DOMAIN}): using it; the local authorization server is not started`);
     return;
   }
   const port = parsePort(process.env.LOCAL_AUTH_PORT ?? '4000');
-  const resource = process.env.MCP_RESOURCE_URL ?? `http://localhost:${process.env.PORT ?? '3000'}/mcp`;
+  const resource = devResourceUrl();
   // Offer exactly what the MCP server advertises in scopes_supported, so the two cannot drift apart.
   const scopes = (process.env.LOCAL_AUTH_SCOPES ?? registry.scopes().join(' ')).split(/\s+/).filter(Boolean);
 
@@ -59,7 +54,6 @@ async function main(): Promise<void> {
     log: (line) => console.log(`[local-auth] ${line}`),
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
-  console.log(`[local-auth] connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to ${resource}`);
   console.log(`[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${scopes.join(' ')}"]`);
 
   let stopping = false;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,12 +76,31 @@ async function startDev(): Promise<void> {
     await waitFor(/\[web\].*Ready/, START_LIMIT_MS);
     await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
     await waitFor(/\[store\].*notes store on/, START_LIMIT_MS);
+    await waitFor(/\[warm\].*connect an MCP client/, START_LIMIT_MS);
   } catch (error) {
     await killDev();
     const taken = /EADDRINUSE[^\n]*?:(\d+)/.exec(output);
     if (taken) throw new PortInUseError(Number(taken[1]), output.slice(-3000));
     throw error;
   }
+}
+
+// Local addresses as /proc/net/tcp{,6} spell them (hex, little-endian words): 127.0.0.1 and ::1.
+const LOOPBACK = new Set(['0100007F', '00000000000000000000000001000000']);
+
+/** port -> the local addresses of the LISTEN sockets on it, from the kernel's socket tables. */
+async function listeningAddresses(): Promise<Map<number, string[]>> {
+  const byPort = new Map<number, string[]>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (await readFile(table, 'utf8')).split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (!local || state !== '0A') continue; // 0A = LISTEN
+      const [address = '', portHex = ''] = local.split(':');
+      const port = parseInt(portHex, 16);
+      byPort.set(port, [...(byPort.get(port) ?? []), address]);
+    }
+  }
+  return byPort;
 }
 
 beforeAll(async () => {
@@ -106,6 +125,30 @@ describe('npm run dev', () => {
     expect(output).toContain(`connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`);
     expect(output).toMatch(/or get a token for curl: npm run token -- --user alice/);
   });
+
+  it('listens on loopback only: no server of the three is reachable from the network', async () => {
+    const listening = await listeningAddresses();
+    for (const [name, port] of Object.entries(ports)) {
+      const addresses = listening.get(port) ?? [];
+      expect(addresses.length, `${name} (:${port}) is not listening`).toBeGreaterThan(0);
+      for (const address of addresses) expect(LOOPBACK.has(address), `${name} (:${port}) listens on ${address}`).toBe(true);
+    }
+  });
+
+  it('prints no uncaughtException when clients give up on /mcp after the connect line', async () => {
+    const url = `http://localhost:${ports.web}/mcp`;
+    // Spread over the seconds a cold compile takes, so without the warm-up some would abort mid-compile.
+    await Promise.all(
+      [500, 1000, 1500, 2000, 2500, 3000, 4000].map((ms, i) =>
+        fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }, i), signal: AbortSignal.timeout(ms) }).then(
+          (res) => res.body?.cancel(),
+          () => undefined,
+        ),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(output).not.toMatch(/uncaughtException|Error: aborted/);
+  }, 30_000);
 
   it('serves a public tool anonymously and a private one with a token from the local authorization server', async () => {
     const url = `http://localhost:${ports.web}/mcp`;
