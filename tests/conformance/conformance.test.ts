@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry as appRegistry } from '@/tools';
 import { auditRecords, MCP_HEADERS, rpc, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { freePort, type Listening } from '../helpers/net';
+import type { Listening } from '../helpers/net';
 import { signedInToken, startFixtureServer, startTokenProxy, type FixtureServer } from './fixture-server';
 import { conformanceTools } from './fixture-tools';
 import { compare, describeFailures, readBaseline, runSuite, type Baseline, type SuiteRun } from './runner';
@@ -126,10 +126,11 @@ describe('tool-independent conformance scenarios against the built app', () => {
     issuer = await startTestIssuer();
     // A deployment that allows its own origin: the suite's DNS-rebinding scenario sends Host and
     // Origin of the URL it was given (the app, or the proxy in front of it) and expects 2xx for them.
-    const [appPort, proxyPort] = [await freePort(), await freePort()];
-    const origins = [appPort, proxyPort].map((port) => `http://127.0.0.1:${port}`).join(',');
-    app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, ALLOWED_ORIGINS: origins }, { port: appPort });
-    proxy = await startTokenProxy(app.url, await signedInToken(issuer, `${app.url}/mcp`), proxyPort);
+    // The proxy binds first (port 0); the app then starts, retrying on a taken port, allowing both origins.
+    let upstream = { target: '', token: '' };
+    proxy = await startTokenProxy(() => upstream);
+    app = await startApp((port) => ({ AUTHKIT_DOMAIN: issuer.issuer, ALLOWED_ORIGINS: `http://127.0.0.1:${port},${proxy.url}` }));
+    upstream = { target: app.url, token: await signedInToken(issuer, `${app.url}/mcp`) };
   });
   afterAll(async () => {
     await Promise.all([proxy?.close(), app?.stop(), issuer?.close()]);

@@ -69,12 +69,14 @@ export async function startFixtureServer(): Promise<FixtureServer> {
 }
 
 /** Forwards every request to `target` (an origin like http://127.0.0.1:3000) with Authorization added. */
-export async function startTokenProxy(target: string, token: string, port = 0): Promise<Listening> {
-  const upstream = new URL(target);
+export async function startTokenProxy(upstream: () => { target: string; token: string }): Promise<Listening> {
+  // The upstream is read per request, so the proxy can bind (port 0) before the app it fronts exists.
   return listen((req, res) => {
+    const { target, token } = upstream();
+    const url = new URL(target);
     const headers = { ...req.headers, authorization: `Bearer ${token}` };
     const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      { host: url.hostname, port: url.port, method: req.method, path: req.url, headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
         answer.pipe(res);
@@ -85,5 +87,5 @@ export async function startTokenProxy(target: string, token: string, port = 0): 
       res.end();
     });
     req.pipe(forward);
-  }, port);
+  });
 }

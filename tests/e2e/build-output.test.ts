@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/net';
+import { freePort, PortInUseError, retryOnPortInUse } from '../helpers/net';
 import { startTestIssuer } from '../helpers/issuer';
 
 /** What `next build` produced (global setup ran it) and what `npm start` serves. */
@@ -48,25 +48,35 @@ describe('production build', () => {
 
   it('npm start serves /mcp on PORT', async () => {
     const issuer = await startTestIssuer();
-    const port = await freePort();
-    const child = spawn('npm', ['start', '--', '-H', '127.0.0.1'], {
-      env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp` },
-      stdio: 'ignore',
-      detached: true,
-    });
     try {
-      let status = 0;
-      for (let i = 0; i < 100 && status !== 200; i++) {
-        await new Promise((r) => setTimeout(r, 150));
-        status = await fetch(`http://127.0.0.1:${port}/mcp`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: {} } }),
-        }).then((r) => r.status, () => 0);
-      }
+      // A port taken between freePort() and next's bind is retried on a fresh one, never mistaken for ours.
+      const status = await retryOnPortInUse(async () => {
+        const port = await freePort();
+        const child = spawn('npm', ['start', '--', '-H', '127.0.0.1'], {
+          env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp` },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        try {
+          for (let i = 0; i < 200 && !/Ready in/.test(output); i++) {
+            if (child.exitCode !== null) throw /EADDRINUSE/.test(output) ? new PortInUseError(port, output) : new Error(`npm start exited:\n${output}`);
+            await new Promise((r) => setTimeout(r, 150));
+          }
+          return await fetch(`http://127.0.0.1:${port}/mcp`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: {} } }),
+            signal: AbortSignal.timeout(20_000),
+          }).then((r) => r.status);
+        } finally {
+          if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+        }
+      });
       expect(status).toBe(200);
     } finally {
-      if (child.pid) process.kill(-child.pid, 'SIGTERM');
       await issuer.close();
     }
   });
