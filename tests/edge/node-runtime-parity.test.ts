@@ -18,21 +18,23 @@ const RESOURCE = 'http://127.0.0.1:3999/mcp';
 let issuer: TestIssuer;
 let edgeCode = '';
 let nodeRoute: typeof import('@/app/mcp/route');
-const savedEnv = { ...process.env };
+// Next's types make NODE_ENV read-only; this file sets it for its own process on purpose.
+const env = process.env as Record<string, string | undefined>;
+const savedEnv = { ...env };
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
   edgeCode = await bundleMcpRouteForEdge();
   // The same environment the Edge isolate gets; getConfig reads process.env on the first request.
-  Object.assign(process.env, { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+  Object.assign(env, { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
   resetConfigForTests();
   nodeRoute = await import('@/app/mcp/route');
 }, 60_000);
 
 afterAll(async () => {
   for (const name of ['NODE_ENV', 'AUTHKIT_DOMAIN', 'MCP_RESOURCE_URL'] as const) {
-    if (savedEnv[name] === undefined) delete process.env[name];
-    else process.env[name] = savedEnv[name];
+    if (savedEnv[name] === undefined) delete env[name];
+    else env[name] = savedEnv[name];
   }
   resetConfigForTests();
   await issuer?.close();
