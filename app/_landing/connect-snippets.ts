@@ -21,7 +21,7 @@ export function connectSnippets(mcpUrl: string): ConnectSnippet[] {
     {
       id: 'inspector',
       client: 'MCP Inspector',
-      how: `It opens http://127.0.0.1:6274 in your browser. Add Servers → + Add manually, Transport streamable-http, URL ${mcpUrl}, Add Server, then switch the server on. Calling a private tool sends you to sign in.`,
+      how: `It opens http://127.0.0.1:6274 in your browser. Add Servers → + Add manually: any Server ID, Transport streamable-http, URL ${mcpUrl}, Add; then switch the server on. Calling a private tool sends you to sign in.`,
       language: 'bash',
       code: 'npx @modelcontextprotocol/inspector',
     },
