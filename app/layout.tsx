@@ -5,7 +5,7 @@ export const metadata = { title: 'Edge MCP server with AuthKit', description: 'A
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 880, margin: '2rem auto', padding: '0 1rem', lineHeight: 1.5 }}>
+      <body style={{ fontFamily: 'system-ui, sans-serif', overflowWrap: 'break-word', maxWidth: 880, margin: '2rem auto', padding: '0 1rem', lineHeight: 1.5 }}>
         {children}
       </body>
     </html>

@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connectSnippets } from '@/app/_landing/connect-snippets';
 import { inventoryRows } from '@/lib/inventory';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from '../helpers/app';
@@ -8,10 +10,12 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
  * The landing page of the built app (next start), rendered by Debian's chromium through
- * playwright-core: the URL to connect and the access map, row for row the inventory's.
+ * playwright-core: the URL to connect, the issuer, a copyable snippet per client and the access map,
+ * row for row the inventory's; readable at phone width without scrolling the page sideways.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/landing.png';
+const SCREENSHOT_PHONE = '/tmp/landing-375.png';
 
 let issuer: TestIssuer | undefined;
 let app: RunningApp | undefined;
@@ -38,6 +42,14 @@ async function setUp(): Promise<{ app: RunningApp; browser: Browser }> {
   return { app, browser };
 }
 
+/** Each client's snippet as the page shows it, by client id. */
+async function shownSnippets(page: Page): Promise<Record<string, string>> {
+  const pairs = await page
+    .locator('#connect [data-client]')
+    .evaluateAll((blocks) => blocks.map((block) => [block.getAttribute('data-client') ?? '', block.querySelector('pre code')?.textContent ?? '']));
+  return Object.fromEntries(pairs) as Record<string, string>;
+}
+
 describe('landing page', () => {
   it('shows the URL to connect and the access map of every tool, from the same rows as the inventory', { timeout: 90_000 }, async () => {
     const { app, browser } = await setUp();
@@ -51,6 +63,9 @@ describe('landing page', () => {
       expect(response?.status()).toBe(200);
 
       expect(await page.locator('#mcp-url').textContent({ timeout: 5_000 })).toBe(`${app.url}/mcp`);
+      expect(await page.locator('#issuer').textContent()).toBe(issuer!.issuer);
+      // Not the local authorization server: its seeded users are not offered.
+      expect(await page.locator('#seeded-users').count()).toBe(0);
 
       const shown = await page.locator('#access-map tr[data-tool]').evaluateAll((rows) =>
         rows.map((row) => ({
@@ -71,5 +86,43 @@ describe('landing page', () => {
     } finally {
       await page.close();
     }
+  });
+
+  it('fits a 375 px wide screen and shows every client snippet for the configured MCP URL', { timeout: 60_000 }, async () => {
+    if (!app || !browser) throw new Error('the first test did not start the app and the browser');
+    const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    try {
+      const response = await page.goto(`${app.url}/`, { waitUntil: 'load', timeout: 20_000 });
+      expect(response?.status()).toBe(200);
+
+      // Wide content (the access map, long snippets) scrolls inside its own box, never the page.
+      const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+      expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+
+      const mcpUrl = `${app.url}/mcp`;
+      const expected = Object.fromEntries(connectSnippets(mcpUrl).map((s) => [s.id, s.code]));
+      expect(await shownSnippets(page)).toEqual(expected);
+      for (const id of ['claude-desktop', 'claude-code', 'cursor', 'vscode']) expect(expected[id], id).toContain(mcpUrl);
+      // The Claude Desktop block is the command line Claude Desktop would spawn.
+      expect(JSON.parse(expected['claude-desktop']!)).toEqual({ mcpServers: { 'edge-mcp': { command: 'npx', args: ['-y', 'mcp-remote', mcpUrl] } } });
+      expect(await page.locator('[data-client="inspector"]').textContent()).toContain(mcpUrl);
+
+      await page.screenshot({ path: SCREENSHOT_PHONE, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('comes from a production build that carries no seeded development user', () => {
+    // scripts/local-auth/directory.ts is imported only when NODE_ENV is not production; the build drops it.
+    // What next start serves (.next/dev, from a next dev run, is not part of it).
+    const files = ['server', 'static'].flatMap((dir) =>
+      readdirSync(join('.next', dir), { recursive: true, encoding: 'utf8' })
+        .filter((name) => /\.(js|html|rsc|json)$/.test(name))
+        .map((name) => join('.next', dir, name)),
+    );
+    expect(files.length).toBeGreaterThan(10);
+    const carrying = files.filter((file) => /alice@acme\.test|Globex Corporation/.test(readFileSync(file, 'utf8')));
+    expect(carrying).toEqual([]);
   });
 });
