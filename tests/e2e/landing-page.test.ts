@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectSnippets } from '@/app/_landing/connect-snippets';
 import { inventoryRows } from '@/lib/inventory';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from '../helpers/app';
+import { launchChromium } from '../helpers/browser';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -13,7 +14,6 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
  * playwright-core: the URL to connect, the issuer, a copyable snippet per client and the access map,
  * row for row the inventory's; readable at phone width without scrolling the page sideways.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/landing.png';
 const SCREENSHOT_PHONE = '/tmp/landing-375.png';
 
@@ -29,16 +29,9 @@ afterAll(async () => {
 
 /** Started inside the test (not in beforeAll) so a missing browser is a failed test, never a skip. */
 async function setUp(): Promise<{ app: RunningApp; browser: Browser }> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the landing-page test`);
-  }
+  browser = await launchChromium(); // throws, naming the package, when Debian's chromium is missing
   issuer = await startTestIssuer();
   app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
   return { app, browser };
 }
 
