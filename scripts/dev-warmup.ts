@@ -1,4 +1,4 @@
-// `npm run dev`'s fourth process: compiles /mcp as soon as next dev is up,
+// `npm run dev`'s fourth process (its lines are prefixed [warm]): compiles /mcp as soon as next dev is up,
 // then says where to connect. next dev compiles a route on its first request,
 // and a client that gives up during that compile makes Next.js print an
 // `uncaughtException: aborted` trace (its own body handling, not this
@@ -21,8 +21,8 @@ async function main(): Promise<void> {
       const res = await fetch(local, { signal: AbortSignal.timeout(WARMUP_LIMIT_MS) });
       await res.body?.cancel();
       if (res.status === 405) {
-        console.log(`[warm] /mcp compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        console.log(`[warm] connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to ${resource}`);
+        console.log(`/mcp compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        console.log(`connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to ${resource}`);
         return;
       }
     } catch {
@@ -30,9 +30,9 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  console.log(`[warm] /mcp did not answer within ${WARMUP_LIMIT_MS / 1000} s; connect an MCP client to ${resource} once next dev is ready`);
+  console.log(`/mcp did not answer within ${WARMUP_LIMIT_MS / 1000} s; connect an MCP client to ${resource} once next dev is ready`);
 }
 
 main().catch((error: unknown) => {
-  console.log(`[warm] ${error instanceof Error ? error.message : String(error)}`);
+  console.log(`${error instanceof Error ? error.message : String(error)}`);
 });

@@ -33,32 +33,39 @@ export type Person = {
 export const ALICE_AT_ACME: Person = { name: 'Alice Anderson', organization: 'Acme Corp' };
 
 /**
- * Opens an authorization URL in a fresh page and does what a person does: pick the user and
- * organization on the sign-in page, then press Allow or Deny on the consent page. Resolves once
- * the browser has left the authorization server (the client's redirect URI was loaded).
+ * Opens an authorization URL in a fresh page and does what a person does there (signInOnPage).
+ * Resolves once the browser has left the authorization server (the client's redirect URI loaded).
  */
 export async function signInInBrowser(
   browser: Browser,
   authorizationUrl: string | URL,
   options: { person?: Person; decision: 'Allow' | 'Deny' },
 ): Promise<void> {
-  const person = options.person ?? ALICE_AT_ACME;
-  const issuerOrigin = new URL(authorizationUrl).origin;
   const page: Page = await browser.newPage();
   try {
     await page.goto(String(authorizationUrl), { timeout: STEP_TIMEOUT_MS });
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-    await page.getByRole('button', { name: new RegExp(`${person.name}.*${person.organization}`) }).click({ timeout: STEP_TIMEOUT_MS });
-    await page.getByRole('heading', { name: /^Authorize / }).waitFor({ timeout: STEP_TIMEOUT_MS }).catch(async () => {
-      throw new Error(`no consent page after picking ${person.name}; the page said: ${await visibleText(page)}`);
-    });
-    await page.getByRole('button', { name: options.decision, exact: true }).click({ timeout: STEP_TIMEOUT_MS });
-    await page.waitForURL((url) => url.origin !== issuerOrigin, { timeout: STEP_TIMEOUT_MS }).catch(async () => {
-      throw new Error(`the browser stayed on the authorization server after ${options.decision}; the page said: ${await visibleText(page)}`);
-    });
+    await signInOnPage(page, new URL(authorizationUrl).origin, options);
   } finally {
     await page.close();
   }
+}
+
+/**
+ * On a page the client sent to the authorization server: pick the user and organization on the
+ * sign-in page, then press Allow or Deny on the consent page, and wait until the browser has left
+ * `issuerOrigin`.
+ */
+export async function signInOnPage(page: Page, issuerOrigin: string, options: { person?: Person; decision: 'Allow' | 'Deny' }): Promise<void> {
+  const person = options.person ?? ALICE_AT_ACME;
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await page.getByRole('button', { name: new RegExp(`${person.name}.*${person.organization}`) }).click({ timeout: STEP_TIMEOUT_MS });
+  await page.getByRole('heading', { name: /^Authorize / }).waitFor({ timeout: STEP_TIMEOUT_MS }).catch(async () => {
+    throw new Error(`no consent page after picking ${person.name}; the page said: ${await visibleText(page)}`);
+  });
+  await page.getByRole('button', { name: options.decision, exact: true }).click({ timeout: STEP_TIMEOUT_MS });
+  await page.waitForURL((url) => url.origin !== issuerOrigin, { timeout: STEP_TIMEOUT_MS }).catch(async () => {
+    throw new Error(`the browser stayed on the authorization server after ${options.decision}; the page said: ${await visibleText(page)}`);
+  });
 }
 
 async function visibleText(page: Page): Promise<string> {
