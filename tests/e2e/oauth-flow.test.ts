@@ -1,4 +1,9 @@
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, UnauthorizedError as UnauthorizedV2 } from '@modelcontextprotocol/client';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+  UnauthorizedError as UnauthorizedV2,
+  type ClientOptions,
+} from '@modelcontextprotocol/client';
 import { UnauthorizedError as UnauthorizedV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -38,19 +43,25 @@ type Generation = {
   Unauthorized: new (...args: never[]) => Error;
 };
 
-const generations: Generation[] = [
-  {
-    name: 'v2 @modelcontextprotocol/client',
+function v2(name: string, versionNegotiation?: ClientOptions['versionNegotiation']): Generation {
+  return {
+    name,
     refreshTokens: true,
     Unauthorized: UnauthorizedV2,
     async connect(provider) {
       const transport = new TransportV2(new URL(resource), { authProvider: provider as never });
-      const client = new ClientV2({ name: 'oauth-e2e-v2', version: '1.0.0' });
+      const client = new ClientV2({ name: 'oauth-e2e-v2', version: '1.0.0' }, versionNegotiation ? { versionNegotiation } : {});
       await client.connect(transport);
       // v2 checks the RFC 9207 `iss` on the callback, so it gets the whole query.
       return { client, finishAuth: (callback) => transport.finishAuth(callback.searchParams) };
     },
-  },
+  };
+}
+
+const generations: Generation[] = [
+  v2('v2 @modelcontextprotocol/client pinned to 2026-07-28', { mode: { pin: '2026-07-28' } }),
+  v2('v2 @modelcontextprotocol/client in auto (2026-07-28 here)', { mode: 'auto' }),
+  v2('v2 @modelcontextprotocol/client in legacy (2025-11-25)'),
   {
     name: 'v1 @modelcontextprotocol/sdk',
     refreshTokens: false,

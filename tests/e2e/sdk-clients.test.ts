@@ -1,13 +1,15 @@
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, type ClientOptions } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../helpers/app';
+import { auditRecords, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
- * Real MCP SDK clients (v2 and v1) over HTTP against the built app. Nothing here is hand-written
- * JSON-RPC: the clients negotiate the protocol themselves (v2 speaks 2026-07-28, v1 the 2025 era).
+ * Real MCP SDK clients over HTTP against the built app, on both protocol revisions: the v2 client
+ * pinned to 2026-07-28 (stateless, `server/discover`, `_meta` on every request), in `auto` (it
+ * probes and picks 2026-07-28 here), and in its default legacy mode (2025-11-25 `initialize`), and
+ * the v1 client (2025-11-25). Nothing here is hand-written JSON-RPC.
  */
 let issuer: TestIssuer;
 let app: RunningApp;
@@ -27,32 +29,74 @@ const tokenFor = () =>
   issuer.sign({ aud: endpoint.toString(), sub: 'user_alice', org_id: 'org_acme', client_id: 'client_sdk', scope: 'openid profile' });
 
 type AnyClient = {
+  /** The revision the client and server settled on (v2: the client's own answer; v1: its transport's header value). */
+  negotiated(): string | undefined;
   connect(transport: never): Promise<void>;
   listTools(): Promise<{ tools: Array<{ name: string }> }>;
   callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
   close(): Promise<void>;
 };
 
-const generations: Array<[string, (headers?: Record<string, string>) => Promise<AnyClient>]> = [
-  [
-    'v2 @modelcontextprotocol/client',
-    async (headers) => {
-      const client = new ClientV2({ name: 'e2e-v2', version: '1.0.0' });
-      await client.connect(new TransportV2(endpoint, { requestInit: { headers } }));
-      return client as unknown as AnyClient;
-    },
-  ],
+type Generation = [name: string, connect: (headers?: Record<string, string>) => Promise<AnyClient>, wire: '2026-07-28' | '2025-11-25'];
+
+function v2(versionNegotiation: ClientOptions['versionNegotiation']): Generation[1] {
+  return async (headers) => {
+    const client = new ClientV2({ name: 'e2e-v2', version: '1.0.0' }, versionNegotiation ? { versionNegotiation } : {});
+    await client.connect(new TransportV2(endpoint, { requestInit: { headers } }));
+    return Object.assign(client, { negotiated: () => client.getNegotiatedProtocolVersion() }) as unknown as AnyClient;
+  };
+}
+
+const generations: Generation[] = [
+  ['v2 @modelcontextprotocol/client pinned to 2026-07-28', v2({ mode: { pin: '2026-07-28' } }), '2026-07-28'],
+  ['v2 @modelcontextprotocol/client in auto', v2({ mode: 'auto' }), '2026-07-28'],
+  ['v2 @modelcontextprotocol/client in legacy (its default)', v2(undefined), '2025-11-25'],
   [
     'v1 @modelcontextprotocol/sdk',
     async (headers) => {
       const client = new ClientV1({ name: 'e2e-v1', version: '1.0.0' });
-      await client.connect(new TransportV1(endpoint, { requestInit: { headers } }));
-      return client as unknown as AnyClient;
+      const transport = new TransportV1(endpoint, { requestInit: { headers } });
+      await client.connect(transport);
+      return Object.assign(client, { negotiated: () => transport.protocolVersion }) as unknown as AnyClient;
     },
+    '2025-11-25',
   ],
 ];
 
-describe.each(generations)('%s', (_name, connect) => {
+describe.each(generations)('%s', (_name, connect, wire) => {
+  it(`speaks ${wire} to the server`, async () => {
+    const client = await connect();
+    try {
+      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({ structuredContent: { pong: true } });
+      expect(client.negotiated()).toBe(wire);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a tool the caller can never reach answers exactly like an unknown tool, and each decision is audited once', async () => {
+    const token = await tokenFor();
+    const client = await connect({ authorization: `Bearer ${token}` });
+    const before = auditRecords(app.output()).length;
+    let hidden: unknown;
+    let unknown: unknown;
+    try {
+      // No WorkOS keys in this app: org_members (role admin) is unreachable for every signed-in caller.
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).not.toContain('org_members');
+      hidden = await client.callTool({ name: 'org_members', arguments: {} }).then((r) => ({ result: r }), (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }));
+      unknown = await client.callTool({ name: 'no_such_tool', arguments: {} }).then((r) => ({ result: r }), (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }));
+    } finally {
+      await client.close();
+    }
+    expect(hidden).toMatchObject({ error: { code: -32602 } });
+    expect(JSON.stringify(hidden).replaceAll('org_members', 'X')).toBe(JSON.stringify(unknown).replaceAll('no_such_tool', 'X'));
+    // The trail keeps the true reason, once, with the caller's identity.
+    const records = auditRecords(app.output()).slice(before).filter((r) => r.tool === 'org_members');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ decision: 'deny', reason: 'identity_lookup_not_configured', sub: 'user_alice', org_id: 'org_acme', client_id: 'client_sdk' });
+  });
+
   it('connects anonymously, lists tools and calls ping', async () => {
     const client = await connect();
     try {
