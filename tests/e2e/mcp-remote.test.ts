@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,24 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** Every process below `root`, from the kernel's process table (Linux). */
+async function descendants(root: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parents.set(Number(entry), ppid);
+  }
+  const found: number[] = [];
+  const frontier = [root];
+  while (frontier.length && found.length < 1_000) {
+    const parent = frontier.pop()!;
+    for (const [pid, ppid] of parents) if (ppid === parent) (found.push(pid), frontier.push(pid));
+  }
+  return found;
+}
+
 /** Spawns the README's Claude Desktop entry against this test's server, with its own token store. */
 async function spawnFromReadme(extraArgs: string[] = []) {
   const entry = readmeClaudeDesktopServer(process.env.README_FILE);
@@ -55,19 +73,33 @@ async function spawnFromReadme(extraArgs: string[] = []) {
   const client = new Client({ name: 'claude-desktop-like', version: '1.0.0' });
   await client.connect(transport);
   stopBridge = async () => {
+    // The transport ends npx; mcp-remote below it may outlive npx and keep the callback port that
+    // the next instance for this URL derives, so its descendants are found first and ended too.
+    const tree = transport.pid ? await descendants(transport.pid) : [];
     await client.close().catch(() => {});
+    for (const pid of tree) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await rm(home, { recursive: true, force: true });
   };
 
-  /** The authorization URL mcp-remote printed, once it has printed one more than `seen`. */
-  async function printedAuthorizationUrl(seen = 0): Promise<string> {
+  /**
+   * The authorization URL mcp-remote printed, once its callback server listens. It prints the URL
+   * before it starts that server (after trying four browser openers), so a redirect that came
+   * sooner would be lost; a person copying the URL is never that fast, the test could be.
+   */
+  async function printedAuthorizationUrl(): Promise<string> {
     const deadline = Date.now() + URL_WAIT_MS;
     for (let i = 0; Date.now() < deadline && i < 600; i++) {
-      const urls = [...stderr.matchAll(/Please authorize this client by visiting:\s*\n(\S+)/g)].map((m) => m[1]!);
-      if (urls.length > seen) return urls[seen]!;
+      const url = /Please authorize this client by visiting:\s*\n(\S+)/.exec(stderr)?.[1];
+      if (url && /OAuth callback server running at/.test(stderr)) return url;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`mcp-remote printed no authorization URL within ${URL_WAIT_MS} ms:\n${stderr.slice(-2000)}`);
+    throw new Error(`mcp-remote printed no authorization URL and callback server within ${URL_WAIT_MS} ms:\n${stderr.slice(-2000)}`);
   }
   return { client, printedAuthorizationUrl, stderr: () => stderr };
 }
@@ -109,7 +141,7 @@ describe.each(MODES)('mcp-remote (the stdio bridge Claude Desktop runs) $name, a
     const outcome = await whoami;
     // The OAuth error reaches the client as the call's error, well before any timeout.
     expect(outcome).toHaveProperty('error');
-    expect(String((outcome as { error: Error }).error.message)).toMatch(/access_denied/);
+    expect(String((outcome as { error: Error }).error.message), stderr().slice(-4000)).toMatch(/access_denied/);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(stderr()).not.toMatch(/access_token|refresh_token/);
   });
