@@ -1,6 +1,6 @@
 import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { audit, identityFields, policyField } from './audit';
+import { audit, beginToolCall, identityFields, policyField } from './audit';
 import type { IdentityLookup } from './auth/identity';
 import { ANONYMOUS, type Principal } from './auth/principal';
 import { evaluate, type MembershipAnswer } from './policy';
@@ -77,6 +77,8 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
     async (args: Record<string, unknown>, ctx) => {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
+      // Its request was already settled (the client left, the call was recorded as not run): never run it now.
+      if (!beginToolCall(identity.requestId, tool.name)) return refusal('The request has ended');
       const base = {
         type: 'tool_call' as const,
         requestId: identity.requestId,
@@ -93,7 +95,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         return refusal('Not authorized to call this tool');
       }
       try {
-        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup });
+        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup, signal: ctx.mcpReq.signal });
         const outcome = result.isError ? 'tool_error' : 'ok';
         audit({ ...base, decision: 'allow', status: 200, outcome, durationMs: Math.round(performance.now() - started) });
         return result;
