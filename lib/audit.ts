@@ -126,12 +126,16 @@ const SETTLE_WAIT_MS = 30_000;
 export function finishAfter(response: Response, trail: RequestTrail, waitUntil?: (task: Promise<unknown>) => void): Response {
   let finished = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let settled: ((flushed: Promise<unknown> | undefined) => void) | undefined;
+  // Handed to waitUntil now, inside the request: Next's `after` refuses to be called once the
+  // handler has returned, which is when the body finishes.
+  if (waitUntil) waitUntil(new Promise<unknown>((resolve) => (settled = resolve)));
   const finish = () => {
     if (finished) return;
     finished = true;
     if (timer !== undefined) clearTimeout(timer);
     const flushed = trail.settle();
-    if (flushed) (waitUntil ?? ((task) => void task))(flushed);
+    settled?.(flushed);
   };
   if (!response.body) {
     finish();

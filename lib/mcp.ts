@@ -91,23 +91,38 @@ function notRunReason(call: ToolCall, status: number, aborted: boolean): string 
 }
 
 /** The record of a call that was not run, for the gate's decision and the request's final status. */
-function notRunRecord(site: CallSite, call: ToolCall | undefined, status: number, aborted: boolean): Omit<AuditRecord, 'time' | 'requestId' | 'durationMs'> {
-  const base = { type: 'tool_call' as const, method: 'tools/call', status, outcome: 'not_run' as const };
+function notRunRecord(
+  site: CallSite,
+  call: ToolCall | undefined,
+  context: { requestId: string; status: number; aborted: boolean; durationMs: number; principal: Principal },
+): Omit<AuditRecord, 'time'> {
+  const { requestId, status, durationMs } = context;
+  // Field order as every other record writes it: log consumers and greps rely on it.
+  const record = (fields: Pick<AuditRecord, 'tool' | 'policy' | 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
+    type: 'tool_call',
+    requestId,
+    method: 'tools/call',
+    ...fields,
+    status,
+    outcome: 'not_run',
+    durationMs,
+    ...identityFields(context.principal),
+  });
   if (!call) {
     // Unknown tool, or no tool name at all: the SDK answers it; the record says which.
-    return { ...base, tool: site.name?.slice(0, MAX_NAME_CHARS), decision: 'reject', reason: site.name === undefined ? 'invalid_params' : 'unknown_tool' };
+    return record({ tool: site.name?.slice(0, MAX_NAME_CHARS), decision: 'reject', reason: site.name === undefined ? 'invalid_params' : 'unknown_tool' });
   }
   const { decision } = call;
   const tool = { tool: call.tool.name, policy: policyField(call.tool.access) };
   switch (decision.effect) {
     case 'challenge':
-      return { ...base, ...tool, decision: 'challenge', reason: decision.challenge.kind };
+      return record({ ...tool, decision: 'challenge', reason: decision.challenge.kind });
     case 'deny':
-      return { ...base, ...tool, decision: 'deny', reason: decision.reason };
+      return record({ ...tool, decision: 'deny', reason: decision.reason });
     case 'unavailable':
-      return { ...base, ...tool, decision: 'deny', reason: 'identity_unavailable' };
+      return record({ ...tool, decision: 'deny', reason: 'identity_unavailable' });
     case 'allow':
-      return { ...base, ...tool, decision: 'allow', reason: notRunReason(call, status, aborted) };
+      return record({ ...tool, decision: 'allow', reason: notRunReason(call, status, context.aborted) });
   }
 }
 
@@ -211,10 +226,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
 
     const gated = gate(message, options.registry, principal, membership, sites);
     const byCall = new Map(gated.calls.map((call) => [call.site, call]));
-    const recordAll = (status: number, aborted = false) => {
-      for (const site of sites) {
-        audit({ ...notRunRecord(site, byCall.get(site), status, aborted), requestId, durationMs: elapsed(), ...identityFields(principal) });
-      }
+    // Refused as a whole: every call gets its record now, none will reach the wrapper.
+    const recordAll = (status: number) => {
+      for (const site of sites) audit(notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }));
     };
     if (gated.kind === 'unavailable') {
       recordAll(503);
@@ -236,7 +250,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         return {
           tool: call?.tool.name,
           expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
-          record: () => ({ ...notRunRecord(site, call, response.status, request.signal.aborted), requestId, durationMs: elapsed(), ...identityFields(principal) }),
+          record: () => notRunRecord(site, call, { requestId, status: response.status, aborted: request.signal.aborted, durationMs: elapsed(), principal }),
         };
       }),
     );
