@@ -71,7 +71,7 @@ export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
   return lastHttpSink;
 }
 
-/** Requests whose records are still being written, by requestId (the wrapper finds its request here). */
+/** Open requests by requestId: a record of one of them goes to the sink against its reservation. */
 const open = new Map<string, RequestTrail>();
 
 /** Starts the trail of one request: its id, its room in the HTTP sink and the records it still owes. */
@@ -82,11 +82,6 @@ export function openTrail(config: Config, httpSink: HttpAuditSink | undefined = 
   });
   open.set(trail.requestId, trail);
   return trail;
-}
-
-/** The tool wrapper asks before running a tool: false once its request has been settled (never run then). */
-export function beginToolCall(requestId: string, tool: string): boolean {
-  return open.get(requestId)?.begin(tool) ?? true;
 }
 
 /** Arguments a tool lets us audit, capped so a caller cannot make one record (or the sink's queue) huge. */

@@ -1,6 +1,6 @@
 import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { audit, beginToolCall, identityFields, policyField } from './audit';
+import { audit, identityFields, policyField } from './audit';
 import type { IdentityLookup } from './auth/identity';
 import { ANONYMOUS, type Principal } from './auth/principal';
 import { evaluate, type MembershipAnswer } from './policy';
@@ -18,6 +18,8 @@ export type RequestIdentity = {
   requestId: string;
   /** Lazy WorkOS lookups for tools that need more than the token says (profile, members). */
   lookup?: IdentityLookup;
+  /** Asked before a tool runs: false once the request's audit is settled (lib/audit-trail.ts). */
+  begin?: (tool: string) => boolean;
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -78,7 +80,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
       // Its request was already settled (the client left, the call was recorded as not run): never run it now.
-      if (!beginToolCall(identity.requestId, tool.name)) return refusal('The request has ended');
+      if (identity.begin && !identity.begin(tool.name)) return refusal('The request has ended');
       const base = {
         type: 'tool_call' as const,
         requestId: identity.requestId,

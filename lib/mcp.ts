@@ -239,7 +239,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       return challengeResponse(gated.challenge, config, id);
     }
 
-    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
+    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup, begin: (tool) => trail.begin(tool) };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
