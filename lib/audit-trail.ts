@@ -31,6 +31,8 @@ export type RequestTrail = {
   /** The wrapper is about to run `tool`; false once the request is settled. */
   begin(tool: string): boolean;
   owe(records: readonly OwedRecord[]): void;
+  /** Whether anything is still owed: when not, the request can settle as soon as it is answered. */
+  owes(): boolean;
   /** Every record of this request passes here after its stdout line (lib/audit.ts). */
   written(record: AuditRecord): void;
   /** Writes what is still owed, releases the reservation; the HTTP flush, when there is a sink. */
@@ -63,6 +65,7 @@ export function openRequestTrail(
     owe(records) {
       owed.push(...records);
     },
+    owes: () => owed.length > 0,
     written(record) {
       sink?.enqueue(record, reservation);
     },

@@ -132,7 +132,8 @@ export function finishAfter(response: Response, trail: RequestTrail, waitUntil?:
     const flushed = trail.settle();
     settled?.(flushed);
   };
-  if (!response.body) {
+  // Nothing left to reconcile with the tool wrapper: settle now and leave the body untouched.
+  if (!response.body || !trail.owes()) {
     finish();
     return response;
   }
