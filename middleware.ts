@@ -1,12 +1,19 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
-import { audit, flushAuditAfter, httpAuditSinkFor } from '@/lib/audit';
+import { audit, finishAfter, openTrail } from '@/lib/audit';
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http';
+import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http';
 import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/origin';
 
-/** First stop of every request: Origin allowlist and CORS for /mcp, security headers everywhere. */
-export function middleware(request: NextRequest, event: NextFetchEvent): Response {
-  const isMcp = request.nextUrl.pathname === '/mcp';
+/**
+ * The methods /mcp serves: POST, and OPTIONS for preflights. Every other method a Request can carry
+ * (PUT, PATCH, HEAD, GET, DELETE, WebDAV's, made-up tokens) is answered here with a JSON 405, before
+ * Next's routing, whose own answers to them are empty 400s and 405s.
+ */
+const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'OPTIONS']);
+
+/** First stop of every request: Origin allowlist, CORS and methods for /mcp, security headers everywhere. */
+export async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
+  const isMcp = new URL(request.url).pathname === '/mcp';
   const extra: Record<string, string> = { ...SECURITY_HEADERS };
   if (getConfigSafe()?.production) extra['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
 
@@ -16,10 +23,11 @@ export function middleware(request: NextRequest, event: NextFetchEvent): Respons
     const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
     if (origin.kind === 'forbidden') {
       // Refused before the route: audited here, or the trail would never see it.
-      httpAuditSinkFor(config);
+      const trail = openTrail(config);
+      await trail.reserve(1);
       audit({
         type: 'request_rejected',
-        requestId: crypto.randomUUID(),
+        requestId: trail.requestId,
         method: request.method === 'OPTIONS' ? 'preflight' : undefined,
         decision: 'reject',
         reason: 'origin_not_allowed',
@@ -30,7 +38,7 @@ export function middleware(request: NextRequest, event: NextFetchEvent): Respons
         jsonRpcErrorResponse(403, { code: RPC_ERRORS.forbidden, message: 'Origin not allowed', reason: 'origin_not_allowed' }),
         { ...extra, vary: 'Origin' },
       );
-      return flushAuditAfter(refused, config, (task) => event.waitUntil(task));
+      return finishAfter(refused, trail, (task) => event.waitUntil(task));
     }
     if (origin.kind === 'allowed') {
       extra['access-control-allow-origin'] = origin.origin;
@@ -38,6 +46,9 @@ export function middleware(request: NextRequest, event: NextFetchEvent): Respons
       Object.assign(extra, MCP_CORS_HEADERS);
       if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: extra });
     }
+    if (!MCP_METHODS.has(request.method)) return withHeaders(methodNotAllowed('POST'), extra);
+    // OPTIONS without an Origin is not a preflight: say what the endpoint serves.
+    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...extra, allow: 'OPTIONS, POST' } });
   }
   const response = NextResponse.next();
   for (const [name, value] of Object.entries(extra)) response.headers.set(name, value);

@@ -1,12 +1,32 @@
 import type { AuditRecord } from './audit';
+import { hmacKey, signedMessage, SIGNATURE_HEADER, TIMESTAMP_HEADER, toHex } from './audit-signature';
+
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signAuditPayload, verifyAuditSignature } from './audit-signature';
 
 /**
- * An HTTP audit sink: audit records are queued in memory and POSTed in batches to AUDIT_SINK_URL,
- * signed with HMAC-SHA256 so the receiver can tell they came from this server. Edge-safe: only
- * `fetch`, `AbortSignal.timeout` and Web Crypto (`crypto.subtle`), no Node built-ins.
+ * An HTTP audit sink: records are queued in memory and POSTed in signed batches to AUDIT_SINK_URL.
+ * Edge-safe: only `fetch`, timers, `AbortSignal.timeout` and Web Crypto.
  *
- * This sink is an additional copy of the trail. The stdout JSON line written by lib/audit.ts is the
- * primary record and is never affected by anything here (queue overflow, delivery failures).
+ * This sink is a second copy of the trail; the stdout line written by lib/audit.ts is the primary
+ * record and nothing here can stop it being written.
+ *
+ * ## No record is dropped because of how much an attacker sends
+ *
+ * The queue holds at most `capacity` records and never evicts one. A request reserves room for every
+ * record it can write (lib/mcp.ts knows the bound before it gates anything) and waits, up to
+ * `reserveWaitMs`, while the queue is full of records still being delivered: that wait is the
+ * backpressure. A request that still finds no room is refused with 503 and nothing runs. Records
+ * leave the queue only when delivered or when delivery has truly failed.
+ *
+ * ## Failed deliveries
+ *
+ * A batch (at most `batchSize` records) is attempted up to `maxAttempts` times, `retryDelaysMs` apart.
+ * When every attempt fails the sink counts the batch as lost and is "down": from then on each batch
+ * gets one attempt, and a request that finds the queue full is not held (its records are counted as
+ * lost instead of refusing callers because the receiver is down). The first failed attempt of an
+ * outage and the first loss of an episode each log one line; the counts go, as one `audit_sink_gap`
+ * record at the head of the next batch that is delivered, to the receiver, and as one `{"metric": ...}`
+ * line to stdout once that batch is acknowledged.
  *
  * ## Wire format and signature (for receivers)
  *
@@ -15,117 +35,78 @@ import type { AuditRecord } from './audit';
  *   x-audit-timestamp: <unix time in whole seconds, decimal, e.g. 1767225600>
  *   x-audit-signature: sha256=<lowercase hex of HMAC-SHA256(key = secret, message = timestamp + "." + body)>
  *
- *   {"records":[<AuditRecord>, ...]}          (records in the order they were enqueued)
+ *   {"batch":"<id>","records":[<GapRecord>?, <AuditRecord>, ...]}   (audit records in the order written)
  *
  * `secret` is AUDIT_SINK_SECRET as UTF-8 bytes; `body` is the exact bytes of the request body (verify
- * the raw bytes, before any JSON parsing or re-serialisation); `timestamp` is the header value as sent.
- * The timestamp is inside the MAC so a captured request cannot be replayed later with a fresh
- * timestamp: receivers must reject timestamps outside a small window (verifyAuditSignature uses
- * ±300 s) and compare MACs in constant time. `verifyAuditSignature` below does all of that; a
- * receiver wanting exactly-once storage should additionally de-duplicate on (requestId, time, type),
- * since a batch whose response was lost may be delivered again (see "Failed deliveries").
- *
- * ## Failed deliveries
- *
- * A flush that fails (network error, timeout, non-2xx answer, redirect) resolves `{ ok: false }`,
- * logs one line and re-queues the batch ONCE at the front of the queue, as far as there is room under
- * `maxQueue` (when there is not, the oldest records of the failed batch are dropped and counted).
- * Records that fail a second time are dropped and counted. So a record is attempted at most twice
- * and a dead sink can never grow memory beyond `maxQueue` records.
+ * the raw bytes, before any JSON parsing); `timestamp` is the header value as sent. Receivers must
+ * reject timestamps outside a small window (verifyAuditSignature uses ±300 s) and compare MACs in
+ * constant time; verifyAuditSignature does both. A batch whose answer was lost may arrive again,
+ * with the same `batch` id (records of one batched request can be identical, so de-duplicate batches,
+ * not records).
  */
+
+export type LossReason = 'delivery_failed' | 'sink_down' | 'backpressure' | 'queue_full' | 'unserialisable';
+
+/** Sent ahead of the next delivered batch: how many records since `since` will never arrive, and why. */
+export type GapRecord = {
+  type: 'audit_sink_gap';
+  time: string;
+  since: string;
+  lost: number;
+  reasons: Partial<Record<LossReason, number>>;
+};
+
+/**
+ * Room held for one request's records. `queued`: its records go to the queue. `unqueued`: the sink is
+ * down and the queue is full, so they are counted as lost. `refused`: the queue stayed full while the
+ * sink was delivering; the request must be refused (its own refusal record is counted as lost).
+ */
+export type Reservation = { readonly granted: 'queued' | 'unqueued' | 'refused'; release(): void };
 
 export type FlushResult = { ok: boolean; sent: number; failed: number };
 
 export type HttpAuditSink = {
-  /** Queues a record for the next flush. Synchronous, never throws; drops the oldest queued record when full. */
-  enqueue(record: AuditRecord): void;
-  /** POSTs everything queued as one signed request. Never throws or rejects. */
+  /** Room for `count` records, waiting (bounded) while the queue is full. Never rejects. */
+  reserve(count: number): Promise<Reservation>;
+  /** Queues a record against a reservation (or, without one, only if there is room). Never throws or evicts. */
+  enqueue(record: AuditRecord, reservation?: Reservation): void;
+  /** Delivers what is queued now; resolves once those records are delivered or lost. Never rejects. */
   flush(): Promise<FlushResult>;
-  /** Records queued and not yet taken by a flush. */
+  /** Records queued and not yet delivered or lost (the batch being sent included). */
   pending(): number;
-  /** Records dropped so far (queue overflow, unserialisable records, second delivery failures). */
-  dropped(): number;
+  /** Records that will never reach the receiver, since start. */
+  lost(): number;
+  losses(): Readonly<Record<LossReason, number>>;
 };
 
 export type HttpAuditSinkOptions = {
   url: string;
   secret: string;
   fetch?: typeof fetch;
-  /** Per-request timeout (default 5000 ms). */
+  /** Per-attempt timeout (default 5000 ms). */
   timeoutMs?: number;
-  /** Most records held for the HTTP sink (default 1000). */
-  maxQueue?: number;
-  /** Where operational log lines go (default console.error). Never receives secrets or record contents. */
+  /** Most records queued or reserved at once (default 10,000). */
+  capacity?: number;
+  /** Most records per POST (default 500). */
+  batchSize?: number;
+  /** Attempts per batch while the sink is up (default 3). */
+  maxAttempts?: number;
+  /** Pauses between attempts (default 250 ms, then 1000 ms). */
+  retryDelaysMs?: readonly number[];
+  /** Longest a reservation waits for room (default 10,000 ms). */
+  reserveWaitMs?: number;
+  /** Operational lines (default console.error). Never receives secrets or record contents. */
   log?: (line: string) => void;
+  /** The metric line (default console.log, i.e. stdout next to the audit lines). */
+  metric?: (line: string) => void;
 };
 
-export const SIGNATURE_HEADER = 'x-audit-signature';
-export const TIMESTAMP_HEADER = 'x-audit-timestamp';
+type Entry = { json: string; seq: number };
+type Waiter = { count: number; grant: (reservation: Reservation) => void };
+type Flusher = { from: number; through: number; sent: number; failed: number; done: (result: FlushResult) => void };
 
-const encoder = new TextEncoder();
-
-/** One queued record, serialised at enqueue time (a later mutation of the object cannot change it). */
-type Entry = { json: string; attempts: number };
-
-function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
-}
-
-function toHex(bytes: ArrayBuffer): string {
-  let out = '';
-  for (const byte of new Uint8Array(bytes)) out += byte.toString(16).padStart(2, '0');
-  return out;
-}
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-/** The signed message: timestamp + "." + body, as bytes. */
-function signedMessage(timestamp: string, body: string | Uint8Array): Uint8Array<ArrayBuffer> {
-  const prefix = encoder.encode(`${timestamp}.`);
-  const bodyBytes = typeof body === 'string' ? encoder.encode(body) : body;
-  const message = new Uint8Array(prefix.length + bodyBytes.length);
-  message.set(prefix, 0);
-  message.set(bodyBytes, prefix.length);
-  return message;
-}
-
-/** `sha256=<hex>` for the given secret, timestamp and body. */
-export async function signAuditPayload(secret: string, timestamp: string, body: string): Promise<string> {
-  const key = await hmacKey(secret, 'sign');
-  return `sha256=${toHex(await crypto.subtle.sign('HMAC', key, signedMessage(timestamp, body)))}`;
-}
-
-/**
- * Checks an `x-audit-signature` header against the secret, the `x-audit-timestamp` header and the raw
- * body. False (never throws) for a malformed header, a timestamp further than `toleranceSeconds` from
- * `now` (unix seconds, default: the current time) in either direction, or a MAC mismatch. The MAC is
- * compared by crypto.subtle.verify, which is constant-time.
- */
-export async function verifyAuditSignature(input: {
-  secret: string;
-  timestamp: string;
-  body: string | Uint8Array;
-  signature: string;
-  now?: number;
-  toleranceSeconds?: number;
-}): Promise<boolean> {
-  const { secret, timestamp, body, signature, toleranceSeconds = 300 } = input;
-  const now = input.now ?? Date.now() / 1000;
-  if (!/^[0-9]{1,12}$/.test(timestamp)) return false;
-  if (!(Math.abs(now - Number(timestamp)) <= toleranceSeconds)) return false;
-  const match = /^sha256=([0-9a-f]{64})$/.exec(signature);
-  if (!match?.[1] || secret.length === 0) return false;
-  try {
-    const key = await hmacKey(secret, 'verify');
-    return await crypto.subtle.verify('HMAC', key, fromHex(match[1]), signedMessage(timestamp, body));
-  } catch {
-    return false;
-  }
-}
+const REASONS: readonly LossReason[] = ['delivery_failed', 'sink_down', 'backpressure', 'queue_full', 'unserialisable'];
+const zeroLosses = (): Record<LossReason, number> => ({ delivery_failed: 0, sink_down: 0, backpressure: 0, queue_full: 0, unserialisable: 0 });
 
 function describeFailure(error: unknown, timeoutMs: number): string {
   const name = error instanceof Error ? error.name : '';
@@ -135,10 +116,16 @@ function describeFailure(error: unknown, timeoutMs: number): string {
   return name ? `network error (${name})` : 'network error';
 }
 
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) throw new TypeError(`audit sink: ${name} must be a positive integer`);
+  return value;
+}
+
 export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSink {
-  const { secret, timeoutMs = 5000, maxQueue = 1000 } = options;
+  const { secret, timeoutMs = 5000, retryDelaysMs = [250, 1000], reserveWaitMs = 10_000 } = options;
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const log = options.log ?? ((line: string) => console.error(line));
+  const metric = options.metric ?? ((line: string) => console.log(line));
 
   let target: URL;
   try {
@@ -150,29 +137,78 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
   if (target.username || target.password) throw new TypeError('audit sink: url must not contain credentials');
   if (!secret) throw new TypeError('audit sink: secret must not be empty');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('audit sink: timeoutMs must be a positive number');
-  if (!(Number.isInteger(maxQueue) && maxQueue > 0)) throw new TypeError('audit sink: maxQueue must be a positive integer');
+  const capacity = positiveInteger('capacity', options.capacity ?? 10_000);
+  const batchSize = positiveInteger('batchSize', options.batchSize ?? 500);
+  const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? 3);
 
   const url = target.toString();
   // Only the origin goes into log lines: no credentials, path or query.
   const where = target.origin;
 
+  const instance = crypto.randomUUID();
+  let gapBatches = 0;
   let queue: Entry[] = [];
-  let droppedTotal = 0;
-  let droppedUnreported = 0;
+  let reserved = 0;
+  let lastSeq = 0;
+  /** Every entry with seq <= settled has been delivered or lost. */
+  let settled = 0;
+  let down = false;
+  let draining: Promise<void> | undefined;
   let keyPromise: Promise<CryptoKey> | undefined;
+  const waiters: Waiter[] = [];
+  const flushers: Flusher[] = [];
+  const totals = zeroLosses();
+  let unreported = zeroLosses();
+  let unreportedSince: string | undefined;
+  let lossLogged = false;
+  let failureLogged = false;
 
-  const safeLog = (line: string) => {
+  const safe = (write: (line: string) => void, line: string) => {
     try {
-      log(line);
+      write(line);
     } catch {
       // Logging must not break delivery.
     }
   };
+  const room = () => capacity - queue.length - reserved;
+  const unreportedCount = () => REASONS.reduce((sum, reason) => sum + unreported[reason], 0);
 
-  const drop = (count: number) => {
-    droppedTotal += count;
-    droppedUnreported += count;
+  const lose = (count: number, reason: LossReason) => {
+    totals[reason] += count;
+    unreported[reason] += count;
+    unreportedSince ??= new Date().toISOString();
+    if (!lossLogged) {
+      lossLogged = true;
+      safe(log, `[audit] sink: ${count} record(s) will not reach ${where} (${reason}); further losses are counted and reported with the next delivered batch`);
+    }
   };
+
+  // Reservations: `left` slots of `reserved` belong to one request until used or released.
+  const slots = new WeakMap<Reservation, { left: number }>();
+  const reservation = (granted: Reservation['granted'], count: number): Reservation => {
+    const state = { left: granted === 'queued' ? count : 0 };
+    const made: Reservation = {
+      granted,
+      release: () => {
+        if (state.left === 0) return;
+        reserved -= state.left;
+        state.left = 0;
+        serveWaiters();
+      },
+    };
+    slots.set(made, state);
+    return made;
+  };
+
+  function serveWaiters(): void {
+    for (let first = waiters[0]; first && room() >= first.count; first = waiters[0]) {
+      waiters.shift();
+      reserved += first.count;
+      first.grant(reservation('queued', first.count));
+    }
+    // A down sink does not hold callers: whoever is still waiting proceeds, its records counted as lost.
+    if (down) for (let next = waiters.shift(); next; next = waiters.shift()) next.grant(reservation('unqueued', 0));
+  }
 
   const signingKey = (): Promise<CryptoKey> => {
     if (!keyPromise) {
@@ -182,85 +218,183 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
     return keyPromise;
   };
 
-  /** Puts a failed batch back at the front, once per record, within maxQueue; drops the rest. */
-  const requeue = (batch: Entry[]) => {
-    const retry = batch.filter((entry) => entry.attempts < 2);
-    let lost = batch.length - retry.length;
-    const room = Math.max(0, maxQueue - queue.length);
-    // Keep the newest of the failed records when there is not room for all (same rule as overflow).
-    const kept = retry.slice(Math.max(0, retry.length - room));
-    lost += retry.length - kept.length;
-    queue = [...kept, ...queue];
-    if (lost > 0) drop(lost);
+  const gapRecord = (): GapRecord | undefined => {
+    const lost = unreportedCount();
+    if (lost === 0) return undefined;
+    const reasons: GapRecord['reasons'] = {};
+    for (const reason of REASONS) if (unreported[reason] > 0) reasons[reason] = unreported[reason];
+    return { type: 'audit_sink_gap', time: new Date().toISOString(), since: unreportedSince ?? new Date().toISOString(), lost, reasons };
   };
 
-  const enqueue = (record: AuditRecord): void => {
-    let json: string;
+  /** One POST; the failure description, or undefined when the receiver answered 2xx. */
+  async function post(batchId: string, batch: Entry[], gap: GapRecord | undefined): Promise<string | undefined> {
     try {
-      json = JSON.stringify(record);
-    } catch {
-      drop(1); // e.g. a BigInt or a cycle in `arguments`; the stdout line reports its own failure.
-      return;
-    }
-    queue.push({ json, attempts: 0 });
-    if (queue.length > maxQueue) {
-      queue.splice(0, queue.length - maxQueue);
-      drop(1);
-    }
-  };
-
-  const flush = async (): Promise<FlushResult> => {
-    if (droppedUnreported > 0) {
-      safeLog(`[audit] sink queue: dropped ${droppedUnreported} record(s) (queue limit ${maxQueue} or failed retry)`);
-      droppedUnreported = 0;
-    }
-    if (queue.length === 0) return { ok: true, sent: 0, failed: 0 };
-
-    // Take the whole queue synchronously: a concurrent flush sees only what is enqueued after this.
-    const batch = queue;
-    queue = [];
-    for (const entry of batch) entry.attempts++;
-    const n = batch.length;
-
-    let failure: string | undefined;
-    try {
-      const body = `{"records":[${batch.map((entry) => entry.json).join(',')}]}`;
+      const parts = batch.map((entry) => entry.json);
+      if (gap) parts.unshift(JSON.stringify(gap));
+      const body = `{"batch":${JSON.stringify(batchId)},"records":[${parts.join(',')}]}`;
       const timestamp = String(Math.floor(Date.now() / 1000));
       const mac = await crypto.subtle.sign('HMAC', await signingKey(), signedMessage(timestamp, body));
       const response = await doFetch(url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: timestamp,
-          [SIGNATURE_HEADER]: `sha256=${toHex(mac)}`,
-        },
+        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `sha256=${toHex(mac)}` },
         body,
         redirect: 'error',
         signal: AbortSignal.timeout(timeoutMs),
       });
       // The answer's body is not needed; release the connection.
       await response.body?.cancel().catch(() => undefined);
-      if (!response.ok) failure = `HTTP ${response.status}`;
+      return response.ok ? undefined : `HTTP ${response.status}`;
     } catch (error) {
-      failure = describeFailure(error, timeoutMs);
+      return describeFailure(error, timeoutMs);
     }
+  }
 
-    if (failure === undefined) return { ok: true, sent: n, failed: 0 };
-    requeue(batch);
-    safeLog(`[audit] sink delivery failed: ${failure} (${n} records, ${where})`);
-    return { ok: false, sent: 0, failed: n };
+  async function deliver(batch: Entry[], gap: GapRecord | undefined): Promise<boolean> {
+    const attempts = down ? 1 : maxAttempts;
+    // The same id on every attempt, so a receiver can drop a batch it already stored.
+    const batchId = `${instance}.${batch[0]?.seq ?? `gap${++gapBatches}`}`;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const failure = await post(batchId, batch, gap);
+      if (failure === undefined) return true;
+      if (!failureLogged) {
+        failureLogged = true;
+        safe(log, `[audit] sink delivery failed: ${failure} (${batch.length} records, ${where}); ${attempts - attempt} more attempt(s) for this batch`);
+      }
+      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[Math.min(attempt - 1, retryDelaysMs.length - 1)] ?? 0));
+    }
+    return false;
+  }
+
+  const reportGap = (gap: GapRecord) => {
+    for (const reason of REASONS) unreported[reason] -= gap.reasons[reason] ?? 0;
+    if (unreportedCount() === 0) {
+      unreported = zeroLosses();
+      unreportedSince = undefined;
+      lossLogged = false;
+    }
+    safe(metric, JSON.stringify({ metric: { name: 'audit_sink_lost_records', value: gap.lost, reasons: gap.reasons, since: gap.since, reported: new Date().toISOString() } }));
   };
 
-  return {
-    enqueue: (record) => {
+  /** Credits a settled range of sequence numbers to every flush waiting on it. */
+  const settle = (first: number, last: number, delivered: boolean) => {
+    for (const flusher of [...flushers]) {
+      const overlap = Math.max(0, Math.min(last, flusher.through) - Math.max(first - 1, flusher.from));
+      if (delivered) flusher.sent += overlap;
+      else flusher.failed += overlap;
+      if (settled >= flusher.through) finish(flusher, delivered);
+    }
+  };
+  const finish = (flusher: Flusher, lastOk: boolean) => {
+    flushers.splice(flushers.indexOf(flusher), 1);
+    const missing = Math.max(0, flusher.through - Math.max(settled, flusher.from));
+    const failed = flusher.failed + missing;
+    flusher.done({ ok: failed === 0 && lastOk, sent: flusher.sent, failed });
+  };
+
+  function drain(): Promise<void> {
+    if (draining) return draining;
+    draining = (async () => {
+      let lastOk = true;
       try {
-        enqueue(record);
+        // Yield first: were the loop to end synchronously, its `finally` would clear `draining`
+        // before the assignment below stored the finished promise there for good.
+        await Promise.resolve();
+        for (;;) {
+          const batch = queue.slice(0, batchSize);
+          const gap = gapRecord();
+          if (batch.length === 0 && !gap) break;
+          const delivered = await deliver(batch, gap);
+          lastOk = delivered;
+          // Nothing else removes from the front, so the front entries are exactly this batch.
+          queue.splice(0, batch.length);
+          if (delivered) {
+            down = false;
+            failureLogged = false;
+            if (gap) reportGap(gap);
+          } else {
+            if (batch.length > 0) lose(batch.length, 'delivery_failed');
+            down = true;
+          }
+          if (batch.length > 0) {
+            settled = batch[batch.length - 1]!.seq;
+            settle(batch[0]!.seq, settled, delivered);
+          }
+          serveWaiters();
+          // Down: one attempt per flush, so a dead receiver costs each flush one timeout at most.
+          if (!delivered || batch.length === 0) break;
+        }
+      } finally {
+        draining = undefined;
+        for (const flusher of [...flushers]) if (flusher.through <= lastSeq) finish(flusher, lastOk);
+      }
+    })();
+    return draining;
+  }
+
+  return {
+    reserve(count) {
+      const n = Math.min(Math.max(0, Math.floor(count)), capacity);
+      if (waiters.length === 0 && room() >= n) {
+        reserved += n;
+        return Promise.resolve(reservation('queued', n));
+      }
+      if (down) return Promise.resolve(reservation('unqueued', 0));
+      return new Promise<Reservation>((resolve) => {
+        const waiter: Waiter = {
+          count: n,
+          grant: (granted) => {
+            clearTimeout(timer);
+            resolve(granted);
+          },
+        };
+        const timer = setTimeout(() => {
+          const index = waiters.indexOf(waiter);
+          if (index < 0) return;
+          waiters.splice(index, 1);
+          resolve(reservation(down ? 'unqueued' : 'refused', 0));
+          serveWaiters(); // a large waiter leaving may let smaller ones behind it in
+        }, reserveWaitMs);
+        waiters.push(waiter);
+        void drain();
+      });
+    },
+
+    enqueue(record, held) {
+      try {
+        let json: string;
+        try {
+          json = JSON.stringify(record);
+        } catch {
+          lose(1, 'unserialisable'); // e.g. a BigInt in `arguments`; the stdout line reports its own failure
+          return;
+        }
+        const state = held && slots.get(held);
+        if (held?.granted === 'unqueued') return lose(1, 'sink_down');
+        if (held?.granted === 'refused') return lose(1, 'backpressure');
+        if (state && state.left > 0) {
+          state.left -= 1;
+          reserved -= 1;
+        } else if (room() <= 0) {
+          return lose(1, 'queue_full');
+        }
+        queue.push({ json, seq: ++lastSeq });
+        if (queue.length >= batchSize) void drain();
       } catch {
         // enqueue never throws
       }
     },
-    flush: () => flush().catch(() => ({ ok: false, sent: 0, failed: 0 })),
+
+    flush() {
+      const through = lastSeq;
+      if (settled >= through && unreportedCount() === 0) return Promise.resolve({ ok: true, sent: 0, failed: 0 });
+      return new Promise<FlushResult>((resolve) => {
+        flushers.push({ from: settled, through, sent: 0, failed: 0, done: resolve });
+        void drain().catch(() => undefined);
+      });
+    },
+
     pending: () => queue.length,
-    dropped: () => droppedTotal,
+    lost: () => REASONS.reduce((sum, reason) => sum + totals[reason], 0),
+    losses: () => ({ ...totals }),
   };
 }

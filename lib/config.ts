@@ -15,6 +15,10 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Longest bearer token we will try to verify; longer ones are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
+/** Longest accepted access-token lifetime (`exp - iat`) unless AUTH_MAX_TOKEN_LIFETIME_SECONDS says otherwise. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+/** AUTH_MAX_TOKEN_LIFETIME_SECONDS may not go beyond a week: a longer-lived token is not one we revoke by waiting. */
+const MAX_TOKEN_LIFETIME_LIMIT_SECONDS = 7 * 24 * 60 * 60;
 
 /** The local authorization server `npm run dev` starts (scripts/local-auth/main.ts, LOCAL_AUTH_PORT). */
 const devIssuer = (port: number) => `http://localhost:${port}`;
@@ -79,6 +83,7 @@ const EnvSchema = z.object({
   AUTH_ALGORITHMS: z.string().trim().min(1).optional(),
   MCP_RESOURCE_URL: z.string().trim().min(1).optional(),
   AUTH_EXTRA_AUDIENCES: z.string().optional(),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.string().trim().optional(),
   MCP_AUTH_REQUIRED: z.string().trim().optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   ALLOWED_CLIENT_IDS: z.string().optional(),
@@ -103,6 +108,8 @@ export const ConfigSchema = z.object({
   resourceMetadataUrl: z.string(),
   audiences: z.array(z.string()).min(1),
   extraAudiences: z.array(z.string()),
+  /** Longest accepted `exp - iat` of an access token, in seconds. */
+  maxTokenLifetimeSeconds: z.number().int().positive(),
   authRequired: z.boolean(),
   allowedOrigins: z.array(z.string()),
   allowedClientIds: z.array(z.string()).optional(),
@@ -151,6 +158,18 @@ function parseOrigins(raw: string | undefined, production: boolean): string[] {
     }
     return url.origin;
   });
+}
+
+function parseMaxTokenLifetime(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 60 || n > MAX_TOKEN_LIFETIME_LIMIT_SECONDS) {
+    throw new ConfigError(
+      'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+      `must be a whole number of seconds from 60 to ${MAX_TOKEN_LIFETIME_LIMIT_SECONDS}, got ${JSON.stringify(raw)}; e.g. 3600`,
+    );
+  }
+  return n;
 }
 
 function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
@@ -218,6 +237,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     resourceMetadataUrl: protectedResourceMetadataUrl(resourceUrl),
     audiences: [resourceUrl, ...extraAudiences],
     extraAudiences,
+    maxTokenLifetimeSeconds: parseMaxTokenLifetime(env.AUTH_MAX_TOKEN_LIFETIME_SECONDS),
     authRequired: parseBoolean('MCP_AUTH_REQUIRED', env.MCP_AUTH_REQUIRED),
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS, production),
     allowedClientIds,

@@ -18,6 +18,8 @@ export type RequestIdentity = {
   requestId: string;
   /** Lazy WorkOS lookups for tools that need more than the token says (profile, members). */
   lookup?: IdentityLookup;
+  /** Asked before a tool runs: false once the request's audit is settled (lib/audit-trail.ts). */
+  begin?: (tool: string) => boolean;
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -77,6 +79,8 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
     async (args: Record<string, unknown>, ctx) => {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
+      // Its request was already settled (the client left, the call was recorded as not run): never run it now.
+      if (identity.begin && !identity.begin(tool.name)) return refusal('The request has ended');
       const base = {
         type: 'tool_call' as const,
         requestId: identity.requestId,
@@ -93,7 +97,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         return refusal('Not authorized to call this tool');
       }
       try {
-        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup });
+        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup, signal: ctx.mcpReq.signal });
         const outcome = result.isError ? 'tool_error' : 'ok';
         audit({ ...base, decision: 'allow', status: 200, outcome, durationMs: Math.round(performance.now() - started) });
         return result;

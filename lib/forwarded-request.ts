@@ -1,9 +1,9 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 
 /**
- * The request handed to mcp-handler after the gate: the caller's URL and headers without
- * `Authorization` (the SDK never sees the token), the identity in `auth`, and the body bytes the
- * gate already read.
+ * The request handed to mcp-handler after the gate: the caller's URL, headers without
+ * `Authorization` (the SDK never sees the token) and abort signal, the identity in `auth`, and the
+ * body bytes the gate already read.
  *
  * Why a subclass: mcp-handler reads `req.clone().json()` before it calls the SDK. On a
  * stream-backed Request that tees the stream and re-reads it, which cost more than the whole gate
@@ -15,8 +15,9 @@ const decoder = new TextDecoder();
 export class GatedRequest extends Request {
   readonly #bytes: Uint8Array<ArrayBuffer>;
 
-  constructor(url: string, headers: HeadersInit, bytes: Uint8Array<ArrayBuffer>, auth: AuthInfo | undefined) {
-    super(url, { method: 'POST', headers });
+  constructor(url: string, headers: HeadersInit, bytes: Uint8Array<ArrayBuffer>, auth: AuthInfo | undefined, signal?: AbortSignal) {
+    // The caller's signal: when the client disconnects, the SDK tears the exchange down.
+    super(url, { method: 'POST', headers, ...(signal ? { signal } : {}) });
     this.#bytes = bytes;
     this.auth = auth;
   }
@@ -59,5 +60,5 @@ export class GatedRequest extends Request {
 export function forwardedRequest(request: Request, bytes: Uint8Array<ArrayBuffer>, auth: AuthInfo | undefined): GatedRequest {
   const headers: [string, string][] = [];
   for (const entry of request.headers) if (entry[0] !== 'authorization') headers.push(entry);
-  return new GatedRequest(request.url, headers, bytes, auth);
+  return new GatedRequest(request.url, headers, bytes, auth, request.signal);
 }

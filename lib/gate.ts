@@ -7,31 +7,48 @@ import type { Registry, ToolDefinition } from './registry';
  * The gate before dispatch: every `tools/call` in the message (each element of a batch) is
  * evaluated, and one HTTP challenge covers all of them so a client re-authorizes once.
  */
-export type ToolCall = { id: string | number | null; tool: ToolDefinition; arguments: unknown; decision: Decision };
+
+/**
+ * One `tools/call` element of the body, whatever its shape: the audit owes each one a record, so the
+ * malformed ones (no string name, `arguments` that is not an object) are kept and marked.
+ */
+export type CallSite = {
+  id: string | number | null;
+  /** No `id` member: a notification, which the SDK never runs. */
+  notification: boolean;
+  name?: string;
+  arguments: unknown;
+  /** `params` has the shape the SDK's CallToolRequest schema accepts: an object, a string name, object or absent arguments. */
+  wellFormed: boolean;
+};
+
+export type ToolCall = { site: CallSite; id: string | number | null; tool: ToolDefinition; arguments: unknown; decision: Decision };
 
 export type GateResult =
   | { kind: 'pass'; calls: ToolCall[] }
   | { kind: 'challenge'; challenge: Challenge; calls: ToolCall[] }
   | { kind: 'unavailable'; calls: ToolCall[] };
 
-type RpcLike = { method?: unknown; id?: unknown; params?: unknown };
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The tools/call requests in a parsed body, ignoring anything that is not one. */
-type CallSite = { id: string | number | null; name: string; arguments: unknown };
-
-export function toolCallsIn(message: unknown): CallSite[] {
+export function callSitesIn(message: unknown): CallSite[] {
   const items = Array.isArray(message) ? message : [message];
-  const calls: CallSite[] = [];
+  const sites: CallSite[] = [];
   for (const item of items) {
-    if (typeof item !== 'object' || item === null) continue;
-    const rpc = item as RpcLike;
-    if (rpc.method !== 'tools/call' || typeof rpc.params !== 'object' || rpc.params === null) continue;
-    const { name, arguments: args } = rpc.params as { name?: unknown; arguments?: unknown };
-    if (typeof name !== 'string') continue;
-    const id = typeof rpc.id === 'string' || typeof rpc.id === 'number' ? rpc.id : null;
-    calls.push({ id, name, arguments: args });
+    if (!isPlainObject(item) || item.method !== 'tools/call') continue;
+    const params = isPlainObject(item.params) ? item.params : undefined;
+    const name = typeof params?.name === 'string' ? params.name : undefined;
+    const args = params?.arguments;
+    const id = typeof item.id === 'string' || typeof item.id === 'number' ? item.id : null;
+    sites.push({ id, notification: !('id' in item), name, arguments: args, wellFormed: name !== undefined && (args === undefined || isPlainObject(args)) });
   }
-  return calls;
+  return sites;
+}
+
+/** The tools/call requests that name a tool (what the gate and the lookup planner evaluate). */
+export function toolCallsIn(message: unknown): Array<CallSite & { name: string }> {
+  return callSitesIn(message).filter((site): site is CallSite & { name: string } => site.name !== undefined);
 }
 
 export function gate(
@@ -39,12 +56,13 @@ export function gate(
   registry: Registry,
   principal: Principal,
   membership?: MembershipAnswer,
+  sites: readonly CallSite[] = callSitesIn(message),
 ): GateResult {
   const calls: ToolCall[] = [];
-  for (const { id, name, arguments: args } of toolCallsIn(message)) {
-    const tool = registry.get(name);
+  for (const site of sites) {
+    const tool = site.name === undefined ? undefined : registry.get(site.name);
     // Unknown names go to the SDK, which answers them; hidden tools answer exactly the same way.
-    if (tool) calls.push({ id, tool, arguments: args, decision: evaluate(tool.access, principal, membership) });
+    if (tool) calls.push({ site, id: site.id, tool, arguments: site.arguments, decision: evaluate(tool.access, principal, membership) });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
 

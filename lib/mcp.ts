@@ -1,21 +1,26 @@
-import { audit, flushAuditAfter, httpAuditSinkFor, identityFields, policyField } from './audit';
+import { audit, finishAfter, httpAuditSinkFor, identityFields, openTrail, policyField, type AuditRecord } from './audit';
+import type { HttpAuditSink } from './audit-sink';
+import type { OwedRecord, RequestTrail } from './audit-trail';
 import { authenticate } from './auth/authenticate';
 import type { IdentityLookup } from './auth/identity';
 import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './auth/membership';
 import { challengeStatus, wwwAuthenticate, type Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
 import type { TokenVerifier } from './auth/verify';
+import { batchRefusal } from './batch';
 import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from './config';
 import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
-import { gate, type ToolCall } from './gate';
+import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
 
 /**
- * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
- * (401/403) -> dispatch through mcp-handler with a server built for this caller -> audit.
+ * POST /mcp, in order: read the body (413) -> reserve room for its audit records (503 under
+ * backpressure) -> authenticate (400/401/503) -> refuse batches the revision does not allow (400) ->
+ * gate every tools/call (401/403) -> dispatch through mcp-handler with a server built for this caller
+ * -> settle the audit once the response has been sent.
  */
 
 export type McpEndpointOptions = {
@@ -27,9 +32,16 @@ export type McpEndpointOptions = {
   identity?: (config: Config) => IdentityLookup | undefined;
   /** The platform's waitUntil (Next's `after`): flushes the HTTP audit sink after the response. */
   waitUntil?: (task: Promise<unknown>) => void;
+  /** The HTTP audit sink; defaults to the one AUDIT_SINK_URL configures. Tests inject a small or failing one. */
+  auditSink?: (config: Config) => HttpAuditSink | undefined;
 };
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
+const BACKPRESSURE_RETRY_AFTER_SECONDS = '5';
+/** What the audit keeps of a method or tool name a caller chose. */
+const MAX_NAME_CHARS = 64;
+/** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
+const CLIENT_CLOSED_REQUEST = 499;
 const decoder = new TextDecoder();
 
 function singleRequestId(message: unknown): JsonRpcId {
@@ -41,7 +53,7 @@ function singleRequestId(message: unknown): JsonRpcId {
 function methodOf(message: unknown): string | undefined {
   if (Array.isArray(message)) return 'batch';
   const method = typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined;
-  return typeof method === 'string' ? method.slice(0, 64) : undefined;
+  return typeof method === 'string' ? method.slice(0, MAX_NAME_CHARS) : undefined;
 }
 
 function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
@@ -69,40 +81,48 @@ function unavailableResponse(id: JsonRpcId): Response {
   );
 }
 
-/**
- * Records the gate's decisions. Allowed calls are left to the tool wrapper, which records them with
- * their outcome, unless the wrapper will never run: the request was refused as a whole, or the
- * arguments fail the tool's input schema (the SDK then answers without calling the wrapper).
- */
-function auditGateDecisions(calls: ToolCall[], principal: Principal, requestId: string, status: number, durationMs: number): void {
-  for (const call of calls) {
-    const { decision } = call;
-    const reachesWrapper = decision.effect === 'allow' && status === 200 && call.tool.input.safeParse(call.arguments ?? {}).success;
-    if (reachesWrapper) continue;
-    audit({
-      type: 'tool_call',
-      requestId,
-      method: 'tools/call',
-      tool: call.tool.name,
-      policy: policyField(call.tool.access),
-      decision: decision.effect === 'challenge' ? 'challenge' : decision.effect === 'allow' ? 'allow' : 'deny',
-      reason:
-        decision.effect === 'challenge'
-          ? decision.challenge.kind
-          : decision.effect === 'deny'
-            ? decision.reason
-            : decision.effect === 'unavailable'
-              ? 'identity_unavailable'
-              : status >= 400
-                ? 'request_refused'
-                : status === 200
-                  ? 'invalid_arguments'
-                  : 'not_dispatched', // 202: a tools/call sent as a notification is never run
-      status,
-      outcome: 'not_run',
-      durationMs,
-      ...identityFields(principal),
-    });
+/** Why a call the gate allowed did not reach the wrapper, from what the SDK answered and the call's shape. */
+function notRunReason(call: ToolCall, status: number, aborted: boolean): string {
+  if (status >= 400) return 'request_refused';
+  if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a tools/call notification
+  if (!call.site.wellFormed) return 'invalid_params';
+  if (!call.tool.input.safeParse(call.arguments ?? {}).success) return 'invalid_arguments';
+  return aborted ? 'client_aborted' : 'sdk_refused';
+}
+
+/** The record of a call that was not run, for the gate's decision and the request's final status. */
+function notRunRecord(
+  site: CallSite,
+  call: ToolCall | undefined,
+  context: { requestId: string; status: number; aborted: boolean; durationMs: number; principal: Principal },
+): Omit<AuditRecord, 'time'> {
+  const { requestId, status, durationMs } = context;
+  // Field order as every other record writes it: log consumers and greps rely on it.
+  const record = (fields: Pick<AuditRecord, 'tool' | 'policy' | 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
+    type: 'tool_call',
+    requestId,
+    method: 'tools/call',
+    ...fields,
+    status,
+    outcome: 'not_run',
+    durationMs,
+    ...identityFields(context.principal),
+  });
+  if (!call) {
+    // Unknown tool, or no tool name at all: the SDK answers it; the record says which.
+    return record({ tool: site.name?.slice(0, MAX_NAME_CHARS), decision: 'reject', reason: site.name === undefined ? 'invalid_params' : 'unknown_tool' });
+  }
+  const { decision } = call;
+  const tool = { tool: call.tool.name, policy: policyField(call.tool.access) };
+  switch (decision.effect) {
+    case 'challenge':
+      return record({ ...tool, decision: 'challenge', reason: decision.challenge.kind });
+    case 'deny':
+      return record({ ...tool, decision: 'deny', reason: decision.reason });
+    case 'unavailable':
+      return record({ ...tool, decision: 'deny', reason: 'identity_unavailable' });
+    case 'allow':
+      return record({ ...tool, decision: 'allow', reason: notRunReason(call, status, context.aborted) });
   }
 }
 
@@ -117,19 +137,36 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load');
       return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
     }
-    httpAuditSinkFor(config); // created before the first record of this request is written
-    return flushAuditAfter(await answer(request, config), config, options.waitUntil);
+    const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
+    let response: Response;
+    try {
+      response = await answer(request, config, trail);
+    } catch {
+      // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
+      audit({ type: 'request_rejected', requestId: trail.requestId, decision: 'reject', reason: 'internal_error', status: 500 });
+      response = jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Internal error; nothing more is known to the caller' });
+    }
+    return finishAfter(response, trail, options.waitUntil);
   };
 
-  async function answer(request: Request, config: Config): Promise<Response> {
-    const requestId = crypto.randomUUID();
+  async function answer(request: Request, config: Config, trail: RequestTrail): Promise<Response> {
+    const { requestId } = trail;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
       audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, durationMs: elapsed(), ...identityFields(principal) });
 
-    const bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
+    let bytes: Uint8Array<ArrayBuffer> | null;
+    try {
+      bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
+    } catch {
+      // The client went away mid-body (or the platform's stream failed): nobody reads the answer.
+      await trail.reserve(1);
+      reject(CLIENT_CLOSED_REQUEST, 'client_aborted');
+      return jsonRpcErrorResponse(CLIENT_CLOSED_REQUEST, { code: RPC_ERRORS.invalidRequest, message: 'The request body was not received' });
+    }
     if (bytes === null) {
+      await trail.reserve(1);
       reject(413, 'body_too_large');
       return jsonRpcErrorResponse(413, { code: RPC_ERRORS.tooLarge, message: `Request body exceeds ${MAX_BODY_BYTES} bytes` });
     }
@@ -142,6 +179,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const id = singleRequestId(message);
     const method = methodOf(message);
 
+    // A batch the revision does not allow is never looked into: one record, whatever its length.
+    const refusedBatch = batchRefusal(message, request.headers.get('mcp-protocol-version'));
+    const sites = refusedBatch ? [] : callSitesIn(message);
+    if (!(await trail.reserve(Math.max(1, sites.length)))) {
+      reject(503, 'audit_backpressure', undefined, method);
+      return jsonRpcErrorResponse(
+        503,
+        { code: RPC_ERRORS.unavailable, message: 'The audit trail is saturated; nothing was executed', reason: 'audit_backpressure' },
+        { id, headers: { 'retry-after': BACKPRESSURE_RETRY_AFTER_SECONDS } },
+      );
+    }
+
     const auth = await authenticate(request, config, options.verifier?.(config));
     if (!auth.ok) {
       if (auth.kind === 'unavailable') {
@@ -152,6 +201,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       return challengeResponse(auth.challenge, config, id);
     }
     const { principal } = auth;
+
+    // After authentication (an invalid token is always a 401), before the gate and the SDK.
+    if (refusedBatch) {
+      reject(400, refusedBatch.reason, principal, method);
+      return jsonRpcErrorResponse(400, { code: RPC_ERRORS.invalidRequest, message: refusedBatch.message, reason: refusedBatch.reason });
+    }
 
     // An unapproved OAuth client is refused outright: re-authorizing cannot fix it, so no challenge.
     if (config.allowedClientIds && principal.kind === 'user' && !config.allowedClientIds.includes(principal.clientId ?? '')) {
@@ -169,26 +224,38 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         await resolveMembership(principal, identityLookup, { permissions: permissionsNeeded(message, options.registry, principal) })
       : undefined;
 
-    const gated = gate(message, options.registry, principal, membership);
+    const gated = gate(message, options.registry, principal, membership, sites);
+    const byCall = new Map(gated.calls.map((call) => [call.site, call]));
+    // Refused as a whole: every call gets its record now, none will reach the wrapper.
+    const recordAll = (status: number) => {
+      for (const site of sites) audit(notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }));
+    };
     if (gated.kind === 'unavailable') {
-      auditGateDecisions(gated.calls, principal, requestId, 503, elapsed());
+      recordAll(503);
       return unavailableResponse(id);
     }
     if (gated.kind === 'challenge') {
-      const status = challengeStatus(gated.challenge);
-      auditGateDecisions(gated.calls, principal, requestId, status, elapsed());
+      recordAll(challengeStatus(gated.challenge));
       return challengeResponse(gated.challenge, config, id);
     }
 
-    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
-    // The SDK reads exactly the bytes the gate parsed, and never sees the token.
+    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup, begin: (tool) => trail.begin(tool) };
+    // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
-    // Written once the status is known: the SDK may still refuse the request as a whole.
-    auditGateDecisions(gated.calls, principal, requestId, response.status, elapsed());
-    // The SDK's own refusals (protocol version, parse errors, 406/415) are rejected requests too;
-    // when the message held tool calls, their records above already carry the refusal.
-    if (response.status >= 400 && gated.calls.length === 0) reject(response.status, 'protocol_error', principal, method);
+    // Owed until the response has been sent: the wrapper records every call it runs while it streams.
+    trail.owe(
+      sites.map((site): OwedRecord => {
+        const call = byCall.get(site);
+        return {
+          tool: call?.tool.name,
+          expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
+          record: () => notRunRecord(site, call, { requestId, status: response.status, aborted: request.signal.aborted, durationMs: elapsed(), principal }),
+        };
+      }),
+    );
+    // The SDK's own refusals (protocol version, parse errors, 406/415) of a request without tool calls.
+    if (response.status >= 400 && sites.length === 0) reject(response.status, 'protocol_error', principal, method);
     return response;
   }
 
@@ -210,3 +277,4 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     });
   }
 }
+

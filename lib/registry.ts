@@ -14,6 +14,8 @@ export type ToolContext = {
   principal: Principal;
   /** WorkOS lookups (profile, organization members), fetched only when called; undefined when not configured. */
   identity?: IdentityLookup;
+  /** Aborts when the client disconnects or the request ends: long tools should stop and return. */
+  signal?: AbortSignal;
 };
 
 export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {

@@ -12,7 +12,7 @@ export type Authentication =
 
 /** One verifier (and so one JWKS cache) per isolate and configuration. */
 export const verifierFor: (config: Config) => TokenVerifier = perConfig(
-  (config) => [config.issuer, config.jwksUrl, config.audiences, config.algorithms],
+  (config) => [config.issuer, config.jwksUrl, config.audiences, config.extraAudiences, config.algorithms, config.maxTokenLifetimeSeconds],
   (config) => createTokenVerifier(config),
 );
 

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { CLOCK_TOLERANCE_SECONDS, MAX_TOKEN_LENGTH, type Config } from '../config';
+import { CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LENGTH, type Config } from '../config';
+import { tokenTypeProblem } from './token-type';
 import { AccessTokenClaimsSchema, principalFromClaims, type UserPrincipal } from './principal';
 import { createTokenCache, type TokenCache } from './token-cache';
 
@@ -17,6 +18,10 @@ export type VerifyResult =
 export type TokenVerifier = (token: string) => Promise<VerifyResult>;
 
 export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 'algorithms'> & {
+  /** Longest accepted `exp - iat` (and age since `iat`); default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS. */
+  maxTokenLifetimeSeconds?: number;
+  /** Audiences that are not this resource (AUTH_EXTRA_AUDIENCES): a token matching only these gets stricter type checks. */
+  extraAudiences?: readonly string[];
   /** Injected in tests to count or slow JWKS fetches; production uses jose's remote set. */
   keys?: JWTVerifyGetKey;
   /** Verified-token cache; one per verifier by default, `false` to verify every time. */
@@ -43,11 +48,20 @@ function isCanonicalBase64url(segment: string): boolean {
   return mask === 0 || (B64URL.indexOf(segment[segment.length - 1] ?? '') & mask) === 0;
 }
 
+const LIFETIME_EXCEEDED = 'The access token lifetime exceeds the allowed maximum';
+
 function classify(error: unknown): VerifyResult {
-  if (error instanceof errors.JWTExpired) return invalid('The access token expired');
+  if (error instanceof errors.JWTExpired) {
+    // jose's maxTokenAge reports an `iat` older than the limit as JWTExpired on the iat claim.
+    return invalid(error.claim === 'iat' ? LIFETIME_EXCEEDED : 'The access token expired');
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return invalid('The access token lacks a required claim');
+    // A claim of the wrong type (e.g. "nbf": "soon") is malformed, not "not yet valid".
+    if (error.reason === 'invalid') return invalid('The access token has an invalid claim');
     switch (error.claim) {
+      case 'iat':
+        return invalid('The access token was issued in the future');
       case 'aud':
         return invalid('The access token was not issued for this resource');
       case 'iss':
@@ -85,6 +99,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     });
 
   const cache = options.cache === false ? undefined : (options.cache ?? createTokenCache());
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  const extraAudiences = options.extraAudiences ?? [];
+  const resourceAudiences = options.audiences.filter((aud) => !extraAudiences.includes(aud));
 
   return async function verify(token: string): Promise<VerifyResult> {
     if (token.length > MAX_TOKEN_LENGTH) return invalid('The access token is malformed');
@@ -95,15 +112,20 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return invalid('The access token is malformed');
     }
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer: options.issuer,
         audience: options.audiences,
         algorithms: [...options.algorithms],
-        requiredClaims: ['exp', 'iat', 'sub'],
+        // jti: RFC 9068 §2.2 requires it, AuthKit's access tokens carry it and its ID tokens do not.
+        requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // Also refuses an `iat` in the future (beyond the tolerance) or older than the limit.
+        maxTokenAge: maxLifetime,
       });
       const claims = AccessTokenClaimsSchema.safeParse(payload);
       if (!claims.success) return invalid('The access token has an invalid claim');
+      if (claims.data.exp - claims.data.iat > maxLifetime) return invalid(LIFETIME_EXCEEDED);
+      if (tokenTypeProblem(protectedHeader, payload, resourceAudiences)) return invalid('The token is not an access token');
       const principal = principalFromClaims(claims.data);
       cache?.set(token, principal);
       return { ok: true, principal };

@@ -6,6 +6,7 @@ import type { IdentityLookup } from '@/lib/auth/identity';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/mcp';
+import { SECURITY_HEADERS } from '@/lib/origin';
 import { auditRecords, MCP_HEADERS, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type SignOptions, type TestIssuer } from '../helpers/issuer';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
@@ -15,6 +16,7 @@ import {
   expectJsonErrorBody,
   header,
   jwt,
+  LEAK,
   nowSeconds,
   rawRequest,
   recordShowsRun,
@@ -40,6 +42,7 @@ import {
 // Fixture
 // ---------------------------------------------------------------------------------------------
 const RESOURCE = 'https://mcp.example.test/mcp';
+const EXTRA_AUDIENCE = 'client_01EXTRAAUDIENCE';
 const PRM = 'https://mcp.example.test/.well-known/oauth-protected-resource/mcp';
 
 const ran: RunLog = [];
@@ -55,7 +58,7 @@ const lookup: IdentityLookup = {
   requestCount: () => 0,
 };
 
-type Target = 'endpoint' | 'required' | 'clients' | 'jwks' | 'app';
+type Target = 'endpoint' | 'required' | 'clients' | 'jwks' | 'extra' | 'app';
 
 let issuer: TestIssuer;
 let jwksIssuer: TestIssuer;
@@ -86,6 +89,8 @@ beforeAll(async () => {
     required: loadConfig({ ...env, MCP_AUTH_REQUIRED: 'true' }),
     clients: loadConfig({ ...env, ALLOWED_CLIENT_IDS: 'client_1' }),
     jwks: loadConfig({ ...env, AUTHKIT_DOMAIN: jwksIssuer.issuer }),
+    // The documented fallback when AuthKit has no resource indicator: the client id as an audience.
+    extra: loadConfig({ ...env, AUTH_EXTRA_AUDIENCES: EXTRA_AUDIENCE }),
   };
   for (const target of Object.keys(configs) as Array<keyof typeof configs>) {
     const config = configs[target];
@@ -133,6 +138,9 @@ const D = {
   claim: 'The access token has an invalid claim',
   missing: 'The access token lacks a required claim',
   notYet: 'The access token is not valid yet',
+  lifetime: 'The access token lifetime exceeds the allowed maximum',
+  future: 'The access token was issued in the future',
+  notAccess: 'The token is not an access token',
 } as const;
 
 type Www = string | null | ((prm: string) => string);
@@ -154,6 +162,29 @@ const appTok = (claims: Record<string, unknown> = {}, options?: SignOptions) => 
 const claimsNow = (extra: Record<string, unknown> = {}) => {
   const now = nowSeconds();
   return { iss: issuer.issuer, ...base(RESOURCE), iat: now, exp: now + 300, jti: crypto.randomUUID(), ...extra };
+};
+/**
+ * An ID token of the same issuer, shaped like AuthKit's (WorkOS Connect reference: aud = the client id,
+ * profile and email claims, a nonce, no jti or sid) and signed with the real key. Overrides; undefined removes.
+ */
+const idToken = (claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) => {
+  const now = nowSeconds();
+  const payload: Record<string, unknown> = {
+    iss: issuer.issuer,
+    aud: EXTRA_AUDIENCE,
+    sub: 'user_bob',
+    name: 'Bob Example',
+    given_name: 'Bob',
+    family_name: 'Example',
+    email: 'bob@example.com',
+    email_verified: true,
+    nonce: 'f39a8e47d2c9b6fa',
+    iat: now,
+    exp: now + 300,
+    ...claims,
+  };
+  for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
+  return rs256Raw(issuer.privateKey, { alg: 'RS256', kid: issuer.kid, ...header }, payload);
 };
 /** One valid token of the JWKS-outage issuer, sent while its key set is down and again once it is back. */
 let jwksTokenValue: string | undefined;
@@ -189,7 +220,20 @@ const SSE_NOT_FOUND = (name: string) => (response: RawResponse) => {
   expect(rpcBody(response)).toMatchObject({ error: { code: -32602, message: `Tool ${name} not found` } });
 };
 const NO_CORS = (response: RawResponse) => expect(header(response, 'access-control-allow-origin')).toBeNull();
+const SECURITY_HEADERS_SET = (response: RawResponse) => {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(header(response, name), name).toBe(value);
+};
+/** 405 from the endpoint itself: JSON-RPC error body, Allow, the security headers. */
+const METHOD_NOT_ALLOWED = (response: RawResponse) => {
+  expect(header(response, 'allow')).toBe('POST');
+  expect(rpcBody(response)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+  SECURITY_HEADERS_SET(response);
+};
 const SDK_ERROR = (code: number) => (response: RawResponse) => expect(rpcBody(response)).toMatchObject({ error: { code } });
+const BATCH_REFUSED = (reason: string) => (response: RawResponse) =>
+  expect(rpcBody(response)).toMatchObject({ id: null, error: { code: -32600, data: { reason } } });
+/** A batch of `n` tools/call requests for one tool. */
+const manyCalls = (n: number, name: string) => Array.from({ length: n }, (_, i) => call(name, {}, i + 1));
 
 const ROWS: Row[] = [
   // --- Authorization header: missing, empty, repeated, other schemes -------------------------
@@ -361,7 +405,34 @@ const ROWS: Row[] = [
   { name: 'iat as a string', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: 'yesterday' }))), status: 401, www: invalidToken(D.claim) },
   { name: 'no sub', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { omit: ['sub'] }))), status: 401, www: invalidToken(D.missing) },
   { name: 'empty sub', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ sub: '' }))), status: 401, www: invalidToken(D.claim) },
+  { name: 'lifetime of one year', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 365 * 86_400 }))), status: 401, www: invalidToken(D.lifetime) },
+  { name: 'lifetime of 24 h + 1 s', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 86_401 }))), status: 401, www: invalidToken(D.lifetime) },
+  { name: 'issued a year ago, still unexpired', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() - 365 * 86_400 }))), status: 401, www: invalidToken(D.lifetime) },
+  { name: 'iat ten years in the future', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 10 * 365 * 86_400 }))), status: 401, www: invalidToken(D.future) },
+  { name: 'iat an hour in the future, exp two hours ahead', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 3600 }, { expiresIn: 7200 }))), status: 401, www: invalidToken(D.future) },
+  { name: 'nbf as a string', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nbf: String(nowSeconds()) }))), status: 401, www: invalidToken(D.claim) },
+  { name: 'nbf a minute in the future (beyond the 30 s tolerance)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nbf: nowSeconds() + 60 }))), status: 401, www: invalidToken(D.notYet) },
+  { name: 'no jti (RFC 9068 requires it; AuthKit ID tokens have none)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ jti: undefined }))), status: 401, www: invalidToken(D.missing) },
   { name: 'scope as an array', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: ['notes:read'] }))), status: 401, www: invalidToken(D.claim) },
+
+  // --- ID tokens and other JWTs of the same issuer are not access tokens ------------------------
+  {
+    name: 'extra audience: an ID token (aud = client id, nonce, profile claims, no jti, no typ)',
+    on: 'extra',
+    request: async () => post(call('member'), bearer(await idToken())),
+    status: 401,
+    www: invalidToken(D.missing), // jose's required-claim check (jti) speaks first
+  },
+  { name: 'extra audience: ID token with jti and typ JWT but a nonce', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID() }, { typ: 'JWT' }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'extra audience: ID token with jti, without nonce, with at_hash', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined, at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'extra audience: ID token with jti, no nonce, no hashes, but email claims', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'extra audience: ID token with only the registered claims (no jti)', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ nonce: undefined, name: undefined, given_name: undefined, family_name: undefined, email: undefined, email_verified: undefined }))), status: 401, www: invalidToken(D.missing) },
+  { name: 'resource audience with a nonce', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nonce: 'n-0S6_WzA2Mj' }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'resource audience with at_hash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'resource audience with c_hash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ c_hash: 'LDktKdoQak3Pk0cnXxCltA' }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'typ logout+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'logout+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'typ secevent+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'secevent+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
+  { name: 'typ dpop+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'dpop+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
 
   // --- Look-alike scopes (a valid token; exact comparison) -------------------------------------
   { name: 'scope NOTES:READ', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'NOTES:READ' }))), status: 403, www: stepUp('NOTES:READ notes:read') },
@@ -416,8 +487,17 @@ const ROWS: Row[] = [
     www: anon(),
     records: 2,
   },
-  // The SDK still executes batches under 2025-11-25 (batching left the spec in 2025-06-18): the gate is what refuses.
-  { name: 'batch [public, signed-in], MCP-Protocol-Version 2025-11-25', on: 'endpoint', request: () => post([call('open', {}, 1), call('member', {}, 2)]), status: 401, www: anon(), records: 2 },
+  // Batching left MCP in 2025-06-18. The SDK still executes batches of up to 100 under 2025-06-18 and
+  // 2025-11-25, so the endpoint refuses them itself, before the gate: one record, whatever the length.
+  { name: 'batch [public, signed-in], MCP-Protocol-Version 2025-11-25: refused before the gate', on: 'endpoint', request: () => post([call('open', {}, 1), call('member', {}, 2)]), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch of two public calls, 2025-06-18: refused, nothing runs', on: 'endpoint', request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2025-06-18' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch of two public calls, 2026-07-28: refused before the gate', on: 'endpoint', request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2026-07-28' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch under an unknown revision: refused as a batch', on: 'endpoint', request: () => post([call('open', {}, 1)], { 'mcp-protocol-version': '2099-01-01' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch of 2,000 private calls (about 180 KB), 2025-11-25: one record', on: 'endpoint', request: () => post(manyCalls(2_000, 'member')), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch of 2,000 calls with a valid token, 2025-11-25: one record', on: 'endpoint', request: async () => post(manyCalls(2_000, 'open'), bearer(await tok())), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'batch of 101 private calls, 2025-03-26 (past the SDK limit): one record', on: 'endpoint', request: () => post(manyCalls(101, 'member'), { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
+  { name: 'batch of 150 public calls, no MCP-Protocol-Version: one record', on: 'endpoint', request: () => ({ headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept }, body: json(manyCalls(150, 'open')) }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
+  { name: 'batch of 100 private calls, 2025-03-26 (at the SDK limit): one record per call', on: 'endpoint', request: () => post(manyCalls(100, 'member'), { 'mcp-protocol-version': '2025-03-26' }), status: 401, www: anon(), records: 100 },
   { name: 'batch with a token lacking one scope', on: 'endpoint', request: async () => post([call('open', {}, 1), call('notes_read', {}, 2)], { ...bearer(await tok()), 'mcp-protocol-version': '2025-03-26' }), status: 403, www: stepUp('notes:read openid'), records: 2 },
   {
     name: 'batch hiding the private call in a notification',
@@ -434,7 +514,30 @@ const ROWS: Row[] = [
   { name: '"jsonrpc": "1.0" private call', on: 'endpoint', request: () => post({ ...call('member'), jsonrpc: '1.0' }), status: 401, www: anon() },
   { name: 'private call with an object id', on: 'endpoint', request: () => post({ ...call('member'), id: { $gt: 0 } }), status: 401, www: anon() },
   { name: 'private call as a notification (no id)', on: 'endpoint', request: () => post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'member', arguments: {} } }), status: 401, www: anon() },
-  { name: '__proto__ smuggling the tool name', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"member"},"arguments":{}}}'), status: 200, www: null, records: 0, check: SDK_ERROR(-32602) },
+  { name: '__proto__ smuggling the tool name: refused by the SDK, one record', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"member"},"arguments":{}}}'), status: 200, www: null, check: SDK_ERROR(-32602) },
+
+  // --- Shapes the SDK refuses after the gate: each tools/call still leaves exactly one record -----
+  { name: '"arguments": null on an allowed call', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: null } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: '"arguments": null with a valid token on a signed-in tool', on: 'endpoint', request: async () => post({ ...call('member'), params: { name: 'member', arguments: null } }, bearer(await tok())), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: '"arguments" as an array', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: [] } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: '"arguments" as a number', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: 5 } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: '"arguments" as a string', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: '{}' } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  // The SDK answers a schema failure as a tool error (isError), never reaching the wrapper.
+  { name: 'arguments failing the input schema', on: 'endpoint', request: () => post(call('open', { message: 5 })), status: 200, www: null, check: (r) => expect(rpcBody(r)).toMatchObject({ result: { isError: true } }) },
+  // The SDK does not take these for JSON-RPC requests at all: a 400, and still one record.
+  { name: '"params": null', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: null }), status: 400, www: null, check: SDK_ERROR(-32600) },
+  { name: 'no "params"', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call' }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: '"params" as an array', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: ['open'] }), status: 400, www: null, check: SDK_ERROR(-32600) },
+  { name: 'numeric tool name', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 42, arguments: {} } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  { name: 'unknown tool', on: 'endpoint', request: () => post(call('no_such_tool')), status: 200, www: null, check: SSE_NOT_FOUND('no_such_tool') },
+  {
+    name: 'batch [null arguments, valid], 2025-03-26: the valid call runs, two records',
+    on: 'endpoint',
+    request: () => post([{ ...call('open', {}, 1), params: { name: 'open', arguments: null } }, call('member', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }),
+    status: 401,
+    www: anon(),
+    records: 2,
+  },
 
   // --- Protocol version, malformed bodies --------------------------------------------------------
   { name: 'unsupported MCP-Protocol-Version on the public tool', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null },
@@ -446,7 +549,7 @@ const ROWS: Row[] = [
   { name: 'an empty batch', on: 'endpoint', request: () => post('[]'), status: 400, www: null },
   { name: 'an empty body', on: 'endpoint', request: () => post(''), status: 400, www: null },
   { name: 'text/plain body with a private call: authentication first', on: 'endpoint', request: () => post(call('member'), { 'content-type': 'text/plain' }), status: 401, www: anon() },
-  { name: 'tool name with quotes and CR/LF', on: 'endpoint', request: () => post(call('x", error="evil\r\nSet-Cookie: a=b')), status: 200, www: null, records: 0, check: SSE_NOT_FOUND('x", error="evil\r\nSet-Cookie: a=b') },
+  { name: 'tool name with quotes and CR/LF', on: 'endpoint', request: () => post(call('x", error="evil\r\nSet-Cookie: a=b')), status: 200, www: null, check: SSE_NOT_FOUND('x", error="evil\r\nSet-Cookie: a=b') },
 
   // --- Other configurations ---------------------------------------------------------------------
   { name: 'MCP_AUTH_REQUIRED: anonymous call to the public tool', on: 'required', request: () => post(call('open')), status: 401, www: anon() },
@@ -562,15 +665,35 @@ const ROWS: Row[] = [
     check: SDK_ERROR(-32700),
   },
   { name: 'app: text/plain body', on: 'app', request: () => post(call('ping'), { 'content-type': 'text/plain' }), status: 415, www: null },
-  { name: 'app: GET', on: 'app', request: () => ({ method: 'GET', headers: { accept: 'text/event-stream' } }), status: 405, www: null, records: 0, check: (r) => expect(header(r, 'allow')).toBe('POST') },
-  { name: 'app: DELETE', on: 'app', request: () => ({ method: 'DELETE', headers: { 'mcp-session-id': 'abc' } }), status: 405, www: null, records: 0, check: (r) => expect(header(r, 'allow')).toBe('POST') },
-  { name: 'app: PUT (no handler)', on: 'app', request: () => ({ ...post(call('ping')), method: 'PUT' }), status: 405, www: null, records: 0, jsonBody: false },
+  { name: 'app: GET', on: 'app', request: () => ({ method: 'GET', headers: { accept: 'text/event-stream' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: DELETE', on: 'app', request: () => ({ method: 'DELETE', headers: { 'mcp-session-id': 'abc' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: PUT', on: 'app', request: () => ({ ...post(call('ping')), method: 'PUT' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: PATCH', on: 'app', request: () => ({ ...post(call('ping')), method: 'PATCH' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: PROPFIND', on: 'app', request: () => ({ method: 'PROPFIND', headers: { depth: '1' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: QUERY with a body', on: 'app', request: () => ({ ...post(call('ping')), method: 'QUERY' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: LOCK', on: 'app', request: () => ({ method: 'LOCK' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  { name: 'app: M-SEARCH', on: 'app', request: () => ({ method: 'M-SEARCH' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  // HEAD has no body to be JSON; the status, Allow and headers are what count.
+  { name: 'app: HEAD', on: 'app', request: () => ({ method: 'HEAD' }), status: 405, www: null, records: 0, jsonBody: false, check: (r) => (expect(header(r, 'allow')).toBe('POST'), SECURITY_HEADERS_SET(r)) },
+  {
+    name: 'app: OPTIONS without Origin (not a preflight): 204 with Allow',
+    on: 'app',
+    request: () => ({ method: 'OPTIONS' }),
+    status: 204,
+    www: null,
+    records: 0,
+    check: (r) => (expect(header(r, 'allow')).toBe('OPTIONS, POST'), SECURITY_HEADERS_SET(r), NO_CORS(r)),
+  },
   { name: 'app: ?access_token= in the query string', on: 'app', request: async () => post(call('whoami'), {}, `/mcp?access_token=${await appTok()}`), status: 400, www: INVALID_REQUEST },
   { name: 'app: token in params._meta: anonymous', on: 'app', request: async () => post({ ...call('whoami'), params: { name: 'whoami', arguments: {}, _meta: { access_token: await appTok() } } }), status: 401, www: anon() },
   { name: 'app: DPoP scheme', on: 'app', request: async () => post(call('ping'), { authorization: `DPoP ${await appTok()}` }), status: 400, www: INVALID_REQUEST },
   { name: 'app: expired token on the public tool', on: 'app', request: async () => post(call('ping'), bearer(await appTok({}, { expiresIn: -300 }))), status: 401, www: invalidToken(D.expired) },
   { name: 'app: alg none', on: 'app', request: () => post(call('whoami'), bearer(`${b64({ alg: 'none' })}.${b64({ ...claimsNow(), aud: `${app.url}/mcp` })}.c2ln`)), status: 401, www: invalidToken(D.algorithm) },
   { name: 'app: batch [public, signed-in], 2025-03-26', on: 'app', request: () => post([call('ping', {}, 1), call('whoami', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }), status: 401, www: anon(), records: 2 },
+  { name: 'app: batch of 2,000 calls, 2025-11-25: refused, one record', on: 'app', request: () => post(manyCalls(2_000, 'ping')), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'app: batch of 2,000 calls, 2026-07-28: refused, one record', on: 'app', request: () => post(manyCalls(2_000, 'whoami'), { 'mcp-protocol-version': '2026-07-28' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
+  { name: 'app: batch of 101 calls, 2025-03-26: refused, one record', on: 'app', request: () => post(manyCalls(101, 'whoami'), { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
+  { name: 'app: "arguments": null on ping: one record', on: 'app', request: () => post({ ...call('ping'), params: { name: 'ping', arguments: null } }), status: 200, www: null, check: SDK_ERROR(-32602) },
   {
     name: 'app: batch [public, scoped], no MCP-Protocol-Version',
     on: 'app',
@@ -689,11 +812,30 @@ describe('after the hostile rows', () => {
     expect(attackerHits).toBe(0);
   });
 
-  it('jose does not reject iat in the future (no maxTokenAge): documented in SECURITY.md, exp still bounds the token', async () => {
-    ran.length = 0;
-    const response = await rawRequest(servers.endpoint!.url, post(call('member'), bearer(await tok({ iat: nowSeconds() + 10 * 365 * 86_400 }))));
-    expect(response.status).toBe(200);
-    expect(ran).toEqual([{ tool: 'member' }]);
+  it('time claims inside the limits pass: a 24 h lifetime, nbf in the past, nbf and iat within the 30 s tolerance', async () => {
+    const now = nowSeconds();
+    const tokens = [
+      await tok({ iat: now, exp: now + 86_400 }),
+      await tok({ nbf: now - 600 }),
+      await tok({ nbf: now + 10 }),
+      await tok({ iat: now + 10, exp: now + 300 }),
+    ];
+    for (const token of tokens) {
+      ran.length = 0;
+      const response = await rawRequest(servers.endpoint!.url, post(call('member'), bearer(token)));
+      expect(response.status, response.text.slice(0, 200)).toBe(200);
+      expect(ran).toEqual([{ tool: 'member' }]);
+    }
+  });
+
+  it('extra audience: an access token for the client-id audience (jti, sid, typ JWT or at+jwt) still passes', async () => {
+    for (const typ of ['JWT', 'at+jwt', 'application/at+jwt', undefined]) {
+      ran.length = 0;
+      const token = await tok({ aud: EXTRA_AUDIENCE, sid: 'app_consent_01', client_id: undefined }, { header: { typ } });
+      const response = await rawRequest(servers.extra!.url, post(call('member'), bearer(token)));
+      expect(response.status, `typ ${typ}: ${response.text.slice(0, 200)}`).toBe(200);
+      expect(ran).toEqual([{ tool: 'member' }]);
+    }
   });
 
   it('a trailing space in the scope claim is a delimiter (RFC 6749 §3.3): "notes:read " grants notes:read, nothing else', async () => {
@@ -769,6 +911,19 @@ describe('repeated Authorization under next start, and requests the SDK refuses'
     expect(header(bad, 'www-authenticate')).toBe(invalidToken(D.malformed)(`${app.url}/.well-known/oauth-protected-resource/mcp`));
     const left = await appRecordsOfLastRequest();
     expect(left.filter(recordShowsRun)).toEqual([]);
+  });
+
+  // Known upstream limit (SECURITY.md): Next builds a fetch Request for the middleware, and the Fetch
+  // standard forbids TRACE, so the constructor throws inside Next before any of our code runs; Next
+  // answers a plain-text 500 and logs the TypeError. Pinned so a Next upgrade that fixes it is noticed.
+  it('built app: TRACE never reaches the middleware or the route (Next answers 500 itself)', async () => {
+    if (appDirty) await appRecordsOfLastRequest();
+    appDirty = true;
+    const response = await rawRequest(app.url, { method: 'TRACE', headers: {} });
+    expect(response.status).toBe(500);
+    expect(header(response, 'content-type')).toMatch(/^text\/plain/);
+    expect(response.text).not.toMatch(LEAK);
+    expect(await appRecordsOfLastRequest()).toEqual([]);
   });
 
   // Requests the SDK refuses after the gate (protocol version, parse errors) are audited by lib/mcp.ts.

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit';
-import { createHttpAuditSink, verifyAuditSignature } from '@/lib/audit-sink';
+import { createHttpAuditSink, verifyAuditSignature, type GapRecord } from '@/lib/audit-sink';
 import { listen, type Listening } from '../helpers/net';
 
 const SECRET = 'S3CRET-audit-sink-0123456789abcdef-XYZZY';
@@ -64,7 +64,7 @@ describe('HTTP audit sink: delivery and signature', () => {
     expect(req!.path).toBe('/audit');
     expect(req!.headers['content-type']).toBe('application/json');
     expect(requestIds(req!.body)).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
-    expect(JSON.parse(req!.body)).toEqual({ records: [record(1), record(2), record(3), record(4)] });
+    expect(JSON.parse(req!.body)).toEqual({ batch: expect.any(String), records: [record(1), record(2), record(3), record(4)] });
 
     const timestamp = String(req!.headers['x-audit-timestamp']);
     const signature = String(req!.headers['x-audit-signature']);
@@ -134,17 +134,17 @@ describe('HTTP audit sink: delivery and signature', () => {
     const target = await receiver();
     const redirecting = await receiver((_r, res) => void res.writeHead(307, { location: target.url }).end());
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url: redirecting.url, secret: SECRET, log: (l) => lines.push(l) });
+    const sink = createHttpAuditSink({ url: redirecting.url, secret: SECRET, maxAttempts: 1, log: (l) => lines.push(l) });
     sink.enqueue(record(1));
     await expect(sink.flush()).resolves.toEqual({ ok: false, sent: 0, failed: 1 });
     expect(redirecting.received).toHaveLength(1);
     expect(target.received).toHaveLength(0);
-    expect(lines).toHaveLength(1);
+    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink delivery failed: /), expect.stringMatching(/^\[audit\] sink: 1 record\(s\) will not reach/)]);
   });
 });
 
 describe('HTTP audit sink: a sink that is down', () => {
-  // Distinctive values in every field the log line must not reveal.
+  // Distinctive values in every field the log lines must not reveal.
   const marked = (n: number): AuditRecord =>
     record(n, {
       requestId: `REQID-MARK-${n}`,
@@ -160,17 +160,18 @@ describe('HTTP audit sink: a sink that is down', () => {
     });
   const forbidden = [SECRET, 'MARK', 'REQID', 'SUBJECT', 'ARGUMENT_VALUE', 'SCOPE_', 'TOOLNAME', 'notes.read', 'audit?', 'token=', 'user:pw'];
 
-  function expectCleanSingleLine(lines: string[]): void {
-    expect(lines).toHaveLength(1);
-    const [line] = lines;
-    expect(line).toMatch(/^\[audit\] sink delivery failed: /);
-    expect(line).not.toMatch(/[\r\n]/);
-    for (const value of forbidden) expect(line).not.toContain(value);
+  /** One line for the failed delivery, one for the loss: single lines that reveal nothing of the records. */
+  function expectCleanLines(lines: string[]): void {
+    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink delivery failed: /), expect.stringMatching(/^\[audit\] sink: 2 record\(s\) will not reach /)]);
+    for (const line of lines) {
+      expect(line).not.toMatch(/[\r\n]/);
+      for (const value of forbidden) expect(line).not.toContain(value);
+    }
   }
 
   async function failingFlush(url: string, timeoutMs = 5000) {
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, timeoutMs, log: (l) => lines.push(l) });
+    const sink = createHttpAuditSink({ url, secret: SECRET, timeoutMs, retryDelaysMs: [10, 10], log: (l) => lines.push(l), metric: () => {} });
     sink.enqueue(marked(1));
     sink.enqueue(marked(2));
     const started = Date.now();
@@ -178,46 +179,50 @@ describe('HTTP audit sink: a sink that is down', () => {
     return { result, lines, elapsed: Date.now() - started, sink };
   }
 
-  it('answers 503: resolves ok:false, logs one clean line, keeps the batch for one retry', async () => {
+  it('answers 503: three attempts, then the batch is lost, counted, and logged once', async () => {
     const { url, received } = await receiver((_r, res) => void res.writeHead(503).end('down'));
     const { result, lines, sink } = await failingFlush(`${url}?token=abc`);
     expect(result).toEqual({ ok: false, sent: 0, failed: 2 });
-    expectCleanSingleLine(lines);
+    expectCleanLines(lines);
     expect(lines[0]).toContain('HTTP 503');
     expect(lines[0]).toContain('2 records');
-    expect(received).toHaveLength(1);
+    expect(received).toHaveLength(3);
+    expect(received.every((r) => JSON.stringify(requestIds(r.body)) === '["REQID-MARK-1","REQID-MARK-2"]')).toBe(true);
+    // Every attempt of one batch carries the same batch id, for receivers that store exactly once.
+    expect(new Set(received.map((r) => (JSON.parse(r.body) as { batch: string }).batch)).size).toBe(1);
+    expect(sink.pending()).toBe(0);
+    expect(sink.lost()).toBe(2);
+    expect(sink.losses()).toMatchObject({ delivery_failed: 2 });
 
-    // Re-queued once, at the front, in order.
-    expect(sink.pending()).toBe(2);
+    // Still down: one attempt per flush now, and no new log line for the same outage.
     sink.enqueue(marked(3));
-    await expect(sink.flush()).resolves.toEqual({ ok: false, sent: 0, failed: 3 });
-    expect(requestIds(received[1]!.body)).toEqual(['REQID-MARK-1', 'REQID-MARK-2', 'REQID-MARK-3']);
-    // Second failure: records 1 and 2 are dropped, 3 gets its one retry.
-    expect(sink.pending()).toBe(1);
-    expect(sink.dropped()).toBe(2);
+    await expect(sink.flush()).resolves.toEqual({ ok: false, sent: 0, failed: 1 });
+    expect(received).toHaveLength(4);
+    expect(lines).toHaveLength(2);
+    expect(sink.lost()).toBe(3);
   });
 
-  it('server closed: resolves ok:false without throwing and logs one clean line', async () => {
+  it('server closed: resolves ok:false without throwing and logs one clean line per kind', async () => {
     const { url, server } = await receiver();
     await server.close();
     servers.splice(servers.indexOf(server), 1);
     const { result, lines, elapsed } = await failingFlush(url);
     expect(result).toEqual({ ok: false, sent: 0, failed: 2 });
     expect(elapsed).toBeLessThan(5000);
-    expectCleanSingleLine(lines);
+    expectCleanLines(lines);
     expect(lines[0]).toContain('network error');
   });
 
-  it('never answers: resolves ok:false within the timeout and logs one clean line', async () => {
+  it('never answers: each attempt ends at the timeout; the flush ends within the retry budget', async () => {
     const { url, received } = await receiver(() => {
       /* hold the request open; afterEach closes all connections */
     });
-    const { result, lines, elapsed } = await failingFlush(url, 300);
+    const { result, lines, elapsed } = await failingFlush(url, 200);
     expect(result).toEqual({ ok: false, sent: 0, failed: 2 });
-    expect(received).toHaveLength(1);
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(2000);
-    expectCleanSingleLine(lines);
+    expect(received).toHaveLength(3);
+    expect(elapsed).toBeGreaterThanOrEqual(3 * 180);
+    expect(elapsed).toBeLessThan(3_000);
+    expectCleanLines(lines);
     expect(lines[0]).toContain('timeout');
   });
 
@@ -225,46 +230,166 @@ describe('HTTP audit sink: a sink that is down', () => {
     const sink = createHttpAuditSink({
       url: 'https://audit.invalid/x',
       secret: SECRET,
+      retryDelaysMs: [1],
       fetch: () => {
         throw new Error(`boom ${SECRET}`);
       },
       log: () => {
         throw new Error('log broken');
       },
+      metric: () => {
+        throw new Error('metric broken');
+      },
     });
     sink.enqueue(marked(1));
     await expect(sink.flush()).resolves.toEqual({ ok: false, sent: 0, failed: 1 });
   });
-});
 
-describe('HTTP audit sink: queue bound', () => {
-  it('with maxQueue 3, enqueuing 5 keeps (and sends) the newest 3', async () => {
-    const { url, received } = await receiver();
+  it('recovers after two failed attempts within one flush: nothing lost, one line', async () => {
+    let failures = 2;
+    const { url, received } = await receiver((_r, res) => void res.writeHead(failures-- > 0 ? 502 : 204).end());
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, maxQueue: 3, log: (l) => lines.push(l) });
-    for (let i = 1; i <= 5; i++) sink.enqueue(record(i));
-    expect(sink.pending()).toBe(3);
-    expect(sink.dropped()).toBe(2);
-    await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 3, failed: 0 });
-    expect(requestIds(received[0]!.body)).toEqual(['req-3', 'req-4', 'req-5']);
-    // Drops are reported once, as a count only.
-    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink queue: dropped 2 record/)]);
+    const sink = createHttpAuditSink({ url, secret: SECRET, retryDelaysMs: [10, 10], log: (l) => lines.push(l) });
+    sink.enqueue(record(1));
+    await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 1, failed: 0 });
+    expect(received).toHaveLength(3);
+    expect(sink.lost()).toBe(0);
+    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink delivery failed: HTTP 502 \(1 records, /)]);
   });
 
-  it('a failed batch is re-queued only as far as maxQueue allows', async () => {
-    let fail = true;
-    const { url, received } = await receiver((_r, res) => void res.writeHead(fail ? 500 : 204).end());
-    const sink = createHttpAuditSink({ url, secret: SECRET, maxQueue: 3, log: () => {} });
-    for (let i = 1; i <= 3; i++) sink.enqueue(record(i));
-    const inFlight = sink.flush();
+  it('after a loss, the next delivered batch starts with one gap record and stdout gets one metric line', async () => {
+    let down = true;
+    const { url, received } = await receiver((_r, res) => void res.writeHead(down ? 503 : 204).end());
+    const metrics: string[] = [];
+    const sink = createHttpAuditSink({ url, secret: SECRET, maxAttempts: 1, log: () => {}, metric: (m) => metrics.push(m) });
+    sink.enqueue(record(1));
+    sink.enqueue(record(2));
+    await sink.flush();
+    expect(sink.lost()).toBe(2);
+    expect(metrics).toEqual([]);
+
+    down = false;
+    sink.enqueue(record(3));
+    await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 1, failed: 0 });
+    const delivered = JSON.parse(received.at(-1)!.body) as { records: Array<AuditRecord | GapRecord> };
+    expect(delivered.records).toHaveLength(2);
+    expect(delivered.records[0]).toMatchObject({ type: 'audit_sink_gap', lost: 2, reasons: { delivery_failed: 2 } });
+    expect((delivered.records[1] as AuditRecord).requestId).toBe('req-3');
+    expect(metrics).toHaveLength(1);
+    expect(JSON.parse(metrics[0]!)).toMatchObject({ metric: { name: 'audit_sink_lost_records', value: 2, reasons: { delivery_failed: 2 } } });
+
+    // Reported once: the next batch carries no gap record, and no second metric line follows.
     sink.enqueue(record(4));
-    sink.enqueue(record(5));
-    await expect(inFlight).resolves.toEqual({ ok: false, sent: 0, failed: 3 });
-    // Room for one of the failed batch: the newest of it (req-3) goes before the newer records.
+    await sink.flush();
+    expect(requestIds(received.at(-1)!.body)).toEqual(['req-4']);
+    expect(metrics).toHaveLength(1);
+  });
+
+  it('a gap with nothing queued is still reported by the next flush', async () => {
+    let down = true;
+    const { url, received } = await receiver((_r, res) => void res.writeHead(down ? 503 : 204).end());
+    const sink = createHttpAuditSink({ url, secret: SECRET, maxAttempts: 1, log: () => {}, metric: () => {} });
+    sink.enqueue(record(1));
+    await sink.flush();
+    down = false;
+    await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 0, failed: 0 });
+    expect(JSON.parse(received.at(-1)!.body)).toMatchObject({ records: [{ type: 'audit_sink_gap', lost: 1 }] });
+  });
+});
+
+describe('HTTP audit sink: no eviction, backpressure instead', () => {
+  it('past its capacity an unreserved record is counted as lost; the queued ones are kept, oldest first', async () => {
+    const { url, received } = await receiver();
+    const lines: string[] = [];
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 3, log: (l) => lines.push(l), metric: () => {} });
+    for (let i = 1; i <= 5; i++) sink.enqueue(record(i));
     expect(sink.pending()).toBe(3);
-    fail = false;
+    expect(sink.losses()).toMatchObject({ queue_full: 2 });
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 3, failed: 0 });
-    expect(requestIds(received[1]!.body)).toEqual(['req-3', 'req-4', 'req-5']);
+    // No drop-oldest: what was queued first is what is delivered, behind the gap record.
+    expect(requestIds(received[0]!.body)).toEqual([undefined, 'req-1', 'req-2', 'req-3']);
+    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink: 1 record\(s\) will not reach .* \(queue_full\)/)]);
+  });
+
+  it('a reservation waits while the queue is full and is granted once a delivery makes room', async () => {
+    const { url } = await receiver(async (_r, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res.writeHead(204).end();
+    });
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 10, log: () => {} });
+    const first = await sink.reserve(10);
+    expect(first.granted).toBe('queued');
+    for (let i = 1; i <= 10; i++) sink.enqueue(record(i), first);
+    const started = Date.now();
+    const second = sink.reserve(5);
+    let grantedEarly = false;
+    void second.then(() => (grantedEarly = Date.now() - started < 50));
+    void sink.flush();
+    expect((await second).granted).toBe('queued');
+    expect(grantedEarly).toBe(false);
+    expect(sink.lost()).toBe(0);
+  });
+
+  it('a reservation that finds no room within reserveWaitMs while the receiver is up is refused', async () => {
+    const { url } = await receiver(() => {
+      /* a receiver that accepts and never answers: up, but slow */
+    });
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 2, reserveWaitMs: 100, timeoutMs: 5_000, log: () => {} });
+    const held = await sink.reserve(2);
+    sink.enqueue(record(1), held);
+    sink.enqueue(record(2), held);
+    const refused = await sink.reserve(1);
+    expect(refused.granted).toBe('refused');
+    // The refused request's own record goes to stdout only; here it is counted, not queued.
+    sink.enqueue(record(3), refused);
+    expect(sink.pending()).toBe(2);
+    expect(sink.losses()).toMatchObject({ backpressure: 1 });
+  });
+
+  it('a down sink does not hold callers: with the queue full, a reservation is granted unqueued at once', async () => {
+    const { url } = await receiver((_r, res) => void res.writeHead(503).end());
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 2, maxAttempts: 1, log: () => {}, metric: () => {} });
+    sink.enqueue(record(1));
+    await sink.flush(); // lost: the sink is down now
+    const a = await sink.reserve(2);
+    expect(a.granted).toBe('queued');
+    const started = Date.now();
+    const b = await sink.reserve(1);
+    expect(b.granted).toBe('unqueued');
+    expect(Date.now() - started).toBeLessThan(100);
+    sink.enqueue(record(2), b);
+    expect(sink.losses()).toMatchObject({ delivery_failed: 1, sink_down: 1 });
+  });
+
+  it('unused reserved room is given back', async () => {
+    const { url } = await receiver();
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 3, reserveWaitMs: 50, log: () => {} });
+    const held = await sink.reserve(3);
+    sink.enqueue(record(1), held);
+    held.release();
+    expect((await sink.reserve(2)).granted).toBe('queued');
+  });
+
+  it('attacker volume: 30 concurrent requests of 100 records each through a slow receiver and a 1,000-record queue lose nothing', async () => {
+    const { url, received } = await receiver(async (_r, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      res.writeHead(204).end();
+    });
+    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 1_000, batchSize: 250, log: () => {}, metric: () => {} });
+    const request = async (r: number) => {
+      const held = await sink.reserve(100);
+      expect(held.granted).toBe('queued');
+      for (let i = 0; i < 100; i++) sink.enqueue(record(i, { requestId: `r${r}-${i}` }), held);
+      held.release();
+      return sink.flush();
+    };
+    const results = await Promise.all(Array.from({ length: 30 }, (_, r) => request(r)));
+    expect(results.every((result) => result.ok)).toBe(true);
+    const ids = received.flatMap((r) => requestIds(r.body));
+    expect(ids).toHaveLength(3_000);
+    expect(new Set(ids).size).toBe(3_000);
+    expect(sink.lost()).toBe(0);
+    expect(sink.pending()).toBe(0);
   });
 });
 
@@ -275,23 +400,31 @@ describe('HTTP audit sink: concurrency', () => {
       res.writeHead(200).end('ok');
     });
     const sink = createHttpAuditSink({ url, secret: SECRET, log: () => {} });
-    const flushes: Array<Promise<unknown>> = [];
+    const flushes: Array<Promise<{ ok: boolean; sent: number }>> = [];
     let n = 0;
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 4; i++) sink.enqueue(record(++n));
       flushes.push(sink.flush(), sink.flush());
     }
-    const results = (await Promise.all(flushes)) as Array<{ ok: boolean; sent: number }>;
+    const results = await Promise.all(flushes);
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(results.reduce((sum, r) => sum + r.sent, 0)).toBe(20);
+    // The last flush waited for every record enqueued before it.
+    expect(results.at(-1)!.sent).toBeGreaterThan(0);
 
     const ids = received.flatMap((r) => requestIds(r.body));
     expect(ids).toHaveLength(20);
     expect(new Set(ids).size).toBe(20);
     expect([...ids].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `req-${i + 1}`).sort());
-    // Empty flushes made no request.
-    expect(received).toHaveLength(5);
     expect(sink.pending()).toBe(0);
+  });
+
+  it('POSTs at most batchSize records at a time, in order', async () => {
+    const { url, received } = await receiver();
+    const sink = createHttpAuditSink({ url, secret: SECRET, batchSize: 4, log: () => {} });
+    for (let i = 1; i <= 10; i++) sink.enqueue(record(i));
+    await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 10, failed: 0 });
+    expect(received.map((r) => requestIds(r.body).length)).toEqual([4, 4, 2]);
+    expect(received.flatMap((r) => requestIds(r.body))).toEqual(Array.from({ length: 10 }, (_, i) => `req-${i + 1}`));
   });
 });
 
@@ -301,7 +434,8 @@ describe('HTTP audit sink: construction', () => {
     expect(() => createHttpAuditSink({ url: 'ftp://x.example/a', secret: SECRET })).toThrow(/http/);
     expect(() => createHttpAuditSink({ url: 'https://user:pw@x.example/a', secret: SECRET })).toThrow(/credentials/);
     expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: '' })).toThrow(/secret/);
-    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, maxQueue: 0 })).toThrow(/maxQueue/);
+    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, capacity: 0 })).toThrow(/capacity/);
+    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, batchSize: 1.5 })).toThrow(/batchSize/);
     try {
       createHttpAuditSink({ url: 'not a url', secret: SECRET });
     } catch (error) {

@@ -145,3 +145,16 @@ describe('perConfig: one value per isolate and configuration', () => {
     expect(created).toBe(2);
   });
 });
+
+describe('config: AUTH_MAX_TOKEN_LIFETIME_SECONDS', () => {
+  it('defaults to 24 hours and follows the variable', () => {
+    expect(loadConfig(prod).maxTokenLifetimeSeconds).toBe(86_400);
+    expect(loadConfig({ ...prod, AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }).maxTokenLifetimeSeconds).toBe(3600);
+  });
+
+  it.each(['0', '59', '604801', '1.5', 'day', '-1'])('refuses %j, naming the variable', (value) => {
+    const error = failure({ ...prod, AUTH_MAX_TOKEN_LIFETIME_SECONDS: value });
+    expect(error.variable).toBe('AUTH_MAX_TOKEN_LIFETIME_SECONDS');
+    expect(error.message).toMatch(/from 60 to 604800/);
+  });
+});

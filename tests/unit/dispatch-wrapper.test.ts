@@ -92,6 +92,16 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
     expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge', sub: 'user_bob' }]);
   });
 
+  it('never runs the tool once its request has been settled (the audit already recorded it as not run)', async () => {
+    const asked: string[] = [];
+    next = () => authInfoFor({ ...identity(), begin: (tool) => (asked.push(tool), false) }, RESOURCE);
+    const result = await call();
+    expect(asked).toEqual(['secret_read']);
+    expect(result).toMatchObject({ isError: true, content: [{ type: 'text', text: 'The request has ended' }] });
+    expect(ran).toEqual([]);
+    expect(records).toEqual([]);
+  });
+
   it('a minted identity cannot be edited afterwards', () => {
     const minted = identity();
     authInfoFor(minted, RESOURCE);

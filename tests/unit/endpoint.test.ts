@@ -70,10 +70,10 @@ const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';
 const call = (name: string, id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
 const token = (scope: string, extra: Record<string, unknown> = {}) =>
   issuer.sign({ aud: RESOURCE, sub: 'user_bob', org_id: 'org_acme', client_id: 'c', scope, ...extra });
-async function send(body: unknown, bearer?: string, target: Listening = server) {
+async function send(body: unknown, bearer?: string, target: Listening = server, headers: Record<string, string> = {}) {
   const response = await fetch(`${target.url}/mcp`, {
     method: 'POST',
-    headers: { ...MCP_HEADERS, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    headers: { ...MCP_HEADERS, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...headers },
     body: JSON.stringify(body),
   });
   return response;
@@ -113,12 +113,22 @@ describe('scope step-up', () => {
 });
 
 describe('batches and hidden tools', () => {
-  it('gates every element of a batch: one private call refuses the whole request', async () => {
+  it('gates every element of a 2025-03-26 batch: one private call refuses the whole request', async () => {
     ran.length = 0;
-    const response = await send([call('open', 1), call('notes_read', 2)]);
+    const response = await send([call('open', 1), call('notes_read', 2)], undefined, server, { 'mcp-protocol-version': '2025-03-26' });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PRM}", scope="notes:read"`);
     expect(ran).toEqual([]);
+  });
+
+  it('refuses a batch under 2025-11-25 (batching left MCP in 2025-06-18) with one record, before the gate', async () => {
+    ran.length = 0;
+    records.length = 0;
+    const response = await send([call('open', 1), call('notes_read', 2)], await token('notes:read'));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ id: null, error: { code: -32600, data: { reason: 'batch_not_supported' } } });
+    expect(ran).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ type: 'request_rejected', method: 'batch', reason: 'batch_not_supported', status: 400 })]);
   });
 
   it('a tool the caller can never reach is hidden and answers exactly like an unknown tool', async () => {

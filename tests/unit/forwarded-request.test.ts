@@ -21,6 +21,15 @@ describe('the request handed to mcp-handler', () => {
     expect(forwarded.auth).toBe(auth);
   });
 
+  it("carries the caller's abort signal: a client that disconnects is seen by the SDK", () => {
+    const controller = new AbortController();
+    const request = new Request('http://127.0.0.1:3000/mcp', { method: 'POST', body, signal: controller.signal });
+    const forwarded = forwardedRequest(request, bytesOf(body), undefined);
+    expect(forwarded.signal.aborted).toBe(false);
+    controller.abort();
+    expect(forwarded.signal.aborted).toBe(true);
+  });
+
   it('serves the gated bytes from every body reader, as often as asked', async () => {
     const forwarded = forwardedRequest(incoming(), bytesOf(body), undefined);
     expect(await forwarded.clone().json()).toEqual(JSON.parse(body));
