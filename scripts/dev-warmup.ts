@@ -1,5 +1,6 @@
-// `npm run dev`'s fourth process (its lines are prefixed [warm]): compiles /mcp as soon as next dev is up,
-// then says where to connect. next dev compiles a route on its first request,
+// `npm run dev`'s fourth process (its lines are prefixed [warm]): compiles
+// /mcp as soon as next dev is up (a GET, then one public ping, which the audit
+// trail shows), then says where to connect. next dev compiles on first use,
 // and a client that gives up during that compile makes Next.js print an
 // `uncaughtException: aborted` trace (its own body handling, not this
 // project's; see the README's Tests section). Asking first keeps a healthy
@@ -9,6 +10,17 @@ import { devResourceUrl, loadDevEnv } from './dev-env';
 
 const WARMUP_LIMIT_MS = 180_000;
 const RETRY_MS = 500;
+
+async function ping(url: string): Promise<number> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 'warm-up', method: 'tools/call', params: { name: 'ping', arguments: { message: 'npm run dev warm-up' } } }),
+    signal: AbortSignal.timeout(WARMUP_LIMIT_MS),
+  });
+  await res.text();
+  return res.status;
+}
 
 async function main(): Promise<void> {
   loadDevEnv();
@@ -20,7 +32,8 @@ async function main(): Promise<void> {
     try {
       const res = await fetch(local, { signal: AbortSignal.timeout(WARMUP_LIMIT_MS) });
       await res.body?.cancel();
-      if (res.status === 405) {
+      // The route answers GET itself; a public ping then loads what a POST needs (the SDK, the gate).
+      if (res.status === 405 && (await ping(local)) === 200) {
         console.log(`/mcp compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         console.log(`connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to ${resource}`);
         return;
