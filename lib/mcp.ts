@@ -12,6 +12,7 @@ import { gate, type ToolCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
+import { checkWireHeaders } from './wire/headers';
 
 /**
  * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
@@ -141,6 +142,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
     const id = singleRequestId(message);
     const method = methodOf(message);
+
+    // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
+    const wire = checkWireHeaders(request.headers, message);
+    if (!wire.ok) {
+      reject(wire.status, wire.reason, undefined, method);
+      return jsonRpcErrorResponse(wire.status, { code: wire.code, message: wire.message, reason: wire.reason }, { id });
+    }
 
     const auth = await authenticate(request, config, options.verifier?.(config));
     if (!auth.ok) {
