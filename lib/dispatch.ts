@@ -116,7 +116,8 @@ export function handlerFor(tools: readonly ToolDefinition[]): Handler {
         for (const tool of tools) registerTool(server, tool);
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
-      { serverInfo: SERVER_INFO, capabilities: { tools: {}, logging: {} } },
+      // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
+      { serverInfo: SERVER_INFO, capabilities: { tools: { listChanged: false }, logging: {} } },
     );
     handlers.set(key, handler);
   }

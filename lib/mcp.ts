@@ -13,6 +13,7 @@ import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } f
 import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
 import { checkWireHeaders } from './wire/headers';
+import { unservedMethod } from './wire/unserved';
 
 /**
  * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
@@ -169,6 +170,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         { code: RPC_ERRORS.forbidden, message: 'This OAuth client is not approved for this server', reason: 'client_not_allowed' },
         { id },
       );
+    }
+
+    // After authentication, so a bad token is still a 401; before dispatch, so no stream opens.
+    const unserved = unservedMethod(message, wire.era);
+    if (unserved) {
+      reject(unserved.status, unserved.reason, principal, method);
+      return jsonRpcErrorResponse(unserved.status, { code: unserved.code, message: unserved.message, reason: unserved.reason }, { id });
     }
 
     const identityLookup = (options.identity ?? identityLookupFor)(config);
