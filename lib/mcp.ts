@@ -14,6 +14,7 @@ import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
 import { checkWireHeaders } from './wire/headers';
 import { unservedMethod } from './wire/unserved';
+import { withNoStore } from './wire/cache';
 
 /**
  * POST /mcp, in order: read the body (413) -> authenticate (400/401/503) -> gate every tools/call
@@ -199,7 +200,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup };
     // The SDK reads exactly the bytes the gate parsed, and never sees the token.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
-    const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
+    const response = withNoStore(await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded));
     // Written once the status is known: the SDK may still refuse the request as a whole.
     auditGateDecisions(gated.calls, principal, requestId, response.status, elapsed());
     // The SDK's own refusals (protocol version, parse errors, 406/415) are rejected requests too;
