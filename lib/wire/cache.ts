@@ -39,8 +39,19 @@ export const CALLER_FILTERED_METHODS = ['tools/list', 'prompts/list', 'resources
 
 /** The response with `Cache-Control: no-store` unless it already says no-store. */
 export function withNoStore(response: Response): Response {
-  if (/\bno-store\b/.test(response.headers.get('cache-control') ?? '')) return response;
+  const existing = response.headers.get('cache-control');
+  if (/\bno-store\b/.test(existing ?? '')) return response;
+  // Added to what is there: the SDK's SSE answers say `no-cache, no-transform`, and no-transform
+  // keeps Next.js from compressing a stream (which it reports as aborted when a client hangs up).
+  const value = existing ? `${existing}, no-store` : 'no-store';
+  // In place when the headers are mutable (the SDK's own responses), without re-wrapping the body.
+  try {
+    response.headers.set('cache-control', value);
+    return response;
+  } catch {
+    // immutable headers (a fetched response): copy below
+  }
   const headers = new Headers(response.headers);
-  headers.set('cache-control', 'no-store');
+  headers.set('cache-control', value);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

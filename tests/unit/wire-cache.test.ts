@@ -37,9 +37,19 @@ describe('withNoStore', () => {
   it('adds no-store and keeps status, body and other headers', async () => {
     const response = withNoStore(new Response('{"a":1}', { status: 201, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' } }));
     expect(response.status).toBe(201);
-    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=60, no-store');
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(await response.text()).toBe('{"a":1}');
+  });
+  it('keeps the SDK stream directives (no-transform stops compression of SSE)', () => {
+    const sse = withNoStore(new Response('', { headers: { 'cache-control': 'no-cache, no-transform' } }));
+    expect(sse.headers.get('cache-control')).toBe('no-cache, no-transform, no-store');
+  });
+  it('copies a response whose headers are immutable', async () => {
+    const immutable = Response.redirect('https://example.com/', 302);
+    const response = withNoStore(immutable);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('cache-control')).toBe('no-store');
   });
   it('leaves a response that already says no-store alone', () => {
     const original = new Response('', { headers: { 'cache-control': 'private, no-store' } });
