@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_LIST_TTL_MS, MAX_LIST_TTL_MS } from './wire/cache';
 
 /**
  * The environment contract (docs: README "Configuration", .env.example).
@@ -97,6 +98,7 @@ const EnvSchema = z.object({
   VERCEL_ENV: z.string().optional(),
   VERCEL_URL: z.string().optional(),
   VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
+  MCP_LIST_TTL_MS: z.string().trim().optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -117,6 +119,8 @@ export const ConfigSchema = z.object({
   port: z.number().int(),
   /** Optional HTTP audit sink: records are POSTed in batches, signed with HMAC-SHA256. */
   auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
+  /** ttlMs on caller-filtered lists (2026-07-28); always cacheScope private (lib/wire/cache.ts). */
+  listTtlMs: z.number().int().min(0),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -132,6 +136,15 @@ function parsePort(raw: string | undefined, name = 'PORT', fallback = 3000): num
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
     throw new ConfigError(name, `must be an integer from 1 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function parseListTtl(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_LIST_TTL_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_LIST_TTL_MS) {
+    throw new ConfigError('MCP_LIST_TTL_MS', `must be an integer from 0 to ${MAX_LIST_TTL_MS} (milliseconds), got ${JSON.stringify(raw)}`);
   }
   return n;
 }
@@ -249,6 +262,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
         : undefined,
     port,
     auditSink,
+    listTtlMs: parseListTtl(env.MCP_LIST_TTL_MS),
   };
 }
 

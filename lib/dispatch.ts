@@ -5,6 +5,7 @@ import type { IdentityLookup } from './auth/identity';
 import { ANONYMOUS, type Principal } from './auth/principal';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { ToolDefinition } from './registry';
+import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from './wire/cache';
 
 /**
  * Dispatch through mcp-handler with a server that registers only the tools this caller may see.
@@ -110,8 +111,8 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
   );
 }
 
-export function handlerFor(tools: readonly ToolDefinition[]): Handler {
-  const key = tools.map(toolId).join(',');
+export function handlerFor(tools: readonly ToolDefinition[], listTtlMs = DEFAULT_LIST_TTL_MS): Handler {
+  const key = `${listTtlMs}:${tools.map(toolId).join(',')}`;
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
@@ -120,7 +121,8 @@ export function handlerFor(tools: readonly ToolDefinition[]): Handler {
         for (const tool of tools) registerTool(server, tool);
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
-      { serverInfo: SERVER_INFO, capabilities: { tools: {}, logging: {} } },
+      // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
+      { serverInfo: SERVER_INFO, capabilities: { tools: { listChanged: false }, logging: {} }, cacheHints: cacheHintsFor(listTtlMs) },
     );
     handlers.set(key, handler);
   }

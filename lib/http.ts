@@ -4,6 +4,9 @@
  */
 export type JsonRpcId = string | number | null;
 
+// The project's own codes sit in -32000..-32019, which the 2026-07-28 schema (schema.ts, "MCP
+// error codes") leaves implementation-defined: the spec never allocates there (it allocates from
+// -32020 up), and -32002 / -32042 (retired) are not used. tests/unit/rpc-errors.test.ts pins this.
 export const RPC_ERRORS = {
   parse: -32700,
   invalidRequest: -32600,

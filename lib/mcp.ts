@@ -15,6 +15,9 @@ import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
+import { checkWireHeaders } from './wire/headers';
+import { unservedMethod } from './wire/unserved';
+import { withNoStore } from './wire/cache';
 
 /**
  * POST /mcp, in order: read the body (413) -> reserve room for its audit records (503 under
@@ -191,6 +194,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
     }
 
+    // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
+    const wire = checkWireHeaders(request.headers, message);
+    if (!wire.ok) {
+      reject(wire.status, wire.reason, undefined, method);
+      return jsonRpcErrorResponse(wire.status, { code: wire.code, message: wire.message, reason: wire.reason }, { id });
+    }
+
     const auth = await authenticate(request, config, options.verifier?.(config));
     if (!auth.ok) {
       if (auth.kind === 'unavailable') {
@@ -218,6 +228,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
     }
 
+    // After authentication, so a bad token is still a 401; before dispatch, so no stream opens.
+    const unserved = unservedMethod(message, wire.era);
+    if (unserved) {
+      reject(unserved.status, unserved.reason, principal, method);
+      return jsonRpcErrorResponse(unserved.status, { code: unserved.code, message: unserved.message, reason: unserved.reason }, { id });
+    }
+
     const identityLookup = (options.identity ?? identityLookupFor)(config);
     const membership = membershipNeeded(message, options.registry, principal)
       ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
@@ -242,7 +259,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup, begin: (tool) => trail.begin(tool) };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
-    const response = await handlerFor(toolsToServe(message, gated.calls, principal, membership))(forwarded);
+    const response = withNoStore(await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded));
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
     trail.owe(
       sites.map((site): OwedRecord => {

@@ -6,6 +6,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { auditRecords } from '../helpers/app';
 import { launchChromium, signInInBrowser } from '../helpers/browser';
 import { readmeClaudeDesktopServer } from '../helpers/readme';
 import { startStack, type Stack } from '../helpers/stack';
@@ -128,6 +129,8 @@ describe.each(MODES)('mcp-remote (the stdio bridge Claude Desktop runs) $name, a
     expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: 'via mcp-remote', authorId: 'user_alice' } } });
     // Which wire it spoke to the server: mcp-remote says so when it bridges to 2026-07-28.
     expect(MODERN_BRIDGE.test(stderr())).toBe(modern);
+    // No capability advertises listChanged, so the bridge opens no subscriptions/listen stream.
+    expect(auditRecords(stack.app.output()).filter((r) => r.method === 'subscriptions/listen')).toHaveLength(0);
   });
 
   it('Deny: the call fails with a clear error soon after, instead of hanging', { timeout: 120_000 }, async () => {
