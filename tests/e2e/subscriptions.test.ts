@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
+import { auditRecords, MCP_HEADERS, readRpc, rpc, startApp, type RunningApp, modernMeta, MODERN_HEADERS } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -21,12 +21,8 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'listen-test', version: '1.0.0' },
-};
-const MODERN = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' };
+const META = modernMeta('listen-test');
+const MODERN = MODERN_HEADERS;
 const modern = (method: string, params: Record<string, unknown> = {}, id = 1) =>
   JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } });
 const listen = (id = 1) => modern('subscriptions/listen', { notifications: { toolsListChanged: true } }, id);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
+import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp, modernMeta, MODERN_HEADERS } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -21,13 +21,9 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'cache-test', version: '1.0.0' },
-};
+const META = modernMeta('cache-test');
 const modernBody = (method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: META } });
-const modernHeaders = (method: string, extra: Record<string, string> = {}) => ({ ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...extra });
+const modernHeaders = (method: string, extra: Record<string, string> = {}) => ({ ...MODERN_HEADERS, 'mcp-method': method, ...extra });
 const bearer = async (sub: string, scope: string) =>
   `Bearer ${await issuer.sign({ aud: endpoint, sub, org_id: 'org_acme', client_id: 'client_1', scope })}`;
 

@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, readRpc, startApp, type RunningApp } from '../helpers/app';
+import { auditRecords, readRpc, startApp, type RunningApp, modernMeta } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -22,11 +22,7 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'wire-test', version: '1.0.0' },
-};
+const META = modernMeta('wire-test');
 const call = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {}, _meta: META } });
 const headers = (method: string, name: string, extra: Record<string, string> = {}) => ({
   'content-type': 'application/json',

@@ -89,6 +89,18 @@ export const MCP_HEADERS = {
   'mcp-protocol-version': '2025-11-25',
 } as const;
 
+/** The same headers on the 2026-07-28 wire (add the mirrored `Mcp-Method` / `Mcp-Name` per request). */
+export const MODERN_HEADERS = { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28' } as const;
+
+/** The `_meta` every 2026-07-28 request carries: revision, client capabilities and client info. */
+export function modernMeta(clientName: string): Record<string, unknown> {
+  return {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': {},
+    'io.modelcontextprotocol/clientInfo': { name: clientName, version: '1.0.0' },
+  };
+}
+
 export function rpc(method: string, params?: Record<string, unknown>, id: number | string = 1): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
 }
