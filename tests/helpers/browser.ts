@@ -66,7 +66,6 @@ export async function signInOnPage(page: Page, issuerOrigin: string, options: { 
   await page.waitForURL((url) => url.origin !== issuerOrigin, { timeout: STEP_TIMEOUT_MS }).catch(async () => {
     throw new Error(`the browser stayed on the authorization server after ${options.decision}; the page said: ${await visibleText(page)}`);
   });
-  if (process.env.DEBUG_BROWSER) console.log('[browser] left the authorization server for', page.url(), await visibleText(page));
 }
 
 async function visibleText(page: Page): Promise<string> {
