@@ -1,7 +1,6 @@
 import { EdgeVM } from '@edge-runtime/vm';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forbidNodeBuiltins, PROJECT_ROOT } from '../helpers/edge';
+import { bundleMcpRouteForEdge } from '../helpers/edge-route';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -9,7 +8,6 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
  * conditions), fails on any Node built-in, then runs the bundle inside @edge-runtime/vm, where
  * `require` and Node globals do not exist, and serves real requests through it.
  */
-const root = PROJECT_ROOT;
 
 let code = '';
 const reached: string[] = [];
@@ -17,23 +15,7 @@ let issuer: TestIssuer;
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  const result = await build({
-    entryPoints: [`${root}/app/mcp/route.ts`],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    globalName: '__route',
-    platform: 'browser',
-    conditions: ['edge-light', 'worker', 'browser'],
-    target: 'es2022',
-    tsconfig: `${root}/tsconfig.json`,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    // Next provides next/server to its own Edge bundles; see the shim for why it is replaced here.
-    alias: { 'next/server': `${root}/tests/edge/next-server-shim.ts` },
-    plugins: [forbidNodeBuiltins(reached)],
-    logLevel: 'silent',
-  });
-  code = result.outputFiles[0]!.text;
+  code = await bundleMcpRouteForEdge(reached);
 }, 60_000);
 afterAll(async () => issuer?.close());
 

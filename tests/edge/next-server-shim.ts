@@ -1,10 +1,16 @@
 /**
- * Stand-in for `next/server` inside the Edge VM test. In a real deployment Next's own Edge bundle
+ * Stand-in for `next/server` when middleware.ts and the /mcp route are bundled for @edge-runtime/vm
+ * (or, in node-runtime-parity.test.ts, run in plain Node). In a deployment Next's own Edge bundle
  * provides this module; esbuild would resolve its CommonJS dist, which assumes Node's __dirname.
- * The test proves our code and its libraries run on the Edge, so only `after` is needed here.
+ * What our code uses of it: `after`, and `NextResponse.next()` (a pass-through answer Next
+ * recognises by a header).
  */
 export const pending: Array<Promise<unknown>> = [];
 
 export function after(task: Promise<unknown>): void {
   pending.push(task);
 }
+
+export const NextResponse = {
+  next: (): Response => new Response(null, { headers: { 'x-middleware-next': '1' } }),
+};

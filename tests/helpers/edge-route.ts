@@ -1,30 +1,9 @@
 import { EdgeVM } from '@edge-runtime/vm';
-import { build } from 'esbuild';
-import { forbidNodeBuiltins, PROJECT_ROOT } from './edge';
+import { bundleForEdge } from './edge';
 
-/**
- * app/mcp/route.ts bundled the way an Edge bundler resolves it (edge-light/worker/browser
- * conditions, NODE_ENV production), as an IIFE exposing the route's exports as `__route`.
- * `reached` collects every Node built-in the bundle would need (it should stay empty).
- */
-export async function bundleMcpRouteForEdge(reached: string[] = []): Promise<string> {
-  const result = await build({
-    entryPoints: [`${PROJECT_ROOT}/app/mcp/route.ts`],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    globalName: '__route',
-    platform: 'browser',
-    conditions: ['edge-light', 'worker', 'browser'],
-    target: 'es2022',
-    tsconfig: `${PROJECT_ROOT}/tsconfig.json`,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    // Next provides next/server to its own Edge bundles; its CommonJS dist assumes Node's __dirname.
-    alias: { 'next/server': `${PROJECT_ROOT}/tests/edge/next-server-shim.ts` },
-    plugins: [forbidNodeBuiltins(reached)],
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
+/** app/mcp/route.ts bundled for the Edge, its exports as `__route` (see bundleForEdge). */
+export function bundleMcpRouteForEdge(reached: string[] = []): Promise<string> {
+  return bundleForEdge({ file: 'app/mcp/route.ts' }, '__route', reached);
 }
 
 /**

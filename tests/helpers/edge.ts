@@ -1,6 +1,6 @@
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 /** The project root, for esbuild entry points in Edge bundling tests. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,4 +24,28 @@ export function forbidNodeBuiltins(reached: string[]): Plugin {
       });
     },
   };
+}
+
+/**
+ * Bundles a module the way an Edge bundler resolves it (edge-light/worker/browser conditions,
+ * NODE_ENV production) as an IIFE exposing its exports as `globalName`; `next/server` is the
+ * test stand-in. `reached` collects every Node built-in the bundle would need (it should stay empty).
+ */
+export async function bundleForEdge(entry: { file: string } | { contents: string }, globalName: string, reached: string[] = []): Promise<string> {
+  const result = await build({
+    ...('file' in entry ? { entryPoints: [`${PROJECT_ROOT}/${entry.file}`] } : { stdin: { contents: entry.contents, resolveDir: PROJECT_ROOT, loader: 'ts' } }),
+    bundle: true,
+    write: false,
+    format: 'iife',
+    globalName,
+    platform: 'browser',
+    conditions: ['edge-light', 'worker', 'browser'],
+    target: 'es2022',
+    tsconfig: `${PROJECT_ROOT}/tsconfig.json`,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    alias: { 'next/server': `${PROJECT_ROOT}/tests/edge/next-server-shim.ts` },
+    plugins: [forbidNodeBuiltins(reached)],
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
 }

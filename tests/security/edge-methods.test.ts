@@ -1,8 +1,7 @@
 import { EdgeVM } from '@edge-runtime/vm';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '@/lib/origin';
-import { forbidNodeBuiltins, PROJECT_ROOT } from '../helpers/edge';
+import { bundleForEdge } from '../helpers/edge';
 
 /**
  * Every method and body on the Edge bundle: middleware.ts and app/mcp/route.ts are bundled the way
@@ -11,32 +10,12 @@ import { forbidNodeBuiltins, PROJECT_ROOT } from '../helpers/edge';
  * cannot even be constructed as a Request there (the Fetch standard forbids them), so no Edge handler
  * ever sees one. A declared Content-Length over the limit is refused without reading the body.
  */
-const root = PROJECT_ROOT;
 const RESOURCE = 'http://127.0.0.1:3999/mcp';
 let code = '';
 const reached: string[] = [];
 
 beforeAll(async () => {
-  const result = await build({
-    stdin: {
-      contents: `export * as middleware from './middleware'; export * as route from './app/mcp/route';`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    write: false,
-    format: 'iife',
-    globalName: '__edge',
-    platform: 'browser',
-    conditions: ['edge-light', 'worker', 'browser'],
-    target: 'es2022',
-    tsconfig: `${root}/tsconfig.json`,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    alias: { 'next/server': `${root}/tests/security/next-server-shim.ts` },
-    plugins: [forbidNodeBuiltins(reached)],
-    logLevel: 'silent',
-  });
-  code = result.outputFiles[0]!.text;
+  code = await bundleForEdge({ contents: `export * as middleware from './middleware'; export * as route from './app/mcp/route';` }, '__edge', reached);
 }, 60_000);
 
 function vm() {
