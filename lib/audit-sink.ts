@@ -147,7 +147,7 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
 
   const instance = crypto.randomUUID();
   let gapBatches = 0;
-  let queue: Entry[] = [];
+  const queue: Entry[] = [];
   let reserved = 0;
   let lastSeq = 0;
   /** Every entry with seq <= settled has been delivered or lost. */
@@ -315,9 +315,11 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
             if (batch.length > 0) lose(batch.length, 'delivery_failed');
             down = true;
           }
-          if (batch.length > 0) {
-            settled = batch[batch.length - 1]!.seq;
-            settle(batch[0]!.seq, settled, delivered);
+          const first = batch[0];
+          const last = batch[batch.length - 1];
+          if (first && last) {
+            settled = last.seq;
+            settle(first.seq, settled, delivered);
           }
           serveWaiters();
           // Down: one attempt per flush, so a dead receiver costs each flush one timeout at most.

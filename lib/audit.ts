@@ -43,7 +43,7 @@ export function setAuditSink(next: AuditSink): void {
 }
 
 export function identityFields(principal: Principal | undefined): Partial<AuditRecord> {
-  if (!principal || principal.kind !== 'user') return {};
+  if (principal?.kind !== 'user') return {};
   return {
     sub: principal.subject,
     org_id: principal.organizationId,

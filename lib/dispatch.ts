@@ -33,7 +33,10 @@ const toolIds = new WeakMap<ToolDefinition, number>();
 let nextToolId = 0;
 function toolId(tool: ToolDefinition): number {
   let id = toolIds.get(tool);
-  if (id === undefined) toolIds.set(tool, (id = nextToolId++));
+  if (id === undefined) {
+    id = nextToolId++;
+    toolIds.set(tool, id);
+  }
   return id;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Challenge } from './auth/challenge';
-import type { Principal, UserPrincipal } from './auth/principal';
+import type { Principal, } from './auth/principal';
 
 /**
  * Access policies and their one evaluation. The gate (before dispatch), the tool wrapper
@@ -90,10 +90,10 @@ export function evaluate(access: Access, principal: Principal, membership?: Memb
   const looked = typeof membership === 'object' ? membership : { roles: [], permissions: [] };
   const roles = principal.roles ?? looked.roles;
   const permissions = principal.permissions ?? looked.permissions;
-  if (wantsRoles(access) && !access.roles!.some((role) => roles.includes(role))) {
+  if (wantsRoles(access) && !(access.roles ?? []).some((role) => roles.includes(role))) {
     return { effect: 'deny', reason: 'role_required' };
   }
-  if (wantsPermissions(access) && access.permissions!.some((p) => !permissions.includes(p))) {
+  if (wantsPermissions(access) && (access.permissions ?? []).some((p) => !permissions.includes(p))) {
     return { effect: 'deny', reason: 'permission_required' };
   }
 

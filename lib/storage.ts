@@ -179,7 +179,7 @@ function storageFor(backend: Exclude<NotesBackend, { driver: 'none' }>): Storage
 /** Server-side log line for a storage failure. Upstash error messages echo the command (note text): cut it. */
 function logFailure(operation: string, error: unknown): void {
   const name = error instanceof Error ? error.name : typeof error;
-  const message = (error instanceof Error ? error.message : String(error)).split(', command was:')[0]!.slice(0, 200);
+  const message = (error instanceof Error ? error.message : String(error)).split(', command was:', 1)[0]?.slice(0, 200);
   console.error(`[notes] storage ${operation} failed: ${name}: ${message}`);
 }
 

@@ -62,7 +62,7 @@ function staleSources(): string[] {
   }
   const newer: string[] = [];
   const visit = (path: string) => {
-    let st;
+    let st: ReturnType<typeof statSync>;
     try {
       st = statSync(path);
     } catch {

@@ -53,7 +53,10 @@ const steps: Step[] = [
   { name: 'forwardedRequest (headers without authorization + GatedRequest)', prepare: fresh, run: function (this: Request) { return forwardedRequest(this, bodyBytes, undefined); } },
   { name: 'GatedRequest.clone().json() (what mcp-handler reads)', prepare: () => forwardedRequest(fresh(), bodyBytes, undefined), run: async function (this: Request) { await this.clone().json(); } },
   { name: 'authInfoFor (new URL(resourceUrl))', run: () => authInfoFor({ principal: alice, requestId: 'x', lookup }, config.resourceUrl) },
-  { name: 'httpAuditSinkFor(config) x2 (JSON.stringify key)', run: () => (httpAuditSinkFor(config), httpAuditSinkFor(config)) },
+  { name: 'httpAuditSinkFor(config) x2 (JSON.stringify key)', run: () => {
+    httpAuditSinkFor(config);
+    httpAuditSinkFor(config);
+  } },
   { name: 'wrapper: audit record (new Date().toISOString + spreads)', run: () => ({ time: new Date().toISOString(), ...{ type: 'tool_call', requestId: 'x', sub: alice.subject, scopes: alice.scopes } }) },
   { name: 'mcp-handler: request.clone().json() (also paid by (a))', prepare: fresh, run: async function (this: Request) { await this.clone().json(); } },
 ];

@@ -147,7 +147,7 @@ describe('tool-independent conformance scenarios against the built app', () => {
     }
     const seconds = runs.reduce((sum, run) => sum + run.durationMs, 0) / 1000;
     console.log(`[conformance] ${runName}: ${APP_SCENARIOS.length} scenarios in ${seconds.toFixed(1)} s`);
-    expect(runs.map((run) => run.scenarios.map((s) => s.scenario)).flat()).toEqual(APP_SCENARIOS);
+    expect(runs.flatMap((run) => run.scenarios.map((s) => s.scenario))).toEqual(APP_SCENARIOS);
     expectMatchesBaseline(runName, runs);
   }
 

@@ -65,7 +65,9 @@ function auditOf(lines: string[]): unknown[] {
 async function read(response: Response, logged: string[]): Promise<Answer> {
   const text = await response.text();
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   const isSse = (headers['content-type'] ?? '').includes('text/event-stream');
   const json = isSse ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).pop() : text;
   return { status: response.status, headers, body: json ? (JSON.parse(json) as unknown) : null, audit: auditOf(logged) };

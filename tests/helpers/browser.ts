@@ -69,6 +69,7 @@ export async function signInOnPage(page: Page, issuerOrigin: string, options: { 
 }
 
 async function visibleText(page: Page): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: failure messages show what the person sees, so rendered text
   const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(unreadable)');
   return text.replace(/\s+/g, ' ').slice(0, 300);
 }

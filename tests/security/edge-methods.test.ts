@@ -28,7 +28,9 @@ async function run(edge: EdgeVM, expression: string, init: Record<string, unknow
   edge.context.__init = init;
   const response = (await edge.evaluate(expression)) as Response;
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   return { status: response.status, headers, text: await response.text() };
 }
 const event = `{ waitUntil: () => {} }`;

@@ -60,7 +60,9 @@ const ROLES_ONLY = { permissions: false } as const;
 /** A clock tests move by hand. */
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return { now: () => t, advance: (ms: number) => {
+      t += ms;
+    } };
 }
 
 function lookupFor(options: IdentityLookupOptions & { apiKey?: string; url?: string } = {}) {
@@ -76,6 +78,7 @@ function user(organizationId: string | undefined, subject: string): UserPrincipa
   return { kind: 'user', subject, organizationId, scopes: [], issuedAt: now, expiresAt: now + 300 };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the helper calls tools of any input shape with {}
 const call = (tool: ToolDefinition<any>, principal: UserPrincipal, context: Omit<ToolContext, 'principal'> = {}): Promise<CallToolResult> =>
   Promise.resolve(tool.handler(tool.input.parse({}), { ...context, principal }));
 const text = (result: CallToolResult) => (result.content[0] as { text: string }).text;

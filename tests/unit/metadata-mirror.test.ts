@@ -10,7 +10,7 @@ let mode: 'down' | 'up' | 'foreign' = 'down';
 let requests = 0;
 
 beforeAll(async () => {
-  issuer = await listen((req, res) => {
+  issuer = await listen((_req, res) => {
     requests += 1;
     if (mode === 'down') return void res.writeHead(502).end('down');
     const body = { issuer: mode === 'up' ? issuer.url : 'https://evil.example', registration_endpoint: `${issuer.url}/oauth2/register` };

@@ -6,7 +6,7 @@ export const runtime = 'edge';
 export const dynamic = 'force-dynamic';
 
 export async function GET(): Promise<Response> {
-  let config;
+  let config: ReturnType<typeof getConfig>;
   try {
     config = getConfig();
   } catch {
