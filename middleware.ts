@@ -19,7 +19,11 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
 
   if (isMcp) {
     const config = getConfigSafe();
-    if (!config) return withHeaders(jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' }), extra);
+    if (!config)
+      return withHeaders(
+        jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' }),
+        extra,
+      );
     const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
     if (origin.kind === 'forbidden') {
       // Refused before the route: audited here, or the trail would never see it.
@@ -35,7 +39,11 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
         durationMs: 0,
       });
       const refused = withHeaders(
-        jsonRpcErrorResponse(403, { code: RPC_ERRORS.forbidden, message: 'Origin not allowed', reason: 'origin_not_allowed' }),
+        jsonRpcErrorResponse(403, {
+          code: RPC_ERRORS.forbidden,
+          message: 'Origin not allowed',
+          reason: 'origin_not_allowed',
+        }),
         { ...extra, vary: 'Origin' },
       );
       return finishAfter(refused, trail, (task) => event.waitUntil(task));
@@ -48,7 +56,8 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
     }
     if (!MCP_METHODS.has(request.method)) return withHeaders(methodNotAllowed('POST'), extra);
     // OPTIONS without an Origin is not a preflight: say what the endpoint serves.
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { ...extra, allow: 'OPTIONS, POST' } });
+    if (request.method === 'OPTIONS')
+      return new Response(null, { status: 204, headers: { ...extra, allow: 'OPTIONS, POST' } });
   }
   const response = NextResponse.next();
   for (const [name, value] of Object.entries(extra)) response.headers.set(name, value);

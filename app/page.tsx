@@ -20,8 +20,8 @@ export default async function Home() {
     <main>
       <h1>Edge MCP server with AuthKit</h1>
       <p>
-        MCP endpoint (streamable HTTP): <code id="mcp-url">{mcpUrl}</code>. Public tools work anonymously; the others start OAuth
-        with the authorization server below.
+        MCP endpoint (streamable HTTP): <code id="mcp-url">{mcpUrl}</code>. Public tools work anonymously; the others
+        start OAuth with the authorization server below.
       </p>
       <SignInSection issuer={config?.issuer ?? '(not configured)'} users={config ? await localSignIn() : undefined} />
       <ConnectSection mcpUrl={mcpUrl} />

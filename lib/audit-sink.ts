@@ -106,7 +106,13 @@ type Waiter = { count: number; grant: (reservation: Reservation) => void };
 type Flusher = { from: number; through: number; sent: number; failed: number; done: (result: FlushResult) => void };
 
 const REASONS: readonly LossReason[] = ['delivery_failed', 'sink_down', 'backpressure', 'queue_full', 'unserialisable'];
-const zeroLosses = (): Record<LossReason, number> => ({ delivery_failed: 0, sink_down: 0, backpressure: 0, queue_full: 0, unserialisable: 0 });
+const zeroLosses = (): Record<LossReason, number> => ({
+  delivery_failed: 0,
+  sink_down: 0,
+  backpressure: 0,
+  queue_full: 0,
+  unserialisable: 0,
+});
 
 function describeFailure(error: unknown, timeoutMs: number): string {
   const name = error instanceof Error ? error.name : '';
@@ -133,10 +139,12 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
   } catch {
     throw new TypeError('audit sink: url is not a valid URL');
   }
-  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new TypeError('audit sink: url must be http(s)');
+  if (target.protocol !== 'https:' && target.protocol !== 'http:')
+    throw new TypeError('audit sink: url must be http(s)');
   if (target.username || target.password) throw new TypeError('audit sink: url must not contain credentials');
   if (!secret) throw new TypeError('audit sink: secret must not be empty');
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('audit sink: timeoutMs must be a positive number');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
+    throw new TypeError('audit sink: timeoutMs must be a positive number');
   const capacity = positiveInteger('capacity', options.capacity ?? 10_000);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 500);
   const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts ?? 3);
@@ -179,7 +187,10 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
     unreportedSince ??= new Date().toISOString();
     if (!lossLogged) {
       lossLogged = true;
-      safe(log, `[audit] sink: ${count} record(s) will not reach ${where} (${reason}); further losses are counted and reported with the next delivered batch`);
+      safe(
+        log,
+        `[audit] sink: ${count} record(s) will not reach ${where} (${reason}); further losses are counted and reported with the next delivered batch`,
+      );
     }
   };
 
@@ -223,7 +234,13 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
     if (lost === 0) return undefined;
     const reasons: GapRecord['reasons'] = {};
     for (const reason of REASONS) if (unreported[reason] > 0) reasons[reason] = unreported[reason];
-    return { type: 'audit_sink_gap', time: new Date().toISOString(), since: unreportedSince ?? new Date().toISOString(), lost, reasons };
+    return {
+      type: 'audit_sink_gap',
+      time: new Date().toISOString(),
+      since: unreportedSince ?? new Date().toISOString(),
+      lost,
+      reasons,
+    };
   };
 
   /** One POST; the failure description, or undefined when the receiver answered 2xx. */
@@ -236,7 +253,11 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
       const mac = await crypto.subtle.sign('HMAC', await signingKey(), signedMessage(timestamp, body));
       const response = await doFetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `sha256=${toHex(mac)}` },
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: timestamp,
+          [SIGNATURE_HEADER]: `sha256=${toHex(mac)}`,
+        },
         body,
         redirect: 'error',
         signal: AbortSignal.timeout(timeoutMs),
@@ -258,9 +279,15 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
       if (failure === undefined) return true;
       if (!failureLogged) {
         failureLogged = true;
-        safe(log, `[audit] sink delivery failed: ${failure} (${batch.length} records, ${where}); ${attempts - attempt} more attempt(s) for this batch`);
+        safe(
+          log,
+          `[audit] sink delivery failed: ${failure} (${batch.length} records, ${where}); ${attempts - attempt} more attempt(s) for this batch`,
+        );
       }
-      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[Math.min(attempt - 1, retryDelaysMs.length - 1)] ?? 0));
+      if (attempt < attempts)
+        await new Promise((resolve) =>
+          setTimeout(resolve, retryDelaysMs[Math.min(attempt - 1, retryDelaysMs.length - 1)] ?? 0),
+        );
     }
     return false;
   }
@@ -272,7 +299,18 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
       unreportedSince = undefined;
       lossLogged = false;
     }
-    safe(metric, JSON.stringify({ metric: { name: 'audit_sink_lost_records', value: gap.lost, reasons: gap.reasons, since: gap.since, reported: new Date().toISOString() } }));
+    safe(
+      metric,
+      JSON.stringify({
+        metric: {
+          name: 'audit_sink_lost_records',
+          value: gap.lost,
+          reasons: gap.reasons,
+          since: gap.since,
+          reported: new Date().toISOString(),
+        },
+      }),
+    );
   };
 
   /** Credits a settled range of sequence numbers to every flush waiting on it. */

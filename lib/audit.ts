@@ -60,7 +60,8 @@ export function policyField(access: Access): string {
 
 const httpSinkFor = perConfig(
   (config) => config.auditSink ?? null,
-  (config) => (config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined),
+  (config) =>
+    config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined,
 );
 /** The sink of the configuration last asked for: where records that belong to no open request go. */
 let lastHttpSink: HttpAuditSink | undefined;
@@ -75,7 +76,10 @@ export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
 const open = new Map<string, RequestTrail>();
 
 /** Starts the trail of one request: its id, its room in the HTTP sink and the records it still owes. */
-export function openTrail(config: Config, httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config)): RequestTrail {
+export function openTrail(
+  config: Config,
+  httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config),
+): RequestTrail {
   const trail = openRequestTrail(crypto.randomUUID(), httpSink, {
     write: (record) => audit(record),
     closed: () => open.delete(trail.requestId),
@@ -118,7 +122,11 @@ const SETTLE_WAIT_MS = 30_000;
  * an SSE response are written while it streams), then flushes the HTTP sink through the platform's
  * waitUntil so the response is not delayed and the flush survives the function being frozen.
  */
-export function finishAfter(response: Response, trail: RequestTrail, waitUntil?: (task: Promise<unknown>) => void): Response {
+export function finishAfter(
+  response: Response,
+  trail: RequestTrail,
+  waitUntil?: (task: Promise<unknown>) => void,
+): Response {
   let finished = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let settled: ((flushed: Promise<unknown> | undefined) => void) | undefined;

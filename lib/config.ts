@@ -7,7 +7,16 @@ import { DEFAULT_LIST_TTL_MS, MAX_LIST_TTL_MS } from './wire/cache';
  */
 
 export const SUPPORTED_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
 ] as const;
 
 /** Seconds of clock skew accepted on exp/nbf/iat; small and fixed on purpose (RFC 9068 §4). */
@@ -39,12 +48,7 @@ export class ConfigError extends Error {
 
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return (
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '::1' ||
-    /^127(\.\d{1,3}){3}$/.test(host)
-  );
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** https everywhere, http only for loopback hosts; no credentials, query or fragment. */
@@ -144,7 +148,10 @@ function parseListTtl(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_LIST_TTL_MS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > MAX_LIST_TTL_MS) {
-    throw new ConfigError('MCP_LIST_TTL_MS', `must be an integer from 0 to ${MAX_LIST_TTL_MS} (milliseconds), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      'MCP_LIST_TTL_MS',
+      `must be an integer from 0 to ${MAX_LIST_TTL_MS} (milliseconds), got ${JSON.stringify(raw)}`,
+    );
   }
   return n;
 }
@@ -167,7 +174,10 @@ function parseOrigins(raw: string | undefined, production: boolean): string[] {
   return list(raw).map((value) => {
     const url = parseUrl('ALLOWED_ORIGINS', value, 'https://app.example.com');
     if (url.pathname !== '/' || value.endsWith('/')) {
-      throw new ConfigError('ALLOWED_ORIGINS', `entries must be bare origins like https://app.example.com, got ${JSON.stringify(value)}`);
+      throw new ConfigError(
+        'ALLOWED_ORIGINS',
+        `entries must be bare origins like https://app.example.com, got ${JSON.stringify(value)}`,
+      );
     }
     return url.origin;
   });
@@ -190,7 +200,10 @@ function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
   return list(raw).map((alg) => {
     const parsed = z.enum(SUPPORTED_ALGORITHMS).safeParse(alg);
     if (!parsed.success) {
-      throw new ConfigError('AUTH_ALGORITHMS', `${JSON.stringify(alg)} is not allowed; use asymmetric algorithms from ${SUPPORTED_ALGORITHMS.join(', ')}`);
+      throw new ConfigError(
+        'AUTH_ALGORITHMS',
+        `${JSON.stringify(alg)} is not allowed; use asymmetric algorithms from ${SUPPORTED_ALGORITHMS.join(', ')}`,
+      );
     }
     return parsed.data;
   });
@@ -205,7 +218,9 @@ export function protectedResourceMetadataUrl(resourceUrl: string): string {
 
 export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   // A variable set to an empty string (common in hosting dashboards) counts as unset.
-  const present = Object.fromEntries(Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const present = Object.fromEntries(
+    Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -216,7 +231,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   const port = parsePort(env.PORT);
 
   if (!env.AUTHKIT_DOMAIN && production) {
-    throw new ConfigError('AUTHKIT_DOMAIN', 'must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app');
+    throw new ConfigError(
+      'AUTHKIT_DOMAIN',
+      'must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app',
+    );
   }
   const localIssuer = devIssuer(parsePort(env.LOCAL_AUTH_PORT, 'LOCAL_AUTH_PORT', 4000));
   const issuerUrl = parseUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? localIssuer, 'https://your-app.authkit.app');
@@ -229,14 +247,20 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   const extraAudiences = list(env.AUTH_EXTRA_AUDIENCES);
   const allowedClientIds = env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS);
   if (allowedClientIds && allowedClientIds.length === 0) {
-    throw new ConfigError('ALLOWED_CLIENT_IDS', 'is set but empty; list client ids separated by commas, or unset it to allow any client');
+    throw new ConfigError(
+      'ALLOWED_CLIENT_IDS',
+      'is set but empty; list client ids separated by commas, or unset it to allow any client',
+    );
   }
   if (env.WORKOS_API_URL) parseUrl('WORKOS_API_URL', env.WORKOS_API_URL, 'https://api.workos.com');
   let auditSink: Config['auditSink'];
   if (env.AUDIT_SINK_URL) {
     const url = parseUrl('AUDIT_SINK_URL', env.AUDIT_SINK_URL, 'https://logs.example.com/mcp-audit').toString();
     if (!env.AUDIT_SINK_SECRET || env.AUDIT_SINK_SECRET.length < 32) {
-      throw new ConfigError('AUDIT_SINK_SECRET', 'must be set to at least 32 random characters when AUDIT_SINK_URL is set (e.g. openssl rand -hex 32)');
+      throw new ConfigError(
+        'AUDIT_SINK_SECRET',
+        'must be set to at least 32 random characters when AUDIT_SINK_URL is set (e.g. openssl rand -hex 32)',
+      );
     }
     auditSink = { url, secret: env.AUDIT_SINK_SECRET };
   }

@@ -97,17 +97,40 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       // The authoritative check: the gate already ran, but the tool never trusts that it did.
       const decision = evaluate(tool.access, identity.principal, identity.membership);
       if (decision.effect !== 'allow') {
-        audit({ ...base, decision: 'deny', reason: `wrapper:${decision.effect}`, status: 200, outcome: 'not_run', durationMs: Math.round(performance.now() - started) });
+        audit({
+          ...base,
+          decision: 'deny',
+          reason: `wrapper:${decision.effect}`,
+          status: 200,
+          outcome: 'not_run',
+          durationMs: Math.round(performance.now() - started),
+        });
         return refusal('Not authorized to call this tool');
       }
       try {
-        const result = await tool.handler(args, { principal: identity.principal, identity: identity.lookup, signal: ctx.mcpReq.signal });
+        const result = await tool.handler(args, {
+          principal: identity.principal,
+          identity: identity.lookup,
+          signal: ctx.mcpReq.signal,
+        });
         const outcome = result.isError ? 'tool_error' : 'ok';
-        audit({ ...base, decision: 'allow', status: 200, outcome, durationMs: Math.round(performance.now() - started) });
+        audit({
+          ...base,
+          decision: 'allow',
+          status: 200,
+          outcome,
+          durationMs: Math.round(performance.now() - started),
+        });
         return result;
       } catch {
         // The error stays server-side; the caller gets a fixed message with no stack or path.
-        audit({ ...base, decision: 'allow', status: 200, outcome: 'exception', durationMs: Math.round(performance.now() - started) });
+        audit({
+          ...base,
+          decision: 'allow',
+          status: 200,
+          outcome: 'exception',
+          durationMs: Math.round(performance.now() - started),
+        });
         return refusal('The tool failed');
       }
     },
@@ -125,7 +148,11 @@ export function handlerFor(tools: readonly ToolDefinition[], listTtlMs = DEFAULT
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
       // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
-      { serverInfo: SERVER_INFO, capabilities: { tools: { listChanged: false }, logging: {} }, cacheHints: cacheHintsFor(listTtlMs) },
+      {
+        serverInfo: SERVER_INFO,
+        capabilities: { tools: { listChanged: false }, logging: {} },
+        cacheHints: cacheHintsFor(listTtlMs),
+      },
     );
     handlers.set(key, handler);
   }

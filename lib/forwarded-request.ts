@@ -15,7 +15,13 @@ const decoder = new TextDecoder();
 export class GatedRequest extends Request {
   readonly #bytes: Uint8Array<ArrayBuffer>;
 
-  constructor(url: string, headers: HeadersInit, bytes: Uint8Array<ArrayBuffer>, auth: AuthInfo | undefined, signal?: AbortSignal) {
+  constructor(
+    url: string,
+    headers: HeadersInit,
+    bytes: Uint8Array<ArrayBuffer>,
+    auth: AuthInfo | undefined,
+    signal?: AbortSignal,
+  ) {
     // The caller's signal: when the client disconnects, the SDK tears the exchange down.
     super(url, { method: 'POST', headers, ...(signal ? { signal } : {}) });
     this.#bytes = bytes;
@@ -57,7 +63,11 @@ export class GatedRequest extends Request {
 }
 
 /** The forwarded request for `request` and the bytes already read from it. */
-export function forwardedRequest(request: Request, bytes: Uint8Array<ArrayBuffer>, auth: AuthInfo | undefined): GatedRequest {
+export function forwardedRequest(
+  request: Request,
+  bytes: Uint8Array<ArrayBuffer>,
+  auth: AuthInfo | undefined,
+): GatedRequest {
   const headers: [string, string][] = [];
   for (const entry of request.headers) if (entry[0] !== 'authorization') headers.push(entry);
   return new GatedRequest(request.url, headers, bytes, auth, request.signal);

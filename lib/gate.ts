@@ -22,7 +22,13 @@ export type CallSite = {
   wellFormed: boolean;
 };
 
-export type ToolCall = { site: CallSite; id: string | number | null; tool: ToolDefinition; arguments: unknown; decision: Decision };
+export type ToolCall = {
+  site: CallSite;
+  id: string | number | null;
+  tool: ToolDefinition;
+  arguments: unknown;
+  decision: Decision;
+};
 
 export type GateResult =
   | { kind: 'pass'; calls: ToolCall[] }
@@ -41,7 +47,13 @@ export function callSitesIn(message: unknown): CallSite[] {
     const name = typeof params?.name === 'string' ? params.name : undefined;
     const args = params?.arguments;
     const id = typeof item.id === 'string' || typeof item.id === 'number' ? item.id : null;
-    sites.push({ id, notification: !('id' in item), name, arguments: args, wellFormed: name !== undefined && (args === undefined || isPlainObject(args)) });
+    sites.push({
+      id,
+      notification: !('id' in item),
+      name,
+      arguments: args,
+      wellFormed: name !== undefined && (args === undefined || isPlainObject(args)),
+    });
   }
   return sites;
 }
@@ -62,7 +74,14 @@ export function gate(
   for (const site of sites) {
     const tool = site.name === undefined ? undefined : registry.get(site.name);
     // Unknown names go to the SDK, which answers them; hidden tools answer exactly the same way.
-    if (tool) calls.push({ site, id: site.id, tool, arguments: site.arguments, decision: evaluate(tool.access, principal, membership) });
+    if (tool)
+      calls.push({
+        site,
+        id: site.id,
+        tool,
+        arguments: site.arguments,
+        decision: evaluate(tool.access, principal, membership),
+      });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
 

@@ -1,4 +1,12 @@
-import { audit, finishAfter, httpAuditSinkFor, identityFields, openTrail, policyField, type AuditRecord } from './audit';
+import {
+  audit,
+  finishAfter,
+  httpAuditSinkFor,
+  identityFields,
+  openTrail,
+  policyField,
+  type AuditRecord,
+} from './audit';
 import type { HttpAuditSink } from './audit-sink';
 import type { OwedRecord, RequestTrail } from './audit-trail';
 import { authenticate } from './auth/authenticate';
@@ -71,7 +79,12 @@ function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId):
           : 'Authentication required: sign in through the authorization server in WWW-Authenticate';
   return jsonRpcErrorResponse(
     status,
-    { code: status === 403 ? RPC_ERRORS.forbidden : status === 400 ? RPC_ERRORS.invalidRequest : RPC_ERRORS.unauthorized, message, reason: challenge.kind },
+    {
+      code:
+        status === 403 ? RPC_ERRORS.forbidden : status === 400 ? RPC_ERRORS.invalidRequest : RPC_ERRORS.unauthorized,
+      message,
+      reason: challenge.kind,
+    },
     { id, headers: { 'www-authenticate': wwwAuthenticate(challenge, config.resourceMetadataUrl) } },
   );
 }
@@ -79,7 +92,11 @@ function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId):
 function unavailableResponse(id: JsonRpcId): Response {
   return jsonRpcErrorResponse(
     503,
-    { code: RPC_ERRORS.unavailable, message: 'Identity verification is temporarily unavailable; nothing was executed', reason: 'unavailable' },
+    {
+      code: RPC_ERRORS.unavailable,
+      message: 'Identity verification is temporarily unavailable; nothing was executed',
+      reason: 'unavailable',
+    },
     { id, headers: { 'retry-after': JWKS_RETRY_AFTER_SECONDS } },
   );
 }
@@ -113,7 +130,11 @@ function notRunRecord(
   });
   if (!call) {
     // Unknown tool, or no tool name at all: the SDK answers it; the record says which.
-    return record({ tool: site.name?.slice(0, MAX_NAME_CHARS), decision: 'reject', reason: site.name === undefined ? 'invalid_params' : 'unknown_tool' });
+    return record({
+      tool: site.name?.slice(0, MAX_NAME_CHARS),
+      decision: 'reject',
+      reason: site.name === undefined ? 'invalid_params' : 'unknown_tool',
+    });
   }
   const { decision } = call;
   const tool = { tool: call.tool.name, policy: policyField(call.tool.access) };
@@ -137,7 +158,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     try {
       config = loadConfig();
     } catch (error) {
-      console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load');
+      console.error(
+        error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load',
+      );
       return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
     }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
@@ -146,8 +169,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       response = await answer(request, config, trail);
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
-      audit({ type: 'request_rejected', requestId: trail.requestId, decision: 'reject', reason: 'internal_error', status: 500 });
-      response = jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Internal error; nothing more is known to the caller' });
+      audit({
+        type: 'request_rejected',
+        requestId: trail.requestId,
+        decision: 'reject',
+        reason: 'internal_error',
+        status: 500,
+      });
+      response = jsonRpcErrorResponse(500, {
+        code: RPC_ERRORS.internal,
+        message: 'Internal error; nothing more is known to the caller',
+      });
     }
     return finishAfter(response, trail, options.waitUntil);
   };
@@ -157,7 +189,16 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
-      audit({ type: 'request_rejected', requestId, method, decision: 'reject', reason, status, durationMs: elapsed(), ...identityFields(principal) });
+      audit({
+        type: 'request_rejected',
+        requestId,
+        method,
+        decision: 'reject',
+        reason,
+        status,
+        durationMs: elapsed(),
+        ...identityFields(principal),
+      });
 
     let bytes: Uint8Array<ArrayBuffer> | null;
     try {
@@ -166,12 +207,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       // The client went away mid-body (or the platform's stream failed): nobody reads the answer.
       await trail.reserve(1);
       reject(CLIENT_CLOSED_REQUEST, 'client_aborted');
-      return jsonRpcErrorResponse(CLIENT_CLOSED_REQUEST, { code: RPC_ERRORS.invalidRequest, message: 'The request body was not received' });
+      return jsonRpcErrorResponse(CLIENT_CLOSED_REQUEST, {
+        code: RPC_ERRORS.invalidRequest,
+        message: 'The request body was not received',
+      });
     }
     if (bytes === null) {
       await trail.reserve(1);
       reject(413, 'body_too_large');
-      return jsonRpcErrorResponse(413, { code: RPC_ERRORS.tooLarge, message: `Request body exceeds ${MAX_BODY_BYTES} bytes` });
+      return jsonRpcErrorResponse(413, {
+        code: RPC_ERRORS.tooLarge,
+        message: `Request body exceeds ${MAX_BODY_BYTES} bytes`,
+      });
     }
     let message: unknown;
     try {
@@ -189,7 +236,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       reject(503, 'audit_backpressure', undefined, method);
       return jsonRpcErrorResponse(
         503,
-        { code: RPC_ERRORS.unavailable, message: 'The audit trail is saturated; nothing was executed', reason: 'audit_backpressure' },
+        {
+          code: RPC_ERRORS.unavailable,
+          message: 'The audit trail is saturated; nothing was executed',
+          reason: 'audit_backpressure',
+        },
         { id, headers: { 'retry-after': BACKPRESSURE_RETRY_AFTER_SECONDS } },
       );
     }
@@ -215,15 +266,27 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // After authentication (an invalid token is always a 401), before the gate and the SDK.
     if (refusedBatch) {
       reject(400, refusedBatch.reason, principal, method);
-      return jsonRpcErrorResponse(400, { code: RPC_ERRORS.invalidRequest, message: refusedBatch.message, reason: refusedBatch.reason });
+      return jsonRpcErrorResponse(400, {
+        code: RPC_ERRORS.invalidRequest,
+        message: refusedBatch.message,
+        reason: refusedBatch.reason,
+      });
     }
 
     // An unapproved OAuth client is refused outright: re-authorizing cannot fix it, so no challenge.
-    if (config.allowedClientIds && principal.kind === 'user' && !config.allowedClientIds.includes(principal.clientId ?? '')) {
+    if (
+      config.allowedClientIds &&
+      principal.kind === 'user' &&
+      !config.allowedClientIds.includes(principal.clientId ?? '')
+    ) {
       reject(403, 'client_not_allowed', principal, method);
       return jsonRpcErrorResponse(
         403,
-        { code: RPC_ERRORS.forbidden, message: 'This OAuth client is not approved for this server', reason: 'client_not_allowed' },
+        {
+          code: RPC_ERRORS.forbidden,
+          message: 'This OAuth client is not approved for this server',
+          reason: 'client_not_allowed',
+        },
         { id },
       );
     }
@@ -232,20 +295,29 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const unserved = unservedMethod(message, wire.era);
     if (unserved) {
       reject(unserved.status, unserved.reason, principal, method);
-      return jsonRpcErrorResponse(unserved.status, { code: unserved.code, message: unserved.message, reason: unserved.reason }, { id });
+      return jsonRpcErrorResponse(
+        unserved.status,
+        { code: unserved.code, message: unserved.message, reason: unserved.reason },
+        { id },
+      );
     }
 
     const identityLookup = (options.identity ?? identityLookupFor)(config);
     const membership = membershipNeeded(message, options.registry, principal)
       ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
-        await resolveMembership(principal, identityLookup, { permissions: permissionsNeeded(message, options.registry, principal) })
+        await resolveMembership(principal, identityLookup, {
+          permissions: permissionsNeeded(message, options.registry, principal),
+        })
       : undefined;
 
     const gated = gate(message, options.registry, principal, membership, sites);
     const byCall = new Map(gated.calls.map((call) => [call.site, call]));
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const recordAll = (status: number) => {
-      for (const site of sites) audit(notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }));
+      for (const site of sites)
+        audit(
+          notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
+        );
     };
     if (gated.kind === 'unavailable') {
       recordAll(503);
@@ -256,10 +328,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       return challengeResponse(gated.challenge, config, id);
     }
 
-    const identity: RequestIdentity = { principal, membership, requestId, lookup: identityLookup, begin: (tool) => trail.begin(tool) };
+    const identity: RequestIdentity = {
+      principal,
+      membership,
+      requestId,
+      lookup: identityLookup,
+      begin: (tool) => trail.begin(tool),
+    };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
-    const response = withNoStore(await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded));
+    const response = withNoStore(
+      await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded),
+    );
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
     trail.owe(
       sites.map((site): OwedRecord => {
@@ -267,7 +347,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         return {
           tool: call?.tool.name,
           expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
-          record: () => notRunRecord(site, call, { requestId, status: response.status, aborted: request.signal.aborted, durationMs: elapsed(), principal }),
+          record: () =>
+            notRunRecord(site, call, {
+              requestId,
+              status: response.status,
+              aborted: request.signal.aborted,
+              durationMs: elapsed(),
+              principal,
+            }),
         };
       }),
     );
@@ -294,4 +381,3 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     });
   }
 }
-

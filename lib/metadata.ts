@@ -18,7 +18,10 @@ export const PUBLIC_CORS_HEADERS: Record<string, string> = {
   'access-control-allow-headers': 'mcp-protocol-version, content-type',
 };
 
-export function publicJson(body: unknown, init: { status?: number; maxAge?: number; headers?: Record<string, string> } = {}): Response {
+export function publicJson(
+  body: unknown,
+  init: { status?: number; maxAge?: number; headers?: Record<string, string> } = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status: init.status ?? 200,
     headers: {

@@ -12,7 +12,8 @@ export function checkOrigin(origin: string | null, allowed: readonly string[]): 
 
 export const MCP_CORS_HEADERS = {
   'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id',
+  'access-control-allow-headers':
+    'authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id',
   'access-control-expose-headers': 'www-authenticate, mcp-session-id, mcp-protocol-version',
   'access-control-max-age': '600',
 } as const;

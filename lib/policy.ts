@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Challenge } from './auth/challenge';
-import type { Principal, } from './auth/principal';
+import type { Principal } from './auth/principal';
 
 /**
  * Access policies and their one evaluation. The gate (before dispatch), the tool wrapper
@@ -35,7 +35,11 @@ export type Membership = { roles: readonly string[]; permissions: readonly strin
 export type MembershipAnswer = Membership | 'unavailable' | 'not_configured';
 
 /** Why a caller can never reach a tool by re-authorizing; kept for the audit trail only. */
-export type DenyReason = 'organization_required' | 'role_required' | 'permission_required' | 'identity_lookup_not_configured';
+export type DenyReason =
+  | 'organization_required'
+  | 'role_required'
+  | 'permission_required'
+  | 'identity_lookup_not_configured';
 
 export type Decision =
   | { effect: 'allow' }

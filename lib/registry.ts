@@ -66,20 +66,28 @@ function checkTool(tool: unknown, index: number): ToolDefinition {
     throw new RegistryError(`tool "${name}": ${why}`);
   };
   const shape = ShapeSchema.safeParse(tool);
-  if (!shape.success) fail(shape.error.issues.map((i) => `${i.path.join('.') || 'definition'}: ${i.message}`).join('; '));
+  if (!shape.success)
+    fail(shape.error.issues.map((i) => `${i.path.join('.') || 'definition'}: ${i.message}`).join('; '));
   if (!TOOL_NAME.test(name)) fail('invalid name: use 1-64 characters of a-z, 0-9, _ and -, starting with a letter');
   const definition = tool as ToolDefinition;
-  if (definition.access === undefined) fail('has no access policy; declare access: "public", "signed-in" or { scopes, permissions, roles, org }');
+  if (definition.access === undefined)
+    fail('has no access policy; declare access: "public", "signed-in" or { scopes, permissions, roles, org }');
   const access = AccessSchema.safeParse(definition.access);
   if (!access.success) {
-    const keys = typeof definition.access === 'object' && definition.access !== null ? Object.keys(definition.access) : [];
+    const keys =
+      typeof definition.access === 'object' && definition.access !== null ? Object.keys(definition.access) : [];
     const unknown = keys.filter((k) => !['scopes', 'permissions', 'roles', 'org'].includes(k));
-    fail(unknown.length ? `unknown policy key(s): ${unknown.join(', ')}` : `invalid access policy: ${access.error.issues[0]?.message ?? 'unrecognized'}`);
+    fail(
+      unknown.length
+        ? `unknown policy key(s): ${unknown.join(', ')}`
+        : `invalid access policy: ${access.error.issues[0]?.message ?? 'unrecognized'}`,
+    );
   }
   const policy = access.data as Access;
   if (typeof policy === 'object') {
     const requiresSomething =
-      (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 || policy.org === 'required';
+      (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 ||
+      policy.org === 'required';
     if (!requiresSomething) fail('a non-public policy must require something; use "signed-in" or "public" explicitly');
   }
   const inputKeys = Object.keys(definition.input.shape);

@@ -147,15 +147,26 @@ export function resolveNotesBackend(rawEnv: Record<string, string | undefined>):
     upstashPair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN');
   if (upstash) return upstash;
   if (env.NOTES_STORAGE_URL) {
-    return { driver: 'http', base: checkUrl('NOTES_STORAGE_URL', env.NOTES_STORAGE_URL, DEV_NOTES_STORAGE_URL), from: 'NOTES_STORAGE_URL' };
+    return {
+      driver: 'http',
+      base: checkUrl('NOTES_STORAGE_URL', env.NOTES_STORAGE_URL, DEV_NOTES_STORAGE_URL),
+      from: 'NOTES_STORAGE_URL',
+    };
   }
   if (env.NODE_ENV !== 'production') {
     // The store `npm run dev` starts (scripts/storage-server.ts) on NOTES_STORAGE_PORT.
     const port = env.NOTES_STORAGE_PORT === undefined ? undefined : Number(env.NOTES_STORAGE_PORT);
     if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
-      throw new ConfigError('NOTES_STORAGE_PORT', `must be an integer from 1 to 65535, got ${JSON.stringify(env.NOTES_STORAGE_PORT)}`);
+      throw new ConfigError(
+        'NOTES_STORAGE_PORT',
+        `must be an integer from 1 to 65535, got ${JSON.stringify(env.NOTES_STORAGE_PORT)}`,
+      );
     }
-    return { driver: 'http', base: port ? `http://127.0.0.1:${port}` : DEV_NOTES_STORAGE_URL, from: 'development default' };
+    return {
+      driver: 'http',
+      base: port ? `http://127.0.0.1:${port}` : DEV_NOTES_STORAGE_URL,
+      from: 'development default',
+    };
   }
   return { driver: 'none' };
 }
@@ -229,7 +240,8 @@ function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
     async create(orgId, input) {
       const prefix = orgPrefix(orgId);
       const fields = NewNoteSchema.safeParse(input);
-      if (!fields.success) throw new NotesError('invalid_note', `Invalid note: ${fields.error.issues[0]?.path.join('.') ?? 'input'}`);
+      if (!fields.success)
+        throw new NotesError('invalid_note', `Invalid note: ${fields.error.issues[0]?.path.join('.') ?? 'input'}`);
       const note: Note = { id: crypto.randomUUID(), ...fields.data, createdAt: new Date().toISOString() };
       await guarded('create', () => storage.setItem(`${prefix}${note.id}`, note));
       return note;

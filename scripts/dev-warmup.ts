@@ -14,8 +14,17 @@ const RETRY_MS = 500;
 async function ping(url: string): Promise<number> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'warm-up', method: 'tools/call', params: { name: 'ping', arguments: { message: 'npm run dev warm-up' } } }),
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'warm-up',
+      method: 'tools/call',
+      params: { name: 'ping', arguments: { message: 'npm run dev warm-up' } },
+    }),
     signal: AbortSignal.timeout(WARMUP_LIMIT_MS),
   });
   await res.text();
@@ -43,7 +52,9 @@ async function main(): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  console.log(`/mcp did not answer within ${WARMUP_LIMIT_MS / 1000} s; connect an MCP client to ${resource} once next dev is ready`);
+  console.log(
+    `/mcp did not answer within ${WARMUP_LIMIT_MS / 1000} s; connect an MCP client to ${resource} once next dev is ready`,
+  );
 }
 
 main().catch((error: unknown) => {

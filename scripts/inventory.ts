@@ -20,7 +20,11 @@ function fail(message: string): never {
 
 function parseCli() {
   try {
-    return parseArgs({ options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+    return parseArgs({
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
   } catch (error) {
     return fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
   }
@@ -53,8 +57,11 @@ function main(): void {
     return;
   }
   process.stdout.write(inventoryMarkdown(rows));
-  const clients = config.allowedClientIds?.join(', ') ?? 'any client registered with the issuer (ALLOWED_CLIENT_IDS unset)';
-  process.stdout.write(`\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\nApproved clients: ${clients}\n`);
+  const clients =
+    config.allowedClientIds?.join(', ') ?? 'any client registered with the issuer (ALLOWED_CLIENT_IDS unset)';
+  process.stdout.write(
+    `\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\nApproved clients: ${clients}\n`,
+  );
 }
 
 main();

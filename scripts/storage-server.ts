@@ -28,9 +28,17 @@ export type StorageServer = { url: string; port: number; close(): Promise<void> 
  * Only keys under `notes:` are served, whole-namespace deletes are refused, and requests must
  * name a loopback Host (a web page cannot reach it through DNS rebinding).
  */
-export async function startStorageServer({ port = DEFAULT_PORT, dir = DEFAULT_DIR }: { port?: number; dir?: string } = {}): Promise<StorageServer> {
+export async function startStorageServer({
+  port = DEFAULT_PORT,
+  dir = DEFAULT_DIR,
+}: {
+  port?: number;
+  dir?: string;
+} = {}): Promise<StorageServer> {
   if (process.env.NODE_ENV === 'production') {
-    throw new Error('storage-server: refusing to start with NODE_ENV=production; use Upstash Redis (UPSTASH_REDIS_REST_URL) in production');
+    throw new Error(
+      'storage-server: refusing to start with NODE_ENV=production; use Upstash Redis (UPSTASH_REDIS_REST_URL) in production',
+    );
   }
   const storage = createStorage({ driver: fsDriver({ base: dir }) });
   const handler = createH3StorageHandler(storage, {
@@ -43,8 +51,10 @@ export async function startStorageServer({ port = DEFAULT_PORT, dir = DEFAULT_DI
         // empty hostname: refused below
       }
       if (!isLoopbackHost(hostname)) throw createError({ statusCode: 403, statusMessage: 'Loopback Host required' });
-      if (key !== 'notes' && !key.startsWith('notes:')) throw createError({ statusCode: 403, statusMessage: 'Only notes:* keys' });
-      if (type === 'write' && key.endsWith(':')) throw createError({ statusCode: 403, statusMessage: 'Clearing a namespace is not allowed' });
+      if (key !== 'notes' && !key.startsWith('notes:'))
+        throw createError({ statusCode: 403, statusMessage: 'Only notes:* keys' });
+      if (type === 'write' && key.endsWith(':'))
+        throw createError({ statusCode: 403, statusMessage: 'Clearing a namespace is not allowed' });
     },
   });
   // Not createStorageServer: it builds its app with { debug: true }, which puts stack traces in error responses.

@@ -53,14 +53,18 @@ async function main(): Promise<void> {
   if (!values.user) fail(`--user is required\n${USAGE}`);
 
   const user = findUser(values.user);
-  if (!user) fail(`unknown user ${JSON.stringify(values.user)}; seeded users: ${users.map((u) => u.handle).join(', ')}`);
+  if (!user)
+    fail(`unknown user ${JSON.stringify(values.user)}; seeded users: ${users.map((u) => u.handle).join(', ')}`);
   const orgs = organizationsOf(user.id);
   const org = values.org ?? orgs[0]?.id;
   if (!org || !orgs.some((o) => o.id === org)) {
-    fail(`${user.handle} is not a member of ${values.org ?? 'any organization'}; member of: ${orgs.map((o) => o.id).join(', ') || 'none'}`);
+    fail(
+      `${user.handle} is not a member of ${values.org ?? 'any organization'}; member of: ${orgs.map((o) => o.id).join(', ') || 'none'}`,
+    );
   }
 
-  const issuer = values.issuer ?? process.env.LOCAL_AUTH_ISSUER ?? `http://localhost:${process.env.LOCAL_AUTH_PORT ?? '4000'}`;
+  const issuer =
+    values.issuer ?? process.env.LOCAL_AUTH_ISSUER ?? `http://localhost:${process.env.LOCAL_AUTH_PORT ?? '4000'}`;
   const resource = values.resource ?? process.env.MCP_RESOURCE_URL ?? 'http://localhost:3000/mcp';
 
   try {

@@ -16,7 +16,8 @@ export default defineTool({
   audit: ['title'],
   handler: async ({ title, body }, { principal }) => {
     // Defense in depth: the policy already requires an organization; without one, nothing is written.
-    if (principal.kind !== 'user' || !principal.organizationId) return toolError('Notes need a signed-in user in an organization');
+    if (principal.kind !== 'user' || !principal.organizationId)
+      return toolError('Notes need a signed-in user in an organization');
     const organizationId = principal.organizationId;
     return withNotesStore(async (store) => {
       const note = await store.create(organizationId, { title, body, authorId: principal.subject });

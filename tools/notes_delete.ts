@@ -12,7 +12,8 @@ export default defineTool({
   audit: ['id'],
   handler: async ({ id }, { principal }) => {
     // Defense in depth: the policy already requires an organization; without one, nothing is deleted.
-    if (principal.kind !== 'user' || !principal.organizationId) return toolError('Notes need a signed-in user in an organization');
+    if (principal.kind !== 'user' || !principal.organizationId)
+      return toolError('Notes need a signed-in user in an organization');
     const organizationId = principal.organizationId;
     return withNotesStore(async (store) => {
       // Only the caller's namespace is looked at: another organization's id is simply not found there.

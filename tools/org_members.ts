@@ -10,7 +10,8 @@ export default defineTool({
   name: 'org_members',
   access: { roles: ['admin'] },
   title: 'Organization members',
-  description: 'List the active members of your organization with their roles (and email and name). Organization admins only.',
+  description:
+    'List the active members of your organization with their roles (and email and name). Organization admins only.',
   input: z.object({}),
   annotations: { readOnlyHint: true, openWorldHint: false },
   handler: async (_input, { principal, identity }) => {
@@ -22,7 +23,13 @@ export default defineTool({
     if (members === 'unavailable') return failure(DIRECTORY_UNAVAILABLE);
     return jsonResult({
       organizationId: principal.organizationId,
-      members: members.map((m) => ({ userId: m.userId, role: m.roles[0] ?? null, roles: m.roles, email: m.email, name: m.name })),
+      members: members.map((m) => ({
+        userId: m.userId,
+        role: m.roles[0] ?? null,
+        roles: m.roles,
+        email: m.email,
+        name: m.name,
+      })),
     });
   },
 });

@@ -5,7 +5,8 @@ export default defineTool({
   name: 'whoami',
   access: 'signed-in',
   title: 'Who am I',
-  description: 'Show the verified identity behind this connection: user, organization, OAuth client and granted scopes.',
+  description:
+    'Show the verified identity behind this connection: user, organization, OAuth client and granted scopes.',
   input: z.object({}),
   annotations: { readOnlyHint: true, openWorldHint: false },
   handler: (_input, { principal }) => {

@@ -37,8 +37,8 @@ export function AccessMap({ registry }: { registry: Registry }) {
         </table>
       </div>
       <p>
-        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access. The same
-        map prints with <code>npm run inventory</code>.
+        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access.
+        The same map prints with <code>npm run inventory</code>.
       </p>
     </section>
   );

@@ -14,7 +14,9 @@ export type SeededUser = {
  * reaches a production build: Next replaces `process.env.NODE_ENV` at build time, so the import
  * below is dead code there and is not bundled (tests/e2e/landing-page.test.ts checks the output).
  */
-export async function localSignIn(env: Record<string, string | undefined> = process.env): Promise<SeededUser[] | undefined> {
+export async function localSignIn(
+  env: Record<string, string | undefined> = process.env,
+): Promise<SeededUser[] | undefined> {
   if (process.env.NODE_ENV === 'production') return undefined;
   if (env.AUTHKIT_DOMAIN) return undefined;
   const directory = await import('@/scripts/local-auth/directory');

@@ -1,7 +1,12 @@
 import type { CSSProperties } from 'react';
 
 /** Inline styles for the landing page: no CSS pipeline, no client-side JS. */
-export const cell: CSSProperties = { padding: '0.35rem 0.75rem 0.35rem 0', borderBottom: '1px solid #ddd', verticalAlign: 'top', textAlign: 'left' };
+export const cell: CSSProperties = {
+  padding: '0.35rem 0.75rem 0.35rem 0',
+  borderBottom: '1px solid #ddd',
+  verticalAlign: 'top',
+  textAlign: 'left',
+};
 
 /** Wide content scrolls inside its own box, never the page (phone-width screens). */
 export const scrollBox: CSSProperties = { overflowX: 'auto', maxWidth: '100%' };

@@ -12,7 +12,14 @@ export type Authentication =
 
 /** One verifier (and so one JWKS cache) per isolate and configuration. */
 export const verifierFor: (config: Config) => TokenVerifier = perConfig(
-  (config) => [config.issuer, config.jwksUrl, config.audiences, config.extraAudiences, config.algorithms, config.maxTokenLifetimeSeconds],
+  (config) => [
+    config.issuer,
+    config.jwksUrl,
+    config.audiences,
+    config.extraAudiences,
+    config.algorithms,
+    config.maxTokenLifetimeSeconds,
+  ],
   (config) => createTokenVerifier(config),
 );
 
@@ -24,7 +31,11 @@ export async function authenticate(
   const credentials = readCredentials(request.headers, request.url);
   switch (credentials.kind) {
     case 'malformed':
-      return { ok: false, kind: 'challenge', challenge: { kind: 'invalid_request', description: credentials.description } };
+      return {
+        ok: false,
+        kind: 'challenge',
+        challenge: { kind: 'invalid_request', description: credentials.description },
+      };
     case 'none':
       return config.authRequired
         ? { ok: false, kind: 'challenge', challenge: { kind: 'authentication_required', scopes: [] } }

@@ -132,7 +132,8 @@ class LookupTimeout extends Error {
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`identity lookup: ${name} must be a non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`identity lookup: ${name} must be a non-negative number`);
   return value;
 }
 
@@ -146,7 +147,10 @@ function apiEndpoint(apiUrl: string | undefined): { apiHostname: string; https: 
     url = undefined;
   }
   if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    throw new ConfigError('WORKOS_API_URL', 'must be an https:// URL (http:// only for loopback hosts), e.g. https://api.workos.com');
+    throw new ConfigError(
+      'WORKOS_API_URL',
+      'must be an https:// URL (http:// only for loopback hosts), e.g. https://api.workos.com',
+    );
   }
   return {
     apiHostname: url.hostname,
@@ -274,7 +278,12 @@ export function createIdentityLookup(
     let after: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const list = await request(() =>
-        client.userManagement.listOrganizationMemberships({ organizationId, statuses: ['active'], limit: PAGE_SIZE, after }),
+        client.userManagement.listOrganizationMemberships({
+          organizationId,
+          statuses: ['active'],
+          limit: PAGE_SIZE,
+          after,
+        }),
       );
       const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
       records.push(...parsed.data);
@@ -300,11 +309,18 @@ export function createIdentityLookup(
   const rolesIn = (userId: string, organizationId: string) =>
     cached(JSON.stringify(['membership', userId, organizationId]), 'membership', async (): Promise<string[]> => {
       const list = await request(() =>
-        client.userManagement.listOrganizationMemberships({ userId, organizationId, statuses: ['active'], limit: PAGE_SIZE }),
+        client.userManagement.listOrganizationMemberships({
+          userId,
+          organizationId,
+          statuses: ['active'],
+          limit: PAGE_SIZE,
+        }),
       );
       const parsed = membershipPage.parse({ data: list.data, listMetadata: list.listMetadata });
       // Filter again: an answer about someone else must never grant anything.
-      const mine = parsed.data.filter((m) => m.userId === userId && m.organizationId === organizationId && m.status === 'active');
+      const mine = parsed.data.filter(
+        (m) => m.userId === userId && m.organizationId === organizationId && m.status === 'active',
+      );
       return rolesOf(mine);
     });
 

@@ -20,7 +20,8 @@ export const identityLookupFor: (config: Config) => IdentityLookup | undefined =
 function isToolsList(message: unknown): boolean {
   const items = Array.isArray(message) ? message : [message];
   for (const item of items) {
-    if (typeof item === 'object' && item !== null && (item as { method?: unknown }).method === 'tools/list') return true;
+    if (typeof item === 'object' && item !== null && (item as { method?: unknown }).method === 'tools/list')
+      return true;
   }
   return false;
 }

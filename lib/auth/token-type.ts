@@ -16,8 +16,19 @@ import type { JWTHeaderParameters, JWTPayload } from 'jose';
 const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(['at+jwt', 'jwt']);
 const ID_TOKEN_ONLY_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const;
 const PROFILE_CLAIMS = [
-  'email', 'email_verified', 'name', 'given_name', 'family_name', 'middle_name', 'nickname',
-  'preferred_username', 'picture', 'phone_number', 'phone_number_verified', 'address', 'birthdate',
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'preferred_username',
+  'picture',
+  'phone_number',
+  'phone_number_verified',
+  'address',
+  'birthdate',
 ] as const;
 
 /** `typ` compared case-insensitively without the optional `application/` prefix (RFC 7515 §4.1.9). */
@@ -39,7 +50,11 @@ export function tokenTypeProblem(
   payload: JWTPayload,
   resourceAudiences: readonly string[],
 ): 'type' | 'id_token_claim' | 'profile_claim' | undefined {
-  if (header.typ !== undefined && (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYPES.has(normalizedType(header.typ)))) return 'type';
+  if (
+    header.typ !== undefined &&
+    (typeof header.typ !== 'string' || !ACCESS_TOKEN_TYPES.has(normalizedType(header.typ)))
+  )
+    return 'type';
   if (ID_TOKEN_ONLY_CLAIMS.some((claim) => claim in payload)) return 'id_token_claim';
   const forThisResource = audiencesOf(payload).some((aud) => resourceAudiences.includes(aud));
   if (!forThisResource && PROFILE_CLAIMS.some((claim) => claim in payload)) return 'profile_claim';

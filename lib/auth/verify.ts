@@ -72,7 +72,8 @@ function classify(error: unknown): VerifyResult {
         return invalid('The access token has an invalid claim');
     }
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return invalid('The access token uses an algorithm that is not allowed');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return invalid('The access token uses an algorithm that is not allowed');
   if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('The access token signature is invalid');
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
     return invalid('The access token was signed with an unknown key');
@@ -125,7 +126,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const claims = AccessTokenClaimsSchema.safeParse(payload);
       if (!claims.success) return invalid('The access token has an invalid claim');
       if (claims.data.exp - claims.data.iat > maxLifetime) return invalid(LIFETIME_EXCEEDED);
-      if (tokenTypeProblem(protectedHeader, payload, resourceAudiences)) return invalid('The token is not an access token');
+      if (tokenTypeProblem(protectedHeader, payload, resourceAudiences))
+        return invalid('The token is not an access token');
       const principal = principalFromClaims(claims.data);
       cache?.set(token, principal);
       return { ok: true, principal };

@@ -35,7 +35,13 @@ export function cacheHintsFor(listTtlMs: number): CacheHints {
 }
 
 /** The methods whose results depend on who asks: their hints must never be `public`. */
-export const CALLER_FILTERED_METHODS = ['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read'] as const;
+export const CALLER_FILTERED_METHODS = [
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+] as const;
 
 /** The response with `Cache-Control: no-store` unless it already says no-store. */
 export function withNoStore(response: Response): Response {

@@ -60,7 +60,10 @@ const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9
 
 /** A header value, with the spec's Base64 sentinel decoded; undefined when the sentinel is malformed. */
 export function decodeHeaderValue(value: string): string | undefined {
-  if (!(value.startsWith(BASE64_PREFIX) && value.endsWith(BASE64_SUFFIX)) || value.length < BASE64_PREFIX.length + BASE64_SUFFIX.length)
+  if (
+    !(value.startsWith(BASE64_PREFIX) && value.endsWith(BASE64_SUFFIX)) ||
+    value.length < BASE64_PREFIX.length + BASE64_SUFFIX.length
+  )
     return value;
   const payload = value.slice(BASE64_PREFIX.length, value.length - BASE64_SUFFIX.length);
   if (!CANONICAL_BASE64.test(payload)) return undefined;
@@ -72,7 +75,8 @@ export function decodeHeaderValue(value: string): string | undefined {
   }
 }
 
-const trimOws = (value: string | null): string | undefined => (value === null ? undefined : value.replace(/^[\t ]+|[\t ]+$/g, ''));
+const trimOws = (value: string | null): string | undefined =>
+  value === null ? undefined : value.replace(/^[\t ]+|[\t ]+$/g, '');
 
 function nameInBody(method: string, params: unknown): string | undefined {
   const field = Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
@@ -106,7 +110,8 @@ export function checkWireHeaders(headers: Headers, body: unknown): HeaderCheck {
   if (versionHeader === undefined) return mismatch('version_header_missing');
   if (methodHeader === undefined) return mismatch('method_header_missing');
   const bodyName = nameInBody(route.message.method, route.message.params);
-  if (nameHeader === undefined) return bodyName === undefined ? { ok: true, era: 'modern' } : mismatch('name_header_missing');
+  if (nameHeader === undefined)
+    return bodyName === undefined ? { ok: true, era: 'modern' } : mismatch('name_header_missing');
   if (!Object.hasOwn(NAME_SOURCE, route.message.method)) return { ok: true, era: 'modern' };
   const decoded = decodeHeaderValue(nameHeader);
   if (decoded === undefined) return mismatch('name_header_invalid');

@@ -10,7 +10,12 @@
 
 export const METHOD_NOT_FOUND = -32601;
 
-export type Unserved = { status: number; code: typeof METHOD_NOT_FOUND; message: string; reason: 'subscriptions_unsupported' };
+export type Unserved = {
+  status: number;
+  code: typeof METHOD_NOT_FOUND;
+  message: string;
+  reason: 'subscriptions_unsupported';
+};
 
 const UNSERVED: Readonly<Record<string, string>> = {
   'subscriptions/listen':
@@ -24,5 +29,10 @@ export function unservedMethod(message: unknown, era: 'modern' | 'legacy' | 'oth
   if (typeof method !== 'string' || !Object.hasOwn(UNSERVED, method)) return undefined;
   // The SDK answers an unknown method 404 on the 2026 wire and in-band (200) on the 2025 wire;
   // this refusal answers the same way, so clients handle it as they handle any missing method.
-  return { status: era === 'modern' ? 404 : 200, code: METHOD_NOT_FOUND, message: UNSERVED[method] ?? '', reason: 'subscriptions_unsupported' };
+  return {
+    status: era === 'modern' ? 404 : 200,
+    code: METHOD_NOT_FOUND,
+    message: UNSERVED[method] ?? '',
+    reason: 'subscriptions_unsupported',
+  };
 }

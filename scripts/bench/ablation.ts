@@ -51,7 +51,9 @@ try {
   const now = Math.floor(Date.now() / 1000);
   const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
   const visibleTo = (principal: Principal) =>
-    registry.tools.filter((tool) => ['allow', 'challenge'].includes(evaluate(tool.access, principal, undefined).effect));
+    registry.tools.filter((tool) =>
+      ['allow', 'challenge'].includes(evaluate(tool.access, principal, undefined).effect),
+    );
   const cTools = visibleTo(alice);
   log(`[ablation] tools visible to (c): ${cTools.map((t) => t.name).join(', ')}`);
 
@@ -69,7 +71,8 @@ try {
       server.registerTool(
         ping.name,
         { title: ping.title, description: ping.description, inputSchema: ping.input, annotations: ping.annotations },
-        async (a: Record<string, unknown>): Promise<CallToolResult> => ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
+        async (a: Record<string, unknown>): Promise<CallToolResult> =>
+          ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
       );
     },
     { serverInfo: { name: 'edge-mcp-authkit', version: '0.1.0' }, capabilities: { tools: {} }, telemetry: false },
@@ -82,7 +85,8 @@ try {
       server.registerTool(
         ping.name,
         { title: ping.title, description: ping.description, inputSchema: ping.input, annotations: ping.annotations },
-        async (a: Record<string, unknown>): Promise<CallToolResult> => ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
+        async (a: Record<string, unknown>): Promise<CallToolResult> =>
+          ping.handler(a as { message?: string }, { principal: ANONYMOUS }),
       );
       return server;
     },
@@ -96,10 +100,30 @@ try {
     slots.push({ id: 'a', variant, handler, request, check, rounds: [] });
   add('a       bare, ping', bareHandler(), () => post(BODIES.ping), EXPECT.a);
   add('a0      bare, ping, telemetry: false', noTelemetry, () => post(BODIES.ping), EXPECT.a);
-  add('a-sdk   SDK createMcpHandler, parsedBody given, body-less Request', sdkParsed, () => new Request(URL_MCP, { method: 'POST', headers: MCP_HEADERS }), EXPECT.a);
-  add('D1 ping handlerFor([ping])', handlerFor(registry.tools.filter((t) => t.name === 'ping')), () => dispatchRequest(BODIES.ping, ANONYMOUS), EXPECT.b);
-  add(`Dc ping handlerFor(${cTools.length} tools)`, handlerFor(cTools), () => dispatchRequest(BODIES.ping, alice), EXPECT.b);
-  add(`D1 whoami handlerFor([whoami])`, handlerFor(cTools.filter((t) => t.name === 'whoami')), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
+  add(
+    'a-sdk   SDK createMcpHandler, parsedBody given, body-less Request',
+    sdkParsed,
+    () => new Request(URL_MCP, { method: 'POST', headers: MCP_HEADERS }),
+    EXPECT.a,
+  );
+  add(
+    'D1 ping handlerFor([ping])',
+    handlerFor(registry.tools.filter((t) => t.name === 'ping')),
+    () => dispatchRequest(BODIES.ping, ANONYMOUS),
+    EXPECT.b,
+  );
+  add(
+    `Dc ping handlerFor(${cTools.length} tools)`,
+    handlerFor(cTools),
+    () => dispatchRequest(BODIES.ping, alice),
+    EXPECT.b,
+  );
+  add(
+    `D1 whoami handlerFor([whoami])`,
+    handlerFor(cTools.filter((t) => t.name === 'whoami')),
+    () => dispatchRequest(BODIES.whoami, alice),
+    EXPECT.c,
+  );
   add(`Dc whoami`, handlerFor(cTools), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
   add('E stub  endpoint, stub verifier', stubbed, () => post(BODIES.whoami, token), EXPECT.c);
   add('c       endpoint, cached token', endpoint, () => post(BODIES.whoami, token), EXPECT.c);

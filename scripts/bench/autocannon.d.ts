@@ -13,7 +13,17 @@ declare module 'autocannon' {
     timeout?: number;
     pipelining?: number;
   };
-  export type Histogram = { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p99: number };
+  export type Histogram = {
+    average: number;
+    mean: number;
+    stddev: number;
+    min: number;
+    max: number;
+    total: number;
+    p50: number;
+    p90: number;
+    p99: number;
+  };
   export type Result = {
     requests: Histogram;
     latency: Histogram;

@@ -15,17 +15,31 @@ import { constants, gzipSync } from 'node:zlib';
  * KB = 1024 bytes.
  */
 
-export type FunctionSize = { name: string; files: Array<{ file: string; bytes: number; gzipBytes: number }>; bytes: number; gzipBytes: number };
+export type FunctionSize = {
+  name: string;
+  files: Array<{ file: string; bytes: number; gzipBytes: number }>;
+  bytes: number;
+  gzipBytes: number;
+};
 export type BundleReport = { dir: string; gzipLevel: number; mcp: FunctionSize; middleware?: FunctionSize };
 
-type ManifestEntry = { files?: string[]; wasm?: Array<{ filePath: string }>; assets?: Array<{ filePath: string }>; name?: string };
+type ManifestEntry = {
+  files?: string[];
+  wasm?: Array<{ filePath: string }>;
+  assets?: Array<{ filePath: string }>;
+  name?: string;
+};
 type Manifest = { middleware?: Record<string, ManifestEntry>; functions?: Record<string, ManifestEntry> };
 
 export const MCP_FUNCTION = '/mcp/route';
 const GZIP_LEVEL = constants.Z_BEST_COMPRESSION; // 9
 
 function measure(name: string, entry: ManifestEntry, dir: string): FunctionSize {
-  const paths = [...(entry.files ?? []), ...(entry.wasm ?? []).map((w) => w.filePath), ...(entry.assets ?? []).map((a) => a.filePath)];
+  const paths = [
+    ...(entry.files ?? []),
+    ...(entry.wasm ?? []).map((w) => w.filePath),
+    ...(entry.assets ?? []).map((a) => a.filePath),
+  ];
   const files = [...new Set(paths)].map((file) => {
     const content = readFileSync(join(dir, file));
     return { file, bytes: content.byteLength, gzipBytes: gzipSync(content, { level: GZIP_LEVEL }).byteLength };
@@ -44,7 +58,9 @@ export function edgeBundleReport(dir = '.next'): BundleReport {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
   const mcp = manifest.functions?.[MCP_FUNCTION];
   if (!mcp) {
-    throw new Error(`${manifestPath} has no "${MCP_FUNCTION}" Edge function (functions: ${Object.keys(manifest.functions ?? {}).join(', ') || 'none'})`);
+    throw new Error(
+      `${manifestPath} has no "${MCP_FUNCTION}" Edge function (functions: ${Object.keys(manifest.functions ?? {}).join(', ') || 'none'})`,
+    );
   }
   const middlewareEntry = Object.values(manifest.middleware ?? {})[0];
   return {
@@ -72,7 +88,9 @@ function main(argv: string[]): number {
   try {
     report = edgeBundleReport(flag('dir') ?? '.next');
   } catch (error) {
-    console.error(`[bundle] cannot read the build output: ${error instanceof Error ? error.message : String(error)} (run \`npx next build\` first)`);
+    console.error(
+      `[bundle] cannot read the build output: ${error instanceof Error ? error.message : String(error)} (run \`npx next build\` first)`,
+    );
     return 2;
   }
   const { mcp, middleware } = report;
@@ -80,12 +98,22 @@ function main(argv: string[]): number {
   if (argv.includes('--json')) {
     console.log(JSON.stringify({ ...report, budgetKb, over }, null, 2));
   } else {
-    console.log(`[bundle] /mcp edge function: ${kb(mcp.gzipBytes)} gzipped (budget ${budgetKb} KB), ${kb(mcp.bytes)} raw, ${mcp.files.length} files, gzip level ${report.gzipLevel} per file`);
-    if (middleware) console.log(`[bundle] middleware (information): ${kb(middleware.gzipBytes)} gzipped, ${kb(middleware.bytes)} raw, ${middleware.files.length} files`);
+    console.log(
+      `[bundle] /mcp edge function: ${kb(mcp.gzipBytes)} gzipped (budget ${budgetKb} KB), ${kb(mcp.bytes)} raw, ${mcp.files.length} files, gzip level ${report.gzipLevel} per file`,
+    );
+    if (middleware)
+      console.log(
+        `[bundle] middleware (information): ${kb(middleware.gzipBytes)} gzipped, ${kb(middleware.bytes)} raw, ${middleware.files.length} files`,
+      );
     if (argv.includes('--verbose')) {
-      for (const f of [...mcp.files].sort((x, y) => y.gzipBytes - x.gzipBytes)) console.log(`[bundle]   ${kb(f.gzipBytes).padStart(9)}  ${kb(f.bytes).padStart(9)} raw  ${f.file}`);
+      for (const f of [...mcp.files].sort((x, y) => y.gzipBytes - x.gzipBytes))
+        console.log(`[bundle]   ${kb(f.gzipBytes).padStart(9)}  ${kb(f.bytes).padStart(9)} raw  ${f.file}`);
     }
-    console.log(over ? `[bundle] FAIL: /mcp is ${kb(mcp.gzipBytes - budgetKb * 1024)} over the ${budgetKb} KB budget` : `[bundle] OK: ${kb(budgetKb * 1024 - mcp.gzipBytes)} under budget`);
+    console.log(
+      over
+        ? `[bundle] FAIL: /mcp is ${kb(mcp.gzipBytes - budgetKb * 1024)} over the ${budgetKb} KB budget`
+        : `[bundle] OK: ${kb(budgetKb * 1024 - mcp.gzipBytes)} under budget`,
+    );
   }
   return over ? 1 : 0;
 }

@@ -73,16 +73,30 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     else given.set(arg.slice(2), 'true');
   }
   const known = new Set([
-    'inproc-seconds', 'inproc-round-ms', 'concurrency', 'cold-tokens', 'http-seconds', 'http-round-seconds',
-    'connections', 'skip-inproc', 'skip-http', 'profile', 'only', 'out-dir', 'quick',
+    'inproc-seconds',
+    'inproc-round-ms',
+    'concurrency',
+    'cold-tokens',
+    'http-seconds',
+    'http-round-seconds',
+    'connections',
+    'skip-inproc',
+    'skip-http',
+    'profile',
+    'only',
+    'out-dir',
+    'quick',
   ]);
-  for (const name of given.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
+  for (const name of given.keys())
+    if (!known.has(name))
+      throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
   const quick = given.has('quick') || env.BENCH_QUICK === '1';
   const num = (name: string, fallback: number, min: number, max: number): number => {
     const raw = given.get(name) ?? env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
     return n;
   };
   const bool = (name: string): boolean => {
@@ -92,7 +106,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const onlyRaw = given.get('only') ?? env.BENCH_ONLY;
   const ids = Object.keys(SCENARIO_LABELS) as ScenarioId[];
   const only = onlyRaw ? onlyRaw.split(',').map((s) => s.trim()) : undefined;
-  for (const id of only ?? []) if (!ids.includes(id as ScenarioId)) throw new Error(`--only: unknown scenario ${JSON.stringify(id)} (known: ${ids.join(',')})`);
+  for (const id of only ?? [])
+    if (!ids.includes(id as ScenarioId))
+      throw new Error(`--only: unknown scenario ${JSON.stringify(id)} (known: ${ids.join(',')})`);
   return {
     inprocSeconds: num('inproc-seconds', quick ? 12 : 60, 1, 3600),
     inprocRoundMs: num('inproc-round-ms', quick ? 300 : 500, 100, 60_000),
@@ -202,7 +218,8 @@ export function pairedRatioInterval(
   const random = seeded(options.seed ?? 1);
   const resamples = options.resamples ?? 2000;
   const medians: number[] = [];
-  for (let b = 0; b < resamples; b++) medians.push(median(Array.from({ length: ratios.length }, () => ratios[Math.floor(random() * ratios.length)]!)));
+  for (let b = 0; b < resamples; b++)
+    medians.push(median(Array.from({ length: ratios.length }, () => ratios[Math.floor(random() * ratios.length)]!)));
   medians.sort((p, q) => p - q);
   const tail = (1 - (options.level ?? 0.95)) / 2;
   return { low: medians[Math.floor(tail * (resamples - 1))]!, high: medians[Math.ceil((1 - tail) * (resamples - 1))]! };
@@ -221,11 +238,23 @@ export function withRatios(summaries: ScenarioSummary[], a: ScenarioSummary | un
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const fmt = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+const fmt = (n: number | undefined, digits: number): string =>
+  n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 
 export function table(title: string, rows: ScenarioSummary[]): string {
   const pooled = rows.some((r) => r.pooledP99 !== undefined);
-  const header = ['scenario', 'sink/server', 'req/s', 'p50 ms', 'p99 ms', ...(pooled ? ['pooled p99 ms'] : []), 'req/s ÷ (a)', 'p99 ÷ (a)', 'requests', 'errors'];
+  const header = [
+    'scenario',
+    'sink/server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    ...(pooled ? ['pooled p99 ms'] : []),
+    'req/s ÷ (a)',
+    'p99 ÷ (a)',
+    'requests',
+    'errors',
+  ];
   const body = rows.map((r) => [
     `(${r.id}) ${r.label}`,
     r.variant,
@@ -239,7 +268,8 @@ export function table(title: string, rows: ScenarioSummary[]): string {
     String(r.errors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i === 0 || i === 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
   return [`### ${title}`, '', line(header), rule, ...body.map(line)].join('\n');
 }

@@ -26,7 +26,8 @@ export function bareHandler(): (request: Request) => Promise<Response> {
       server.registerTool(
         ping.name,
         { title: ping.title, description: ping.description, inputSchema: ping.input, annotations: ping.annotations },
-        async (args: Record<string, unknown>): Promise<CallToolResult> => ping.handler(args as { message?: string }, { principal: ANONYMOUS }),
+        async (args: Record<string, unknown>): Promise<CallToolResult> =>
+          ping.handler(args as { message?: string }, { principal: ANONYMOUS }),
       );
     },
     { serverInfo: SERVER_INFO, capabilities: { tools: {} } },
@@ -44,7 +45,13 @@ export type Fixtures = {
 };
 
 /** Claims of the seeded admin as AuthKit issues them (no role claim: roles come from the directory). */
-export const ALICE = { sub: 'user_alice', org_id: 'org_acme', client_id: 'client_bench', sid: 'session_bench', scope: 'notes:read notes:write' };
+export const ALICE = {
+  sub: 'user_alice',
+  org_id: 'org_acme',
+  client_id: 'client_bench',
+  sid: 'session_bench',
+  scope: 'notes:read notes:write',
+};
 
 export async function startFixtures(): Promise<Fixtures> {
   const issuer = await startTestIssuer();

@@ -53,7 +53,19 @@ type Target = {
 
 const require = createRequire(import.meta.url);
 /** Variables that would change what is measured if the caller's shell happens to set them. */
-const SCRUBBED = ['AUDIT_SINK_URL', 'AUDIT_SINK_SECRET', 'ALLOWED_CLIENT_IDS', 'ALLOWED_ORIGINS', 'MCP_AUTH_REQUIRED', 'AUTH_EXTRA_AUDIENCES', 'AUTH_JWKS_URL', 'AUTH_ALGORITHMS', 'WORKOS_CLIENT_ID', 'VERCEL_ENV', 'VERCEL_URL'];
+const SCRUBBED = [
+  'AUDIT_SINK_URL',
+  'AUDIT_SINK_SECRET',
+  'ALLOWED_CLIENT_IDS',
+  'ALLOWED_ORIGINS',
+  'MCP_AUTH_REQUIRED',
+  'AUTH_EXTRA_AUDIENCES',
+  'AUTH_JWKS_URL',
+  'AUTH_ALGORITHMS',
+  'WORKOS_CLIENT_ID',
+  'VERCEL_ENV',
+  'VERCEL_URL',
+];
 
 export type Running = { url: string; child: ChildProcess; tail(): string; stop(): Promise<void> };
 
@@ -120,7 +132,9 @@ async function startNext(port: number, env: Record<string, string>, profileDir?:
   const url = `http://127.0.0.1:${port}`;
   const nextBin = require.resolve('next/dist/bin/next');
   const devNull = openSync('/dev/null', 'w');
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SCRUBBED.includes(k))) as Record<string, string>;
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k, v]) => v !== undefined && !SCRUBBED.includes(k)),
+  ) as Record<string, string>;
   const child = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
     env: {
       ...base,
@@ -130,7 +144,9 @@ async function startNext(port: number, env: Record<string, string>, profileDir?:
       MCP_RESOURCE_URL: `${url}/mcp`,
       PORT: String(port),
       // --profile: every Node process of next start writes a V8 CPU profile when it exits (SIGTERM).
-      ...(profileDir ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : {}),
+      ...(profileDir
+        ? { NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() }
+        : {}),
     },
     // stdout (the audit trail's JSON lines, Next's banner) goes to /dev/null: written for real, then dropped.
     stdio: ['ignore', devNull, 'pipe'],
@@ -157,7 +173,11 @@ export async function startScriptServer(script: string, env: Record<string, stri
   const devNull = openSync('/dev/null', 'w');
   const child = spawn(process.execPath, [...process.execArgv, new URL(script, import.meta.url).pathname], {
     stdio: ['pipe', devNull, 'pipe'],
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !SCRUBBED.includes(k))), ...env, NODE_ENV: 'production' },
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !SCRUBBED.includes(k))),
+      ...env,
+      NODE_ENV: 'production',
+    },
   });
   closeSync(devNull);
   const tail = keepTail(child);
@@ -193,11 +213,24 @@ export async function startScriptServer(script: string, env: Record<string, stri
 const startBare = () => startScriptServer('./bare-server.ts');
 
 /** One autocannon run; 2xx latencies from the per-response event (autocannon's histogram rounds to ms). */
-export function cannon(target: Pick<Target, 'url' | 'headers' | 'body'>, connections: number, seconds: number, keep?: number[]): Promise<Round & { autocannonP99: number }> {
+export function cannon(
+  target: Pick<Target, 'url' | 'headers' | 'body'>,
+  connections: number,
+  seconds: number,
+  keep?: number[],
+): Promise<Round & { autocannonP99: number }> {
   return new Promise((resolve, reject) => {
     const latencies: number[] = [];
     const instance = autocannon(
-      { url: `${target.url}/mcp`, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds, timeout: 10 },
+      {
+        url: `${target.url}/mcp`,
+        method: 'POST',
+        headers: target.headers,
+        body: target.body,
+        connections,
+        duration: seconds,
+        timeout: 10,
+      },
       (error, result) => {
         if (error) return reject(error);
         const errors = result.errors + result.timeouts + result.non2xx;
@@ -220,7 +253,12 @@ export function cannon(target: Pick<Target, 'url' | 'headers' | 'body'>, connect
 }
 
 async function check(target: Target): Promise<void> {
-  const response = await fetch(`${target.url}/mcp`, { method: 'POST', headers: target.headers, body: target.body, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${target.url}/mcp`, {
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await response.text();
   if (response.status !== 200 || !EXPECT[target.id](text)) {
     throw new Error(`(${target.id}) over HTTP answered ${response.status}: ${text.slice(0, 400)}`);
@@ -231,7 +269,14 @@ export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpRes
   const port = await freePort();
   const resource = `http://127.0.0.1:${port}/mcp`;
   log('[http] starting next start and the bare node:http server');
-  const started = await Promise.allSettled([startNext(port, fixtures.env(resource), flags.profile ? join(resolve(flags.outDir), 'profiles', 'next-start') : undefined), startBare()]);
+  const started = await Promise.allSettled([
+    startNext(
+      port,
+      fixtures.env(resource),
+      flags.profile ? join(resolve(flags.outDir), 'profiles', 'next-start') : undefined,
+    ),
+    startBare(),
+  ]);
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
@@ -242,11 +287,35 @@ export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpRes
     const token = await fixtures.token(resource);
     const auth = { ...MCP_HEADERS, authorization: `Bearer ${token}` };
     const all: Target[] = [
-      { id: 'a', server: 'node:http', url: bare.url, headers: { ...MCP_HEADERS }, body: BODIES.ping, rounds: [], latencies: [] },
-      { id: 'b', server: 'next start', url: next.url, headers: { ...MCP_HEADERS }, body: BODIES.ping, rounds: [], latencies: [] },
+      {
+        id: 'a',
+        server: 'node:http',
+        url: bare.url,
+        headers: { ...MCP_HEADERS },
+        body: BODIES.ping,
+        rounds: [],
+        latencies: [],
+      },
+      {
+        id: 'b',
+        server: 'next start',
+        url: next.url,
+        headers: { ...MCP_HEADERS },
+        body: BODIES.ping,
+        rounds: [],
+        latencies: [],
+      },
       { id: 'c', server: 'next start', url: next.url, headers: auth, body: BODIES.whoami, rounds: [], latencies: [] },
       { id: 'd', server: 'next start', url: next.url, headers: auth, body: BODIES.list, rounds: [], latencies: [] },
-      { id: 'e', server: 'next start', url: next.url, headers: auth, body: BODIES.orgMembers, rounds: [], latencies: [] },
+      {
+        id: 'e',
+        server: 'next start',
+        url: next.url,
+        headers: auth,
+        body: BODIES.orgMembers,
+        rounds: [],
+        latencies: [],
+      },
     ];
     const targets = all.filter((t) => !flags.only || flags.only.includes(t.id));
     for (const target of targets) await check(target); // also fills the JWKS and identity caches
@@ -256,7 +325,9 @@ export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpRes
     const identityBefore = fixtures.workos.api.requestCount();
 
     const rounds = Math.max(2, Math.floor(flags.httpSeconds / (targets.length * flags.httpRoundSeconds)));
-    log(`[http] ${rounds} rounds x ${targets.length} scenarios x ${flags.httpRoundSeconds} s, ${flags.connections} connections`);
+    log(
+      `[http] ${rounds} rounds x ${targets.length} scenarios x ${flags.httpRoundSeconds} s, ${flags.connections} connections`,
+    );
     const deadline = Date.now() + flags.httpSeconds * 1000 * 1.5 + 30_000;
     for (let r = 0; r < rounds && Date.now() < deadline; r++) {
       for (let k = 0; k < targets.length; k++) {
@@ -280,10 +351,16 @@ export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpRes
       roundSeconds: flags.httpRoundSeconds,
       rounds,
       nextStart: { url: next.url, buildId: buildId() },
-      bareServer: { url: bare.url, note: '(a) is served by a node:http adapter (scripts/bench/bare-server.ts), not by next start' },
+      bareServer: {
+        url: bare.url,
+        note: '(a) is served by a node:http adapter (scripts/bench/bare-server.ts), not by next start',
+      },
       identityApiRequestsDuringMeasurement,
       jwksFetches: fixtures.issuer.jwksFetches(),
-      scenarios: withRatios(summaries, summaries.find((s) => s.id === 'a')),
+      scenarios: withRatios(
+        summaries,
+        summaries.find((s) => s.id === 'a'),
+      ),
     };
   } finally {
     await Promise.all([next.stop(), bare.stop()]);

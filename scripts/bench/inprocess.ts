@@ -82,7 +82,14 @@ export async function runRound(slot: Slot, ms: number, concurrency: number): Pro
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
   if (firstError) log(`[inproc] (${slot.id}/${slot.variant}) error: ${firstError}`);
-  return { requests: sent, errors, seconds, rps: sent / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    requests: sent,
+    errors,
+    seconds,
+    rps: sent / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 export type InProcessResult = {
@@ -107,7 +114,13 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     const token = await fixtures.token(RESOURCE);
 
     const slots: Slot[] = [];
-    const add = (id: ScenarioId, variant: Slot['variant'], handler: Handler, request: Slot['request'], sink?: AuditSink) => {
+    const add = (
+      id: ScenarioId,
+      variant: Slot['variant'],
+      handler: Handler,
+      request: Slot['request'],
+      sink?: AuditSink,
+    ) => {
       if (!flags.only || flags.only.includes(id)) slots.push({ id, variant, handler, request, sink, rounds: [] });
     };
 
@@ -123,7 +136,13 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       add('b', variant, endpoint, () => post(BODIES.ping), sink);
       add('c', variant, endpoint, () => post(BODIES.whoami, token), sink);
       if (variant === 'noop') {
-        add('c-cold', variant, endpoint, () => (coldNext < coldLimit ? post(BODIES.whoami, coldPool[coldNext++]) : undefined), sink);
+        add(
+          'c-cold',
+          variant,
+          endpoint,
+          () => (coldNext < coldLimit ? post(BODIES.whoami, coldPool[coldNext++]) : undefined),
+          sink,
+        );
       }
       add('d', variant, endpoint, () => post(BODIES.list, token), sink);
       add('e', variant, endpoint, () => post(BODIES.orgMembers, token), sink);
@@ -140,7 +159,9 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       const n = Math.min(200, flags.coldTokens - coldPool.length);
       coldPool.push(...(await Promise.all(Array.from({ length: n }, () => fixtures.token(RESOURCE)))));
     }
-    log(`[inproc] signed ${coldPool.length} fresh tokens for c-cold in ${Math.round(performance.now() - signStart)} ms`);
+    log(
+      `[inproc] signed ${coldPool.length} fresh tokens for c-cold in ${Math.round(performance.now() - signStart)} ms`,
+    );
 
     // Warm-up (not recorded): JIT, the JWKS fetch, the identity cache (membership and member list).
     log(`[inproc] warm-up: ${slots.length} scenario slots x ${Math.round(flags.inprocRoundMs / 2)} ms`);
@@ -150,7 +171,9 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     }
     const identityRequestsBefore = lookup.requestCount();
 
-    log(`[inproc] ${rounds} rounds x ${slots.length} slots x ${flags.inprocRoundMs} ms, concurrency ${flags.concurrency}`);
+    log(
+      `[inproc] ${rounds} rounds x ${slots.length} slots x ${flags.inprocRoundMs} ms, concurrency ${flags.concurrency}`,
+    );
     const deadline = Date.now() + flags.inprocSeconds * 1000 * 1.5 + 5_000;
     for (let r = 0; r < rounds && Date.now() < deadline; r++) {
       // Rotate the starting slot each round so no scenario always runs right after a GC-heavy one.
@@ -166,7 +189,9 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     const identityApiRequestsDuringMeasurement = lookup.requestCount() - identityRequestsBefore;
 
     const summary = (variant: string) =>
-      slots.filter((s) => s.variant === variant).map((s) => summarize(s.id, s.variant, SCENARIO_LABELS[s.id], s.rounds));
+      slots
+        .filter((s) => s.variant === variant)
+        .map((s) => summarize(s.id, s.variant, SCENARIO_LABELS[s.id], s.rounds));
     const a = summary('no audit')[0]!;
     const noop = withRatios([a, ...summary('noop')], a);
     const stdout = withRatios([a, ...summary('stdout')], a);

@@ -62,12 +62,16 @@ function where(url: string): string {
   if (path.startsWith('node:')) return path;
   return relative(cwd, path) || path;
 }
-const label = (n: Node) => `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+const label = (n: Node) =>
+  `${n.callFrame.functionName || '(anonymous)'}  ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 const pct = (us: number) => `${((100 * us) / totalUs).toFixed(1).padStart(5)}%`;
 
 function show(title: string, map: Map<string, number>, n = top): void {
   console.log(`\n${title}`);
-  const rows = [...map].filter(([k]) => !filter || k.includes(filter)).sort((x, y) => y[1] - x[1]).slice(0, n);
+  const rows = [...map]
+    .filter(([k]) => !filter || k.includes(filter))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, n);
   for (const [k, us] of rows) console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
 }
 
@@ -80,7 +84,13 @@ for (const [id, us] of selfUs) {
   selfByFunction.set(f, (selfByFunction.get(f) ?? 0) + us);
   const file = where(n.callFrame.url);
   selfByFile.set(file, (selfByFile.get(file) ?? 0) + us);
-  const pkg = file.includes(' (') ? file.slice(0, file.indexOf(' (')) : file.startsWith('lib/') || file.startsWith('tools/') || file.startsWith('scripts/') ? file.split('/')[0]! : n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : file;
+  const pkg = file.includes(' (')
+    ? file.slice(0, file.indexOf(' ('))
+    : file.startsWith('lib/') || file.startsWith('tools/') || file.startsWith('scripts/')
+      ? file.split('/')[0]!
+      : n.callFrame.functionName.startsWith('(')
+        ? n.callFrame.functionName
+        : file;
   selfByPackage.set(pkg, (selfByPackage.get(pkg) ?? 0) + us);
 }
 

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { edgeBundleReport, kb, type BundleReport } from './bundle-size';
 import { log, machine, pairedRatio, pairedRatioInterval, parseFlags, table, type Flags } from './common';
@@ -71,11 +81,21 @@ function staleSources(): string[] {
     if (st.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry));
     else if (/\.(ts|tsx|json)$/.test(path) && st.mtimeMs > built) newer.push(path);
   };
-  for (const root of ['lib', 'app', 'tools', 'middleware.ts', 'instrumentation.ts', 'next.config.ts', 'package-lock.json']) visit(root);
+  for (const root of [
+    'lib',
+    'app',
+    'tools',
+    'middleware.ts',
+    'instrumentation.ts',
+    'next.config.ts',
+    'package-lock.json',
+  ])
+    visit(root);
   return newer;
 }
 
-const fixed = (n: number | undefined, digits = 2) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
+const fixed = (n: number | undefined, digits = 2) =>
+  n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
 
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
@@ -83,7 +103,9 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
   const before = machine();
-  log(`[bench] ${before.cpus} x ${before.cpuModel}, ${before.memoryGiB} GiB, Node ${before.node}, load ${(before.loadavg as number[]).join(' ')}`);
+  log(
+    `[bench] ${before.cpus} x ${before.cpuModel}, ${before.memoryGiB} GiB, Node ${before.node}, load ${(before.loadavg as number[]).join(' ')}`,
+  );
 
   let failures = 0;
   let inproc: InProcessResult | undefined;
@@ -100,7 +122,9 @@ async function main(): Promise<number> {
   }
   const stale = flags.skipHttp ? [] : staleSources();
   if (stale.length > 0) {
-    log(`[http] WARNING: .next is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}: run \`npx next build\` first or the HTTP numbers measure old code`);
+    log(
+      `[http] WARNING: .next is older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ` and ${stale.length - 5} more` : ''}: run \`npx next build\` first or the HTTP numbers measure old code`,
+    );
   }
   if (!flags.skipHttp) {
     const fixtures = await startFixtures();
@@ -122,8 +146,13 @@ async function main(): Promise<number> {
   const out: string[] = [];
   const m = machine();
   out.push(`## npm run bench — ${startedAt.toISOString()}`, '');
-  out.push(`Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node} (${m.platform}); load average before ${(before.loadavg as number[]).join(' ')}, after ${(m.loadavg as number[]).join(' ')}`);
-  out.push('Values are medians over interleaved rounds; ratios are medians of per-round ratios to the (a) round run in the same pass.', '');
+  out.push(
+    `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node} (${m.platform}); load average before ${(before.loadavg as number[]).join(' ')}, after ${(m.loadavg as number[]).join(' ')}`,
+  );
+  out.push(
+    'Values are medians over interleaved rounds; ratios are medians of per-round ratios to the (a) round run in the same pass.',
+    '',
+  );
   if (inproc) {
     out.push(
       `In process: handlers called with Request objects, ${inproc.concurrency} concurrent closed-loop callers, ${inproc.rounds} rounds of ${inproc.roundMs} ms per scenario; ` +
@@ -141,7 +170,11 @@ async function main(): Promise<number> {
       '',
     );
     out.push(table('Over HTTP', http.scenarios), '');
-    if (stale.length > 0) out.push(`WARNING: the .next build is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}...): these HTTP numbers measure an older build.`, '');
+    if (stale.length > 0)
+      out.push(
+        `WARNING: the .next build is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}...): these HTTP numbers measure an older build.`,
+        '',
+      );
   }
   if (bundle) {
     out.push(
@@ -152,7 +185,15 @@ async function main(): Promise<number> {
   }
 
   type Interval = { low: number; high: number };
-  const checks: Array<{ name: string; value: number | undefined; limit: string; pass: boolean | undefined; detail: string; interval?: Interval; decided?: boolean }> = [];
+  const checks: Array<{
+    name: string;
+    value: number | undefined;
+    limit: string;
+    pass: boolean | undefined;
+    detail: string;
+    interval?: Interval;
+    decided?: boolean;
+  }> = [];
   const a = inproc?.noop.find((s) => s.id === 'a');
   const c = inproc?.noop.find((s) => s.id === 'c');
   const inprocInterval = a && c ? pairedRatioInterval(c.rounds, a.rounds, (r) => r.rps) : undefined;
@@ -163,7 +204,8 @@ async function main(): Promise<number> {
     pass: c?.rpsRatioToA === undefined ? undefined : c.rpsRatioToA >= MUST_INPROC_RPS_RATIO,
     detail: `no-op sink; with the stdout sink ${fixed(inproc?.stdout.find((s) => s.id === 'c')?.rpsRatioToA)}`,
     interval: inprocInterval,
-    decided: inprocInterval && (inprocInterval.low >= MUST_INPROC_RPS_RATIO || inprocInterval.high < MUST_INPROC_RPS_RATIO),
+    decided:
+      inprocInterval && (inprocInterval.low >= MUST_INPROC_RPS_RATIO || inprocInterval.high < MUST_INPROC_RPS_RATIO),
   });
   const hb = http?.scenarios.find((s) => s.id === 'b');
   const hc = http?.scenarios.find((s) => s.id === 'c');
@@ -190,19 +232,31 @@ async function main(): Promise<number> {
     out.push(`${verdict}: ${check.name}: ${fixed(check.value)} (${check.limit}; ${check.detail}${interval})`);
   }
 
-  const errors = [...(inproc?.noop ?? []), ...(inproc?.stdout ?? []), ...(http?.scenarios ?? [])].reduce((s, r) => s + r.errors, 0);
+  const errors = [...(inproc?.noop ?? []), ...(inproc?.stdout ?? []), ...(http?.scenarios ?? [])].reduce(
+    (s, r) => s + r.errors,
+    0,
+  );
   if (errors > 0) {
     failures++;
     out.push(`ERROR: ${errors} failed or unexpected responses during measurement`);
   }
 
-  const file = join(outDir, `bench-${startedAt.toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`);
+  const file = join(
+    outDir,
+    `bench-${startedAt
+      .toISOString()
+      .replaceAll(':', '-')
+      .replace(/\.\d+Z$/, 'Z')}.json`,
+  );
   writeFileSync(
     file,
     `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: { ...m, loadavgBefore: before.loadavg }, flags, inProcess: inproc, http, staleBuildSources: stale, bundle, checks, errors, failures }, null, 2)}\n`,
   );
   out.push('', `JSON: ${file}`);
-  if (flags.profile) out.push(`CPU profile of the in-process run: ${join(outDir, 'profiles')} (summarize: npx tsx scripts/bench/profile-summary.ts ${join(outDir, 'profiles')})`);
+  if (flags.profile)
+    out.push(
+      `CPU profile of the in-process run: ${join(outDir, 'profiles')} (summarize: npx tsx scripts/bench/profile-summary.ts ${join(outDir, 'profiles')})`,
+    );
   console.log(out.join('\n'));
   return failures > 0 ? 1 : 0;
 }

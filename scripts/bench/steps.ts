@@ -38,27 +38,72 @@ const fresh = () => new Request(URL_MCP, { method: 'POST', headers, body: BODIES
 type Step = { name: string; run: () => unknown; prepare?: () => unknown };
 const steps: Step[] = [
   { name: 'harness: new Request(url, {headers, body: string}) (every scenario pays it)', run: fresh },
-  { name: 'readBodyWithLimit(request) (stream reader)', prepare: fresh, run: async function (this: Request) { await readBodyWithLimit(this, MAX_BODY_BYTES); } },
+  {
+    name: 'readBodyWithLimit(request) (stream reader)',
+    prepare: fresh,
+    run: async function (this: Request) {
+      await readBodyWithLimit(this, MAX_BODY_BYTES);
+    },
+  },
   { name: 'new TextDecoder().decode + JSON.parse', run: () => JSON.parse(new TextDecoder().decode(bodyBytes)) },
-  { name: 'readCredentials (URL parsed only with a query + regex)', prepare: fresh, run: function (this: Request) { return readCredentials(this.headers, this.url); } },
+  {
+    name: 'readCredentials (URL parsed only with a query + regex)',
+    prepare: fresh,
+    run: function (this: Request) {
+      return readCredentials(this.headers, this.url);
+    },
+  },
   { name: 'verifierFor(config) (JSON.stringify key)', run: () => verifierFor(config) },
   { name: 'token cache get (SHA-256 of the signature + compare)', run: () => cache.get(token) },
-  { name: 'membershipNeeded + gate + visible filter (6 evaluate)', run: () => {
+  {
+    name: 'membershipNeeded + gate + visible filter (6 evaluate)',
+    run: () => {
       const message = JSON.parse(BODIES.whoami) as unknown;
       membershipNeeded(message, registry, alice);
       gate(message, registry, alice, undefined);
       return registry.tools.filter((t) => ['allow', 'challenge'].includes(evaluate(t.access, alice, undefined).effect));
-    } },
+    },
+  },
   { name: 'crypto.randomUUID()', run: () => crypto.randomUUID() },
-  { name: 'forwardedRequest (headers without authorization + GatedRequest)', prepare: fresh, run: function (this: Request) { return forwardedRequest(this, bodyBytes, undefined); } },
-  { name: 'GatedRequest.clone().json() (what mcp-handler reads)', prepare: () => forwardedRequest(fresh(), bodyBytes, undefined), run: async function (this: Request) { await this.clone().json(); } },
-  { name: 'authInfoFor (new URL(resourceUrl))', run: () => authInfoFor({ principal: alice, requestId: 'x', lookup }, config.resourceUrl) },
-  { name: 'httpAuditSinkFor(config) x2 (JSON.stringify key)', run: () => {
-    httpAuditSinkFor(config);
-    httpAuditSinkFor(config);
-  } },
-  { name: 'wrapper: audit record (new Date().toISOString + spreads)', run: () => ({ time: new Date().toISOString(), ...{ type: 'tool_call', requestId: 'x', sub: alice.subject, scopes: alice.scopes } }) },
-  { name: 'mcp-handler: request.clone().json() (also paid by (a))', prepare: fresh, run: async function (this: Request) { await this.clone().json(); } },
+  {
+    name: 'forwardedRequest (headers without authorization + GatedRequest)',
+    prepare: fresh,
+    run: function (this: Request) {
+      return forwardedRequest(this, bodyBytes, undefined);
+    },
+  },
+  {
+    name: 'GatedRequest.clone().json() (what mcp-handler reads)',
+    prepare: () => forwardedRequest(fresh(), bodyBytes, undefined),
+    run: async function (this: Request) {
+      await this.clone().json();
+    },
+  },
+  {
+    name: 'authInfoFor (new URL(resourceUrl))',
+    run: () => authInfoFor({ principal: alice, requestId: 'x', lookup }, config.resourceUrl),
+  },
+  {
+    name: 'httpAuditSinkFor(config) x2 (JSON.stringify key)',
+    run: () => {
+      httpAuditSinkFor(config);
+      httpAuditSinkFor(config);
+    },
+  },
+  {
+    name: 'wrapper: audit record (new Date().toISOString + spreads)',
+    run: () => ({
+      time: new Date().toISOString(),
+      ...{ type: 'tool_call', requestId: 'x', sub: alice.subject, scopes: alice.scopes },
+    }),
+  },
+  {
+    name: 'mcp-handler: request.clone().json() (also paid by (a))',
+    prepare: fresh,
+    run: async function (this: Request) {
+      await this.clone().json();
+    },
+  },
 ];
 
 console.log(`per-step cost, ${N} iterations x 7 batches, median (Node ${process.version})`);

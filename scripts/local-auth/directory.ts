@@ -133,10 +133,7 @@ export function membershipsIn(organizationId: string): OrganizationMembership[] 
   return memberships.filter((m) => m.organizationId === organizationId);
 }
 
-export function findMembership(
-  userId: string,
-  organizationId: string,
-): OrganizationMembership | undefined {
+export function findMembership(userId: string, organizationId: string): OrganizationMembership | undefined {
   return memberships.find((m) => m.userId === userId && m.organizationId === organizationId);
 }
 

@@ -216,7 +216,10 @@ export async function authorizeOverHttp(opts: AuthorizeOverHttpOptions): Promise
 
     const text = await res.text();
     if (res.status !== 200) {
-      const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+      const plain = text
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
       throw new Error(`authorization stopped at ${url.pathname} with HTTP ${res.status}: ${plain.slice(0, 300)}`);
     }
     const forms = parseForms(text);
@@ -344,8 +347,7 @@ export interface MintTokenOptions {
 export async function mintToken(opts: MintTokenOptions): Promise<TokenSet> {
   const fetchFn = opts.fetch ?? fetch;
   const metadata = await discover(opts.issuer, fetchFn);
-  const scope =
-    opts.scope ?? (metadata.scopes_supported ?? []).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
+  const scope = opts.scope ?? (metadata.scopes_supported ?? []).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
   const { clientId, redirectUri } = await registerPublicClient(metadata, {
     redirectUri: opts.redirectUri,
     fetch: fetchFn,
@@ -375,7 +377,8 @@ export async function mintToken(opts: MintTokenOptions): Promise<TokenSet> {
   if (error) throw new OAuthFlowError(error, callback.searchParams.get('error_description') ?? undefined);
   if (callback.searchParams.get('state') !== state) throw new Error('state mismatch in authorization response');
   const iss = callback.searchParams.get('iss');
-  if (iss !== null && iss !== metadata.issuer) throw new Error(`authorization response iss ${iss} is not ${metadata.issuer}`);
+  if (iss !== null && iss !== metadata.issuer)
+    throw new Error(`authorization response iss ${iss} is not ${metadata.issuer}`);
   const code = callback.searchParams.get('code');
   if (!code) throw new Error('authorization response has no code');
 

@@ -17,6 +17,9 @@ export function isOwnHost(host: string | undefined, authorities: ReadonlySet<str
  * newline or escape sequence in it must not forge a line or drive the terminal.
  */
 export function escapeControlChars(line: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this function's job
-  return line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return line.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this function's job
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -153,12 +153,16 @@ export function createInteractionHandler(deps: InteractionDeps) {
   // A token per interaction for its forms: an HMAC of the uid under a key made
   // at start, so it needs no storage and is worthless for any other interaction.
   const formKey = randomBytes(32);
-  const formToken = (uid: string): string => createHmac('sha256', formKey).update(`interaction-form:${uid}`).digest('base64url');
+  const formToken = (uid: string): string =>
+    createHmac('sha256', formKey).update(`interaction-form:${uid}`).digest('base64url');
   function assertFormToken(uid: string, form: URLSearchParams): void {
     const expected = Buffer.from(formToken(uid));
     const sent = Buffer.from(form.get('form_token') ?? '');
     if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
-      throw new HttpError(403, 'This form has expired or did not come from this sign-in page. Start again from the client.');
+      throw new HttpError(
+        403,
+        'This form has expired or did not come from this sign-in page. Start again from the client.',
+      );
     }
   }
 
@@ -254,7 +258,16 @@ export function createInteractionHandler(deps: InteractionDeps) {
 
     if (step === undefined) {
       if (req.method !== 'GET') throw new HttpError(405, 'Method not allowed.');
-      sendHtml(res, 200, signInPage({ uid, formToken: formToken(uid), clientName: await clientName(interaction), choices: allChoices() }));
+      sendHtml(
+        res,
+        200,
+        signInPage({
+          uid,
+          formToken: formToken(uid),
+          clientName: await clientName(interaction),
+          choices: allChoices(),
+        }),
+      );
       return;
     }
 
@@ -273,7 +286,13 @@ export function createInteractionHandler(deps: InteractionDeps) {
         sendHtml(
           res,
           400,
-          signInPage({ uid, formToken: token, clientName: await clientName(interaction), choices: allChoices(), error: message }),
+          signInPage({
+            uid,
+            formToken: token,
+            clientName: await clientName(interaction),
+            choices: allChoices(),
+            error: message,
+          }),
         );
         return;
       }
@@ -300,11 +319,7 @@ export function createInteractionHandler(deps: InteractionDeps) {
     await confirm(req, res, interaction, form);
   }
 
-  return async function handleInteraction(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-  ): Promise<void> {
+  return async function handleInteraction(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     try {
       await route(req, res, path);
     } catch (error) {

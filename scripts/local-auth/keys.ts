@@ -58,9 +58,7 @@ function parseKeyFile(file: string, text: string): PrivateJwks {
   }
   const result = PrivateJwks.safeParse(json);
   if (!result.success) {
-    throw new Error(
-      `local-auth: ${file} is not a private RS256 JWKS; delete it to generate new signing keys`,
-    );
+    throw new Error(`local-auth: ${file} is not a private RS256 JWKS; delete it to generate new signing keys`);
   }
   return result.data;
 }

@@ -37,7 +37,9 @@ function describeUsers(): string {
 async function main(): Promise<void> {
   loadDevEnv();
   if (process.env.AUTHKIT_DOMAIN) {
-    console.log(`[local-auth] AUTHKIT_DOMAIN is set (${process.env.AUTHKIT_DOMAIN}): using it; the local authorization server is not started`);
+    console.log(
+      `[local-auth] AUTHKIT_DOMAIN is set (${process.env.AUTHKIT_DOMAIN}): using it; the local authorization server is not started`,
+    );
     return;
   }
   const port = parsePort(process.env.LOCAL_AUTH_PORT ?? '4000');
@@ -54,7 +56,9 @@ async function main(): Promise<void> {
     log: (line) => console.log(`[local-auth] ${line}`),
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
-  console.log(`[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${scopes.join(' ')}"]`);
+  console.log(
+    `[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${scopes.join(' ')}"]`,
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -167,7 +167,12 @@ declare module 'oidc-provider' {
     use(middleware: (ctx: Ctx, next: KoaNext) => Promise<void>): this;
     on(event: 'server_error', listener: (ctx: Ctx, error: Error) => void): this;
     on(
-      event: 'authorization.error' | 'grant.error' | 'registration_create.error' | 'introspection.error' | 'revocation.error',
+      event:
+        | 'authorization.error'
+        | 'grant.error'
+        | 'registration_create.error'
+        | 'introspection.error'
+        | 'revocation.error',
       listener: (ctx: Ctx, error: ProviderError) => void,
     ): this;
     on(event: 'registration_create.success', listener: (ctx: Ctx, client: Client) => void): this;
@@ -181,11 +186,7 @@ declare module 'oidc-provider' {
   }
 
   export class InteractionCheck {
-    constructor(
-      reason: string,
-      description: string,
-      check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>,
-    );
+    constructor(reason: string, description: string, check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>);
     static readonly REQUEST_PROMPT: true;
     static readonly NO_NEED_TO_PROMPT: false;
   }

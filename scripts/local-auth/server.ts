@@ -84,7 +84,9 @@ function checkOptions(opts: LocalAuthServerOptions): void {
   for (const resource of opts.resources) {
     const url = URL.parse(resource);
     if (!url || url.hash || !/^https?:$/.test(url.protocol)) {
-      throw new Error(`local-auth: resource ${JSON.stringify(resource)} must be an absolute http(s) URL without a fragment`);
+      throw new Error(
+        `local-auth: resource ${JSON.stringify(resource)} must be an absolute http(s) URL without a fragment`,
+      );
     }
   }
   for (const scope of opts.scopes) {
@@ -100,7 +102,9 @@ function checkOptions(opts: LocalAuthServerOptions): void {
 function checkIssuer(issuer: string): string {
   const url = URL.parse(issuer);
   if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || issuer.endsWith('/')) {
-    throw new Error(`local-auth: issuer ${JSON.stringify(issuer)} must be an http(s) URL without a trailing slash, query or fragment`);
+    throw new Error(
+      `local-auth: issuer ${JSON.stringify(issuer)} must be an http(s) URL without a trailing slash, query or fragment`,
+    );
   }
   return issuer;
 }
@@ -126,11 +130,13 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 function alwaysPickAccountPolicy(): InteractionPolicy {
   const policy = interactionPolicy.base();
   const { Check } = interactionPolicy;
-  policy.get('login')?.checks.add(
-    new Check('pick_account', 'the local auth server asks which user and organization to use', (ctx) =>
-      ctx.oidc?.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
-    ),
-  );
+  policy
+    .get('login')
+    ?.checks.add(
+      new Check('pick_account', 'the local auth server asks which user and organization to use', (ctx) =>
+        ctx.oidc?.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT,
+      ),
+    );
   return policy;
 }
 

@@ -91,7 +91,10 @@ function send(res: ServerResponse, status: number, body: Json): void {
 }
 
 /** WorkOS cursor pagination over records in creation order. */
-function paginate<T extends { id: string }>(records: readonly T[], query: URLSearchParams): { data: T[]; list_metadata: Json } {
+function paginate<T extends { id: string }>(
+  records: readonly T[],
+  query: URLSearchParams,
+): { data: T[]; list_metadata: Json } {
   const limitRaw = query.get('limit');
   const limit = limitRaw === null ? 10 : Number(limitRaw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalid('limit must be an integer from 1 to 100');
@@ -235,7 +238,8 @@ export function createWorkosApiHandler(options: WorkosApiOptions = {}): WorkosAp
       const email = query.get('email')?.toLowerCase();
       const matching = directory.users.filter(
         (u) =>
-          (!organizationId || directory.memberships.some((m) => m.userId === u.id && m.organizationId === organizationId)) &&
+          (!organizationId ||
+            directory.memberships.some((m) => m.userId === u.id && m.organizationId === organizationId)) &&
           (!email || u.email.toLowerCase() === email),
       );
       const page = paginate(matching, query);
@@ -247,7 +251,8 @@ export function createWorkosApiHandler(options: WorkosApiOptions = {}): WorkosAp
 
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!url.pathname.startsWith(WORKOS_API_PREFIX) && !url.pathname.startsWith(WORKOS_AUTHORIZATION_PREFIX)) return false;
+    if (!url.pathname.startsWith(WORKOS_API_PREFIX) && !url.pathname.startsWith(WORKOS_AUTHORIZATION_PREFIX))
+      return false;
     requests += 1;
     try {
       if (failing(url.pathname)) throw new ApiError(503, { message: 'Service unavailable (simulated outage)' });
@@ -255,7 +260,8 @@ export function createWorkosApiHandler(options: WorkosApiOptions = {}): WorkosAp
       if (!presented || !timingSafeEqual(digest(presented), expectedKey)) {
         throw new ApiError(401, { code: 'unauthorized', message: 'Unauthorized' });
       }
-      if (req.method !== 'GET') throw new ApiError(405, { message: `${req.method} is not supported by the local WorkOS API` });
+      if (req.method !== 'GET')
+        throw new ApiError(405, { message: `${req.method} is not supported by the local WorkOS API` });
       send(res, 200, route(url.pathname, url.searchParams));
     } catch (error) {
       if (error instanceof ApiError) send(res, error.status, error.body);

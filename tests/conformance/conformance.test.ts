@@ -54,11 +54,18 @@ function expectMatchesBaseline(runName: string, runs: SuiteRun[]): void {
       `${result.unexpected.length} unexpected, ${result.stale.length + result.notRun.length + result.otherReason.length} baseline mismatches ` +
       `(scenarios; a WARNING check fails a scenario, as in the suite's baseline rule)`,
   );
-  const mismatches = { unexpected: result.unexpected, stale: result.stale, notRun: result.notRun, otherReason: result.otherReason };
+  const mismatches = {
+    unexpected: result.unexpected,
+    stale: result.stale,
+    notRun: result.notRun,
+    otherReason: result.otherReason,
+  };
   const explain = [
-    result.unexpected.length && `unexpected (failing, not in baseline.json):\n${describeFailures(scenarios, result.unexpected)}`,
+    result.unexpected.length &&
+      `unexpected (failing, not in baseline.json):\n${describeFailures(scenarios, result.unexpected)}`,
     result.stale.length && `stale (in baseline.json, passing now: remove them): ${result.stale.join(', ')}`,
-    result.notRun.length && `notRun (in baseline.json, not run; the suite ran ${all.join(', ')}): ${result.notRun.join(', ')}`,
+    result.notRun.length &&
+      `notRun (in baseline.json, not run; the suite ran ${all.join(', ')}): ${result.notRun.join(', ')}`,
     result.otherReason.length &&
       `otherReason (failing other checks than baseline.json lists, or for another reason):\n${describeFailures(scenarios, result.otherReason)}\n` +
         `  baseline.json expects: ${JSON.stringify(Object.fromEntries(result.otherReason.map((s) => [s, expected[s]?.checks])))}`,
@@ -71,13 +78,19 @@ function expectMatchesBaseline(runName: string, runs: SuiteRun[]): void {
   });
   // The suite's own --expected-failures verdict (exit code 0) agrees with ours.
   for (const run of runs) {
-    expect(run.exitCode, `${runName}: the suite's own baseline check failed:\n${run.summary.join('\n')}\n${run.stderr}`).toBe(0);
+    expect(
+      run.exitCode,
+      `${runName}: the suite's own baseline check failed:\n${run.summary.join('\n')}\n${run.stderr}`,
+    ).toBe(0);
   }
 }
 
 function expectFinished(runName: string, run: SuiteRun): void {
   const tail = `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-20).join('\n');
-  expect(run.timedOut, `${runName}: the suite was stopped at its deadline (${run.durationMs} ms); last output:\n${tail}`).toBe(false);
+  expect(
+    run.timedOut,
+    `${runName}: the suite was stopped at its deadline (${run.durationMs} ms); last output:\n${tail}`,
+  ).toBe(false);
 }
 
 describe('conformance suite against createMcpEndpoint with the fixture tools (valid token injected)', () => {
@@ -89,11 +102,19 @@ describe('conformance suite against createMcpEndpoint with the fixture tools (va
     await server?.close();
   });
 
-  it('runs the whole suite as a signed-in caller; every failure is in baseline.json', { timeout: SUITE_TIMEOUT_MS + 15_000 }, async () => {
+  it('runs the whole suite as a signed-in caller; every failure is in baseline.json', {
+    timeout: SUITE_TIMEOUT_MS + 15_000,
+  }, async () => {
     const expected = baseline.fixture ?? {};
-    const run = await runSuite({ url: server.mcpUrl, expectedFailures: Object.keys(expected), timeoutMs: SUITE_TIMEOUT_MS });
+    const run = await runSuite({
+      url: server.mcpUrl,
+      expectedFailures: Object.keys(expected),
+      timeoutMs: SUITE_TIMEOUT_MS,
+    });
     print('fixture', run.summary);
-    console.log(`[conformance] fixture: suite finished in ${(run.durationMs / 1000).toFixed(1)} s (exit ${run.exitCode})`);
+    console.log(
+      `[conformance] fixture: suite finished in ${(run.durationMs / 1000).toFixed(1)} s (exit ${run.exitCode})`,
+    );
     expectFinished('fixture', run);
 
     // Every scenario the suite announced wrote its results (none crashed before reporting).
@@ -108,7 +129,8 @@ describe('conformance suite against createMcpEndpoint with the fixture tools (va
     const calls = server.audit.filter((record) => record.type === 'tool_call');
     expect(calls.every((record) => record.sub === 'user_conformance' && record.decision === 'allow')).toBe(true);
     const called = new Set(calls.map((record) => record.tool));
-    for (const name of ['test_simple_text', 'test_image_content', 'test_multiple_content_types']) expect(called).toContain(name);
+    for (const name of ['test_simple_text', 'test_image_content', 'test_multiple_content_types'])
+      expect(called).toContain(name);
     // A tool that throws is answered with the wrapper's fixed isError result and audited as such.
     expect(calls.find((record) => record.tool === 'test_error_handling')).toMatchObject({ outcome: 'exception' });
     // Signed-in tools ran: the gate saw a user, not an anonymous caller.
@@ -129,7 +151,10 @@ describe('tool-independent conformance scenarios against the built app', () => {
     // The proxy binds first (port 0); the app then starts, retrying on a taken port, allowing both origins.
     let upstream = { target: '', token: '' };
     proxy = await startTokenProxy(() => upstream);
-    app = await startApp((port) => ({ AUTHKIT_DOMAIN: issuer.issuer, ALLOWED_ORIGINS: `http://127.0.0.1:${port},${proxy.url}` }));
+    app = await startApp((port) => ({
+      AUTHKIT_DOMAIN: issuer.issuer,
+      ALLOWED_ORIGINS: `http://127.0.0.1:${port},${proxy.url}`,
+    }));
     upstream = { target: app.url, token: await signedInToken(issuer, `${app.url}/mcp`) };
   });
   afterAll(async () => {
@@ -140,7 +165,12 @@ describe('tool-independent conformance scenarios against the built app', () => {
     const expected = baseline[runName] ?? {};
     const runs: SuiteRun[] = [];
     for (const scenario of APP_SCENARIOS) {
-      const run = await runSuite({ url, scenario, expectedFailures: Object.keys(expected), timeoutMs: SCENARIO_TIMEOUT_MS });
+      const run = await runSuite({
+        url,
+        scenario,
+        expectedFailures: Object.keys(expected),
+        timeoutMs: SCENARIO_TIMEOUT_MS,
+      });
       print(`${runName} ${scenario}`, run.summary);
       expectFinished(`${runName} ${scenario}`, run);
       runs.push(run);
@@ -155,11 +185,15 @@ describe('tool-independent conformance scenarios against the built app', () => {
     await runScenarios('app-anonymous', `${app.url}/mcp`);
   });
 
-  it('with a valid token (added by a loopback proxy)', { timeout: APP_SCENARIOS.length * SCENARIO_TIMEOUT_MS }, async () => {
+  it('with a valid token (added by a loopback proxy)', {
+    timeout: APP_SCENARIOS.length * SCENARIO_TIMEOUT_MS,
+  }, async () => {
     await runScenarios('app-token', `${proxy.url}/mcp`);
 
     // The proxy's token is one the app accepts: a signed-in tool runs as its subject.
-    const probe = appRegistry.tools.find((tool) => tool.access === 'signed-in' && Object.keys(tool.input.shape).length === 0);
+    const probe = appRegistry.tools.find(
+      (tool) => tool.access === 'signed-in' && Object.keys(tool.input.shape).length === 0,
+    );
     if (!probe) return;
     const before = auditRecords(app.output()).length;
     const response = await fetch(`${proxy.url}/mcp`, {
@@ -170,7 +204,11 @@ describe('tool-independent conformance scenarios against the built app', () => {
     expect(response.status).toBe(200);
     await response.text();
     await expect
-      .poll(() => auditRecords(app.output()).slice(before).find((record) => record.tool === probe.name))
+      .poll(() =>
+        auditRecords(app.output())
+          .slice(before)
+          .find((record) => record.tool === probe.name),
+      )
       .toMatchObject({ decision: 'allow', sub: 'user_conformance', outcome: 'ok' });
   });
 });

@@ -28,7 +28,13 @@ export type FixtureServer = Listening & {
 /** A token for `resource` from the test issuer: a signed-in user with an organization. */
 export async function signedInToken(issuer: TestIssuer, resource: string): Promise<string> {
   return issuer.sign(
-    { aud: resource, sub: 'user_conformance', org_id: 'org_conformance', client_id: 'client_conformance', scope: 'openid profile' },
+    {
+      aud: resource,
+      sub: 'user_conformance',
+      org_id: 'org_conformance',
+      client_id: 'client_conformance',
+      scope: 'openid profile',
+    },
     { expiresIn: 15 * 60 },
   );
 }

@@ -39,7 +39,9 @@ const text = (value: string) => ({ content: [{ type: 'text' as const, text: valu
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cannotReachClient = (what: string) => ({
   isError: true,
-  content: [{ type: 'text' as const, text: `${what} is not available: tool handlers here cannot send requests to the client` }],
+  content: [
+    { type: 'text' as const, text: `${what} is not available: tool handlers here cannot send requests to the client` },
+  ],
 });
 
 // zod 4 puts a schema with an id under $defs and refers to it with $ref (json-schema-2020-12).
@@ -78,7 +80,14 @@ export const conformanceTools = [
     input: z.object({}),
     handler: () => ({
       content: [
-        { type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } },
+        {
+          type: 'resource',
+          resource: {
+            uri: 'test://embedded-resource',
+            mimeType: 'text/plain',
+            text: 'This is an embedded resource content.',
+          },
+        },
       ],
     }),
   }),
@@ -94,7 +103,11 @@ export const conformanceTools = [
         { type: 'image', data: PNG_1X1, mimeType: 'image/png' },
         {
           type: 'resource',
-          resource: { uri: 'test://mixed-content-resource', mimeType: 'application/json', text: JSON.stringify({ test: 'data', value: 123 }) },
+          resource: {
+            uri: 'test://mixed-content-resource',
+            mimeType: 'application/json',
+            text: JSON.stringify({ test: 'data', value: 123 }),
+          },
         },
       ],
     }),

@@ -122,7 +122,15 @@ export async function runSuite(options: RunOptions): Promise<SuiteRun> {
         failing: checks.some((check) => check.status === 'FAILURE' || check.status === 'WARNING'),
       });
     }
-    return { scenarios, exitCode, timedOut, durationMs: Date.now() - started, stdout, stderr, summary: summaryLines(stdout) };
+    return {
+      scenarios,
+      exitCode,
+      timedOut,
+      durationMs: Date.now() - started,
+      stdout,
+      stderr,
+      summary: summaryLines(stdout),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

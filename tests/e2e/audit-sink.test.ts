@@ -34,7 +34,11 @@ beforeAll(async () => {
     });
     res.writeHead(204).end();
   });
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, AUDIT_SINK_URL: `${receiver.url}/audit`, AUDIT_SINK_SECRET: SECRET });
+  app = await startApp({
+    AUTHKIT_DOMAIN: issuer.issuer,
+    AUDIT_SINK_URL: `${receiver.url}/audit`,
+    AUDIT_SINK_SECRET: SECRET,
+  });
 });
 afterAll(async () => {
   await app?.stop();
@@ -43,7 +47,13 @@ afterAll(async () => {
 });
 
 async function traffic(): Promise<number[]> {
-  const token = await issuer.sign({ aud: `${app.url}/mcp`, sub: 'user_sink', org_id: 'org_acme', client_id: 'c1', scope: 'openid' });
+  const token = await issuer.sign({
+    aud: `${app.url}/mcp`,
+    sub: 'user_sink',
+    org_id: 'org_acme',
+    client_id: 'c1',
+    scope: 'openid',
+  });
   const calls: Array<[string, string | undefined]> = [
     ['ping', undefined],
     ['whoami', token],
@@ -75,11 +85,27 @@ describe('HTTP audit sink', () => {
     await until(() => deliveries.flatMap((d) => (JSON.parse(d.body) as { records: unknown[] }).records).length >= 4);
 
     for (const delivery of deliveries) {
-      expect(await verifyAuditSignature({ secret: SECRET, timestamp: delivery.timestamp, body: delivery.body, signature: delivery.signature })).toBe(true);
-      expect(await verifyAuditSignature({ secret: 'wrong'.repeat(8), timestamp: delivery.timestamp, body: delivery.body, signature: delivery.signature })).toBe(false);
+      expect(
+        await verifyAuditSignature({
+          secret: SECRET,
+          timestamp: delivery.timestamp,
+          body: delivery.body,
+          signature: delivery.signature,
+        }),
+      ).toBe(true);
+      expect(
+        await verifyAuditSignature({
+          secret: 'wrong'.repeat(8),
+          timestamp: delivery.timestamp,
+          body: delivery.body,
+          signature: delivery.signature,
+        }),
+      ).toBe(false);
       expect(delivery.body).not.toContain(SECRET);
     }
-    const delivered = deliveries.flatMap((d) => (JSON.parse(d.body) as { records: Array<Record<string, unknown>> }).records);
+    const delivered = deliveries.flatMap(
+      (d) => (JSON.parse(d.body) as { records: Array<Record<string, unknown>> }).records,
+    );
     const printed = auditRecords(app.output()).slice(before);
     expect(printed).toHaveLength(4);
     expect(delivered.map((r) => r.requestId).sort()).toEqual(printed.map((r) => r.requestId).sort());

@@ -20,23 +20,129 @@ beforeAll(async () => {
   tokens.bob = await mint('bob', 'org_acme', 'notes:read');
   tokens.carol = await mint('carol', 'org_globex', 'notes:read');
   const [header, payload, signature] = tokens.alice.split('.');
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), org_id: 'org_globex' })).toString('base64url');
+  const forged = Buffer.from(
+    JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), org_id: 'org_globex' }),
+  ).toString('base64url');
   tokens.tampered = `${header}.${forged}.${signature}`;
 });
 afterAll(async () => stack?.close());
 
-type Kind = { name: string; token?: keyof typeof tokens; tool: string; args?: Record<string, unknown>; status: number; expect: Record<string, unknown> };
+type Kind = {
+  name: string;
+  token?: keyof typeof tokens;
+  tool: string;
+  args?: Record<string, unknown>;
+  status: number;
+  expect: Record<string, unknown>;
+};
 
 const KINDS: Kind[] = [
-  { name: 'public, anonymous', tool: 'ping', status: 200, expect: { type: 'tool_call', tool: 'ping', decision: 'allow', outcome: 'ok' } },
-  { name: 'sign-in challenge', tool: 'whoami', status: 401, expect: { type: 'tool_call', tool: 'whoami', decision: 'challenge', reason: 'authentication_required', status: 401, outcome: 'not_run' } },
-  { name: 'step-up challenge', token: 'bob', tool: 'notes_create', args: { title: 't', body: 'b' }, status: 403, expect: { type: 'tool_call', tool: 'notes_create', decision: 'challenge', reason: 'insufficient_scope', status: 403, sub: 'user_bob', org_id: 'org_acme' } },
-  { name: 'role denied', token: 'bob', tool: 'org_members', status: 200, expect: { type: 'tool_call', tool: 'org_members', decision: 'deny', reason: 'role_required', sub: 'user_bob' } },
-  { name: 'allowed', token: 'alice', tool: 'notes_list', status: 200, expect: { type: 'tool_call', tool: 'notes_list', decision: 'allow', outcome: 'ok', sub: 'user_alice', org_id: 'org_acme' } },
-  { name: 'role allowed', token: 'carol', tool: 'org_members', status: 200, expect: { type: 'tool_call', tool: 'org_members', decision: 'allow', outcome: 'ok', sub: 'user_carol', org_id: 'org_globex' } },
-  { name: 'failing tool', token: 'alice', tool: 'notes_delete', args: { id: 'no-such-note' }, status: 200, expect: { type: 'tool_call', tool: 'notes_delete', decision: 'allow', outcome: 'tool_error', arguments: { id: 'no-such-note' } } },
-  { name: 'invalid arguments', token: 'alice', tool: 'notes_create', args: { title: 42 }, status: 200, expect: { type: 'tool_call', tool: 'notes_create', decision: 'allow', reason: 'invalid_arguments', status: 200, outcome: 'not_run' } },
-  { name: 'rejected token', token: 'tampered', tool: 'ping', status: 401, expect: { type: 'request_rejected', decision: 'reject', reason: 'invalid_token', status: 401 } },
+  {
+    name: 'public, anonymous',
+    tool: 'ping',
+    status: 200,
+    expect: { type: 'tool_call', tool: 'ping', decision: 'allow', outcome: 'ok' },
+  },
+  {
+    name: 'sign-in challenge',
+    tool: 'whoami',
+    status: 401,
+    expect: {
+      type: 'tool_call',
+      tool: 'whoami',
+      decision: 'challenge',
+      reason: 'authentication_required',
+      status: 401,
+      outcome: 'not_run',
+    },
+  },
+  {
+    name: 'step-up challenge',
+    token: 'bob',
+    tool: 'notes_create',
+    args: { title: 't', body: 'b' },
+    status: 403,
+    expect: {
+      type: 'tool_call',
+      tool: 'notes_create',
+      decision: 'challenge',
+      reason: 'insufficient_scope',
+      status: 403,
+      sub: 'user_bob',
+      org_id: 'org_acme',
+    },
+  },
+  {
+    name: 'role denied',
+    token: 'bob',
+    tool: 'org_members',
+    status: 200,
+    expect: { type: 'tool_call', tool: 'org_members', decision: 'deny', reason: 'role_required', sub: 'user_bob' },
+  },
+  {
+    name: 'allowed',
+    token: 'alice',
+    tool: 'notes_list',
+    status: 200,
+    expect: {
+      type: 'tool_call',
+      tool: 'notes_list',
+      decision: 'allow',
+      outcome: 'ok',
+      sub: 'user_alice',
+      org_id: 'org_acme',
+    },
+  },
+  {
+    name: 'role allowed',
+    token: 'carol',
+    tool: 'org_members',
+    status: 200,
+    expect: {
+      type: 'tool_call',
+      tool: 'org_members',
+      decision: 'allow',
+      outcome: 'ok',
+      sub: 'user_carol',
+      org_id: 'org_globex',
+    },
+  },
+  {
+    name: 'failing tool',
+    token: 'alice',
+    tool: 'notes_delete',
+    args: { id: 'no-such-note' },
+    status: 200,
+    expect: {
+      type: 'tool_call',
+      tool: 'notes_delete',
+      decision: 'allow',
+      outcome: 'tool_error',
+      arguments: { id: 'no-such-note' },
+    },
+  },
+  {
+    name: 'invalid arguments',
+    token: 'alice',
+    tool: 'notes_create',
+    args: { title: 42 },
+    status: 200,
+    expect: {
+      type: 'tool_call',
+      tool: 'notes_create',
+      decision: 'allow',
+      reason: 'invalid_arguments',
+      status: 200,
+      outcome: 'not_run',
+    },
+  },
+  {
+    name: 'rejected token',
+    token: 'tampered',
+    tool: 'ping',
+    status: 401,
+    expect: { type: 'request_rejected', decision: 'reject', reason: 'invalid_token', status: 401 },
+  },
 ];
 const ROUNDS = 25; // 9 kinds x 25 = 225 requests
 const CONCURRENCY = 32;
@@ -75,14 +181,21 @@ describe('audit trail under concurrent mixed traffic', () => {
     expect(new Set(records.map((r) => r.requestId)).size).toBe(jobs.length);
 
     for (const kind of KINDS) {
-      const matching = records.filter((r) => Object.entries(kind.expect).every(([key, value]) => JSON.stringify(r[key]) === JSON.stringify(value)));
+      const matching = records.filter((r) =>
+        Object.entries(kind.expect).every(([key, value]) => JSON.stringify(r[key]) === JSON.stringify(value)),
+      );
       expect(matching, kind.name).toHaveLength(ROUNDS);
       for (const record of matching) {
         expect(typeof record.time).toBe('string');
         expect(record.status, kind.name).toBe(kind.status);
         expect(typeof record.durationMs, kind.name).toBe('number');
         if (kind.token && kind.token !== 'tampered') {
-          expect(record, kind.name).toMatchObject({ client_id: expect.any(String), jti: expect.any(String), sid: expect.any(String), scopes: expect.any(Array) });
+          expect(record, kind.name).toMatchObject({
+            client_id: expect.any(String),
+            jti: expect.any(String),
+            sid: expect.any(String),
+            scopes: expect.any(Array),
+          });
         }
       }
     }

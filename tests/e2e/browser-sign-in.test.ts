@@ -1,4 +1,10 @@
-import { Client, OAuthError, StreamableHTTPClientTransport, UnauthorizedError, type ClientOptions } from '@modelcontextprotocol/client';
+import {
+  Client,
+  OAuthError,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type ClientOptions,
+} from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +38,10 @@ const WIRES: Wire[] = [
 
 async function connect(wire: Wire, provider: BrowserOAuthProvider) {
   const transport = new StreamableHTTPClientTransport(new URL(stack.resource), { authProvider: provider });
-  const client = new Client({ name: 'browser-e2e', version: '1.0.0' }, wire.versionNegotiation ? { versionNegotiation: wire.versionNegotiation } : {});
+  const client = new Client(
+    { name: 'browser-e2e', version: '1.0.0' },
+    wire.versionNegotiation ? { versionNegotiation: wire.versionNegotiation } : {},
+  );
   await client.connect(transport);
   return { client, transport };
 }
@@ -45,34 +54,49 @@ describe.each(WIRES)('v2 client, $name wire, a person in Chromium', (wire) => {
     const { client, transport } = await connect(wire, provider);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']));
+      expect(tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']),
+      );
 
       // 401 -> discovery -> registration -> the browser: pick Alice at Acme, Allow -> redirect URI.
-      await expect(client.callTool({ name: 'notes_create', arguments: { title: `${wire.name} note`, body: 'x' } })).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(
+        client.callTool({ name: 'notes_create', arguments: { title: `${wire.name} note`, body: 'x' } }),
+      ).rejects.toBeInstanceOf(UnauthorizedError);
       expect(provider.authorizations).toHaveLength(1);
       await transport.finishAuth(await provider.redirected());
       const first = provider.tokens()!.access_token;
       expect(decodeJwt(first)).toMatchObject({ aud: stack.resource, sub: 'user_alice', org_id: 'org_acme' });
       expect(scopesOf(first)).not.toContain('notes:read');
 
-      const created = await client.callTool({ name: 'notes_create', arguments: { title: `${wire.name} note`, body: 'x' } });
-      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: `${wire.name} note`, authorId: 'user_alice' } } });
+      const created = await client.callTool({
+        name: 'notes_create',
+        arguments: { title: `${wire.name} note`, body: 'x' },
+      });
+      expect(created).toMatchObject({
+        structuredContent: { organizationId: 'org_acme', note: { title: `${wire.name} note`, authorId: 'user_alice' } },
+      });
 
       // 403 insufficient_scope -> the browser again, consenting to the wider scope.
       await expect(client.callTool({ name: 'notes_list', arguments: {} })).rejects.toBeInstanceOf(UnauthorizedError);
       expect(provider.authorizations).toHaveLength(2);
-      expect(provider.authorizations[1]!.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+      expect(provider.authorizations[1]!.searchParams.get('scope')?.split(' ')).toEqual(
+        expect.arrayContaining(['notes:read', 'notes:write']),
+      );
       await transport.finishAuth(await provider.redirected());
       expect(scopesOf(provider.tokens()!.access_token)).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
 
-      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as { structuredContent: { notes: Array<{ title: string }> } };
+      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as {
+        structuredContent: { notes: Array<{ title: string }> };
+      };
       expect(listed.structuredContent.notes.map((n) => n.title)).toContain(`${wire.name} note`);
     } finally {
       await client.close();
     }
   });
 
-  it('Deny sends access_denied back to the client, which fails cleanly and holds no token', { timeout: 60_000 }, async () => {
+  it('Deny sends access_denied back to the client, which fails cleanly and holds no token', {
+    timeout: 60_000,
+  }, async () => {
     const provider = new BrowserOAuthProvider(browser, callback);
     provider.decision = 'Deny';
     const { client, transport } = await connect(wire, provider);
@@ -89,7 +113,9 @@ describe.each(WIRES)('v2 client, $name wire, a person in Chromium', (wire) => {
       expect(String((refused as Error).message)).toMatch(/denied/i);
       expect(provider.tokens()).toBeUndefined();
       // No hang and no broken session: the client is still connected, anonymously.
-      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({ structuredContent: { pong: true } });
+      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({
+        structuredContent: { pong: true },
+      });
     } finally {
       await client.close();
     }

@@ -25,7 +25,13 @@ describe('production build', () => {
   it('next start refuses to start with a bad environment, naming the variable in one line', async () => {
     const port = await freePort();
     const child = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], {
-      env: { ...process.env, NODE_ENV: 'production', AUTHKIT_DOMAIN: '', MCP_RESOURCE_URL: 'https://mcp.example.com/mcp', PORT: String(port) },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        AUTHKIT_DOMAIN: '',
+        MCP_RESOURCE_URL: 'https://mcp.example.com/mcp',
+        PORT: String(port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -43,7 +49,9 @@ describe('production build', () => {
     });
     expect(code, output).toBe(1);
     const lines = output.split('\n').filter((line) => line.startsWith('[startup]'));
-    expect(lines).toEqual(['[startup] AUTHKIT_DOMAIN: must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app']);
+    expect(lines).toEqual([
+      '[startup] AUTHKIT_DOMAIN: must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app',
+    ]);
   });
 
   it('npm start serves /mcp on PORT', async () => {
@@ -53,7 +61,13 @@ describe('production build', () => {
       const status = await retryOnPortInUse(async () => {
         const port = await freePort();
         const child = spawn('npm', ['start', '--', '-H', '127.0.0.1'], {
-          env: { ...process.env, NODE_ENV: 'production', PORT: String(port), AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp` },
+          env: {
+            ...process.env,
+            NODE_ENV: 'production',
+            PORT: String(port),
+            AUTHKIT_DOMAIN: issuer.issuer,
+            MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });
@@ -62,13 +76,21 @@ describe('production build', () => {
         child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
         try {
           for (let i = 0; i < 200 && !/Ready in/.test(output); i++) {
-            if (child.exitCode !== null) throw /EADDRINUSE/.test(output) ? new PortInUseError(port, output) : new Error(`npm start exited:\n${output}`);
+            if (child.exitCode !== null)
+              throw /EADDRINUSE/.test(output)
+                ? new PortInUseError(port, output)
+                : new Error(`npm start exited:\n${output}`);
             await new Promise((r) => setTimeout(r, 150));
           }
           return await fetch(`http://127.0.0.1:${port}/mcp`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: {} } }),
+            body: JSON.stringify({
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'tools/call',
+              params: { name: 'ping', arguments: {} },
+            }),
             signal: AbortSignal.timeout(20_000),
           }).then((r) => r.status);
         } finally {

@@ -22,11 +22,20 @@ afterAll(async () => {
 describe('a client that gives up during the first /mcp request', () => {
   it('leaves the server answering the next call', async () => {
     const gaveUp = new AbortController();
-    const first = fetch(`${app.url}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }), signal: gaveUp.signal });
+    const first = fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+      signal: gaveUp.signal,
+    });
     setTimeout(() => gaveUp.abort(), 20);
     await expect(first).rejects.toMatchObject({ name: 'AbortError' });
 
-    const next = await fetch(`${app.url}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }, 2) });
+    const next = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: rpc('tools/call', { name: 'ping', arguments: {} }, 2),
+    });
     expect(next.status).toBe(200);
     expect(await readRpc(next)).toMatchObject({ id: 2, result: {} });
   });

@@ -22,7 +22,11 @@ let browser: Browser;
 const homes: string[] = [];
 
 beforeAll(async () => {
-  [open, required, browser] = await Promise.all([startStack(), startStack({ env: { MCP_AUTH_REQUIRED: 'true' } }), launchChromium()]);
+  [open, required, browser] = await Promise.all([
+    startStack(),
+    startStack({ env: { MCP_AUTH_REQUIRED: 'true' } }),
+    launchChromium(),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -38,11 +42,15 @@ async function mcporterWhoami(stack: Stack, person?: (url: string) => Promise<vo
   homes.push(home);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home };
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['mcporter', 'call', '--allow-http', '--oauth-timeout', '30000', `${stack.resource}.whoami`], {
-      cwd: PROJECT_ROOT,
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'npx',
+      ['mcporter', 'call', '--allow-http', '--oauth-timeout', '30000', `${stack.resource}.whoami`],
+      {
+        cwd: PROJECT_ROOT,
+        env: env as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const run: Run = { code: null, stdout: '', stderr: '' };
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
     child.stdout.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
@@ -66,7 +74,9 @@ async function mcporterWhoami(stack: Stack, person?: (url: string) => Promise<vo
 }
 
 describe('mcporter ad-hoc, a client that signs in only when it connects', () => {
-  it('never starts OAuth against the default server, so a private tool stays out of reach', { timeout: 90_000 }, async () => {
+  it('never starts OAuth against the default server, so a private tool stays out of reach', {
+    timeout: 90_000,
+  }, async () => {
     const run = await mcporterWhoami(open);
     expect(run.authorizationUrl).toBeUndefined();
     // It fails on the tool call's 401 and points at its own OAuth command instead.
@@ -75,7 +85,9 @@ describe('mcporter ad-hoc, a client that signs in only when it connects', () => 
     expect(`${run.stdout}\n${run.stderr}`).not.toContain('user_alice');
   });
 
-  it('with MCP_AUTH_REQUIRED=true it signs in at connect (a person in Chromium) and whoami answers', { timeout: 90_000 }, async () => {
+  it('with MCP_AUTH_REQUIRED=true it signs in at connect (a person in Chromium) and whoami answers', {
+    timeout: 90_000,
+  }, async () => {
     const run = await mcporterWhoami(required, (url) => signInInBrowser(browser, url, { decision: 'Allow' }));
     expect(run.authorizationUrl && new URL(run.authorizationUrl).searchParams.get('resource')).toBe(required.resource);
     expect(run.code, run.stderr.slice(-1500)).toBe(0);

@@ -103,11 +103,14 @@ async function listeningAddresses(): Promise<Map<number, string[]>> {
   return byPort;
 }
 
-beforeAll(async () => {
-  keyDir = await mkdtemp(join(tmpdir(), 'dev-command-'));
-  // Three attempts: a failed one costs a few seconds, each would need another process to take a port.
-  await retryOnPortInUse(startDev, 3);
-}, 3 * START_LIMIT_MS + 10_000);
+beforeAll(
+  async () => {
+    keyDir = await mkdtemp(join(tmpdir(), 'dev-command-'));
+    // Three attempts: a failed one costs a few seconds, each would need another process to take a port.
+    await retryOnPortInUse(startDev, 3);
+  },
+  3 * START_LIMIT_MS + 10_000,
+);
 
 afterAll(async () => {
   if (child?.exitCode === null && child.pid) {
@@ -122,7 +125,9 @@ afterAll(async () => {
 
 describe('npm run dev', () => {
   it('prints the URL to connect and how to get a token', () => {
-    expect(output).toContain(`connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`);
+    expect(output).toContain(
+      `connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`,
+    );
     expect(output).toMatch(/or get a token for curl: npm run token -- --user alice/);
   });
 
@@ -131,7 +136,8 @@ describe('npm run dev', () => {
     for (const [name, port] of Object.entries(ports)) {
       const addresses = listening.get(port) ?? [];
       expect(addresses.length, `${name} (:${port}) is not listening`).toBeGreaterThan(0);
-      for (const address of addresses) expect(LOOPBACK.has(address), `${name} (:${port}) listens on ${address}`).toBe(true);
+      for (const address of addresses)
+        expect(LOOPBACK.has(address), `${name} (:${port}) listens on ${address}`).toBe(true);
     }
   });
 
@@ -140,7 +146,12 @@ describe('npm run dev', () => {
     // Spread over the seconds a cold compile takes, so without the warm-up some would abort mid-compile.
     await Promise.all(
       [500, 1000, 1500, 2000, 2500, 3000, 4000].map((ms, i) =>
-        fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }, i), signal: AbortSignal.timeout(ms) }).then(
+        fetch(url, {
+          method: 'POST',
+          headers: MCP_HEADERS,
+          body: rpc('tools/call', { name: 'ping', arguments: {} }, i),
+          signal: AbortSignal.timeout(ms),
+        }).then(
           (res) => res.body?.cancel(),
           () => undefined,
         ),
@@ -153,23 +164,48 @@ describe('npm run dev', () => {
   it('serves a public tool anonymously and a private one with a token from the local authorization server', async () => {
     const url = `http://localhost:${ports.web}/mcp`;
     // next dev compiles the route on its first request.
-    const ping = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'ping', arguments: {} }), signal: AbortSignal.timeout(60_000) });
+    const ping = await fetch(url, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+      signal: AbortSignal.timeout(60_000),
+    });
     expect(ping.status).toBe(200);
 
-    const anonymous = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'whoami', arguments: {} }) });
+    const anonymous = await fetch(url, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: rpc('tools/call', { name: 'whoami', arguments: {} }),
+    });
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp"`);
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp"`,
+    );
 
-    const { accessToken } = await mintToken({ issuer: `http://localhost:${ports.auth}`, user: 'user_bob', org: 'org_acme', resource: url });
-    const whoami = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` }, body: rpc('tools/call', { name: 'whoami', arguments: {} }) });
+    const { accessToken } = await mintToken({
+      issuer: `http://localhost:${ports.auth}`,
+      user: 'user_bob',
+      org: 'org_acme',
+      resource: url,
+    });
+    const whoami = await fetch(url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` },
+      body: rpc('tools/call', { name: 'whoami', arguments: {} }),
+    });
     expect(whoami.status).toBe(200);
-    expect(await readRpc(whoami)).toMatchObject({ result: { structuredContent: { subject: 'user_bob', organizationId: 'org_acme' } } });
+    expect(await readRpc(whoami)).toMatchObject({
+      result: { structuredContent: { subject: 'user_bob', organizationId: 'org_acme' } },
+    });
   }, 90_000);
 
   it('stops all three servers on Ctrl-C', async () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     process.kill(-child.pid!, 'SIGINT');
-    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000)),
+    ]);
     expect(code).not.toBe('timeout');
     for (const port of Object.values(ports)) {
       await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();

@@ -28,7 +28,10 @@ const post = (body: string, headers: Record<string, string> = {}, path = '/mcp')
   fetch(`${app.url}${path}`, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body });
 const call = (name: string, args: Record<string, unknown> = {}) => rpc('tools/call', { name, arguments: args });
 const token = (extra: Record<string, unknown> = {}, options?: Parameters<TestIssuer['sign']>[1]) =>
-  issuer.sign({ aud: resource, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid', ...extra }, options);
+  issuer.sign(
+    { aud: resource, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid', ...extra },
+    options,
+  );
 
 async function expectJsonError(response: Response, status: number) {
   expect(response.status).toBe(status);
@@ -68,10 +71,26 @@ describe('401 challenges', () => {
 
   const invalid: Array<[string, () => Promise<string>, string]> = [
     ['expired', () => token({}, { expiresIn: -300 }), 'The access token expired'],
-    ['wrong issuer', () => token({ iss: 'https://evil.authkit.app' }), 'The access token was not issued by the trusted issuer'],
-    ['wrong audience', () => token({ aud: 'http://127.0.0.1:1/mcp' }), 'The access token was not issued for this resource'],
-    ['wrong algorithm', async () => (await token()).replace(/^[^.]+/, Buffer.from('{"alg":"none"}').toString('base64url')), 'The access token uses an algorithm that is not allowed'],
-    ['unknown key', async () => token({}, { key: (await generateKeyPair('RS256')).privateKey, kid: 'nope' }), 'The access token was signed with an unknown key'],
+    [
+      'wrong issuer',
+      () => token({ iss: 'https://evil.authkit.app' }),
+      'The access token was not issued by the trusted issuer',
+    ],
+    [
+      'wrong audience',
+      () => token({ aud: 'http://127.0.0.1:1/mcp' }),
+      'The access token was not issued for this resource',
+    ],
+    [
+      'wrong algorithm',
+      async () => (await token()).replace(/^[^.]+/, Buffer.from('{"alg":"none"}').toString('base64url')),
+      'The access token uses an algorithm that is not allowed',
+    ],
+    [
+      'unknown key',
+      async () => token({}, { key: (await generateKeyPair('RS256')).privateKey, kid: 'nope' }),
+      'The access token was signed with an unknown key',
+    ],
     ['not a JWT', async () => 'garbage', 'The access token is malformed'],
   ];
   it.each(invalid)('%s token -> invalid_token', async (_name, make, description) => {
@@ -89,20 +108,28 @@ describe('401 challenges', () => {
   });
 
   it('forged Host / X-Forwarded-Host do not change resource_metadata', async () => {
-    const response = await post(call('whoami'), { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'host=evil.example' });
+    const response = await post(call('whoami'), {
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
+      forwarded: 'host=evil.example',
+    });
     expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${prm}"`);
   });
 });
 
 describe('403 insufficient_scope', () => {
-  it('a valid token without the tool\'s scope gets a step-up challenge naming granted ∪ required', async () => {
-    const response = await post(call('notes_create', { title: 't', body: 'b' }), { authorization: `Bearer ${await token({ scope: 'openid notes:read' })}` });
+  it("a valid token without the tool's scope gets a step-up challenge naming granted ∪ required", async () => {
+    const response = await post(call('notes_create', { title: 't', body: 'b' }), {
+      authorization: `Bearer ${await token({ scope: 'openid notes:read' })}`,
+    });
     expect(response.headers.get('www-authenticate')).toBe(
       `Bearer error="insufficient_scope", scope="notes:read notes:write openid", error_description="The access token lacks a scope this tool requires", resource_metadata="${prm}"`,
     );
     const body = await expectJsonError(response, 403);
     expect(body).toMatchObject({ id: 1, error: { code: -32003 } });
-    expect(app.output()).toMatch(/"tool":"notes_create".*"decision":"challenge","reason":"insufficient_scope","status":403/);
+    expect(app.output()).toMatch(
+      /"tool":"notes_create".*"decision":"challenge","reason":"insufficient_scope","status":403/,
+    );
   });
 });
 
@@ -147,7 +174,9 @@ describe('400, 403, 405, 413', () => {
   });
 
   it('a body over 1 MiB -> 413 before anything is parsed', async () => {
-    const response = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(1_100_000) } }));
+    const response = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(1_100_000) } }),
+    );
     await expectJsonError(response, 413);
   });
 
@@ -174,7 +203,9 @@ describe('400, 403, 405, 413', () => {
 describe('discovery metadata', () => {
   it('serves RFC 9728 metadata at the root and path-inserted URLs, CORS-readable', async () => {
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
-      const response = await fetch(`${app.url}${path}`, { headers: { origin: 'https://any.example', 'x-forwarded-host': 'evil.example' } });
+      const response = await fetch(`${app.url}${path}`, {
+        headers: { origin: 'https://any.example', 'x-forwarded-host': 'evil.example' },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('access-control-allow-origin')).toBe('*');
       expect(await response.json()).toEqual({
@@ -190,7 +221,10 @@ describe('discovery metadata', () => {
   it("mirrors the issuer's authorization server metadata", async () => {
     const response = await fetch(`${app.url}/.well-known/oauth-authorization-server`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ issuer: issuer.issuer, registration_endpoint: `${issuer.issuer}/oauth2/register` });
+    expect(await response.json()).toMatchObject({
+      issuer: issuer.issuer,
+      registration_endpoint: `${issuer.issuer}/oauth2/register`,
+    });
   });
 });
 
@@ -201,13 +235,21 @@ describe('503 when the JWKS is unavailable', () => {
     const cold = await startApp({ AUTHKIT_DOMAIN: down.issuer });
     try {
       const bearer = await down.sign({ aud: `${cold.url}/mcp`, sub: 'user_alice' });
-      const response = await fetch(`${cold.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: call('ping') });
+      const response = await fetch(`${cold.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` },
+        body: call('ping'),
+      });
       expect(response.headers.get('retry-after')).toBe('10');
       await expectJsonError(response, 503);
       expect(cold.output()).not.toMatch(/"decision":"allow"/);
 
       down.setMode('up');
-      const recovered = await fetch(`${cold.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: call('ping') });
+      const recovered = await fetch(`${cold.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` },
+        body: call('ping'),
+      });
       expect(recovered.status).toBe(200);
     } finally {
       await cold.stop();
@@ -230,7 +272,11 @@ describe('503 when nothing answers at the issuer', () => {
         error: 'temporarily_unavailable',
         error_description: 'The authorization server metadata could not be fetched',
       });
-      const call = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: rpc('tools/call', { name: 'ping', arguments: {} }) });
+      const call = await fetch(`${app.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+        body: rpc('tools/call', { name: 'ping', arguments: {} }),
+      });
       expect(call.headers.get('retry-after')).toBe('10');
       await expectJsonError(call, 503);
     } finally {
@@ -244,10 +290,16 @@ describe('401 on every request when MCP_AUTH_REQUIRED=true', () => {
     const app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, MCP_AUTH_REQUIRED: 'true' });
     try {
       const anonymous = await fetch(`${app.url}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: call('ping') });
-      expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`);
+      expect(anonymous.headers.get('www-authenticate')).toBe(
+        `Bearer resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`,
+      );
       await expectJsonError(anonymous, 401);
       const token = await issuer.sign({ aud: `${app.url}/mcp`, sub: 'user_alice' });
-      const signedIn = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: call('ping') });
+      const signedIn = await fetch(`${app.url}/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+        body: call('ping'),
+      });
       expect(signedIn.status).toBe(200);
     } finally {
       await app.stop();

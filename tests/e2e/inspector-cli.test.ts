@@ -38,7 +38,12 @@ type Run = { code: number | null; stdout: string; stderr: string };
  * MCP_AUTO_OPEN_ENABLED=true (its documented switch); it then tries to open a browser, cannot (no
  * display here), and prints the URL, which `onAuthorizationUrl` hands to the person.
  */
-function inspector(home: string, args: string[], callbackUrl: string, onAuthorizationUrl?: (url: string) => Promise<void>): Promise<Run> {
+function inspector(
+  home: string,
+  args: string[],
+  callbackUrl: string,
+  onAuthorizationUrl?: (url: string) => Promise<void>,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     // A person's shell: PATH and HOME, nothing of the test runner's (no NODE_ENV).
     const env: Record<string, string> = {
@@ -84,22 +89,32 @@ function inspector(home: string, args: string[], callbackUrl: string, onAuthoriz
 
 /** `--format json` prints one object whose `result` is the tool's CallToolResult. */
 function toolResult(run: Run): unknown {
-  if (run.code !== 0) throw new Error(`the Inspector exited ${run.code}:\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-1000)}`);
+  if (run.code !== 0)
+    throw new Error(`the Inspector exited ${run.code}:\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-1000)}`);
   return (JSON.parse(run.stdout) as { result?: unknown }).result;
 }
 
 // legacy: 2025-11-25 with initialize; modern: 2026-07-28, stateless with server/discover.
 describe.each(['legacy', 'modern'])('MCP Inspector CLI, --protocol-era %s, a person in Chromium', (era) => {
-  it('signs in when whoami needs it, then a second command reuses the sign-in for notes_create', { timeout: 150_000 }, async () => {
+  it('signs in when whoami needs it, then a second command reuses the sign-in for notes_create', {
+    timeout: 150_000,
+  }, async () => {
     const home = await mkdtemp(join(tmpdir(), `inspector-cli-${era}-`));
     homes.push(home);
     const callbackUrl = `http://127.0.0.1:${await freePort()}/oauth/callback`;
     let authorizationUrl: URL | undefined;
-    const whoami = await inspector(home, ['--protocol-era', era, '--method', 'tools/call', '--tool-name', 'whoami'], callbackUrl, async (url) => {
-      authorizationUrl = new URL(url);
-      await signInInBrowser(browser, url, { decision: 'Allow' });
+    const whoami = await inspector(
+      home,
+      ['--protocol-era', era, '--method', 'tools/call', '--tool-name', 'whoami'],
+      callbackUrl,
+      async (url) => {
+        authorizationUrl = new URL(url);
+        await signInInBrowser(browser, url, { decision: 'Allow' });
+      },
+    );
+    expect(toolResult(whoami)).toMatchObject({
+      structuredContent: { subject: 'user_alice', organizationId: 'org_acme' },
     });
-    expect(toolResult(whoami)).toMatchObject({ structuredContent: { subject: 'user_alice', organizationId: 'org_acme' } });
     expect(authorizationUrl?.origin).toBe(new URL(stack.auth.issuer).origin);
     expect(authorizationUrl?.searchParams.get('resource')).toBe(stack.resource);
     expect(authorizationUrl?.searchParams.get('redirect_uri')).toBe(callbackUrl);
@@ -108,9 +123,20 @@ describe.each(['legacy', 'modern'])('MCP Inspector CLI, --protocol-era %s, a per
     const title = `via Inspector (${era})`;
     const created = await inspector(
       home,
-      ['--protocol-era', era, '--method', 'tools/call', '--tool-name', 'notes_create', '--tool-args-json', JSON.stringify({ title, body: 'from the CLI' })],
+      [
+        '--protocol-era',
+        era,
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'notes_create',
+        '--tool-args-json',
+        JSON.stringify({ title, body: 'from the CLI' }),
+      ],
       callbackUrl,
     );
-    expect(toolResult(created)).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title, authorId: 'user_alice' } } });
+    expect(toolResult(created)).toMatchObject({
+      structuredContent: { organizationId: 'org_acme', note: { title, authorId: 'user_alice' } },
+    });
   });
 });

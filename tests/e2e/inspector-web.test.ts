@@ -33,7 +33,12 @@ async function startInspector(): Promise<{ url: string; child: ChildProcess; hom
     MCP_APP_ORIGIN_PORT: String(appOrigin),
     MCP_AUTO_OPEN_ENABLED: 'false', // the person opens the printed URL
   };
-  const child = spawn('npx', ['@modelcontextprotocol/inspector'], { cwd: PROJECT_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npx', ['@modelcontextprotocol/inspector'], {
+    cwd: PROJECT_ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -53,7 +58,11 @@ async function startInspector(): Promise<{ url: string; child: ChildProcess; hom
 }
 
 beforeAll(async () => {
-  [stack, browser, inspector] = await Promise.all([startStack(), launchChromium(), retryOnPortInUse(startInspector, 3)]);
+  [stack, browser, inspector] = await Promise.all([
+    startStack(),
+    launchChromium(),
+    retryOnPortInUse(startInspector, 3),
+  ]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -64,11 +73,16 @@ afterAll(async () => {
 
 async function executeWhoami(page: Page): Promise<void> {
   await page.getByText('whoami', { exact: true }).first().click({ timeout: STEP_MS });
-  await page.getByRole('button', { name: /^Execute Tool/ }).first().click({ timeout: STEP_MS });
+  await page
+    .getByRole('button', { name: /^Execute Tool/ })
+    .first()
+    .click({ timeout: STEP_MS });
 }
 
 describe('MCP Inspector web UI, following the README, a person in Chromium', () => {
-  it('adds the server by hand, connects, signs in on whoami and shows who is signed in', { timeout: 120_000 }, async () => {
+  it('adds the server by hand, connects, signs in on whoami and shows who is signed in', {
+    timeout: 120_000,
+  }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       await page.goto(inspector!.url, { timeout: STEP_MS });
@@ -83,7 +97,11 @@ describe('MCP Inspector web UI, following the README, a person in Chromium', () 
       await dialog.waitFor({ state: 'hidden', timeout: STEP_MS });
 
       // Switch the new server on.
-      const card = page.locator('[class*=Card]').filter({ hasText: 'edge-mcp' }).filter({ hasText: stack.resource }).first();
+      const card = page
+        .locator('[class*=Card]')
+        .filter({ hasText: 'edge-mcp' })
+        .filter({ hasText: stack.resource })
+        .first();
       await card.getByRole('switch').click({ force: true });
       await card.getByText('Connected', { exact: true }).waitFor({ timeout: STEP_MS });
 

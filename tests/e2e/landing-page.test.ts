@@ -39,12 +39,19 @@ async function setUp(): Promise<{ app: RunningApp; browser: Browser }> {
 async function shownSnippets(page: Page): Promise<Record<string, string>> {
   const pairs = await page
     .locator('#connect [data-client]')
-    .evaluateAll((blocks) => blocks.map((block) => [block.getAttribute('data-client') ?? '', block.querySelector('pre code')?.textContent ?? '']));
+    .evaluateAll((blocks) =>
+      blocks.map((block) => [
+        block.getAttribute('data-client') ?? '',
+        block.querySelector('pre code')?.textContent ?? '',
+      ]),
+    );
   return Object.fromEntries(pairs) as Record<string, string>;
 }
 
 describe('landing page', () => {
-  it('shows the URL to connect and the access map of every tool, from the same rows as the inventory', { timeout: 90_000 }, async () => {
+  it('shows the URL to connect and the access map of every tool, from the same rows as the inventory', {
+    timeout: 90_000,
+  }, async () => {
     const { app, browser } = await setUp();
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const requests: string[] = [];
@@ -81,7 +88,9 @@ describe('landing page', () => {
     }
   });
 
-  it('fits a 375 px wide screen and shows every client snippet for the configured MCP URL', { timeout: 60_000 }, async () => {
+  it('fits a 375 px wide screen and shows every client snippet for the configured MCP URL', {
+    timeout: 60_000,
+  }, async () => {
     if (!app || !browser) throw new Error('the first test did not start the app and the browser');
     const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
     try {
@@ -89,15 +98,21 @@ describe('landing page', () => {
       expect(response?.status()).toBe(200);
 
       // Wide content (the access map, long snippets) scrolls inside its own box, never the page.
-      const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+      const widths = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+      }));
       expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
 
       const mcpUrl = `${app.url}/mcp`;
       const expected = Object.fromEntries(connectSnippets(mcpUrl).map((s) => [s.id, s.code]));
       expect(await shownSnippets(page)).toEqual(expected);
-      for (const id of ['claude-desktop', 'claude-code', 'cursor', 'vscode']) expect(expected[id], id).toContain(mcpUrl);
+      for (const id of ['claude-desktop', 'claude-code', 'cursor', 'vscode'])
+        expect(expected[id], id).toContain(mcpUrl);
       // The Claude Desktop block is the command line Claude Desktop would spawn.
-      expect(JSON.parse(expected['claude-desktop']!)).toEqual({ mcpServers: { 'edge-mcp': { command: 'npx', args: ['-y', 'mcp-remote', mcpUrl] } } });
+      expect(JSON.parse(expected['claude-desktop']!)).toEqual({
+        mcpServers: { 'edge-mcp': { command: 'npx', args: ['-y', 'mcp-remote', mcpUrl] } },
+      });
       expect(await page.locator('[data-client="inspector"]').textContent()).toContain(mcpUrl);
 
       await page.screenshot({ path: SCREENSHOT_PHONE, fullPage: true });

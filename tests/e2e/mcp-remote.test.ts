@@ -51,7 +51,7 @@ async function descendants(root: number): Promise<number[]> {
   const frontier = [root];
   while (frontier.length && found.length < 1_000) {
     const parent = frontier.pop()!;
-    for (const [pid, ppid] of parents) if (ppid === parent) (found.push(pid), frontier.push(pid));
+    for (const [pid, ppid] of parents) if (ppid === parent) found.push(pid), frontier.push(pid);
   }
   return found;
 }
@@ -100,7 +100,9 @@ async function spawnFromReadme(extraArgs: string[] = []) {
       if (url && /OAuth callback server running at/.test(stderr)) return url;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`mcp-remote printed no authorization URL and callback server within ${URL_WAIT_MS} ms:\n${stderr.slice(-2000)}`);
+    throw new Error(
+      `mcp-remote printed no authorization URL and callback server within ${URL_WAIT_MS} ms:\n${stderr.slice(-2000)}`,
+    );
   }
   return { client, printedAuthorizationUrl, stderr: () => stderr };
 }
@@ -112,40 +114,50 @@ const MODES = [
 ];
 const MODERN_BRIDGE = /Remote server speaks MCP 2026-07-28/;
 
-describe.each(MODES)('mcp-remote (the stdio bridge Claude Desktop runs) $name, a person in Chromium', ({ extraArgs, modern }) => {
-  it('signs in through the printed URL, then whoami and notes_create work through it', { timeout: 120_000 }, async () => {
-    const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
-    const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create']));
+describe.each(MODES)(
+  'mcp-remote (the stdio bridge Claude Desktop runs) $name, a person in Chromium',
+  ({ extraArgs, modern }) => {
+    it('signs in through the printed URL, then whoami and notes_create work through it', {
+      timeout: 120_000,
+    }, async () => {
+      const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create']));
 
-    const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 });
-    const url = new URL(await printedAuthorizationUrl());
-    expect(url.origin).toBe(new URL(stack.auth.issuer).origin);
-    expect(url.searchParams.get('resource')).toBe(stack.resource);
-    await signInInBrowser(browser, url, { decision: 'Allow' });
+      const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 });
+      const url = new URL(await printedAuthorizationUrl());
+      expect(url.origin).toBe(new URL(stack.auth.issuer).origin);
+      expect(url.searchParams.get('resource')).toBe(stack.resource);
+      await signInInBrowser(browser, url, { decision: 'Allow' });
 
-    expect(await whoami).toMatchObject({ structuredContent: { subject: 'user_alice', organizationId: 'org_acme' } });
-    const created = await client.callTool({ name: 'notes_create', arguments: { title: 'via mcp-remote', body: 'from Claude Desktop' } }, { timeout: 30_000 });
-    expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: 'via mcp-remote', authorId: 'user_alice' } } });
-    // Which wire it spoke to the server: mcp-remote says so when it bridges to 2026-07-28.
-    expect(MODERN_BRIDGE.test(stderr())).toBe(modern);
-    // No capability advertises listChanged, so the bridge opens no subscriptions/listen stream.
-    expect(auditRecords(stack.app.output()).filter((r) => r.method === 'subscriptions/listen')).toHaveLength(0);
-  });
+      expect(await whoami).toMatchObject({ structuredContent: { subject: 'user_alice', organizationId: 'org_acme' } });
+      const created = await client.callTool(
+        { name: 'notes_create', arguments: { title: 'via mcp-remote', body: 'from Claude Desktop' } },
+        { timeout: 30_000 },
+      );
+      expect(created).toMatchObject({
+        structuredContent: { organizationId: 'org_acme', note: { title: 'via mcp-remote', authorId: 'user_alice' } },
+      });
+      // Which wire it spoke to the server: mcp-remote says so when it bridges to 2026-07-28.
+      expect(MODERN_BRIDGE.test(stderr())).toBe(modern);
+      // No capability advertises listChanged, so the bridge opens no subscriptions/listen stream.
+      expect(auditRecords(stack.app.output()).filter((r) => r.method === 'subscriptions/listen')).toHaveLength(0);
+    });
 
-  it('Deny: the call fails with a clear error soon after, instead of hanging', { timeout: 120_000 }, async () => {
-    const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
-    const started = Date.now();
-    const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 }).then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
-    );
-    await signInInBrowser(browser, await printedAuthorizationUrl(), { decision: 'Deny' });
-    const outcome = await whoami;
-    // The OAuth error reaches the client as the call's error, well before any timeout.
-    expect(outcome).toHaveProperty('error');
-    expect(String((outcome as { error: Error }).error.message), stderr().slice(-4000)).toMatch(/access_denied/);
-    expect(Date.now() - started).toBeLessThan(30_000);
-    expect(stderr()).not.toMatch(/access_token|refresh_token/);
-  });
-});
+    it('Deny: the call fails with a clear error soon after, instead of hanging', { timeout: 120_000 }, async () => {
+      const { client, printedAuthorizationUrl, stderr } = await spawnFromReadme(extraArgs);
+      const started = Date.now();
+      const whoami = client.callTool({ name: 'whoami', arguments: {} }, { timeout: 90_000 }).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      await signInInBrowser(browser, await printedAuthorizationUrl(), { decision: 'Deny' });
+      const outcome = await whoami;
+      // The OAuth error reaches the client as the call's error, well before any timeout.
+      expect(outcome).toHaveProperty('error');
+      expect(String((outcome as { error: Error }).error.message), stderr().slice(-4000)).toMatch(/access_denied/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(stderr()).not.toMatch(/access_token|refresh_token/);
+    });
+  },
+);

@@ -37,7 +37,11 @@ type Generation = {
   /** v1 step-up only works without a refresh token (typescript-sdk#2255); v2 handles both. */
   refreshTokens: boolean;
   connect(provider: SignInAsProvider): Promise<{
-    client: { listTools(): Promise<{ tools: Array<{ name: string }> }>; callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown>; close(): Promise<void> };
+    client: {
+      listTools(): Promise<{ tools: Array<{ name: string }> }>;
+      callTool(p: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+      close(): Promise<void>;
+    };
     finishAuth(callback: URL): Promise<void>;
   }>;
   Unauthorized: new (...args: never[]) => Error;
@@ -50,7 +54,10 @@ function v2(name: string, versionNegotiation?: ClientOptions['versionNegotiation
     Unauthorized: UnauthorizedV2,
     async connect(provider) {
       const transport = new TransportV2(new URL(resource), { authProvider: provider as never });
-      const client = new ClientV2({ name: 'oauth-e2e-v2', version: '1.0.0' }, versionNegotiation ? { versionNegotiation } : {});
+      const client = new ClientV2(
+        { name: 'oauth-e2e-v2', version: '1.0.0' },
+        versionNegotiation ? { versionNegotiation } : {},
+      );
       await client.connect(transport);
       // v2 checks the RFC 9207 `iss` on the callback, so it gets the whole query.
       return { client, finishAuth: (callback) => transport.finishAuth(callback.searchParams) };
@@ -82,10 +89,14 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
     try {
       // Anonymous: connect and list work; private tools are listed because signing in reaches them.
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']));
+      expect(tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']),
+      );
 
       // 1. A private call: 401 -> PRM -> DCR -> authorize (PKCE S256 + resource) -> sign-in over HTTP.
-      await expect(client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } })).rejects.toBeInstanceOf(Unauthorized);
+      await expect(
+        client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } }),
+      ).rejects.toBeInstanceOf(Unauthorized);
       const first = provider.authorizations.at(-1)!;
       expect(first.origin).toBe(new URL(auth.issuer).origin);
       expect(first.pathname).toBe('/oauth2/authorize');
@@ -104,21 +115,34 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
       const token = provider.tokens()!.access_token;
       const claims = decodeJwt(token);
       expect(claims.aud).toBe(resource);
-      expect(claims).toMatchObject({ iss: auth.issuer, sub: 'user_alice', org_id: 'org_acme', client_id: provider.information?.client_id });
+      expect(claims).toMatchObject({
+        iss: auth.issuer,
+        sub: 'user_alice',
+        org_id: 'org_acme',
+        client_id: provider.information?.client_id,
+      });
       expect(String(claims.scope).split(' ')).not.toContain('notes:read');
 
       const created = await client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } });
-      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', note: { title: 'first', authorId: 'user_alice' } } });
+      expect(created).toMatchObject({
+        structuredContent: { organizationId: 'org_acme', note: { title: 'first', authorId: 'user_alice' } },
+      });
 
       // 2. Step-up: notes_list needs notes:read, which this token lacks -> 403 -> re-authorize.
       await expect(client.callTool({ name: 'notes_list', arguments: {} })).rejects.toBeInstanceOf(Unauthorized);
       const stepUp = provider.authorizations.at(-1)!;
       expect(stepUp).not.toBe(first);
-      expect(stepUp.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+      expect(stepUp.searchParams.get('scope')?.split(' ')).toEqual(
+        expect.arrayContaining(['notes:read', 'notes:write']),
+      );
       await finishAuth(provider.takeCallback());
-      expect(String(decodeJwt(provider.tokens()!.access_token).scope).split(' ')).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+      expect(String(decodeJwt(provider.tokens()!.access_token).scope).split(' ')).toEqual(
+        expect.arrayContaining(['notes:read', 'notes:write']),
+      );
 
-      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as { structuredContent: { notes: Array<{ title: string }> } };
+      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as {
+        structuredContent: { notes: Array<{ title: string }> };
+      };
       expect(listed.structuredContent.notes.map((n) => n.title)).toContain('first');
     } finally {
       await client.close();
@@ -128,7 +152,12 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
 
 describe('tokens for another resource', () => {
   it('a token the same server minted for another resource is refused with 401', async () => {
-    const other = await mintToken({ issuer: auth.issuer, user: 'alice', resource: OTHER_RESOURCE, scope: 'notes:read notes:write' });
+    const other = await mintToken({
+      issuer: auth.issuer,
+      user: 'alice',
+      resource: OTHER_RESOURCE,
+      scope: 'notes:read notes:write',
+    });
     expect(decodeJwt(other.accessToken).aud).toBe(OTHER_RESOURCE);
     const response = await fetch(`${app.url}/mcp`, {
       method: 'POST',

@@ -1,7 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { freePort, freePorts, listen, PORT_ATTEMPTS, PortInUseError, retryOnPortInUse, type Listening } from '../helpers/net';
+import {
+  freePort,
+  freePorts,
+  listen,
+  PORT_ATTEMPTS,
+  PortInUseError,
+  retryOnPortInUse,
+  type Listening,
+} from '../helpers/net';
 
 /**
  * freePort() releases its port before the server binds it; these prove the helpers turn a port taken

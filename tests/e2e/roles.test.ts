@@ -13,18 +13,28 @@ let down = false;
 const workosApi = createWorkosApiHandler({ failing: () => down });
 
 beforeAll(async () => {
-  stack = await startStack({ workosApi, env: (auth) => ({ WORKOS_API_KEY: LOCAL_WORKOS_API_KEY, WORKOS_API_URL: auth.issuer }) });
+  stack = await startStack({
+    workosApi,
+    env: (auth) => ({ WORKOS_API_KEY: LOCAL_WORKOS_API_KEY, WORKOS_API_URL: auth.issuer }),
+  });
 });
 afterAll(async () => stack?.close());
 
 async function tokenFor(user: string, org: string) {
-  return (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope: 'notes:read' })).accessToken;
+  return (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope: 'notes:read' }))
+    .accessToken;
 }
 async function post(token: string, body: string) {
-  return fetch(`${stack.app.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body });
+  return fetch(`${stack.app.url}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+    body,
+  });
 }
 const listNames = async (token: string) =>
-  ((await readRpc(await post(token, rpc('tools/list')))).result as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+  ((await readRpc(await post(token, rpc('tools/list')))).result as { tools: Array<{ name: string }> }).tools.map(
+    (t) => t.name,
+  );
 
 describe('role policy via WorkOS membership lookups', () => {
   it('admin is allowed, and a second request within the TTL makes no lookup', async () => {
@@ -35,7 +45,8 @@ describe('role policy via WorkOS membership lookups', () => {
 
     const result = await readRpc(await post(alice, rpc('tools/call', { name: 'org_members', arguments: {} })));
     expect(result).toMatchObject({ result: { structuredContent: { organizationId: 'org_acme' } } });
-    const members = (result.result as { structuredContent: { members: Array<{ userId: string; role: string }> } }).structuredContent.members;
+    const members = (result.result as { structuredContent: { members: Array<{ userId: string; role: string }> } })
+      .structuredContent.members;
     expect(members.map((m) => [m.userId, m.role])).toEqual([
       ['user_alice', 'admin'],
       ['user_bob', 'member'],
@@ -45,7 +56,14 @@ describe('role policy via WorkOS membership lookups', () => {
     expect(await listNames(alice)).toContain('org_members');
     expect(workosApi.requestCount()).toBe(afterCall);
     expect(auditRecords(stack.app.output())).toContainEqual(
-      expect.objectContaining({ tool: 'org_members', policy: 'role: admin', sub: 'user_alice', org_id: 'org_acme', decision: 'allow', outcome: 'ok' }),
+      expect.objectContaining({
+        tool: 'org_members',
+        policy: 'role: admin',
+        sub: 'user_alice',
+        org_id: 'org_acme',
+        decision: 'allow',
+        outcome: 'ok',
+      }),
     );
   });
 
@@ -54,9 +72,17 @@ describe('role policy via WorkOS membership lookups', () => {
     expect(await listNames(bob)).not.toContain('org_members');
     const hidden = await readRpc(await post(bob, rpc('tools/call', { name: 'org_members', arguments: {} })));
     const unknown = await readRpc(await post(bob, rpc('tools/call', { name: 'no_such_tool', arguments: {} })));
-    expect(JSON.stringify(hidden).replaceAll('org_members', 'X')).toBe(JSON.stringify(unknown).replaceAll('no_such_tool', 'X'));
+    expect(JSON.stringify(hidden).replaceAll('org_members', 'X')).toBe(
+      JSON.stringify(unknown).replaceAll('no_such_tool', 'X'),
+    );
     expect(auditRecords(stack.app.output())).toContainEqual(
-      expect.objectContaining({ tool: 'org_members', sub: 'user_bob', decision: 'deny', reason: 'role_required', outcome: 'not_run' }),
+      expect.objectContaining({
+        tool: 'org_members',
+        sub: 'user_bob',
+        decision: 'deny',
+        reason: 'role_required',
+        outcome: 'not_run',
+      }),
     );
   });
 

@@ -1,4 +1,8 @@
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2, type ClientOptions } from '@modelcontextprotocol/client';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as TransportV2,
+  type ClientOptions,
+} from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +30,13 @@ afterAll(async () => {
 });
 
 const tokenFor = () =>
-  issuer.sign({ aud: endpoint.toString(), sub: 'user_alice', org_id: 'org_acme', client_id: 'client_sdk', scope: 'openid profile' });
+  issuer.sign({
+    aud: endpoint.toString(),
+    sub: 'user_alice',
+    org_id: 'org_acme',
+    client_id: 'client_sdk',
+    scope: 'openid profile',
+  });
 
 type AnyClient = {
   /** The revision the client and server settled on (v2: the client's own answer; v1: its transport's header value). */
@@ -37,7 +47,11 @@ type AnyClient = {
   close(): Promise<void>;
 };
 
-type Generation = [name: string, connect: (headers?: Record<string, string>) => Promise<AnyClient>, wire: '2026-07-28' | '2025-11-25'];
+type Generation = [
+  name: string,
+  connect: (headers?: Record<string, string>) => Promise<AnyClient>,
+  wire: '2026-07-28' | '2025-11-25',
+];
 
 function v2(versionNegotiation: ClientOptions['versionNegotiation']): Generation[1] {
   return async (headers) => {
@@ -67,7 +81,9 @@ describe.each(generations)('%s', (_name, connect, wire) => {
   it(`speaks ${wire} to the server`, async () => {
     const client = await connect();
     try {
-      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({ structuredContent: { pong: true } });
+      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({
+        structuredContent: { pong: true },
+      });
       expect(client.negotiated()).toBe(wire);
     } finally {
       await client.close();
@@ -84,17 +100,33 @@ describe.each(generations)('%s', (_name, connect, wire) => {
       // No WorkOS keys in this app: org_members (role admin) is unreachable for every signed-in caller.
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).not.toContain('org_members');
-      hidden = await client.callTool({ name: 'org_members', arguments: {} }).then((r) => ({ result: r }), (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }));
-      unknown = await client.callTool({ name: 'no_such_tool', arguments: {} }).then((r) => ({ result: r }), (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }));
+      hidden = await client.callTool({ name: 'org_members', arguments: {} }).then(
+        (r) => ({ result: r }),
+        (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }),
+      );
+      unknown = await client.callTool({ name: 'no_such_tool', arguments: {} }).then(
+        (r) => ({ result: r }),
+        (e: unknown) => ({ error: { ...(e as object), message: (e as Error).message } }),
+      );
     } finally {
       await client.close();
     }
     expect(hidden).toMatchObject({ error: { code: -32602 } });
-    expect(JSON.stringify(hidden).replaceAll('org_members', 'X')).toBe(JSON.stringify(unknown).replaceAll('no_such_tool', 'X'));
+    expect(JSON.stringify(hidden).replaceAll('org_members', 'X')).toBe(
+      JSON.stringify(unknown).replaceAll('no_such_tool', 'X'),
+    );
     // The trail keeps the true reason, once, with the caller's identity.
-    const records = auditRecords(app.output()).slice(before).filter((r) => r.tool === 'org_members');
+    const records = auditRecords(app.output())
+      .slice(before)
+      .filter((r) => r.tool === 'org_members');
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ decision: 'deny', reason: 'identity_lookup_not_configured', sub: 'user_alice', org_id: 'org_acme', client_id: 'client_sdk' });
+    expect(records[0]).toMatchObject({
+      decision: 'deny',
+      reason: 'identity_lookup_not_configured',
+      sub: 'user_alice',
+      org_id: 'org_acme',
+      client_id: 'client_sdk',
+    });
   });
 
   it('connects anonymously, lists tools and calls ping', async () => {
@@ -102,7 +134,14 @@ describe.each(generations)('%s', (_name, connect, wire) => {
     try {
       const { tools } = await client.listTools();
       // Private tools are listed for anonymous callers: signing in reaches them.
-      expect(tools.map((t) => t.name).sort()).toEqual(['notes_create', 'notes_delete', 'notes_list', 'org_members', 'ping', 'whoami']);
+      expect(tools.map((t) => t.name).sort()).toEqual([
+        'notes_create',
+        'notes_delete',
+        'notes_list',
+        'org_members',
+        'ping',
+        'whoami',
+      ]);
       const result = await client.callTool({ name: 'ping', arguments: { message: 'hi' } });
       expect(result).toMatchObject({ structuredContent: { pong: true, message: 'hi' } });
     } finally {
@@ -116,7 +155,12 @@ describe.each(generations)('%s', (_name, connect, wire) => {
     try {
       const result = await client.callTool({ name: 'whoami', arguments: {} });
       expect(result).toMatchObject({
-        structuredContent: { subject: 'user_alice', organizationId: 'org_acme', clientId: 'client_sdk', scopes: ['openid', 'profile'] },
+        structuredContent: {
+          subject: 'user_alice',
+          organizationId: 'org_acme',
+          clientId: 'client_sdk',
+          scopes: ['openid', 'profile'],
+        },
       });
       expect(JSON.stringify(result)).not.toContain(token);
     } finally {
@@ -131,6 +175,8 @@ describe.each(generations)('%s', (_name, connect, wire) => {
     } finally {
       await client.close();
     }
-    expect(app.output()).toMatch(/"tool":"whoami","policy":"signed-in","decision":"challenge","reason":"authentication_required","status":401/);
+    expect(app.output()).toMatch(
+      /"tool":"whoami","policy":"signed-in","decision":"challenge","reason":"authentication_required","status":401/,
+    );
   });
 });

@@ -1,6 +1,15 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, MCP_HEADERS, readRpc, rpc, startApp, type RunningApp, modernMeta, MODERN_HEADERS } from '../helpers/app';
+import {
+  auditRecords,
+  MCP_HEADERS,
+  readRpc,
+  rpc,
+  startApp,
+  type RunningApp,
+  modernMeta,
+  MODERN_HEADERS,
+} from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -26,7 +35,8 @@ const MODERN = MODERN_HEADERS;
 const modern = (method: string, params: Record<string, unknown> = {}, id = 1) =>
   JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } });
 const listen = (id = 1) => modern('subscriptions/listen', { notifications: { toolsListChanged: true } }, id);
-const token = () => issuer.sign({ aud: endpoint, sub: 'user_bob', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
+const token = () =>
+  issuer.sign({ aud: endpoint, sub: 'user_bob', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
 
 /** Posts and reads the whole body within `ms`: a held-open stream fails this. */
 async function postComplete(body: string, headers: Record<string, string>, ms = 5_000) {
@@ -40,19 +50,36 @@ describe('subscriptions/listen on Edge', () => {
     const { response, text } = await postComplete(listen(), { ...MODERN, 'mcp-method': 'subscriptions/listen' });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    expect(JSON.parse(text)).toMatchObject({ id: 1, error: { code: -32601, data: { reason: 'subscriptions_unsupported' } } });
+    expect(JSON.parse(text)).toMatchObject({
+      id: 1,
+      error: { code: -32601, data: { reason: 'subscriptions_unsupported' } },
+    });
     const records = auditRecords(app.output()).slice(before);
-    expect(records).toEqual([expect.objectContaining({ type: 'request_rejected', method: 'subscriptions/listen', reason: 'subscriptions_unsupported' })]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        type: 'request_rejected',
+        method: 'subscriptions/listen',
+        reason: 'subscriptions_unsupported',
+      }),
+    ]);
   });
 
   it('signed-in listen is refused the same way (nothing could deliver to it either)', async () => {
-    const { response, text } = await postComplete(listen(), { ...MODERN, 'mcp-method': 'subscriptions/listen', authorization: `Bearer ${await token()}` });
+    const { response, text } = await postComplete(listen(), {
+      ...MODERN,
+      'mcp-method': 'subscriptions/listen',
+      authorization: `Bearer ${await token()}`,
+    });
     expect(response.status).toBe(404);
     expect(JSON.parse(text)).toMatchObject({ error: { code: -32601 } });
   });
 
   it('a bad token on listen is still a 401, never downgraded', async () => {
-    const { response } = await postComplete(listen(), { ...MODERN, 'mcp-method': 'subscriptions/listen', authorization: 'Bearer nope' });
+    const { response } = await postComplete(listen(), {
+      ...MODERN,
+      'mcp-method': 'subscriptions/listen',
+      authorization: 'Bearer nope',
+    });
     expect(response.status).toBe(401);
   });
 
@@ -64,7 +91,11 @@ describe('subscriptions/listen on Edge', () => {
     const worker = async () => {
       while (next < total) {
         const id = next++;
-        const { response } = await postComplete(listen(id), { ...MODERN, 'mcp-method': 'subscriptions/listen' }, 15_000);
+        const { response } = await postComplete(
+          listen(id),
+          { ...MODERN, 'mcp-method': 'subscriptions/listen' },
+          15_000,
+        );
         statuses.push(response.status);
       }
     };
@@ -81,20 +112,33 @@ describe('subscriptions/listen on Edge', () => {
     });
     expect(call.response.status).toBe(200);
     expect(call.text).toContain('user_bob');
-    const own = await postComplete(listen(), { ...MODERN, 'mcp-method': 'subscriptions/listen', authorization: `Bearer ${bearer}` });
+    const own = await postComplete(listen(), {
+      ...MODERN,
+      'mcp-method': 'subscriptions/listen',
+      authorization: `Bearer ${bearer}`,
+    });
     expect(own.text).not.toMatch(/limit/i);
   }, 120_000);
 
-  it('clients that hang up on listen raise nothing but Next.js\'s own connection-reset log, and serving goes on', async () => {
+  it("clients that hang up on listen raise nothing but Next.js's own connection-reset log, and serving goes on", async () => {
     // Next.js logs `uncaughtException: Error: aborted` (ECONNRESET) for ANY POST to an Edge route
     // whose client resets the connection, tools/list included (see client-abort.test.ts and the
     // README). That log is not from this code; anything else (the SDK's stream teardown) would be.
-    const uncaught = () => app.output().split('\n').filter((line) => /uncaught|unhandled/i.test(line));
+    const uncaught = () =>
+      app
+        .output()
+        .split('\n')
+        .filter((line) => /uncaught|unhandled/i.test(line));
     const before = uncaught().length;
     await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
         const controller = new AbortController();
-        const pending = fetch(endpoint, { method: 'POST', headers: { ...MODERN, 'mcp-method': 'subscriptions/listen' }, body: listen(i), signal: controller.signal });
+        const pending = fetch(endpoint, {
+          method: 'POST',
+          headers: { ...MODERN, 'mcp-method': 'subscriptions/listen' },
+          body: listen(i),
+          signal: controller.signal,
+        });
         if (i % 2 === 0) setTimeout(() => controller.abort(), i % 5);
         const response = await pending.catch(() => undefined);
         controller.abort();
@@ -108,7 +152,11 @@ describe('subscriptions/listen on Edge', () => {
   });
 
   it('the 2025-11-25 wire answers listen in-band with -32601 too', async () => {
-    const response = await fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('subscriptions/listen', {}) });
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: rpc('subscriptions/listen', {}),
+    });
     expect(response.status).toBe(200);
     expect(await readRpc(response)).toMatchObject({ error: { code: -32601 } });
   });
@@ -116,14 +164,26 @@ describe('subscriptions/listen on Edge', () => {
 
 describe('listChanged is advertised for nothing', () => {
   it('server/discover (2026-07-28) and initialize (2025-11-25) both say listChanged false', async () => {
-    const discover = await fetch(endpoint, { method: 'POST', headers: { ...MODERN, 'mcp-method': 'server/discover' }, body: modern('server/discover') });
-    const discovered = (await readRpc(discover)) as { result: { capabilities: Record<string, { listChanged?: boolean }> } };
+    const discover = await fetch(endpoint, {
+      method: 'POST',
+      headers: { ...MODERN, 'mcp-method': 'server/discover' },
+      body: modern('server/discover'),
+    });
+    const discovered = (await readRpc(discover)) as {
+      result: { capabilities: Record<string, { listChanged?: boolean }> };
+    };
     const init = await fetch(endpoint, {
       method: 'POST',
       headers: MCP_HEADERS,
-      body: rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }),
+      body: rpc('initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'x', version: '1' },
+      }),
     });
-    const initialized = (await readRpc(init)) as { result: { capabilities: Record<string, { listChanged?: boolean }> } };
+    const initialized = (await readRpc(init)) as {
+      result: { capabilities: Record<string, { listChanged?: boolean }> };
+    };
     for (const capabilities of [discovered.result.capabilities, initialized.result.capabilities]) {
       expect(capabilities.tools).toBeDefined();
       for (const value of Object.values(capabilities)) expect(value?.listChanged).not.toBe(true);
@@ -140,6 +200,10 @@ describe('listChanged is advertised for nothing', () => {
     } finally {
       await client.close();
     }
-    expect(auditRecords(app.output()).slice(before).filter((r) => r.method === 'subscriptions/listen')).toHaveLength(0);
+    expect(
+      auditRecords(app.output())
+        .slice(before)
+        .filter((r) => r.method === 'subscriptions/listen'),
+    ).toHaveLength(0);
   });
 });

@@ -17,11 +17,22 @@ afterAll(async () => stack?.close());
 type Result = { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text?: string }> };
 
 async function clientFor(user: string, org: string) {
-  const { accessToken } = await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope: 'notes:read notes:write' });
+  const { accessToken } = await mintToken({
+    issuer: stack.auth.issuer,
+    user,
+    org,
+    resource: stack.resource,
+    scope: 'notes:read notes:write',
+  });
   const client = new Client({ name: `isolation-${user}`, version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(stack.resource), { requestInit: { headers: { authorization: `Bearer ${accessToken}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(stack.resource), {
+      requestInit: { headers: { authorization: `Bearer ${accessToken}` } },
+    }),
+  );
   return {
-    call: (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }) as Promise<Result>,
+    call: (name: string, args: Record<string, unknown>) =>
+      client.callTool({ name, arguments: args }) as Promise<Result>,
     close: () => client.close(),
   };
 }

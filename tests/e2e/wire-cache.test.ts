@@ -22,8 +22,13 @@ afterAll(async () => {
 });
 
 const META = modernMeta('cache-test');
-const modernBody = (method: string, params: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: META } });
-const modernHeaders = (method: string, extra: Record<string, string> = {}) => ({ ...MODERN_HEADERS, 'mcp-method': method, ...extra });
+const modernBody = (method: string, params: Record<string, unknown> = {}) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: META } });
+const modernHeaders = (method: string, extra: Record<string, string> = {}) => ({
+  ...MODERN_HEADERS,
+  'mcp-method': method,
+  ...extra,
+});
 const bearer = async (sub: string, scope: string) =>
   `Bearer ${await issuer.sign({ aud: endpoint, sub, org_id: 'org_acme', client_id: 'client_1', scope })}`;
 
@@ -37,7 +42,11 @@ describe('cache hints on 2026-07-28', () => {
       { authorization: await bearer('user_b', 'openid notes:read notes:write') },
     ];
     for (const auth of callers) {
-      const response = await fetch(endpoint, { method: 'POST', headers: modernHeaders('tools/list', auth), body: modernBody('tools/list') });
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: modernHeaders('tools/list', auth),
+        body: modernBody('tools/list'),
+      });
       expect(response.status).toBe(200);
       const listed = (await readRpc(response)) as Listed;
       expect(listed.result.tools.length).toBeGreaterThan(0);
@@ -48,9 +57,17 @@ describe('cache hints on 2026-07-28', () => {
 
   it('server/discover is public only because it is byte-identical for anonymous and signed-in callers', async () => {
     const bodies: string[] = [];
-    const callers: Array<Record<string, string>> = [{}, { authorization: await bearer('user_a', 'openid') }, { authorization: await bearer('user_b', 'openid notes:write') }];
+    const callers: Array<Record<string, string>> = [
+      {},
+      { authorization: await bearer('user_a', 'openid') },
+      { authorization: await bearer('user_b', 'openid notes:write') },
+    ];
     for (const auth of callers) {
-      const response = await fetch(endpoint, { method: 'POST', headers: modernHeaders('server/discover', auth), body: modernBody('server/discover') });
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: modernHeaders('server/discover', auth),
+        body: modernBody('server/discover'),
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get('cache-control')).toMatch(/\bno-store\b/);
       const { id: _id, ...rest } = (await readRpc(response)) as Record<string, unknown>;
@@ -63,14 +80,57 @@ describe('cache hints on 2026-07-28', () => {
 
 describe('Cache-Control: no-store on every /mcp answer', () => {
   const cases: Array<[string, () => Promise<Response>]> = [
-    ['2026 tools/call ping (200)', () => fetch(endpoint, { method: 'POST', headers: modernHeaders('tools/call', { 'mcp-name': 'ping' }), body: modernBody('tools/call', { name: 'ping', arguments: {} }) })],
+    [
+      '2026 tools/call ping (200)',
+      () =>
+        fetch(endpoint, {
+          method: 'POST',
+          headers: modernHeaders('tools/call', { 'mcp-name': 'ping' }),
+          body: modernBody('tools/call', { name: 'ping', arguments: {} }),
+        }),
+    ],
     ['2025 tools/list (200)', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/list') })],
-    ['2025 initialize (200)', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }) })],
-    ['anonymous whoami (401)', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/call', { name: 'whoami', arguments: {} }) })],
-    ['header mismatch (400)', () => fetch(endpoint, { method: 'POST', headers: modernHeaders('tools/list'), body: modernBody('tools/call', { name: 'ping' }) })],
+    [
+      '2025 initialize (200)',
+      () =>
+        fetch(endpoint, {
+          method: 'POST',
+          headers: MCP_HEADERS,
+          body: rpc('initialize', {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'x', version: '1' },
+          }),
+        }),
+    ],
+    [
+      'anonymous whoami (401)',
+      () =>
+        fetch(endpoint, {
+          method: 'POST',
+          headers: MCP_HEADERS,
+          body: rpc('tools/call', { name: 'whoami', arguments: {} }),
+        }),
+    ],
+    [
+      'header mismatch (400)',
+      () =>
+        fetch(endpoint, {
+          method: 'POST',
+          headers: modernHeaders('tools/list'),
+          body: modernBody('tools/call', { name: 'ping' }),
+        }),
+    ],
     ['SDK parse error', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: '{not json' })],
-    ['SDK unknown method on 2026 (404)', () => fetch(endpoint, { method: 'POST', headers: modernHeaders('nope/nope'), body: modernBody('nope/nope') })],
-    ['wrong Accept (406)', () => fetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, accept: 'text/html' }, body: rpc('tools/list') })],
+    [
+      'SDK unknown method on 2026 (404)',
+      () => fetch(endpoint, { method: 'POST', headers: modernHeaders('nope/nope'), body: modernBody('nope/nope') }),
+    ],
+    [
+      'wrong Accept (406)',
+      () =>
+        fetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, accept: 'text/html' }, body: rpc('tools/list') }),
+    ],
     ['GET (405)', () => fetch(endpoint)],
   ];
   it.each(cases)('%s', async (_name, send) => {

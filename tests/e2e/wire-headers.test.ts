@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 const META = modernMeta('wire-test');
-const call = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {}, _meta: META } });
+const call = (name: string) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {}, _meta: META } });
 const headers = (method: string, name: string, extra: Record<string, string> = {}) => ({
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -32,7 +33,8 @@ const headers = (method: string, name: string, extra: Record<string, string> = {
   'mcp-name': name,
   ...extra,
 });
-const token = () => issuer.sign({ aud: endpoint, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
+const token = () =>
+  issuer.sign({ aud: endpoint, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
 
 async function refused(response: Response, before: number, reason: string) {
   expect(response.status).toBe(400);
@@ -49,7 +51,11 @@ async function refused(response: Response, before: number, reason: string) {
 describe('header/body mismatch on 2026-07-28', () => {
   it('Mcp-Name names a public tool while the body calls a private one: 400 -32020, not a 401 challenge', async () => {
     const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, { method: 'POST', headers: headers('tools/call', 'ping'), body: call('whoami') });
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: headers('tools/call', 'ping'),
+      body: call('whoami'),
+    });
     await refused(response, before, 'name_header_mismatch');
   });
 
@@ -65,7 +71,11 @@ describe('header/body mismatch on 2026-07-28', () => {
 
   it('Mcp-Method names tools/list while the body is a tools/call: 400 -32020', async () => {
     const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, { method: 'POST', headers: headers('tools/list', 'whoami'), body: call('whoami') });
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: headers('tools/list', 'whoami'),
+      body: call('whoami'),
+    });
     await refused(response, before, 'method_header_mismatch');
   });
 
@@ -83,7 +93,11 @@ describe('header/body mismatch on 2026-07-28', () => {
     const ping = await fetch(endpoint, { method: 'POST', headers: headers('tools/call', 'ping'), body: call('ping') });
     expect(ping.status).toBe(200);
     expect(await readRpc(ping)).toMatchObject({ result: { structuredContent: { pong: true } } });
-    const whoami = await fetch(endpoint, { method: 'POST', headers: headers('tools/call', 'whoami'), body: call('whoami') });
+    const whoami = await fetch(endpoint, {
+      method: 'POST',
+      headers: headers('tools/call', 'whoami'),
+      body: call('whoami'),
+    });
     expect(whoami.status).toBe(401);
   });
 
@@ -93,11 +107,16 @@ describe('header/body mismatch on 2026-07-28', () => {
       if (h.get('mcp-name') === 'whoami') h.set('mcp-name', 'ping');
       return fetch(input, { ...init, headers: h });
     };
-    const client = new Client({ name: 'wire-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const client = new Client(
+      { name: 'wire-v2', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
     await client.connect(new StreamableHTTPClientTransport(new URL(endpoint), { fetch: rewriting }));
     try {
       expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
-      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({ structuredContent: { pong: true } });
+      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({
+        structuredContent: { pong: true },
+      });
       const before = auditRecords(app.output()).length;
       const outcome = await client.callTool({ name: 'whoami', arguments: {} }).then(
         () => 'ran',
@@ -108,7 +127,8 @@ describe('header/body mismatch on 2026-07-28', () => {
       // two refused requests, one record each, and no tool_call record.
       const records = auditRecords(app.output()).slice(before);
       expect(records).toHaveLength(2);
-      for (const record of records) expect(record).toMatchObject({ type: 'request_rejected', reason: 'name_header_mismatch', status: 400 });
+      for (const record of records)
+        expect(record).toMatchObject({ type: 'request_rejected', reason: 'name_header_mismatch', status: 400 });
     } finally {
       await client.close();
     }

@@ -29,7 +29,12 @@ function edgeVm(env: Record<string, string>) {
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST',
-  headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers },
+  headers: {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-11-25',
+    ...headers,
+  },
   body: JSON.stringify(body),
 });
 
@@ -50,17 +55,32 @@ describe('the /mcp route on the Edge runtime', () => {
       return { status: response.status, headers: response.headers, text: await response.text() };
     };
 
-    const ping = await run(post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: { message: 'edge' } } }));
+    const ping = await run(
+      post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: { message: 'edge' } } }),
+    );
     expect(ping.status).toBe(200);
     expect(ping.text).toContain('"pong":true');
 
-    const anonymous = await run(post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } }));
+    const anonymous = await run(
+      post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+    );
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://127.0.0.1:3999/.well-known/oauth-protected-resource/mcp"');
+    expect(anonymous.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="http://127.0.0.1:3999/.well-known/oauth-protected-resource/mcp"',
+    );
 
-    const token = await issuer.sign({ aud: resource, sub: 'user_edge', org_id: 'org_acme', client_id: 'c1', scope: 'openid' });
+    const token = await issuer.sign({
+      aud: resource,
+      sub: 'user_edge',
+      org_id: 'org_acme',
+      client_id: 'c1',
+      scope: 'openid',
+    });
     const whoami = await run(
-      post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'whoami', arguments: {} } }, { authorization: `Bearer ${token}` }),
+      post(
+        { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'whoami', arguments: {} } },
+        { authorization: `Bearer ${token}` },
+      ),
     );
     expect(whoami.status).toBe(200);
     expect(whoami.text).toContain('user_edge');

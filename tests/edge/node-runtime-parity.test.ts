@@ -43,12 +43,21 @@ afterAll(async () => {
 type Init = { method: string; headers: Record<string, string>; body?: string };
 type Answer = { status: number; headers: Record<string, string>; body: unknown; audit: unknown[] };
 
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
 
 function post(message: unknown, headers: Record<string, string> = {}): Init {
   return { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(message) };
 }
-const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** The audit records among logged lines, without what differs per request (time, id, duration). */
@@ -56,7 +65,12 @@ function auditOf(lines: string[]): unknown[] {
   return lines
     .filter((line) => line.startsWith('{"audit":'))
     .map((line) => {
-      const { time: _t, requestId: _r, durationMs: _d, ...rest } = (JSON.parse(line) as { audit: Record<string, unknown> }).audit;
+      const {
+        time: _t,
+        requestId: _r,
+        durationMs: _d,
+        ...rest
+      } = (JSON.parse(line) as { audit: Record<string, unknown> }).audit;
       return rest;
     });
 }
@@ -69,13 +83,26 @@ async function read(response: Response, logged: string[]): Promise<Answer> {
     headers[name] = value;
   });
   const isSse = (headers['content-type'] ?? '').includes('text/event-stream');
-  const json = isSse ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).pop() : text;
-  return { status: response.status, headers, body: json ? (JSON.parse(json) as unknown) : null, audit: auditOf(logged) };
+  const json = isSse
+    ? text
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .pop()
+    : text;
+  return {
+    status: response.status,
+    headers,
+    body: json ? (JSON.parse(json) as unknown) : null,
+    audit: auditOf(logged),
+  };
 }
 
 async function onBoth(method: 'POST' | 'GET' | 'DELETE', init: Init): Promise<{ node: Answer; edge: Answer }> {
   const nodeLines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void nodeLines.push(args.map(String).join(' ')));
+  const spy = vi
+    .spyOn(console, 'log')
+    .mockImplementation((...args: unknown[]) => void nodeLines.push(args.map(String).join(' ')));
   let node: Answer;
   try {
     const response = await nodeRoute[method](new Request(RESOURCE, init));
@@ -85,16 +112,32 @@ async function onBoth(method: 'POST' | 'GET' | 'DELETE', init: Init): Promise<{ 
   }
   // A fresh isolate per request, as the Edge may give each request; Node keeps its module state.
   const edgeLines: string[] = [];
-  const vm = edgeRouteVm(edgeCode, { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE }, (line) => edgeLines.push(line));
+  const vm = edgeRouteVm(
+    edgeCode,
+    { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE },
+    (line) => edgeLines.push(line),
+  );
   const edge = await read(await callInEdgeVm(vm, method, RESOURCE, init), edgeLines);
   return { node, edge };
 }
 
 describe('the /mcp route on the Node.js runtime answers as on the Edge', () => {
   it('for anonymous, signed-in, refused and malformed requests', { timeout: 30_000 }, async () => {
-    const token = await issuer.sign({ aud: RESOURCE, sub: 'user_parity', org_id: 'org_acme', client_id: 'client_parity', scope: 'openid notes:read' });
+    const token = await issuer.sign({
+      aud: RESOURCE,
+      sub: 'user_parity',
+      org_id: 'org_acme',
+      client_id: 'client_parity',
+      scope: 'openid notes:read',
+    });
     const otherKey = (await generateKeyPair('RS256')).privateKey;
-    const forged = await new SignJWT({ iss: issuer.issuer, aud: RESOURCE, sub: 'user_parity', exp: Math.floor(Date.now() / 1000) + 300, iat: Math.floor(Date.now() / 1000) })
+    const forged = await new SignJWT({
+      iss: issuer.issuer,
+      aud: RESOURCE,
+      sub: 'user_parity',
+      exp: Math.floor(Date.now() / 1000) + 300,
+      iat: Math.floor(Date.now() / 1000),
+    })
       .setProtectedHeader({ alg: 'RS256', kid: issuer.kid })
       .sign(otherKey);
     const wrongAudience = await issuer.sign({ aud: 'https://elsewhere.example/mcp', sub: 'user_parity' });
@@ -114,11 +157,21 @@ describe('the /mcp route on the Node.js runtime answers as on the Edge', () => {
       ['private tool, anonymous: 401 challenge', 'POST', post(call(4, 'whoami')), 401],
       ['private tool, valid token', 'POST', post(call(5, 'whoami'), bearer(token)), 200],
       ['tools/list, valid token', 'POST', post({ jsonrpc: '2.0', id: 6, method: 'tools/list' }, bearer(token)), 200],
-      ['missing scope: 403 insufficient_scope', 'POST', post(call(7, 'notes_create', { title: 't', body: 'b' }), bearer(token)), 403],
+      [
+        'missing scope: 403 insufficient_scope',
+        'POST',
+        post(call(7, 'notes_create', { title: 't', body: 'b' }), bearer(token)),
+        403,
+      ],
       ['token signed by another key', 'POST', post(call(8, 'ping', { message: 'x' }), bearer(forged)), 401],
       ['token for another audience', 'POST', post(call(9, 'whoami'), bearer(wrongAudience)), 401],
       ['expired token', 'POST', post(call(10, 'whoami'), bearer(expired)), 401],
-      ['not a Bearer header', 'POST', post(call(11, 'ping', { message: 'x' }), { authorization: 'Basic dXNlcjpwYXNz' }), 400],
+      [
+        'not a Bearer header',
+        'POST',
+        post(call(11, 'ping', { message: 'x' }), { authorization: 'Basic dXNlcjpwYXNz' }),
+        400,
+      ],
       ['unparsable body', 'POST', { method: 'POST', headers: MCP_HEADERS, body: '{"jsonrpc":' }, 400],
       ['GET', 'GET', { method: 'GET', headers: { accept: 'text/event-stream' } }, 405],
     ];
@@ -131,10 +184,18 @@ describe('the /mcp route on the Node.js runtime answers as on the Edge', () => {
   });
 
   it('answers with the content the requests ask for, not just equal errors', async () => {
-    const token = await issuer.sign({ aud: RESOURCE, sub: 'user_parity', org_id: 'org_acme', client_id: 'client_parity', scope: 'openid' });
+    const token = await issuer.sign({
+      aud: RESOURCE,
+      sub: 'user_parity',
+      org_id: 'org_acme',
+      client_id: 'client_parity',
+      scope: 'openid',
+    });
     const { node } = await onBoth('POST', post(call(20, 'whoami'), bearer(token)));
     expect(JSON.stringify(node.body)).toContain('user_parity');
-    expect(node.audit).toEqual([expect.objectContaining({ tool: 'whoami', decision: 'allow', sub: 'user_parity', outcome: 'ok' })]);
+    expect(node.audit).toEqual([
+      expect.objectContaining({ tool: 'whoami', decision: 'allow', sub: 'user_parity', outcome: 'ok' }),
+    ]);
     const challenge = await onBoth('POST', post(call(21, 'whoami')));
     expect(challenge.node.headers['www-authenticate']).toBe(
       'Bearer resource_metadata="http://127.0.0.1:3999/.well-known/oauth-protected-resource/mcp"',

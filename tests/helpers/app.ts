@@ -70,8 +70,11 @@ async function launch(env: AppEnv, port: number): Promise<RunningApp> {
     }
     if (/Ready in/.test(output)) {
       try {
-        const response = await fetch(`${url}/.well-known/oauth-protected-resource`, { signal: AbortSignal.timeout(2_000) });
-        if (response.status === 200 && child.exitCode === null) return { url, port, pid: child.pid ?? 0, output: () => output, stop };
+        const response = await fetch(`${url}/.well-known/oauth-protected-resource`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (response.status === 200 && child.exitCode === null)
+          return { url, port, pid: child.pid ?? 0, output: () => output, stop };
       } catch {
         // listening, not answering yet
       }

@@ -21,7 +21,10 @@ export class BrowserOAuthProvider extends MemoryOAuthProvider {
 
   protected async sendUserTo(url: URL) {
     // Like opening the system browser: the SDK does not wait for the person.
-    this.#person = signInInBrowser(this.browser, url, { decision: this.decision, ...(this.person ? { person: this.person } : {}) });
+    this.#person = signInInBrowser(this.browser, url, {
+      decision: this.decision,
+      ...(this.person ? { person: this.person } : {}),
+    });
     this.#person.catch(() => {}); // surfaced by redirected()
   }
 

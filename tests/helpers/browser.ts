@@ -13,13 +13,24 @@ const STEP_TIMEOUT_MS = 15_000;
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: 30_000,
     // The closed network refuses Chromium's background connections; these flags keep it quiet.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -55,22 +66,38 @@ export async function signInInBrowser(
  * sign-in page, then press Allow or Deny on the consent page, and wait until the browser has left
  * `issuerOrigin`.
  */
-export async function signInOnPage(page: Page, issuerOrigin: string, options: { person?: Person; decision: 'Allow' | 'Deny' }): Promise<void> {
+export async function signInOnPage(
+  page: Page,
+  issuerOrigin: string,
+  options: { person?: Person; decision: 'Allow' | 'Deny' },
+): Promise<void> {
   const person = options.person ?? ALICE_AT_ACME;
   await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-  await page.getByRole('button', { name: new RegExp(`${person.name}.*${person.organization}`) }).click({ timeout: STEP_TIMEOUT_MS });
-  await page.getByRole('heading', { name: /^Authorize / }).waitFor({ timeout: STEP_TIMEOUT_MS }).catch(async () => {
-    throw new Error(`no consent page after picking ${person.name}; the page said: ${await visibleText(page)}`);
-  });
+  await page
+    .getByRole('button', { name: new RegExp(`${person.name}.*${person.organization}`) })
+    .click({ timeout: STEP_TIMEOUT_MS });
+  await page
+    .getByRole('heading', { name: /^Authorize / })
+    .waitFor({ timeout: STEP_TIMEOUT_MS })
+    .catch(async () => {
+      throw new Error(`no consent page after picking ${person.name}; the page said: ${await visibleText(page)}`);
+    });
   await page.getByRole('button', { name: options.decision, exact: true }).click({ timeout: STEP_TIMEOUT_MS });
-  await page.waitForURL((url) => url.origin !== issuerOrigin, { timeout: STEP_TIMEOUT_MS }).catch(async () => {
-    throw new Error(`the browser stayed on the authorization server after ${options.decision}; the page said: ${await visibleText(page)}`);
-  });
+  await page
+    .waitForURL((url) => url.origin !== issuerOrigin, { timeout: STEP_TIMEOUT_MS })
+    .catch(async () => {
+      throw new Error(
+        `the browser stayed on the authorization server after ${options.decision}; the page said: ${await visibleText(page)}`,
+      );
+    });
 }
 
 async function visibleText(page: Page): Promise<string> {
-  // biome-ignore lint/performance/useDomNodeTextContent: failure messages show what the person sees, so rendered text
-  const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(unreadable)');
+  const text = await page
+    .locator('body')
+    // biome-ignore lint/performance/useDomNodeTextContent: failure messages show what the person sees, so rendered text
+    .innerText({ timeout: 2_000 })
+    .catch(() => '(unreadable)');
   return text.replace(/\s+/g, ' ').slice(0, 300);
 }
 

@@ -31,9 +31,15 @@ export function forbidNodeBuiltins(reached: string[]): Plugin {
  * NODE_ENV production) as an IIFE exposing its exports as `globalName`; `next/server` is the
  * test stand-in. `reached` collects every Node built-in the bundle would need (it should stay empty).
  */
-export async function bundleForEdge(entry: { file: string } | { contents: string }, globalName: string, reached: string[] = []): Promise<string> {
+export async function bundleForEdge(
+  entry: { file: string } | { contents: string },
+  globalName: string,
+  reached: string[] = [],
+): Promise<string> {
   const result = await build({
-    ...('file' in entry ? { entryPoints: [`${PROJECT_ROOT}/${entry.file}`] } : { stdin: { contents: entry.contents, resolveDir: PROJECT_ROOT, loader: 'ts' } }),
+    ...('file' in entry
+      ? { entryPoints: [`${PROJECT_ROOT}/${entry.file}`] }
+      : { stdin: { contents: entry.contents, resolveDir: PROJECT_ROOT, loader: 'ts' } }),
     bundle: true,
     write: false,
     format: 'iife',

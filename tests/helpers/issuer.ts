@@ -49,7 +49,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"not":"a key set"}');
         return;
       }
-      const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+      const send = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
       if (mode === 'slow') setTimeout(send, 7_000).unref();
       else send();
       return;

@@ -52,11 +52,15 @@ export async function retryOnPortInUse<T>(start: () => Promise<T>, attempts = PO
 
 export type Listening = { url: string; port: number; close(): Promise<void> };
 
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<Listening> {
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  port = 0,
+): Promise<Listening> {
   const server: Server = createServer(handler);
   // A taken port rejects (PortInUseError) instead of leaving the caller waiting forever.
   await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
     server.once('error', failed);
     server.listen(port, '127.0.0.1', () => {
       server.off('error', failed);
@@ -84,7 +88,9 @@ export async function serveFetchHandler(handler: (request: Request) => Promise<R
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
       const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-      const response = await handler(new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }));
+      const response = await handler(
+        new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }),
+      );
       res.writeHead(response.status, Object.fromEntries(response.headers));
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch {

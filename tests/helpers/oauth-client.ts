@@ -1,7 +1,10 @@
 import { authorizeOverHttp } from '../../scripts/local-auth/flow';
 
 type ClientInformation = { client_id: string; client_secret?: string } & Record<string, unknown>;
-type Tokens = { access_token: string; token_type: string; scope?: string; refresh_token?: string } & Record<string, unknown>;
+type Tokens = { access_token: string; token_type: string; scope?: string; refresh_token?: string } & Record<
+  string,
+  unknown
+>;
 
 /**
  * The storage half of an `OAuthClientProvider` for the MCP SDK clients (v2 and v1 share this
@@ -85,13 +88,18 @@ export class SignInAsProvider extends MemoryOAuthProvider {
 
   protected async sendUserTo(url: URL) {
     if (!this.autoSignIn) return;
-    this.callback = await authorizeOverHttp({ authorizationUrl: url, user: this.user, ...(this.org ? { org: this.org } : {}) });
+    this.callback = await authorizeOverHttp({
+      authorizationUrl: url,
+      user: this.user,
+      ...(this.org ? { org: this.org } : {}),
+    });
   }
 
   /** The code from the last sign-in; fails loudly if the SDK never redirected. */
   takeCallback(): URL {
     const callback = this.callback;
-    if (!callback?.searchParams.get('code')) throw new Error(`no authorization code: ${callback?.href ?? 'the SDK did not redirect'}`);
+    if (!callback?.searchParams.get('code'))
+      throw new Error(`no authorization code: ${callback?.href ?? 'the SDK did not redirect'}`);
     this.callback = undefined;
     return callback;
   }

@@ -12,7 +12,13 @@ import { freePort, retryOnPortInUse } from './net';
  * What `npm run dev` runs, on free loopback ports and temp dirs: the built app (next start), the
  * local authorization server offering the registry's scopes, and the notes store.
  */
-export type Stack = { app: RunningApp; auth: LocalAuthServer; store: StorageServer; resource: string; close(): Promise<void> };
+export type Stack = {
+  app: RunningApp;
+  auth: LocalAuthServer;
+  store: StorageServer;
+  resource: string;
+  close(): Promise<void>;
+};
 
 export async function startStack(
   options: {

@@ -56,14 +56,24 @@ describe('full authorization code flow', () => {
   });
 
   it('signs in to the organization that was picked', async () => {
-    const tokens = await mintToken({ issuer: testServer().issuer, user: 'carol', org: 'org_globex', resource: RESOURCE });
+    const tokens = await mintToken({
+      issuer: testServer().issuer,
+      user: 'carol',
+      org: 'org_globex',
+      resource: RESOURCE,
+    });
     const payload = await verify(tokens.accessToken);
     expect(payload.sub).toBe('user_carol');
     expect(payload.org_id).toBe('org_globex');
   });
 
   it('grants fewer scopes when fewer are requested', async () => {
-    const tokens = await mintToken({ issuer: testServer().issuer, user: 'bob', scope: 'notes:read', resource: RESOURCE });
+    const tokens = await mintToken({
+      issuer: testServer().issuer,
+      user: 'bob',
+      scope: 'notes:read',
+      resource: RESOURCE,
+    });
     const payload = await verify(tokens.accessToken);
     expect(scopesOf(payload)).toContain('notes:read');
     expect(scopesOf(payload)).not.toContain('notes:write');

@@ -5,7 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { startLocalAuthServer, type LocalAuthServer, type LocalAuthServerOptions } from '../../scripts/local-auth/server';
+import {
+  startLocalAuthServer,
+  type LocalAuthServer,
+  type LocalAuthServerOptions,
+} from '../../scripts/local-auth/server';
 
 export const RESOURCE = 'http://localhost:3000/mcp';
 export const SCOPES = ['notes:read', 'notes:write'];

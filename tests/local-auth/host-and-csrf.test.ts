@@ -17,12 +17,23 @@ const testServer = useTestServer({ log: (line) => logLines.push(line) });
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
 
 /** Raw HTTP to 127.0.0.1 with whatever Host header a rebinding page's browser would send. */
-function send(path: string, options: { host: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<Answer> {
+function send(
+  path: string,
+  options: { host: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<Answer> {
   // An empty `host` sends no Host header at all (Node would otherwise fill in its own).
   const host = options.host === '' ? {} : { host: options.host };
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: testServer().port, path, method: options.method ?? 'GET', headers: { ...host, ...options.headers }, setHost: false, timeout: 5_000 },
+      {
+        host: '127.0.0.1',
+        port: testServer().port,
+        path,
+        method: options.method ?? 'GET',
+        headers: { ...host, ...options.headers },
+        setHost: false,
+        timeout: 5_000,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -62,27 +73,41 @@ describe('Host: only the names this server was configured for', () => {
   });
 
   it('refuses the right name on the wrong port, a missing Host, and a bare loopback name', async () => {
-    for (const host of [`localhost:${testServer().port + 1}`, 'localhost', '127.0.0.1', `localhost.evil.example:${testServer().port}`]) {
-      const answer = await send('/user_management/users', { host, headers: { authorization: `Bearer ${LOCAL_WORKOS_API_KEY}` } });
+    for (const host of [
+      `localhost:${testServer().port + 1}`,
+      'localhost',
+      '127.0.0.1',
+      `localhost.evil.example:${testServer().port}`,
+    ]) {
+      const answer = await send('/user_management/users', {
+        host,
+        headers: { authorization: `Bearer ${LOCAL_WORKOS_API_KEY}` },
+      });
       expect(answer.status, `Host: ${host}`).toBe(421);
     }
     // No Host at all: Node's HTTP/1.1 server refuses it itself (400) before our handler runs.
-    const none = await send('/user_management/users', { host: '', headers: { authorization: `Bearer ${LOCAL_WORKOS_API_KEY}` } });
+    const none = await send('/user_management/users', {
+      host: '',
+      headers: { authorization: `Bearer ${LOCAL_WORKOS_API_KEY}` },
+    });
     expect(none.status).toBe(400);
     expect(none.body).not.toContain('user_alice');
   });
 
-  it.each(['localhost', '127.0.0.1', '[::1]', 'LOCALHOST'])('serves %s:<port>, with endpoint URLs from the configured issuer, never from Host', async (name) => {
-    const answer = await send('/.well-known/oauth-authorization-server', { host: `${name}:${testServer().port}` });
-    expect(answer.status).toBe(200);
-    const metadata = JSON.parse(answer.body) as Record<string, unknown>;
-    expect(metadata.issuer).toBe(testServer().issuer);
-    for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'jwks_uri']) {
-      expect(String(metadata[key])).toMatch(new RegExp(`^${testServer().issuer}/oauth2/`));
-    }
-  });
+  it.each(['localhost', '127.0.0.1', '[::1]', 'LOCALHOST'])(
+    'serves %s:<port>, with endpoint URLs from the configured issuer, never from Host',
+    async (name) => {
+      const answer = await send('/.well-known/oauth-authorization-server', { host: `${name}:${testServer().port}` });
+      expect(answer.status).toBe(200);
+      const metadata = JSON.parse(answer.body) as Record<string, unknown>;
+      expect(metadata.issuer).toBe(testServer().issuer);
+      for (const key of ['authorization_endpoint', 'token_endpoint', 'registration_endpoint', 'jwks_uri']) {
+        expect(String(metadata[key])).toMatch(new RegExp(`^${testServer().issuer}/oauth2/`));
+      }
+    },
+  );
 
-  it('sends a browser that starts signing in on another of our names to the issuer\'s name', async () => {
+  it("sends a browser that starts signing in on another of our names to the issuer's name", async () => {
     const path = '/oauth2/authorize?response_type=code&client_id=x';
     const answer = await send(path, { host: `127.0.0.1:${testServer().port}` });
     expect(answer.status).toBe(307);
@@ -164,14 +189,21 @@ function postLogin(
       cookie: interaction.cookie,
       ...(options.origin === undefined ? {} : { origin: options.origin }),
     },
-    body: new URLSearchParams({ ...(options.formToken === undefined ? {} : { form_token: options.formToken }), user: 'user_alice', org: 'org_acme' }).toString(),
+    body: new URLSearchParams({
+      ...(options.formToken === undefined ? {} : { form_token: options.formToken }),
+      user: 'user_alice',
+      org: 'org_acme',
+    }).toString(),
   });
 }
 
 describe('the sign-in forms', () => {
-  it('accept the page\'s own POST: same Origin, the cookie and the form token', async () => {
+  it("accept the page's own POST: same Origin, the cookie and the form token", async () => {
     const interaction = await openInteraction();
-    const answer = await postLogin(interaction, { origin: `http://localhost:${testServer().port}`, formToken: interaction.formToken });
+    const answer = await postLogin(interaction, {
+      origin: `http://localhost:${testServer().port}`,
+      formToken: interaction.formToken,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toContain('Authorize');
     expect(answer.body).toContain(`name="form_token" value="${interaction.formToken}"`);
@@ -179,16 +211,24 @@ describe('the sign-in forms', () => {
 
   it('refuse Origin: null (what no-referrer pages made browsers send) and a foreign origin', async () => {
     const interaction = await openInteraction();
-    for (const origin of ['null', 'http://evil.example', `http://127.0.0.1:${testServer().port + 1}`, `https://localhost:${testServer().port}`]) {
+    for (const origin of [
+      'null',
+      'http://evil.example',
+      `http://127.0.0.1:${testServer().port + 1}`,
+      `https://localhost:${testServer().port}`,
+    ]) {
       const answer = await postLogin(interaction, { origin, formToken: interaction.formToken });
       expect(answer.status, origin).toBe(403);
       expect(answer.body).toContain('Cross-site form submission refused');
     }
   });
 
-  it('refuse an Origin of another of our own names: the pages live on the issuer\'s name only', async () => {
+  it("refuse an Origin of another of our own names: the pages live on the issuer's name only", async () => {
     const interaction = await openInteraction();
-    const answer = await postLogin(interaction, { origin: `http://127.0.0.1:${testServer().port}`, formToken: interaction.formToken });
+    const answer = await postLogin(interaction, {
+      origin: `http://127.0.0.1:${testServer().port}`,
+      formToken: interaction.formToken,
+    });
     expect(answer.status).toBe(403);
   });
 
@@ -218,7 +258,11 @@ describe('log lines', () => {
     const res = await fetch(metadata.registration_endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: forged, redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' }),
+      body: JSON.stringify({
+        client_name: forged,
+        redirect_uris: ['http://127.0.0.1/cb'],
+        token_endpoint_auth_method: 'none',
+      }),
     });
     expect(res.status).toBe(201);
     const line = logLines.find((l) => l.includes('innocent'));
@@ -229,7 +273,9 @@ describe('log lines', () => {
   });
 
   it('escapes every C0 and C1 control character and the Unicode line separators (table)', () => {
-    expect(escapeControlChars('a\r\nb\tc\u0000d\u007fe\u009bf\u2028g')).toBe('a\\u000d\\u000ab\\u0009c\\u0000d\\u007fe\\u009bf\\u2028g');
+    expect(escapeControlChars('a\r\nb\tc\u0000d\u007fe\u009bf\u2028g')).toBe(
+      'a\\u000d\\u000ab\\u0009c\\u0000d\\u007fe\\u009bf\\u2028g',
+    );
     expect(escapeControlChars('plain text · ünïcode')).toBe('plain text · ünïcode');
   });
 });

@@ -85,7 +85,11 @@ describe('MCP SDK OAuth client', () => {
     const provider = newProvider();
     const payload = await signIn(provider);
     expect(provider.information?.client_id).toBeTypeOf('string');
-    expect(payload).toMatchObject({ sub: 'user_alice', org_id: 'org_acme', client_id: provider.information?.client_id });
+    expect(payload).toMatchObject({
+      sub: 'user_alice',
+      org_id: 'org_acme',
+      client_id: provider.information?.client_id,
+    });
     expect(String(payload.scope).split(' ').sort()).toEqual(['notes:read', 'notes:write']);
     expect(provider.tokens()?.refresh_token).toBeTypeOf('string');
   });

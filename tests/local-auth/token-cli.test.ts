@@ -25,7 +25,16 @@ function runTokenCli(args: string[]): Promise<{ code: number | null; stdout: str
 
 describe('npm run token', () => {
   it('prints only a verifiable access token for the user, organization, scopes and resource asked for', async () => {
-    const { code, stdout } = await runTokenCli(['--user', 'bob', '--scope', 'notes:read', '--issuer', testServer().issuer, '--resource', RESOURCE]);
+    const { code, stdout } = await runTokenCli([
+      '--user',
+      'bob',
+      '--scope',
+      'notes:read',
+      '--issuer',
+      testServer().issuer,
+      '--resource',
+      RESOURCE,
+    ]);
     expect(code).toBe(0);
     const token = stdout.trim();
     expect(stdout).toBe(`${token}\n`);
@@ -38,7 +47,14 @@ describe('npm run token', () => {
   });
 
   it('refuses an organization the user is not a member of, on stderr, exit 1', async () => {
-    const { code, stdout, stderr } = await runTokenCli(['--user', 'bob', '--org', 'org_globex', '--issuer', testServer().issuer]);
+    const { code, stdout, stderr } = await runTokenCli([
+      '--user',
+      'bob',
+      '--org',
+      'org_globex',
+      '--issuer',
+      testServer().issuer,
+    ]);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('bob is not a member of org_globex');

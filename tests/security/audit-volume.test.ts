@@ -49,7 +49,13 @@ async function receive(req: IncomingMessage, res: ServerResponse): Promise<void>
 let config: Config;
 beforeAll(async () => {
   receiver = await listen((req, res) => void receive(req, res));
-  config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://issuer.example.test', MCP_RESOURCE_URL: RESOURCE, AUDIT_SINK_URL: `${receiver.url}/audit`, AUDIT_SINK_SECRET: SECRET });
+  config = loadConfig({
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: 'https://issuer.example.test',
+    MCP_RESOURCE_URL: RESOURCE,
+    AUDIT_SINK_URL: `${receiver.url}/audit`,
+    AUDIT_SINK_SECRET: SECRET,
+  });
   setAuditSink((record) => stdout.push(record));
 });
 afterAll(async () => receiver?.close());
@@ -64,15 +70,27 @@ afterEach(async () => {
 
 /** An endpoint with its own sink: the default (AUDIT_SINK_URL, as in production) unless one is given. */
 async function serve(sink?: HttpAuditSink): Promise<Listening> {
-  return serveFetchHandler(createMcpEndpoint({ registry, config: () => config, waitUntil, ...(sink ? { auditSink: () => sink } : {}) }));
+  return serveFetchHandler(
+    createMcpEndpoint({ registry, config: () => config, waitUntil, ...(sink ? { auditSink: () => sink } : {}) }),
+  );
 }
 
-const call = (name: string, id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+const call = (name: string, id: number) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: {} },
+});
 const batch = (n: number, name: string) => Array.from({ length: n }, (_, i) => call(name, i + 1));
 const post = (url: string, body: unknown, version = '2025-11-25') =>
-  rawRequest(url, { headers: { ...MCP_HEADERS, 'mcp-protocol-version': version }, body: JSON.stringify(body), timeoutMs: 60_000 });
+  rawRequest(url, {
+    headers: { ...MCP_HEADERS, 'mcp-protocol-version': version },
+    body: JSON.stringify(body),
+    timeoutMs: 60_000,
+  });
 
-const delivered = () => deliveries.flatMap((d) => d.records).filter((r): r is AuditRecord => r.type !== 'audit_sink_gap');
+const delivered = () =>
+  deliveries.flatMap((d) => d.records).filter((r): r is AuditRecord => r.type !== 'audit_sink_gap');
 /** Records of one batch can be identical (same request, tool, millisecond): compare as multisets of their JSON. */
 const key = (r: AuditRecord) => JSON.stringify(r);
 
@@ -80,7 +98,10 @@ describe('bounded amplification', () => {
   it('two concurrent anonymous 4,000-call batches (2025-11-25) write two records, both delivered', async () => {
     const endpoint = await serve();
     try {
-      const responses = await Promise.all([post(endpoint.url, batch(4_000, 'member')), post(endpoint.url, batch(4_000, 'member'))]);
+      const responses = await Promise.all([
+        post(endpoint.url, batch(4_000, 'member')),
+        post(endpoint.url, batch(4_000, 'member')),
+      ]);
       expect(responses.map((r) => r.status)).toEqual([400, 400]);
       await Promise.all(tasks.splice(0));
       expect(stdout).toHaveLength(2);
@@ -98,7 +119,9 @@ describe('no record lost to volume', () => {
     delayMs = 50;
     const endpoint = await serve();
     try {
-      const responses = await Promise.all(Array.from({ length: 40 }, () => post(endpoint.url, batch(100, 'open'), '2025-03-26')));
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, () => post(endpoint.url, batch(100, 'open'), '2025-03-26')),
+      );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       await Promise.all(tasks.splice(0));
       expect(ran).toHaveLength(4_000);
@@ -115,11 +138,20 @@ describe('no record lost to volume', () => {
 
   it('a full queue holds callers back (backpressure), then lets them in: nothing lost, nothing refused', async () => {
     delayMs = 100;
-    const sink = createHttpAuditSink({ url: `${receiver.url}/audit`, secret: SECRET, capacity: 250, batchSize: 100, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({
+      url: `${receiver.url}/audit`,
+      secret: SECRET,
+      capacity: 250,
+      batchSize: 100,
+      log: () => {},
+      metric: () => {},
+    });
     const endpoint = await serve(sink);
     try {
       const started = Date.now();
-      const responses = await Promise.all(Array.from({ length: 10 }, () => post(endpoint.url, batch(100, 'open'), '2025-03-26')));
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () => post(endpoint.url, batch(100, 'open'), '2025-03-26')),
+      );
       expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
       await Promise.all(tasks.splice(0));
       // 1,000 records through a 250-record queue and a receiver taking 100 ms a batch: some waited.
@@ -134,7 +166,15 @@ describe('no record lost to volume', () => {
 
   it('a queue that stays full while the receiver is up refuses the request with 503 before anything runs', async () => {
     delayMs = 3_000;
-    const sink = createHttpAuditSink({ url: `${receiver.url}/audit`, secret: SECRET, capacity: 100, reserveWaitMs: 200, timeoutMs: 10_000, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({
+      url: `${receiver.url}/audit`,
+      secret: SECRET,
+      capacity: 100,
+      reserveWaitMs: 200,
+      timeoutMs: 10_000,
+      log: () => {},
+      metric: () => {},
+    });
     const endpoint = await serve(sink);
     try {
       const first = await post(endpoint.url, batch(100, 'open'), '2025-03-26');
@@ -158,7 +198,13 @@ describe('a receiver that is down', () => {
     answer = 503;
     const lines: string[] = [];
     const metrics: string[] = [];
-    const sink = createHttpAuditSink({ url: `${receiver.url}/audit`, secret: SECRET, retryDelaysMs: [10, 10], log: (l) => lines.push(l), metric: (m) => metrics.push(m) });
+    const sink = createHttpAuditSink({
+      url: `${receiver.url}/audit`,
+      secret: SECRET,
+      retryDelaysMs: [10, 10],
+      log: (l) => lines.push(l),
+      metric: (m) => metrics.push(m),
+    });
     const endpoint = await serve(sink);
     try {
       // One at a time, each flush finished before the next request (a flush that joins a failing one

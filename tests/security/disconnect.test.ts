@@ -36,11 +36,22 @@ const registry = createRegistry([
       return jsonResult({ outcome });
     },
   }),
-  defineTool({ name: 'open', title: 'Open', description: 'public', access: 'public', input: z.object({}), handler: () => (events.push('open'), jsonResult({ ok: true })) }),
+  defineTool({
+    name: 'open',
+    title: 'Open',
+    description: 'public',
+    access: 'public',
+    input: z.object({}),
+    handler: () => (events.push('open'), jsonResult({ ok: true })),
+  }),
 ]);
 
 const records: AuditRecord[] = [];
-const config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://issuer.example.test', MCP_RESOURCE_URL: RESOURCE });
+const config = loadConfig({
+  NODE_ENV: 'production',
+  AUTHKIT_DOMAIN: 'https://issuer.example.test',
+  MCP_RESOURCE_URL: RESOURCE,
+});
 const handle = createMcpEndpoint({ registry, config: () => config });
 const problems: string[] = [];
 const onUnhandled = (reason: unknown) => problems.push(`unhandledRejection: ${String(reason)}`);
@@ -60,7 +71,13 @@ beforeAll(async () => {
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
     const body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
-    const request = new Request(`http://127.0.0.1:${port}${req.url}`, { method: req.method, headers, body, signal: controller.signal, duplex: 'half' } as RequestInit);
+    const request = new Request(`http://127.0.0.1:${port}${req.url}`, {
+      method: req.method,
+      headers,
+      body,
+      signal: controller.signal,
+      duplex: 'half',
+    } as RequestInit);
     void handle(request).then(async (response) => {
       res.writeHead(response.status, Object.fromEntries(response.headers));
       if (!response.body) return void res.end();
@@ -83,7 +100,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const body = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
+const body = (name: string) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
 const waitFor = async (condition: () => boolean, ms = 3_000) => {
   const deadline = Date.now() + ms;
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -94,9 +112,12 @@ describe('a client that disconnects', () => {
     events.length = 0;
     records.length = 0;
     const controller = new AbortController();
-    const pending = fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: body('slow'), signal: controller.signal }).then(
-      (response) => response.text(),
-    );
+    const pending = fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: body('slow'),
+      signal: controller.signal,
+    }).then((response) => response.text());
     await waitFor(() => events.includes('started'));
     expect(events).toEqual(['started']);
     controller.abort();
@@ -112,7 +133,13 @@ describe('a client that disconnects', () => {
     events.length = 0;
     records.length = 0;
     await new Promise<void>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...MCP_HEADERS, 'content-length': '1000' } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path: '/mcp',
+        method: 'POST',
+        headers: { ...MCP_HEADERS, 'content-length': '1000' },
+      });
       req.on('error', () => resolve());
       req.write('{"jsonrpc":"2.0","id":1,');
       setTimeout(() => {
@@ -121,7 +148,9 @@ describe('a client that disconnects', () => {
       }, 100);
     });
     await waitFor(() => records.length === 1);
-    expect(records).toEqual([expect.objectContaining({ type: 'request_rejected', reason: 'client_aborted', status: 499 })]);
+    expect(records).toEqual([
+      expect.objectContaining({ type: 'request_rejected', reason: 'client_aborted', status: 499 }),
+    ]);
     expect(events).toEqual([]);
     expect(problems).toEqual([]);
   });
@@ -134,7 +163,9 @@ describe('a client that disconnects', () => {
         controller.error(new Error('aborted'));
       },
     });
-    const response = await handle(new Request(RESOURCE, { method: 'POST', headers: MCP_HEADERS, body: failing, duplex: 'half' } as RequestInit));
+    const response = await handle(
+      new Request(RESOURCE, { method: 'POST', headers: MCP_HEADERS, body: failing, duplex: 'half' } as RequestInit),
+    );
     expect(response.status).toBe(499);
     expect(await response.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
     expect(records).toEqual([expect.objectContaining({ reason: 'client_aborted' })]);
@@ -142,11 +173,19 @@ describe('a client that disconnects', () => {
 
   it('the server keeps answering afterwards, and a tool that finishes normally is unaffected', async () => {
     events.length = 0;
-    const pending = fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: body('slow') }).then((r) => r.text());
+    const pending = fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: body('slow'),
+    }).then((r) => r.text());
     await waitFor(() => events.includes('started'));
     release?.();
     expect(await pending).toContain('released');
-    const ok = await fetch(`http://127.0.0.1:${port}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: body('open') });
+    const ok = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: MCP_HEADERS,
+      body: body('open'),
+    });
     expect(ok.status).toBe(200);
     await ok.text();
     expect(problems).toEqual([]);

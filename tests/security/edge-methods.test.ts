@@ -15,7 +15,11 @@ let code = '';
 const reached: string[] = [];
 
 beforeAll(async () => {
-  code = await bundleForEdge({ contents: `export * as middleware from './middleware'; export * as route from './app/mcp/route';` }, '__edge', reached);
+  code = await bundleForEdge(
+    { contents: `export * as middleware from './middleware'; export * as route from './app/mcp/route';` },
+    '__edge',
+    reached,
+  );
 }, 60_000);
 
 function vm() {
@@ -44,7 +48,9 @@ describe('methods on the Edge bundle', () => {
     'middleware: %s /mcp -> 405 JSON with Allow and the security headers',
     async (method) => {
       const edge = vm();
-      const answer = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, { method });
+      const answer = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, {
+        method,
+      });
       expect(answer.status).toBe(405);
       expect(answer.headers.allow).toBe('POST');
       expect(answer.headers['content-type']).toMatch(/^application\/json/);
@@ -55,17 +61,24 @@ describe('methods on the Edge bundle', () => {
 
   it('middleware: HEAD -> 405 with Allow; OPTIONS without Origin -> 204 with Allow', async () => {
     const edge = vm();
-    const head = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, { method: 'HEAD' });
+    const head = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, {
+      method: 'HEAD',
+    });
     expect(head.status).toBe(405);
     expect(head.headers.allow).toBe('POST');
-    const options = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, { method: 'OPTIONS' });
+    const options = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, {
+      method: 'OPTIONS',
+    });
     expect(options.status).toBe(204);
     expect(options.headers.allow).toBe('OPTIONS, POST');
   });
 
   it('middleware: POST passes through to the route', async () => {
     const edge = vm();
-    const answer = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, { method: 'POST', body: '{}' });
+    const answer = await run(edge, `__edge.middleware.middleware(new Request('${RESOURCE}', __init), ${event})`, {
+      method: 'POST',
+      body: '{}',
+    });
     expect(answer.headers['x-middleware-next']).toBe('1');
     expect(answer.headers['x-content-type-options']).toBe('nosniff');
   });

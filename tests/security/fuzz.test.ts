@@ -8,7 +8,17 @@ import { createMcpEndpoint } from '@/lib/mcp';
 import { MCP_HEADERS } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { serveFetchHandler, type Listening } from '../helpers/net';
-import { b64, countingRegistry, header, LEAK, rawRequest, recordShowsRun, type RawRequest, type RawResponse, type RunLog } from './helpers';
+import {
+  b64,
+  countingRegistry,
+  header,
+  LEAK,
+  rawRequest,
+  recordShowsRun,
+  type RawRequest,
+  type RawResponse,
+  type RunLog,
+} from './helpers';
 
 /**
  * fast-check against the in-process endpoint over real HTTP on 127.0.0.1: random bodies, headers
@@ -40,7 +50,11 @@ let validToken = '';
 beforeAll(async () => {
   process.on('unhandledRejection', onRejection);
   issuer = await startTestIssuer();
-  const config: Config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+  const config: Config = loadConfig({
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: RESOURCE,
+  });
   let verify: TokenVerifier | undefined;
   const lookup: IdentityLookup = {
     membership: async () => ({ roles: ['member'], permissions: [] }),
@@ -49,15 +63,27 @@ beforeAll(async () => {
     requestCount: () => 0,
   };
   server = await serveFetchHandler(
-    createMcpEndpoint({ registry: countingRegistry(ran), config: () => config, verifier: (c) => (verify ??= createTokenVerifier(c)), identity: () => lookup }),
+    createMcpEndpoint({
+      registry: countingRegistry(ran),
+      config: () => config,
+      verifier: (c) => (verify ??= createTokenVerifier(c)),
+      identity: () => lookup,
+    }),
   );
   setAuditSink((record) => records.push(record));
 
   const sign = (scope: string, org: boolean) =>
-    issuer.sign({ aud: RESOURCE, sub: 'user_fuzz', client_id: 'client_fuzz', scope, ...(org ? { org_id: 'org_acme' } : {}) });
+    issuer.sign({
+      aud: RESOURCE,
+      sub: 'user_fuzz',
+      client_id: 'client_fuzz',
+      scope,
+      ...(org ? { org_id: 'org_acme' } : {}),
+    });
   callers = [{ kind: 'anonymous' }];
   for (const scope of ['', 'notes:read', 'notes:read notes:write']) {
-    for (const org of [true, false]) callers.push({ kind: 'valid', token: await sign(scope, org), scopes: scope.split(' ').filter(Boolean), org });
+    for (const org of [true, false])
+      callers.push({ kind: 'valid', token: await sign(scope, org), scopes: scope.split(' ').filter(Boolean), org });
   }
   callers.push({ kind: 'invalid', token: await issuer.sign({ aud: RESOURCE }, { expiresIn: -600 }) });
   callers.push({ kind: 'invalid', token: await issuer.sign({ aud: 'https://other.example/mcp' }) });
@@ -65,7 +91,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`[security] fuzzing: ${fuzzed.cases} cases in ${fuzzed.properties} properties, ${fuzzed.interrupted} stopped by the ${TIME_LIMIT_MS / 1000} s limit`);
+  console.log(
+    `[security] fuzzing: ${fuzzed.cases} cases in ${fuzzed.properties} properties, ${fuzzed.interrupted} stopped by the ${TIME_LIMIT_MS / 1000} s limit`,
+  );
   process.off('unhandledRejection', onRejection);
   await server?.close();
   await issuer?.close();
@@ -95,7 +123,8 @@ function expectSafeAnswer(response: RawResponse, sent: string) {
     expect(header(response, 'content-type'), response.text).toMatch(/^application\/json/);
     expect(() => JSON.parse(response.text), response.text).not.toThrow();
   } else if ((header(response, 'content-type') ?? '').includes('text/event-stream')) {
-    for (const line of response.text.split('\n').filter((l) => l.startsWith('data:'))) expect(() => JSON.parse(line.slice(5))).not.toThrow();
+    for (const line of response.text.split('\n').filter((l) => l.startsWith('data:')))
+      expect(() => JSON.parse(line.slice(5))).not.toThrow();
   }
   expect(response.text, 'stack trace or internal path in a body').not.toMatch(LEAK);
   const www = header(response, 'www-authenticate');
@@ -104,7 +133,8 @@ function expectSafeAnswer(response: RawResponse, sent: string) {
 
 /** Handlers that ran for this request must all be admitted for the caller, and no more than the calls sent. */
 function expectOnlyAdmittedRuns(caller: Caller, calls: number, firstRecord: number) {
-  for (const run of ran) expect(admits(caller, run.tool), `${run.tool} ran for ${JSON.stringify(caller).slice(0, 80)}`).toBe(true);
+  for (const run of ran)
+    expect(admits(caller, run.tool), `${run.tool} ran for ${JSON.stringify(caller).slice(0, 80)}`).toBe(true);
   expect(ran.length).toBeLessThanOrEqual(calls);
   const showsRun = records.slice(firstRecord).filter(recordShowsRun);
   expect(showsRun.length).toBe(ran.length);
@@ -115,7 +145,8 @@ const countCalls = (message: unknown): number =>
     (m) => typeof m === 'object' && m !== null && (m as { method?: unknown }).method === 'tools/call',
   ).length;
 
-const authHeader = (caller: Caller): Record<string, string> => (caller.kind === 'anonymous' ? {} : { authorization: `Bearer ${caller.token}` });
+const authHeader = (caller: Caller): Record<string, string> =>
+  caller.kind === 'anonymous' ? {} : { authorization: `Bearer ${caller.token}` };
 
 // ---------------------------------------------------------------------------------------------
 // Generators
@@ -123,13 +154,25 @@ const authHeader = (caller: Caller): Record<string, string> => (caller.kind === 
 /** Text that cannot itself look like a leak once echoed back (tool names are echoed by the SDK). */
 const safeText = (s: string) => !LEAK.test(s);
 const callerArb = () => fc.constantFrom(...callers);
-const toolNameArb = fc.oneof(fc.constantFrom(...TOOLS, 'no_such_tool', 'OPEN', 'open ', ''), fc.string({ maxLength: 40 }));
+const toolNameArb = fc.oneof(
+  fc.constantFrom(...TOOLS, 'no_such_tool', 'OPEN', 'open ', ''),
+  fc.string({ maxLength: 40 }),
+);
 const rpcArb = fc.record(
   {
     jsonrpc: fc.oneof(fc.constant('2.0'), fc.constantFrom('1.0', '2', 2, null)),
     id: fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.constant(null), fc.object({ maxDepth: 1 })),
     method: fc.oneof(
-      fc.constantFrom('tools/call', 'tools/call', 'tools/list', 'initialize', 'ping', 'notifications/initialized', 'resources/list', 'Tools/Call'),
+      fc.constantFrom(
+        'tools/call',
+        'tools/call',
+        'tools/list',
+        'initialize',
+        'ping',
+        'notifications/initialized',
+        'resources/list',
+        'Tools/Call',
+      ),
       fc.string({ maxLength: 30 }),
     ),
     params: fc.oneof(
@@ -147,11 +190,21 @@ const rpcArb = fc.record(
   },
   { requiredKeys: [] },
 );
-const messageArb = fc.oneof({ weight: 3, arbitrary: rpcArb }, { weight: 1, arbitrary: fc.array(rpcArb, { maxLength: 4 }) });
+const messageArb = fc.oneof(
+  { weight: 3, arbitrary: rpcArb },
+  { weight: 1, arbitrary: fc.array(rpcArb, { maxLength: 4 }) },
+);
 
 /** Header values Node's HTTP client will send: tab, printable ASCII and obs-text (the control characters it allows). */
 const headerValueArb = (maxLength: number) =>
-  fc.string({ unit: fc.oneof(fc.constant('\t'), fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c))), maxLength });
+  fc.string({
+    unit: fc.oneof(
+      fc.constant('\t'),
+      fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
+    ),
+    maxLength,
+  });
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const b64urlArb = (maxLength: number) => fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength });
 
@@ -161,7 +214,7 @@ const INVALID_TOKEN = new RegExp(
 
 /** Cases actually run: a time limit may stop a property early, so the count is printed, not assumed. */
 const fuzzed = { properties: 0, cases: 0, interrupted: 0 };
-const PROPERTY = <T,>(numRuns: number): fc.Parameters<T> => ({
+const PROPERTY = <T>(numRuns: number): fc.Parameters<T> => ({
   numRuns,
   interruptAfterTimeLimit: TIME_LIMIT_MS,
   endOnFailure: true,
@@ -184,7 +237,9 @@ async function expectRefusedToken(token: string) {
   expect(header(response, 'www-authenticate')).toMatch(INVALID_TOKEN);
   expect(response.text).not.toContain(token);
   expect(ran).toEqual([]);
-  expect(records.slice(firstRecord)).toEqual([expect.objectContaining({ type: 'request_rejected', reason: 'invalid_token', status: 401 })]);
+  expect(records.slice(firstRecord)).toEqual([
+    expect.objectContaining({ type: 'request_rejected', reason: 'invalid_token', status: 401 }),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +271,11 @@ describe('fuzzing the endpoint over HTTP', () => {
           fc.pre(safeText(body));
           ran.length = 0;
           const firstRecord = records.length;
-          const headers: Record<string, string> = { 'content-type': 'application/json', accept: MCP_HEADERS.accept, ...authHeader(caller) };
+          const headers: Record<string, string> = {
+            'content-type': 'application/json',
+            accept: MCP_HEADERS.accept,
+            ...authHeader(caller),
+          };
           if (version) headers['mcp-protocol-version'] = version;
           const response = await send({ headers, body });
           expectSafeAnswer(response, body);
@@ -246,15 +305,25 @@ describe('fuzzing the endpoint over HTTP', () => {
   it('random Authorization values never run anything: 400 invalid_request or 401 invalid_token', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(headerValueArb(300), headerValueArb(200).map((s) => `Bearer ${s}`), b64urlArb(300).map((s) => `Bearer ${s}`)),
+        fc.oneof(
+          headerValueArb(300),
+          headerValueArb(200).map((s) => `Bearer ${s}`),
+          b64urlArb(300).map((s) => `Bearer ${s}`),
+        ),
         async (authorization) => {
           fc.pre(safeText(authorization));
           ran.length = 0;
-          const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open', arguments: {} } });
+          const body = JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: { name: 'open', arguments: {} },
+          });
           const response = await send({ headers: { ...MCP_HEADERS, authorization }, body });
           expectSafeAnswer(response, authorization);
           expect([400, 401]).toContain(response.status);
-          if (response.status === 400) expect(header(response, 'www-authenticate')).toBe('Bearer error="invalid_request"');
+          if (response.status === 400)
+            expect(header(response, 'www-authenticate')).toBe('Bearer error="invalid_request"');
           else expect(header(response, 'www-authenticate')).toMatch(INVALID_TOKEN);
           expect(ran, 'even the public tool must not run behind a bad Authorization header').toEqual([]);
         },
@@ -268,9 +337,24 @@ describe('fuzzing the endpoint over HTTP', () => {
       fc.asyncProperty(
         fc.record(
           {
-            'mcp-protocol-version': fc.oneof(headerValueArb(40), fc.constantFrom('2025-11-25', '2025-03-26', '2024-11-05', '')),
-            'content-type': fc.oneof(headerValueArb(60), fc.constantFrom('application/json', 'application/json; charset=utf-16', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x')),
-            accept: fc.oneof(headerValueArb(60), fc.constantFrom('application/json, text/event-stream', 'text/event-stream', '*/*', 'application/json')),
+            'mcp-protocol-version': fc.oneof(
+              headerValueArb(40),
+              fc.constantFrom('2025-11-25', '2025-03-26', '2024-11-05', ''),
+            ),
+            'content-type': fc.oneof(
+              headerValueArb(60),
+              fc.constantFrom(
+                'application/json',
+                'application/json; charset=utf-16',
+                'text/plain',
+                'application/x-www-form-urlencoded',
+                'multipart/form-data; boundary=x',
+              ),
+            ),
+            accept: fc.oneof(
+              headerValueArb(60),
+              fc.constantFrom('application/json, text/event-stream', 'text/event-stream', '*/*', 'application/json'),
+            ),
             'mcp-session-id': headerValueArb(60),
           },
           { requiredKeys: [] },
@@ -280,7 +364,12 @@ describe('fuzzing the endpoint over HTTP', () => {
           fc.pre(Object.values(overrides).every(safeText));
           ran.length = 0;
           const firstRecord = records.length;
-          const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'member', arguments: {} } });
+          const body = JSON.stringify({
+            jsonrpc: '2.0',
+            id: 7,
+            method: 'tools/call',
+            params: { name: 'member', arguments: {} },
+          });
           const response = await send({ headers: { ...MCP_HEADERS, ...overrides, ...authHeader(caller) }, body });
           expectSafeAnswer(response, JSON.stringify(overrides));
           if (caller.kind === 'invalid') expect(response.status).toBe(401);
@@ -304,8 +393,17 @@ describe('fuzzing the endpoint over HTTP', () => {
   it('structured forgeries (random header and claims, junk signature) are refused with 401 invalid_token, never 503', async () => {
     const headerArb = fc.record(
       {
-        alg: fc.oneof(fc.constantFrom('RS256', 'RS384', 'PS256', 'ES256', 'EdDSA', 'HS256', 'none', 'None', 'RSA-OAEP'), fc.string({ maxLength: 10 }), fc.integer()),
-        kid: fc.oneof(fc.constant('test-key-1'), fc.string({ maxLength: 20 }), fc.integer(), fc.object({ maxDepth: 1 })),
+        alg: fc.oneof(
+          fc.constantFrom('RS256', 'RS384', 'PS256', 'ES256', 'EdDSA', 'HS256', 'none', 'None', 'RSA-OAEP'),
+          fc.string({ maxLength: 10 }),
+          fc.integer(),
+        ),
+        kid: fc.oneof(
+          fc.constant('test-key-1'),
+          fc.string({ maxLength: 20 }),
+          fc.integer(),
+          fc.object({ maxDepth: 1 }),
+        ),
         typ: fc.constantFrom('at+jwt', 'JWT', 'JOSE', 'id+jwt'),
         crit: fc.oneof(fc.constant([]), fc.constant(['b64']), fc.constant(['exp']), fc.string({ maxLength: 5 })),
         b64: fc.boolean(),
@@ -316,7 +414,10 @@ describe('fuzzing the endpoint over HTTP', () => {
       { requiredKeys: [] },
     );
     const now = Math.floor(Date.now() / 1000);
-    const timeArb = fc.oneof(fc.integer({ min: now - 10 ** 6, max: now + 10 ** 6 }), fc.constantFrom('now', null, 1e21, -1, 0.5));
+    const timeArb = fc.oneof(
+      fc.integer({ min: now - 10 ** 6, max: now + 10 ** 6 }),
+      fc.constantFrom('now', null, 1e21, -1, 0.5),
+    );
     const claimsArb = fc.record(
       {
         iss: fc.oneof(fc.constant(issuer.issuer), fc.string({ maxLength: 30 })),
@@ -331,9 +432,14 @@ describe('fuzzing the endpoint over HTTP', () => {
       { requiredKeys: [] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(headerArb, fc.jsonValue({ maxDepth: 1 })), fc.oneof(claimsArb, fc.jsonValue({ maxDepth: 1 })), b64urlArb(400), async (h, p, s) => {
-        await expectRefusedToken(`${b64(h ?? null)}.${b64(p ?? null)}.${s}`);
-      }),
+      fc.asyncProperty(
+        fc.oneof(headerArb, fc.jsonValue({ maxDepth: 1 })),
+        fc.oneof(claimsArb, fc.jsonValue({ maxDepth: 1 })),
+        b64urlArb(400),
+        async (h, p, s) => {
+          await expectRefusedToken(`${b64(h ?? null)}.${b64(p ?? null)}.${s}`);
+        },
+      ),
       PROPERTY(250),
     );
   });
@@ -342,16 +448,24 @@ describe('fuzzing the endpoint over HTTP', () => {
     const segments = validToken.split('.');
     // Sanity: the untouched token is accepted, so a refusal below is about the mutation.
     ran.length = 0;
-    const ok = await send({ headers: { ...MCP_HEADERS, authorization: `Bearer ${validToken}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open', arguments: {} } }) });
+    const ok = await send({
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${validToken}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'open', arguments: {} } }),
+    });
     expect(ok.status).toBe(200);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.constantFrom(...B64URL), async (index, position, replacement) => {
-        const segment = segments[index]!;
-        const at = position % segment.length;
-        fc.pre(segment[at] !== replacement);
-        const mutated = segment.slice(0, at) + replacement + segment.slice(at + 1);
-        await expectRefusedToken(segments.map((s, i) => (i === index ? mutated : s)).join('.'));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 }),
+        fc.nat(),
+        fc.constantFrom(...B64URL),
+        async (index, position, replacement) => {
+          const segment = segments[index]!;
+          const at = position % segment.length;
+          fc.pre(segment[at] !== replacement);
+          const mutated = segment.slice(0, at) + replacement + segment.slice(at + 1);
+          await expectRefusedToken(segments.map((s, i) => (i === index ? mutated : s)).join('.'));
+        },
+      ),
       PROPERTY(300),
     );
   });

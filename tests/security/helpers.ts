@@ -34,19 +34,37 @@ export function rawRequest(baseUrl: string, spec: RawRequest): Promise<RawRespon
   const customHost = Object.keys(headers).some((name) => name.toLowerCase() === 'host');
   const body = typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body ? Buffer.from(spec.body) : undefined;
   if (spec.chunked) headers['transfer-encoding'] = 'chunked';
-  else if (body && !Object.keys(headers).some((n) => n.toLowerCase() === 'content-length')) headers['content-length'] = String(body.length);
+  else if (body && !Object.keys(headers).some((n) => n.toLowerCase() === 'content-length'))
+    headers['content-length'] = String(body.length);
   const started = Date.now();
   return new Promise<RawResponse>((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: spec.path ?? '/mcp', method: spec.method ?? 'POST', headers, setHost: !customHost, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: spec.path ?? '/mcp',
+        method: spec.method ?? 'POST',
+        headers,
+        setHost: !customHost,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - started }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            ms: Date.now() - started,
+          }),
+        );
         res.on('error', reject);
       },
     );
-    req.setTimeout(spec.timeoutMs ?? 15_000, () => req.destroy(new Error(`no answer within ${spec.timeoutMs ?? 15_000} ms`)));
+    req.setTimeout(spec.timeoutMs ?? 15_000, () =>
+      req.destroy(new Error(`no answer within ${spec.timeoutMs ?? 15_000} ms`)),
+    );
     req.on('error', reject);
     if (body && spec.chunked) {
       for (let offset = 0; offset < body.length; offset += 65_536) req.write(body.subarray(offset, offset + 65_536));
@@ -105,7 +123,11 @@ export async function rs256Raw(privateKey: CryptoKey, headerJson: unknown, paylo
 }
 
 /** A JWT with any header and key jose will sign with (alg must fit the key). */
-export function jwt(payload: JWTPayload, protectedHeader: JWTHeaderParameters, key: CryptoKey | Uint8Array): Promise<string> {
+export function jwt(
+  payload: JWTPayload,
+  protectedHeader: JWTHeaderParameters,
+  key: CryptoKey | Uint8Array,
+): Promise<string> {
   return new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key);
 }
 
@@ -120,7 +142,14 @@ export type RunLog = Array<{ tool: string; organizationId?: string | null; args?
 export function countingRegistry(ran: RunLog) {
   // A tool with no input that only records that it ran.
   const counting = (name: string, title: string, description: string, access: Access) =>
-    defineTool({ name, title, description, access, input: z.object({}), handler: () => (ran.push({ tool: name }), jsonResult({ ok: true })) });
+    defineTool({
+      name,
+      title,
+      description,
+      access,
+      input: z.object({}),
+      handler: () => (ran.push({ tool: name }), jsonResult({ ok: true })),
+    });
   return createRegistry([
     defineTool({
       name: 'open',
@@ -151,4 +180,7 @@ export function countingRegistry(ran: RunLog) {
 
 /** True when a record says a handler ran (decided allow and reached an outcome other than not_run). */
 export const recordShowsRun = (record: Pick<AuditRecord, 'decision' | 'outcome'>): boolean =>
-  record.outcome === 'ok' || record.outcome === 'tool_error' || record.outcome === 'exception' || (record.decision === 'allow' && record.outcome !== 'not_run');
+  record.outcome === 'ok' ||
+  record.outcome === 'tool_error' ||
+  record.outcome === 'exception' ||
+  (record.decision === 'allow' && record.outcome !== 'not_run');

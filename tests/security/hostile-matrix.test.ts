@@ -52,7 +52,9 @@ const registry = countingRegistry(ran);
 /** Membership answers for admin_only: user_admin is an admin, user_down's lookup fails, everyone else is a member. */
 const lookup: IdentityLookup = {
   membership: async (userId) =>
-    userId === 'user_down' ? 'unavailable' : { roles: userId === 'user_admin' ? ['admin'] : ['member'], permissions: [] },
+    userId === 'user_down'
+      ? 'unavailable'
+      : { roles: userId === 'user_admin' ? ['admin'] : ['member'], permissions: [] },
   user: async () => 'unavailable',
   members: async () => 'unavailable',
   requestCount: () => 0,
@@ -77,7 +79,10 @@ function ownVerifier(): (config: Config) => TokenVerifier {
 beforeAll(async () => {
   [issuer, jwksIssuer] = await Promise.all([startTestIssuer(), startTestIssuer()]);
   const pair = await generateKeyPair('RS256', { extractable: true });
-  attacker = { privateKey: pair.privateKey, publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'attacker-1', alg: 'RS256', use: 'sig' } };
+  attacker = {
+    privateKey: pair.privateKey,
+    publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'attacker-1', alg: 'RS256', use: 'sig' },
+  };
   attackerJwks = await listen((_req, res) => {
     attackerHits += 1;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [attacker.publicJwk] }));
@@ -107,7 +112,12 @@ afterAll(async () => {
     `[security] hostile matrix: ${tally.requests} requests (${ROWS.length} rows, ${tally.flood} of them random-kid tokens), ${tally.passed} passed`,
   );
   await app?.stop();
-  await Promise.all([...Object.values(servers).map((s) => s?.close()), issuer?.close(), jwksIssuer?.close(), attackerJwks?.close()]);
+  await Promise.all([
+    ...Object.values(servers).map((s) => s?.close()),
+    issuer?.close(),
+    jwksIssuer?.close(),
+    attackerJwks?.close(),
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +154,8 @@ const D = {
 } as const;
 
 type Www = string | null | ((prm: string) => string);
-const anon = (scope?: string) => (prm: string) => `Bearer resource_metadata="${prm}"${scope ? `, scope="${scope}"` : ''}`;
+const anon = (scope?: string) => (prm: string) =>
+  `Bearer resource_metadata="${prm}"${scope ? `, scope="${scope}"` : ''}`;
 const invalidToken = (description: string) => (prm: string) =>
   `Bearer error="invalid_token", error_description="${description}", resource_metadata="${prm}"`;
 const stepUp = (scope: string) => (prm: string) =>
@@ -156,9 +167,11 @@ const INVALID_REQUEST = 'Bearer error="invalid_request"';
 // ---------------------------------------------------------------------------------------------
 const base = (aud: string) => ({ aud, sub: 'user_bob', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
 /** A valid token for the in-process endpoints, with overrides (undefined removes a claim). */
-const tok = (claims: Record<string, unknown> = {}, options?: SignOptions) => issuer.sign({ ...base(RESOURCE), ...claims }, options);
+const tok = (claims: Record<string, unknown> = {}, options?: SignOptions) =>
+  issuer.sign({ ...base(RESOURCE), ...claims }, options);
 /** A valid token for the running app. */
-const appTok = (claims: Record<string, unknown> = {}, options?: SignOptions) => issuer.sign({ ...base(`${app.url}/mcp`), ...claims }, options);
+const appTok = (claims: Record<string, unknown> = {}, options?: SignOptions) =>
+  issuer.sign({ ...base(`${app.url}/mcp`), ...claims }, options);
 const claimsNow = (extra: Record<string, unknown> = {}) => {
   const now = nowSeconds();
   return { iss: issuer.issuer, ...base(RESOURCE), iat: now, exp: now + 300, jti: crypto.randomUUID(), ...extra };
@@ -194,7 +207,11 @@ async function realKeyAs(alg: 'RS384' | 'PS256'): Promise<CryptoKey> {
   return (await importJWK({ ...(await exportJWK(issuer.privateKey)), alg }, alg)) as CryptoKey;
 }
 /** Replace one segment (0 header, 1 payload, 2 signature) of a compact token. */
-const withSegment = (token: string, index: number, value: string) => token.split('.').map((s, i) => (i === index ? value : s)).join('.');
+const withSegment = (token: string, index: number, value: string) =>
+  token
+    .split('.')
+    .map((s, i) => (i === index ? value : s))
+    .join('.');
 
 // ---------------------------------------------------------------------------------------------
 // The matrix
@@ -229,7 +246,8 @@ const METHOD_NOT_ALLOWED = (response: RawResponse) => {
   expect(rpcBody(response)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
   SECURITY_HEADERS_SET(response);
 };
-const SDK_ERROR = (code: number) => (response: RawResponse) => expect(rpcBody(response)).toMatchObject({ error: { code } });
+const SDK_ERROR = (code: number) => (response: RawResponse) =>
+  expect(rpcBody(response)).toMatchObject({ error: { code } });
 const BATCH_REFUSED = (reason: string) => (response: RawResponse) =>
   expect(rpcBody(response)).toMatchObject({ id: null, error: { code: -32600, data: { reason } } });
 /** A batch of `n` tools/call requests for one tool. */
@@ -237,78 +255,284 @@ const manyCalls = (n: number, name: string) => Array.from({ length: n }, (_, i) 
 
 const ROWS: Row[] = [
   // --- Authorization header: missing, empty, repeated, other schemes -------------------------
-  { name: 'no Authorization, scoped tool', on: 'endpoint', request: () => post(call('notes_read')), status: 401, www: anon('notes:read') },
-  { name: 'no Authorization, signed-in tool', on: 'endpoint', request: () => post(call('member')), status: 401, www: anon() },
-  { name: 'empty Authorization value', on: 'endpoint', request: () => post(call('open'), { authorization: '' }), status: 400, www: INVALID_REQUEST },
-  { name: '"Bearer" without a token', on: 'endpoint', request: () => post(call('open'), { authorization: 'Bearer' }), status: 400, www: INVALID_REQUEST },
-  { name: '"Bearer" and only spaces', on: 'endpoint', request: () => post(call('open'), { authorization: 'Bearer     ' }), status: 400, www: INVALID_REQUEST },
-  { name: 'Basic credentials', on: 'endpoint', request: () => post(call('open'), { authorization: 'Basic dXNlcjpwYXNz' }), status: 400, www: INVALID_REQUEST },
-  { name: 'DPoP scheme with a valid token', on: 'endpoint', request: async () => post(call('member'), { authorization: `DPoP ${await tok()}` }), status: 400, www: INVALID_REQUEST },
-  { name: '"Token" scheme with a valid token', on: 'endpoint', request: async () => post(call('member'), { authorization: `Token ${await tok()}` }), status: 400, www: INVALID_REQUEST },
-  { name: 'two tokens in one header', on: 'endpoint', request: async () => post(call('member'), { authorization: `Bearer ${await tok()}, Bearer ${await tok()}` }), status: 400, www: INVALID_REQUEST },
-  { name: 'two Authorization header lines', on: 'endpoint', request: async () => post(call('member'), { authorization: [`Bearer ${await tok()}`, `Bearer ${await tok()}`] }), status: 400, www: INVALID_REQUEST },
-  { name: 'Bearer<TAB>token', on: 'endpoint', request: async () => post(call('member'), { authorization: `Bearer\t${await tok()}` }), status: 400, www: INVALID_REQUEST },
-  { name: 'token followed by a second word', on: 'endpoint', request: async () => post(call('member'), { authorization: `Bearer ${await tok()} admin` }), status: 400, www: INVALID_REQUEST },
+  {
+    name: 'no Authorization, scoped tool',
+    on: 'endpoint',
+    request: () => post(call('notes_read')),
+    status: 401,
+    www: anon('notes:read'),
+  },
+  {
+    name: 'no Authorization, signed-in tool',
+    on: 'endpoint',
+    request: () => post(call('member')),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'empty Authorization value',
+    on: 'endpoint',
+    request: () => post(call('open'), { authorization: '' }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: '"Bearer" without a token',
+    on: 'endpoint',
+    request: () => post(call('open'), { authorization: 'Bearer' }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: '"Bearer" and only spaces',
+    on: 'endpoint',
+    request: () => post(call('open'), { authorization: 'Bearer     ' }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'Basic credentials',
+    on: 'endpoint',
+    request: () => post(call('open'), { authorization: 'Basic dXNlcjpwYXNz' }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'DPoP scheme with a valid token',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: `DPoP ${await tok()}` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: '"Token" scheme with a valid token',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: `Token ${await tok()}` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'two tokens in one header',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: `Bearer ${await tok()}, Bearer ${await tok()}` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'two Authorization header lines',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: [`Bearer ${await tok()}`, `Bearer ${await tok()}`] }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'Bearer<TAB>token',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: `Bearer\t${await tok()}` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'token followed by a second word',
+    on: 'endpoint',
+    request: async () => post(call('member'), { authorization: `Bearer ${await tok()} admin` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
   {
     name: 'valid token only in X-Authorization / Proxy-Authorization: ignored (anonymous)',
     on: 'endpoint',
-    request: async () => post(call('member'), { 'x-authorization': `Bearer ${await tok()}`, 'proxy-authorization': `Bearer ${await tok()}` }),
+    request: async () =>
+      post(call('member'), {
+        'x-authorization': `Bearer ${await tok()}`,
+        'proxy-authorization': `Bearer ${await tok()}`,
+      }),
     status: 401,
     www: anon(),
   },
 
   // --- Tokens anywhere but the Authorization header -------------------------------------------
-  { name: '?access_token= in the query string', on: 'endpoint', request: async () => post(call('member'), {}, `/mcp?access_token=${await tok()}`), status: 400, www: INVALID_REQUEST },
-  { name: '?access_token= next to a valid header token', on: 'endpoint', request: async () => post(call('member'), bearer(await tok()), `/mcp?access_token=${await tok()}`), status: 400, www: INVALID_REQUEST },
-  { name: '?ACCESS_TOKEN= (another parameter): ignored, anonymous', on: 'endpoint', request: async () => post(call('member'), {}, `/mcp?ACCESS_TOKEN=${await tok()}`), status: 401, www: anon() },
-  { name: 'top-level access_token in the JSON body: anonymous', on: 'endpoint', request: async () => post({ ...call('notes_read'), access_token: await tok({ scope: 'notes:read' }) }), status: 401, www: anon('notes:read') },
+  {
+    name: '?access_token= in the query string',
+    on: 'endpoint',
+    request: async () => post(call('member'), {}, `/mcp?access_token=${await tok()}`),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: '?access_token= next to a valid header token',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok()), `/mcp?access_token=${await tok()}`),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: '?ACCESS_TOKEN= (another parameter): ignored, anonymous',
+    on: 'endpoint',
+    request: async () => post(call('member'), {}, `/mcp?ACCESS_TOKEN=${await tok()}`),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'top-level access_token in the JSON body: anonymous',
+    on: 'endpoint',
+    request: async () => post({ ...call('notes_read'), access_token: await tok({ scope: 'notes:read' }) }),
+    status: 401,
+    www: anon('notes:read'),
+  },
   {
     name: 'token in params._meta: anonymous',
     on: 'endpoint',
     request: async () => {
       const token = await tok({ scope: 'notes:read' });
       const message = call('notes_read');
-      return post({ ...message, params: { ...message.params, _meta: { access_token: token, authorization: `Bearer ${token}` } } });
+      return post({
+        ...message,
+        params: { ...message.params, _meta: { access_token: token, authorization: `Bearer ${token}` } },
+      });
     },
     status: 401,
     www: anon('notes:read'),
   },
-  { name: 'token in the tool arguments: anonymous', on: 'endpoint', request: async () => post(call('member', { access_token: await tok() })), status: 401, www: anon() },
-  { name: 'token in a cookie: anonymous', on: 'endpoint', request: async () => post(call('member'), { cookie: `access_token=${await tok()}; authorization=Bearer%20${await tok()}` }), status: 401, www: anon() },
+  {
+    name: 'token in the tool arguments: anonymous',
+    on: 'endpoint',
+    request: async () => post(call('member', { access_token: await tok() })),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'token in a cookie: anonymous',
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), { cookie: `access_token=${await tok()}; authorization=Bearer%20${await tok()}` }),
+    status: 401,
+    www: anon(),
+  },
 
   // --- Token shapes ---------------------------------------------------------------------------
-  { name: 'oversized token (8193+ characters)', on: 'endpoint', request: async () => post(call('open'), bearer(withSegment(await tok(), 1, 'A'.repeat(8200)))), status: 401, www: invalidToken(D.malformed) },
-  { name: 'not a JWT', on: 'endpoint', request: () => post(call('open'), bearer('garbage')), status: 401, www: invalidToken(D.malformed) },
-  { name: 'two segments', on: 'endpoint', request: async () => post(call('open'), bearer((await tok()).split('.').slice(0, 2).join('.'))), status: 401, www: invalidToken(D.malformed) },
   {
-    name: 'encrypted (5-part JWE) token',
+    name: 'oversized token (8193+ characters)',
     on: 'endpoint',
-    request: () => post(call('open'), bearer(`${b64({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'test-key-1' })}.${b64('k')}.${b64('iv')}.${b64('ct')}.${b64('tag')}`)),
+    request: async () => post(call('open'), bearer(withSegment(await tok(), 1, 'A'.repeat(8200)))),
     status: 401,
     www: invalidToken(D.malformed),
   },
-  { name: 'base64 padding in a segment', on: 'endpoint', request: async () => post(call('open'), bearer(`${await tok()}==`)), status: 401, www: invalidToken(D.malformed) },
-  { name: 'alg none, empty signature', on: 'endpoint', request: () => post(call('member'), bearer(`${b64({ alg: 'none' })}.${b64(claimsNow())}.`)), status: 401, www: invalidToken(D.malformed) },
-  { name: 'alg none, junk signature', on: 'endpoint', request: () => post(call('member'), bearer(`${b64({ alg: 'none', kid: 'test-key-1' })}.${b64(claimsNow())}.c2ln`)), status: 401, www: invalidToken(D.algorithm) },
-  { name: 'alg "None" (case variant)', on: 'endpoint', request: () => post(call('member'), bearer(`${b64({ alg: 'None' })}.${b64(claimsNow())}.c2ln`)), status: 401, www: invalidToken(D.algorithm) },
+  {
+    name: 'not a JWT',
+    on: 'endpoint',
+    request: () => post(call('open'), bearer('garbage')),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'two segments',
+    on: 'endpoint',
+    request: async () => post(call('open'), bearer((await tok()).split('.').slice(0, 2).join('.'))),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'encrypted (5-part JWE) token',
+    on: 'endpoint',
+    request: () =>
+      post(
+        call('open'),
+        bearer(
+          `${b64({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: 'test-key-1' })}.${b64('k')}.${b64('iv')}.${b64('ct')}.${b64('tag')}`,
+        ),
+      ),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'base64 padding in a segment',
+    on: 'endpoint',
+    request: async () => post(call('open'), bearer(`${await tok()}==`)),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'alg none, empty signature',
+    on: 'endpoint',
+    request: () => post(call('member'), bearer(`${b64({ alg: 'none' })}.${b64(claimsNow())}.`)),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'alg none, junk signature',
+    on: 'endpoint',
+    request: () => post(call('member'), bearer(`${b64({ alg: 'none', kid: 'test-key-1' })}.${b64(claimsNow())}.c2ln`)),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
+  {
+    name: 'alg "None" (case variant)',
+    on: 'endpoint',
+    request: () => post(call('member'), bearer(`${b64({ alg: 'None' })}.${b64(claimsNow())}.c2ln`)),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
   {
     name: 'HS256 signed with the public key (PEM) as the HMAC secret',
     on: 'endpoint',
     request: async () => {
       const pem = await exportSPKI((await importJWK(issuer.publicJwk, 'RS256')) as CryptoKey);
-      return post(call('member'), bearer(await jwt(claimsNow(), { alg: 'HS256', kid: issuer.kid }, new TextEncoder().encode(pem))));
+      return post(
+        call('member'),
+        bearer(await jwt(claimsNow(), { alg: 'HS256', kid: issuer.kid }, new TextEncoder().encode(pem))),
+      );
     },
     status: 401,
     www: invalidToken(D.algorithm),
   },
-  { name: 'RS384 with the real key material and kid', on: 'endpoint', request: async () => post(call('member'), bearer(await jwt(claimsNow(), { alg: 'RS384', kid: issuer.kid }, await realKeyAs('RS384')))), status: 401, www: invalidToken(D.algorithm) },
-  { name: 'PS256 with the real key material and kid', on: 'endpoint', request: async () => post(call('member'), bearer(await jwt(claimsNow(), { alg: 'PS256', kid: issuer.kid }, await realKeyAs('PS256')))), status: 401, www: invalidToken(D.algorithm) },
-  { name: 'ES256 with the real kid', on: 'endpoint', request: async () => post(call('member'), bearer(await jwt(claimsNow(), { alg: 'ES256', kid: issuer.kid }, (await generateKeyPair('ES256')).privateKey))), status: 401, www: invalidToken(D.algorithm) },
-  { name: 'self-signed RS256 key with the real kid', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey }))), status: 401, www: invalidToken(D.signature) },
+  {
+    name: 'RS384 with the real key material and kid',
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), bearer(await jwt(claimsNow(), { alg: 'RS384', kid: issuer.kid }, await realKeyAs('RS384')))),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
+  {
+    name: 'PS256 with the real key material and kid',
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), bearer(await jwt(claimsNow(), { alg: 'PS256', kid: issuer.kid }, await realKeyAs('PS256')))),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
+  {
+    name: 'ES256 with the real kid',
+    on: 'endpoint',
+    request: async () =>
+      post(
+        call('member'),
+        bearer(await jwt(claimsNow(), { alg: 'ES256', kid: issuer.kid }, (await generateKeyPair('ES256')).privateKey)),
+      ),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
+  {
+    name: 'self-signed RS256 key with the real kid',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey }))),
+    status: 401,
+    www: invalidToken(D.signature),
+  },
   {
     name: 'jku pointing at an attacker JWKS (not fetched)',
     on: 'endpoint',
-    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'attacker-1', header: { jku: `${attackerJwks.url}/jwks.json` } }))),
+    request: async () =>
+      post(
+        call('member'),
+        bearer(
+          await tok(
+            {},
+            { key: attacker.privateKey, kid: 'attacker-1', header: { jku: `${attackerJwks.url}/jwks.json` } },
+          ),
+        ),
+      ),
     status: 401,
     www: invalidToken(D.unknownKey),
     check: () => expect(attackerHits).toBe(0),
@@ -316,28 +540,54 @@ const ROWS: Row[] = [
   {
     name: 'x5u pointing at an attacker URL (not fetched)',
     on: 'endpoint',
-    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'attacker-1', header: { x5u: `${attackerJwks.url}/cert.pem` } }))),
+    request: async () =>
+      post(
+        call('member'),
+        bearer(
+          await tok(
+            {},
+            { key: attacker.privateKey, kid: 'attacker-1', header: { x5u: `${attackerJwks.url}/cert.pem` } },
+          ),
+        ),
+      ),
     status: 401,
     www: invalidToken(D.unknownKey),
     check: () => expect(attackerHits).toBe(0),
   },
-  { name: 'embedded attacker jwk with the real kid', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, header: { jwk: attacker.publicJwk } }))), status: 401, www: invalidToken(D.signature) },
+  {
+    name: 'embedded attacker jwk with the real kid',
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), bearer(await tok({}, { key: attacker.privateKey, header: { jwk: attacker.publicJwk } }))),
+    status: 401,
+    www: invalidToken(D.signature),
+  },
   {
     name: 'embedded attacker jwk and no kid',
     on: 'endpoint',
     request: async () => {
       const { kid: _kid, ...jwkWithoutKid } = attacker.publicJwk;
-      return post(call('member'), bearer(await rs256Raw(attacker.privateKey, { alg: 'RS256', jwk: jwkWithoutKid }, claimsNow())));
+      return post(
+        call('member'),
+        bearer(await rs256Raw(attacker.privateKey, { alg: 'RS256', jwk: jwkWithoutKid }, claimsNow())),
+      );
     },
     status: 401,
     www: invalidToken(D.signature),
   },
-  { name: 'unknown kid', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'rotated-away' }))), status: 401, www: invalidToken(D.unknownKey) },
+  {
+    name: 'unknown kid',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'rotated-away' }))),
+    status: 401,
+    www: invalidToken(D.unknownKey),
+  },
   {
     name: 'kid flood: 50 tokens with random kids, JWKS fetched at most twice',
     on: 'endpoint',
     repeat: 50,
-    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: crypto.randomUUID() }))),
+    request: async () =>
+      post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: crypto.randomUUID() }))),
     status: 401,
     www: invalidToken(D.unknownKey),
     after: ({ jwksFetchesBefore }) => expect(issuer.jwksFetches() - jwksFetchesBefore).toBeLessThanOrEqual(2),
@@ -345,75 +595,318 @@ const ROWS: Row[] = [
   {
     name: 'kid with quotes, backslash and CR/LF (nothing reaches a header)',
     on: 'endpoint',
-    request: async () => post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'k"\\\r\nSet-Cookie: pwned=1' }))),
+    request: async () =>
+      post(call('member'), bearer(await tok({}, { key: attacker.privateKey, kid: 'k"\\\r\nSet-Cookie: pwned=1' }))),
     status: 401,
     www: invalidToken(D.unknownKey),
     check: (response) => expect(header(response, 'set-cookie')).toBeNull(),
   },
-  { name: 'unknown crit header parameter', on: 'endpoint', request: async () => post(call('member'), bearer(await rs256Raw(issuer.privateKey, { alg: 'RS256', kid: issuer.kid, crit: ['x-must'], 'x-must': 1 }, claimsNow()))), status: 401, www: invalidToken(D.malformed) },
-  { name: 'payload is not JSON', on: 'endpoint', request: async () => post(call('member'), bearer(await rs256Raw(issuer.privateKey, { alg: 'RS256', kid: issuer.kid }, 'not json'))), status: 401, www: invalidToken(D.malformed) },
+  {
+    name: 'unknown crit header parameter',
+    on: 'endpoint',
+    request: async () =>
+      post(
+        call('member'),
+        bearer(
+          await rs256Raw(
+            issuer.privateKey,
+            { alg: 'RS256', kid: issuer.kid, crit: ['x-must'], 'x-must': 1 },
+            claimsNow(),
+          ),
+        ),
+      ),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
+  {
+    name: 'payload is not JSON',
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), bearer(await rs256Raw(issuer.privateKey, { alg: 'RS256', kid: issuer.kid }, 'not json'))),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
   {
     name: 'payload swapped for an admin one, signature kept',
     on: 'endpoint',
-    request: async () => post(call('notes_read'), bearer(withSegment(await tok(), 1, b64(claimsNow({ sub: 'user_admin', scope: 'notes:read notes:write' }))))),
+    request: async () =>
+      post(
+        call('notes_read'),
+        bearer(withSegment(await tok(), 1, b64(claimsNow({ sub: 'user_admin', scope: 'notes:read notes:write' })))),
+      ),
     status: 401,
     www: invalidToken(D.signature),
   },
 
   // --- Issuer ---------------------------------------------------------------------------------
-  { name: 'foreign issuer', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: 'https://evil.authkit.app' }))), status: 401, www: invalidToken(D.issuer) },
-  { name: 'issuer with a trailing slash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: `${issuer.issuer}/` }))), status: 401, www: invalidToken(D.issuer) },
-  { name: 'issuer in upper case', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: issuer.issuer.toUpperCase() }))), status: 401, www: invalidToken(D.issuer) },
-  { name: 'issuer over https instead of http', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: issuer.issuer.replace('http:', 'https:') }))), status: 401, www: invalidToken(D.issuer) },
-  { name: 'issuer with a path', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: `${issuer.issuer}/oauth2` }))), status: 401, www: invalidToken(D.issuer) },
-  { name: 'issuer as an array', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: [issuer.issuer] }))), status: 401, www: invalidToken(D.issuer) },
+  {
+    name: 'foreign issuer',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: 'https://evil.authkit.app' }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
+  {
+    name: 'issuer with a trailing slash',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: `${issuer.issuer}/` }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
+  {
+    name: 'issuer in upper case',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: issuer.issuer.toUpperCase() }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
+  {
+    name: 'issuer over https instead of http',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: issuer.issuer.replace('http:', 'https:') }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
+  {
+    name: 'issuer with a path',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: `${issuer.issuer}/oauth2` }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
+  {
+    name: 'issuer as an array',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: [issuer.issuer] }))),
+    status: 401,
+    www: invalidToken(D.issuer),
+  },
   {
     name: 'issuer with quotes, backslash and CR/LF: the description stays fixed',
     on: 'endpoint',
-    request: async () => post(call('member'), bearer(await tok({ iss: 'x", error_description="pwned\\"\r\nSet-Cookie: a=b' }))),
+    request: async () =>
+      post(call('member'), bearer(await tok({ iss: 'x", error_description="pwned\\"\r\nSet-Cookie: a=b' }))),
     status: 401,
     www: invalidToken(D.issuer),
     check: (response) => expect(header(response, 'set-cookie')).toBeNull(),
   },
-  { name: 'no issuer', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iss: undefined }))), status: 401, www: invalidToken(D.missing) },
+  {
+    name: 'no issuer',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iss: undefined }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
 
   // --- Audience -------------------------------------------------------------------------------
-  { name: 'audience with a trailing slash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: `${RESOURCE}/` }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience on another port', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'https://mcp.example.test:8443/mcp' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience over http instead of https', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'http://mcp.example.test/mcp' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience = origin only (path prefix)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'https://mcp.example.test' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience with a longer path', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: `${RESOURCE}/admin` }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience with an upper-case host', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'https://MCP.example.test/mcp' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'token for another resource', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'https://other-mcp.example.test/mcp' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience = an OAuth client id', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: 'client_01HXYZ' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'audience array without this resource', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: ['https://a.example/mcp', `${RESOURCE}/`] }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'no audience', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ aud: undefined }))), status: 401, www: invalidToken(D.missing) },
+  {
+    name: 'audience with a trailing slash',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: `${RESOURCE}/` }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience on another port',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'https://mcp.example.test:8443/mcp' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience over http instead of https',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'http://mcp.example.test/mcp' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience = origin only (path prefix)',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'https://mcp.example.test' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience with a longer path',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: `${RESOURCE}/admin` }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience with an upper-case host',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'https://MCP.example.test/mcp' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'token for another resource',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'https://other-mcp.example.test/mcp' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience = an OAuth client id',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: 'client_01HXYZ' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'audience array without this resource',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: ['https://a.example/mcp', `${RESOURCE}/`] }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'no audience',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ aud: undefined }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
 
   // --- Time and required claims ---------------------------------------------------------------
-  { name: 'no exp', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { omit: ['exp'] }))), status: 401, www: invalidToken(D.missing) },
-  { name: 'exp in the past (beyond the 30 s tolerance)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { expiresIn: -60 }))), status: 401, www: invalidToken(D.expired) },
-  { name: 'exp as a string', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ exp: String(nowSeconds() + 300) }))), status: 401, www: invalidToken(D.claim) },
   {
-    name: 'exp = 1e400 (Infinity after JSON.parse)',
+    name: 'no exp',
     on: 'endpoint',
-    request: async () => post(call('member'), bearer(await rs256Raw(issuer.privateKey, { alg: 'RS256', kid: issuer.kid }, json(claimsNow()).replace(/"exp":\d+/, '"exp":1e400')))),
+    request: async () => post(call('member'), bearer(await tok({}, { omit: ['exp'] }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
+  {
+    name: 'exp in the past (beyond the 30 s tolerance)',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { expiresIn: -60 }))),
+    status: 401,
+    www: invalidToken(D.expired),
+  },
+  {
+    name: 'exp as a string',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ exp: String(nowSeconds() + 300) }))),
     status: 401,
     www: invalidToken(D.claim),
   },
-  { name: 'nbf an hour in the future', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nbf: nowSeconds() + 3600 }))), status: 401, www: invalidToken(D.notYet) },
-  { name: 'no iat', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { omit: ['iat'] }))), status: 401, www: invalidToken(D.missing) },
-  { name: 'iat as a string', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: 'yesterday' }))), status: 401, www: invalidToken(D.claim) },
-  { name: 'no sub', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { omit: ['sub'] }))), status: 401, www: invalidToken(D.missing) },
-  { name: 'empty sub', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ sub: '' }))), status: 401, www: invalidToken(D.claim) },
-  { name: 'lifetime of one year', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 365 * 86_400 }))), status: 401, www: invalidToken(D.lifetime) },
-  { name: 'lifetime of 24 h + 1 s', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 86_401 }))), status: 401, www: invalidToken(D.lifetime) },
-  { name: 'issued a year ago, still unexpired', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() - 365 * 86_400 }))), status: 401, www: invalidToken(D.lifetime) },
-  { name: 'iat ten years in the future', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 10 * 365 * 86_400 }))), status: 401, www: invalidToken(D.future) },
-  { name: 'iat an hour in the future, exp two hours ahead', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 3600 }, { expiresIn: 7200 }))), status: 401, www: invalidToken(D.future) },
-  { name: 'nbf as a string', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nbf: String(nowSeconds()) }))), status: 401, www: invalidToken(D.claim) },
-  { name: 'nbf a minute in the future (beyond the 30 s tolerance)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nbf: nowSeconds() + 60 }))), status: 401, www: invalidToken(D.notYet) },
-  { name: 'no jti (RFC 9068 requires it; AuthKit ID tokens have none)', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ jti: undefined }))), status: 401, www: invalidToken(D.missing) },
-  { name: 'scope as an array', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: ['notes:read'] }))), status: 401, www: invalidToken(D.claim) },
+  {
+    name: 'exp = 1e400 (Infinity after JSON.parse)',
+    on: 'endpoint',
+    request: async () =>
+      post(
+        call('member'),
+        bearer(
+          await rs256Raw(
+            issuer.privateKey,
+            { alg: 'RS256', kid: issuer.kid },
+            json(claimsNow()).replace(/"exp":\d+/, '"exp":1e400'),
+          ),
+        ),
+      ),
+    status: 401,
+    www: invalidToken(D.claim),
+  },
+  {
+    name: 'nbf an hour in the future',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ nbf: nowSeconds() + 3600 }))),
+    status: 401,
+    www: invalidToken(D.notYet),
+  },
+  {
+    name: 'no iat',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { omit: ['iat'] }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
+  {
+    name: 'iat as a string',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iat: 'yesterday' }))),
+    status: 401,
+    www: invalidToken(D.claim),
+  },
+  {
+    name: 'no sub',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { omit: ['sub'] }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
+  {
+    name: 'empty sub',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ sub: '' }))),
+    status: 401,
+    www: invalidToken(D.claim),
+  },
+  {
+    name: 'lifetime of one year',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 365 * 86_400 }))),
+    status: 401,
+    www: invalidToken(D.lifetime),
+  },
+  {
+    name: 'lifetime of 24 h + 1 s',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { expiresIn: 86_401 }))),
+    status: 401,
+    www: invalidToken(D.lifetime),
+  },
+  {
+    name: 'issued a year ago, still unexpired',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() - 365 * 86_400 }))),
+    status: 401,
+    www: invalidToken(D.lifetime),
+  },
+  {
+    name: 'iat ten years in the future',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 10 * 365 * 86_400 }))),
+    status: 401,
+    www: invalidToken(D.future),
+  },
+  {
+    name: 'iat an hour in the future, exp two hours ahead',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ iat: nowSeconds() + 3600 }, { expiresIn: 7200 }))),
+    status: 401,
+    www: invalidToken(D.future),
+  },
+  {
+    name: 'nbf as a string',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ nbf: String(nowSeconds()) }))),
+    status: 401,
+    www: invalidToken(D.claim),
+  },
+  {
+    name: 'nbf a minute in the future (beyond the 30 s tolerance)',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ nbf: nowSeconds() + 60 }))),
+    status: 401,
+    www: invalidToken(D.notYet),
+  },
+  {
+    name: 'no jti (RFC 9068 requires it; AuthKit ID tokens have none)',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ jti: undefined }))),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
+  {
+    name: 'scope as an array',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: ['notes:read'] }))),
+    status: 401,
+    www: invalidToken(D.claim),
+  },
 
   // --- ID tokens and other JWTs of the same issuer are not access tokens ------------------------
   {
@@ -423,25 +916,138 @@ const ROWS: Row[] = [
     status: 401,
     www: invalidToken(D.missing), // jose's required-claim check (jti) speaks first
   },
-  { name: 'extra audience: ID token with jti and typ JWT but a nonce', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID() }, { typ: 'JWT' }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'extra audience: ID token with jti, without nonce, with at_hash', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined, at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'extra audience: ID token with jti, no nonce, no hashes, but email claims', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'extra audience: ID token with only the registered claims (no jti)', on: 'extra', request: async () => post(call('member'), bearer(await idToken({ nonce: undefined, name: undefined, given_name: undefined, family_name: undefined, email: undefined, email_verified: undefined }))), status: 401, www: invalidToken(D.missing) },
-  { name: 'resource audience with a nonce', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ nonce: 'n-0S6_WzA2Mj' }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'resource audience with at_hash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'resource audience with c_hash', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({ c_hash: 'LDktKdoQak3Pk0cnXxCltA' }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'typ logout+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'logout+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'typ secevent+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'secevent+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
-  { name: 'typ dpop+jwt', on: 'endpoint', request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'dpop+jwt' } }))), status: 401, www: invalidToken(D.notAccess) },
+  {
+    name: 'extra audience: ID token with jti and typ JWT but a nonce',
+    on: 'extra',
+    request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID() }, { typ: 'JWT' }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'extra audience: ID token with jti, without nonce, with at_hash',
+    on: 'extra',
+    request: async () =>
+      post(
+        call('member'),
+        bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined, at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' })),
+      ),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'extra audience: ID token with jti, no nonce, no hashes, but email claims',
+    on: 'extra',
+    request: async () => post(call('member'), bearer(await idToken({ jti: crypto.randomUUID(), nonce: undefined }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'extra audience: ID token with only the registered claims (no jti)',
+    on: 'extra',
+    request: async () =>
+      post(
+        call('member'),
+        bearer(
+          await idToken({
+            nonce: undefined,
+            name: undefined,
+            given_name: undefined,
+            family_name: undefined,
+            email: undefined,
+            email_verified: undefined,
+          }),
+        ),
+      ),
+    status: 401,
+    www: invalidToken(D.missing),
+  },
+  {
+    name: 'resource audience with a nonce',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ nonce: 'n-0S6_WzA2Mj' }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'resource audience with at_hash',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ at_hash: 'x3bKQW0qVhZqLCDmDS1pKw' }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'resource audience with c_hash',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({ c_hash: 'LDktKdoQak3Pk0cnXxCltA' }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'typ logout+jwt',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'logout+jwt' } }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'typ secevent+jwt',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'secevent+jwt' } }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
+  {
+    name: 'typ dpop+jwt',
+    on: 'endpoint',
+    request: async () => post(call('member'), bearer(await tok({}, { header: { typ: 'dpop+jwt' } }))),
+    status: 401,
+    www: invalidToken(D.notAccess),
+  },
 
   // --- Look-alike scopes (a valid token; exact comparison) -------------------------------------
-  { name: 'scope NOTES:READ', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'NOTES:READ' }))), status: 403, www: stepUp('NOTES:READ notes:read') },
-  { name: 'scope notes:readx', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:readx' }))), status: 403, www: stepUp('notes:read notes:readx') },
-  { name: 'scope notes:* (no wildcards)', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:*' }))), status: 403, www: stepUp('notes:* notes:read') },
+  {
+    name: 'scope NOTES:READ',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'NOTES:READ' }))),
+    status: 403,
+    www: stepUp('NOTES:READ notes:read'),
+  },
+  {
+    name: 'scope notes:readx',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:readx' }))),
+    status: 403,
+    www: stepUp('notes:read notes:readx'),
+  },
+  {
+    name: 'scope notes:* (no wildcards)',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:*' }))),
+    status: 403,
+    www: stepUp('notes:* notes:read'),
+  },
   // Cyrillic а (U+0430): not a scope-token, so it is dropped from the challenge instead of echoed.
-  { name: 'scope with a Cyrillic homoglyph', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:re\u0430d' }))), status: 403, www: stepUp('notes:read') },
-  { name: 'scope notes:read<TAB>', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:read\t' }))), status: 403, www: stepUp('notes:read') },
-  { name: 'scope notes:read<NBSP>', on: 'endpoint', request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:read\u00a0' }))), status: 403, www: stepUp('notes:read') },
+  {
+    name: 'scope with a Cyrillic homoglyph',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:re\u0430d' }))),
+    status: 403,
+    www: stepUp('notes:read'),
+  },
+  {
+    name: 'scope notes:read<TAB>',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:read\t' }))),
+    status: 403,
+    www: stepUp('notes:read'),
+  },
+  {
+    name: 'scope notes:read<NBSP>',
+    on: 'endpoint',
+    request: async () => post(call('notes_read'), bearer(await tok({ scope: 'notes:read\u00a0' }))),
+    status: 403,
+    www: stepUp('notes:read'),
+  },
   {
     name: 'granted scopes with CR/LF, quotes and backslashes never reach the header',
     on: 'endpoint',
@@ -450,112 +1056,468 @@ const ROWS: Row[] = [
     www: stepUp('notes:read'),
     check: (response) => expect(header(response, 'set-cookie')).toBeNull(),
   },
-  { name: 'notes:read only, for a tool needing notes:write too', on: 'endpoint', request: async () => post(call('notes_write'), bearer(await tok({ scope: 'notes:read' }))), status: 403, www: stepUp('notes:read notes:write') },
+  {
+    name: 'notes:read only, for a tool needing notes:write too',
+    on: 'endpoint',
+    request: async () => post(call('notes_write'), bearer(await tok({ scope: 'notes:read' }))),
+    status: 403,
+    www: stepUp('notes:read notes:write'),
+  },
 
   // --- Organizations and roles: arguments never choose them -----------------------------------
-  { name: 'anonymous, org_id smuggled in arguments', on: 'endpoint', request: () => post(call('org_echo', { org_id: 'org_acme', organizationId: 'org_acme' })), status: 401, www: anon('notes:read') },
+  {
+    name: 'anonymous, org_id smuggled in arguments',
+    on: 'endpoint',
+    request: () => post(call('org_echo', { org_id: 'org_acme', organizationId: 'org_acme' })),
+    status: 401,
+    www: anon('notes:read'),
+  },
   {
     name: 'token without org_id, org smuggled in arguments and _meta: hidden tool',
     on: 'endpoint',
     request: async () => {
       const message = call('org_echo', { org_id: 'org_acme', organizationId: 'org_acme' });
-      return post({ ...message, params: { ...message.params, _meta: { org_id: 'org_acme' } } }, bearer(await tok({ org_id: undefined, scope: 'notes:read' })));
+      return post(
+        { ...message, params: { ...message.params, _meta: { org_id: 'org_acme' } } },
+        bearer(await tok({ org_id: undefined, scope: 'notes:read' })),
+      );
     },
     status: 200,
     www: null,
     check: SSE_NOT_FOUND('org_echo'),
   },
-  { name: 'role tool, member (role smuggled in arguments)', on: 'endpoint', request: async () => post(call('admin_only', { role: 'admin', roles: ['admin'] }), bearer(await tok())), status: 200, www: null, check: SSE_NOT_FOUND('admin_only') },
-  { name: 'role tool, membership lookup down: 503', on: 'endpoint', request: async () => post(call('admin_only'), bearer(await tok({ sub: 'user_down' }))), status: 503, www: null, check: (r) => expect(header(r, 'retry-after')).toBe('10') },
+  {
+    name: 'role tool, member (role smuggled in arguments)',
+    on: 'endpoint',
+    request: async () => post(call('admin_only', { role: 'admin', roles: ['admin'] }), bearer(await tok())),
+    status: 200,
+    www: null,
+    check: SSE_NOT_FOUND('admin_only'),
+  },
+  {
+    name: 'role tool, membership lookup down: 503',
+    on: 'endpoint',
+    request: async () => post(call('admin_only'), bearer(await tok({ sub: 'user_down' }))),
+    status: 503,
+    www: null,
+    check: (r) => expect(header(r, 'retry-after')).toBe('10'),
+  },
 
   // --- Forged Host / X-Forwarded-Host: resource_metadata and the audience come from configuration --
-  { name: 'forged Host and X-Forwarded-Host, anonymous', on: 'endpoint', request: () => post(call('member'), { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }), status: 401, www: anon() },
-  { name: "forged Host and a token for that host's /mcp", on: 'endpoint', request: async () => post(call('member'), { host: 'evil.example', 'x-forwarded-host': 'evil.example', ...bearer(await tok({ aud: 'http://evil.example/mcp' })) }), status: 401, www: invalidToken(D.audience) },
+  {
+    name: 'forged Host and X-Forwarded-Host, anonymous',
+    on: 'endpoint',
+    request: () =>
+      post(call('member'), { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: "forged Host and a token for that host's /mcp",
+    on: 'endpoint',
+    request: async () =>
+      post(call('member'), {
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+        ...bearer(await tok({ aud: 'http://evil.example/mcp' })),
+      }),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
 
   // --- Invalid token on a public tool or a non-tool request: never anonymous ------------------
-  { name: 'expired token on the public tool', on: 'endpoint', request: async () => post(call('open'), bearer(await tok({}, { expiresIn: -300 }))), status: 401, www: invalidToken(D.expired) },
-  { name: 'foreign-audience token on the public tool', on: 'endpoint', request: async () => post(call('open'), bearer(await tok({ aud: 'https://other-mcp.example.test/mcp' }))), status: 401, www: invalidToken(D.audience) },
-  { name: 'invalid token on tools/list', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, bearer('a.b.c')), status: 401, www: invalidToken(D.malformed) },
+  {
+    name: 'expired token on the public tool',
+    on: 'endpoint',
+    request: async () => post(call('open'), bearer(await tok({}, { expiresIn: -300 }))),
+    status: 401,
+    www: invalidToken(D.expired),
+  },
+  {
+    name: 'foreign-audience token on the public tool',
+    on: 'endpoint',
+    request: async () => post(call('open'), bearer(await tok({ aud: 'https://other-mcp.example.test/mcp' }))),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
+  {
+    name: 'invalid token on tools/list',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, bearer('a.b.c')),
+    status: 401,
+    www: invalidToken(D.malformed),
+  },
 
   // --- Batches: every element gated --------------------------------------------------------------
-  { name: 'batch [public, scoped], MCP-Protocol-Version 2025-03-26', on: 'endpoint', request: () => post([call('open', {}, 1), call('notes_read', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }), status: 401, www: anon('notes:read'), records: 2 },
+  {
+    name: 'batch [public, scoped], MCP-Protocol-Version 2025-03-26',
+    on: 'endpoint',
+    request: () => post([call('open', {}, 1), call('notes_read', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }),
+    status: 401,
+    www: anon('notes:read'),
+    records: 2,
+  },
   {
     name: 'batch [public, signed-in], no MCP-Protocol-Version',
     on: 'endpoint',
-    request: () => ({ headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept }, body: json([call('open', {}, 1), call('member', {}, 2)]) }),
+    request: () => ({
+      headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept },
+      body: json([call('open', {}, 1), call('member', {}, 2)]),
+    }),
     status: 401,
     www: anon(),
     records: 2,
   },
   // Batching left MCP in 2025-06-18. The SDK still executes batches of up to 100 under 2025-06-18 and
   // 2025-11-25, so the endpoint refuses them itself, before the gate: one record, whatever the length.
-  { name: 'batch [public, signed-in], MCP-Protocol-Version 2025-11-25: refused before the gate', on: 'endpoint', request: () => post([call('open', {}, 1), call('member', {}, 2)]), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch of two public calls, 2025-06-18: refused, nothing runs', on: 'endpoint', request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2025-06-18' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch of two public calls, 2026-07-28: refused before the gate', on: 'endpoint', request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2026-07-28' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch under an unknown revision: refused as a batch', on: 'endpoint', request: () => post([call('open', {}, 1)], { 'mcp-protocol-version': '2099-01-01' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch of 2,000 private calls (about 180 KB), 2025-11-25: one record', on: 'endpoint', request: () => post(manyCalls(2_000, 'member')), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch of 2,000 calls with a valid token, 2025-11-25: one record', on: 'endpoint', request: async () => post(manyCalls(2_000, 'open'), bearer(await tok())), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'batch of 101 private calls, 2025-03-26 (past the SDK limit): one record', on: 'endpoint', request: () => post(manyCalls(101, 'member'), { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
-  { name: 'batch of 150 public calls, no MCP-Protocol-Version: one record', on: 'endpoint', request: () => ({ headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept }, body: json(manyCalls(150, 'open')) }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
-  { name: 'batch of 100 private calls, 2025-03-26 (at the SDK limit): one record per call', on: 'endpoint', request: () => post(manyCalls(100, 'member'), { 'mcp-protocol-version': '2025-03-26' }), status: 401, www: anon(), records: 100 },
-  { name: 'batch with a token lacking one scope', on: 'endpoint', request: async () => post([call('open', {}, 1), call('notes_read', {}, 2)], { ...bearer(await tok()), 'mcp-protocol-version': '2025-03-26' }), status: 403, www: stepUp('notes:read openid'), records: 2 },
+  {
+    name: 'batch [public, signed-in], MCP-Protocol-Version 2025-11-25: refused before the gate',
+    on: 'endpoint',
+    request: () => post([call('open', {}, 1), call('member', {}, 2)]),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch of two public calls, 2025-06-18: refused, nothing runs',
+    on: 'endpoint',
+    request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2025-06-18' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch of two public calls, 2026-07-28: refused before the gate',
+    on: 'endpoint',
+    request: () => post([call('open', {}, 1), call('open', {}, 2)], { 'mcp-protocol-version': '2026-07-28' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch under an unknown revision: refused as a batch',
+    on: 'endpoint',
+    request: () => post([call('open', {}, 1)], { 'mcp-protocol-version': '2099-01-01' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch of 2,000 private calls (about 180 KB), 2025-11-25: one record',
+    on: 'endpoint',
+    request: () => post(manyCalls(2_000, 'member')),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch of 2,000 calls with a valid token, 2025-11-25: one record',
+    on: 'endpoint',
+    request: async () => post(manyCalls(2_000, 'open'), bearer(await tok())),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'batch of 101 private calls, 2025-03-26 (past the SDK limit): one record',
+    on: 'endpoint',
+    request: () => post(manyCalls(101, 'member'), { 'mcp-protocol-version': '2025-03-26' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_too_large'),
+  },
+  {
+    name: 'batch of 150 public calls, no MCP-Protocol-Version: one record',
+    on: 'endpoint',
+    request: () => ({
+      headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept },
+      body: json(manyCalls(150, 'open')),
+    }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_too_large'),
+  },
+  {
+    name: 'batch of 100 private calls, 2025-03-26 (at the SDK limit): one record per call',
+    on: 'endpoint',
+    request: () => post(manyCalls(100, 'member'), { 'mcp-protocol-version': '2025-03-26' }),
+    status: 401,
+    www: anon(),
+    records: 100,
+  },
+  {
+    name: 'batch with a token lacking one scope',
+    on: 'endpoint',
+    request: async () =>
+      post([call('open', {}, 1), call('notes_read', {}, 2)], {
+        ...bearer(await tok()),
+        'mcp-protocol-version': '2025-03-26',
+      }),
+    status: 403,
+    www: stepUp('notes:read openid'),
+    records: 2,
+  },
   {
     name: 'batch hiding the private call in a notification',
     on: 'endpoint',
-    request: () => post([call('open', {}, 1), { jsonrpc: '2.0', method: 'tools/call', params: { name: 'member', arguments: {} } }], { 'mcp-protocol-version': '2025-03-26' }),
+    request: () =>
+      post([call('open', {}, 1), { jsonrpc: '2.0', method: 'tools/call', params: { name: 'member', arguments: {} } }], {
+        'mcp-protocol-version': '2025-03-26',
+      }),
     status: 401,
     www: anon(),
     records: 2,
   },
-  { name: 'nested batch [[private call]]', on: 'endpoint', request: () => post([[call('member')]], { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: SDK_ERROR(-32600) },
-  { name: 'duplicate "name" keys: public first, private last', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"open","name":"member","arguments":{}}}'), status: 401, www: anon() },
-  { name: 'tool name written with \\u escapes', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools\\/call","params":{"name":"m\\u0065mber","arguments":{}}}'), status: 401, www: anon() },
-  { name: 'UTF-8 BOM before the JSON', on: 'endpoint', request: () => post(`\uFEFF${json(call('member'))}`), status: 401, www: anon() },
-  { name: '"jsonrpc": "1.0" private call', on: 'endpoint', request: () => post({ ...call('member'), jsonrpc: '1.0' }), status: 401, www: anon() },
-  { name: 'private call with an object id', on: 'endpoint', request: () => post({ ...call('member'), id: { $gt: 0 } }), status: 401, www: anon() },
-  { name: 'private call as a notification (no id)', on: 'endpoint', request: () => post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'member', arguments: {} } }), status: 401, www: anon() },
-  { name: '__proto__ smuggling the tool name: refused by the SDK, one record', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"member"},"arguments":{}}}'), status: 200, www: null, check: SDK_ERROR(-32602) },
+  {
+    name: 'nested batch [[private call]]',
+    on: 'endpoint',
+    request: () => post([[call('member')]], { 'mcp-protocol-version': '2025-03-26' }),
+    status: 400,
+    www: null,
+    check: SDK_ERROR(-32600),
+  },
+  {
+    name: 'duplicate "name" keys: public first, private last',
+    on: 'endpoint',
+    request: () =>
+      post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"open","name":"member","arguments":{}}}'),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'tool name written with \\u escapes',
+    on: 'endpoint',
+    request: () =>
+      post('{"jsonrpc":"2.0","id":1,"method":"tools\\/call","params":{"name":"m\\u0065mber","arguments":{}}}'),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'UTF-8 BOM before the JSON',
+    on: 'endpoint',
+    request: () => post(`\uFEFF${json(call('member'))}`),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: '"jsonrpc": "1.0" private call',
+    on: 'endpoint',
+    request: () => post({ ...call('member'), jsonrpc: '1.0' }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'private call with an object id',
+    on: 'endpoint',
+    request: () => post({ ...call('member'), id: { $gt: 0 } }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'private call as a notification (no id)',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'member', arguments: {} } }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: '__proto__ smuggling the tool name: refused by the SDK, one record',
+    on: 'endpoint',
+    request: () =>
+      post('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":{"name":"member"},"arguments":{}}}'),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
 
   // --- Shapes the SDK refuses after the gate: each tools/call still leaves exactly one record -----
-  { name: '"arguments": null on an allowed call', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: null } }), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: '"arguments": null with a valid token on a signed-in tool', on: 'endpoint', request: async () => post({ ...call('member'), params: { name: 'member', arguments: null } }, bearer(await tok())), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: '"arguments" as an array', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: [] } }), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: '"arguments" as a number', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: 5 } }), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: '"arguments" as a string', on: 'endpoint', request: () => post({ ...call('open'), params: { name: 'open', arguments: '{}' } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  {
+    name: '"arguments": null on an allowed call',
+    on: 'endpoint',
+    request: () => post({ ...call('open'), params: { name: 'open', arguments: null } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: '"arguments": null with a valid token on a signed-in tool',
+    on: 'endpoint',
+    request: async () => post({ ...call('member'), params: { name: 'member', arguments: null } }, bearer(await tok())),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: '"arguments" as an array',
+    on: 'endpoint',
+    request: () => post({ ...call('open'), params: { name: 'open', arguments: [] } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: '"arguments" as a number',
+    on: 'endpoint',
+    request: () => post({ ...call('open'), params: { name: 'open', arguments: 5 } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: '"arguments" as a string',
+    on: 'endpoint',
+    request: () => post({ ...call('open'), params: { name: 'open', arguments: '{}' } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
   // The SDK answers a schema failure as a tool error (isError), never reaching the wrapper.
-  { name: 'arguments failing the input schema', on: 'endpoint', request: () => post(call('open', { message: 5 })), status: 200, www: null, check: (r) => expect(rpcBody(r)).toMatchObject({ result: { isError: true } }) },
+  {
+    name: 'arguments failing the input schema',
+    on: 'endpoint',
+    request: () => post(call('open', { message: 5 })),
+    status: 200,
+    www: null,
+    check: (r) => expect(rpcBody(r)).toMatchObject({ result: { isError: true } }),
+  },
   // The SDK does not take these for JSON-RPC requests at all: a 400, and still one record.
-  { name: '"params": null', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: null }), status: 400, www: null, check: SDK_ERROR(-32600) },
-  { name: 'no "params"', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call' }), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: '"params" as an array', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: ['open'] }), status: 400, www: null, check: SDK_ERROR(-32600) },
-  { name: 'numeric tool name', on: 'endpoint', request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 42, arguments: {} } }), status: 200, www: null, check: SDK_ERROR(-32602) },
-  { name: 'unknown tool', on: 'endpoint', request: () => post(call('no_such_tool')), status: 200, www: null, check: SSE_NOT_FOUND('no_such_tool') },
+  {
+    name: '"params": null',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: null }),
+    status: 400,
+    www: null,
+    check: SDK_ERROR(-32600),
+  },
+  {
+    name: 'no "params"',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call' }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: '"params" as an array',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: ['open'] }),
+    status: 400,
+    www: null,
+    check: SDK_ERROR(-32600),
+  },
+  {
+    name: 'numeric tool name',
+    on: 'endpoint',
+    request: () => post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 42, arguments: {} } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
+  {
+    name: 'unknown tool',
+    on: 'endpoint',
+    request: () => post(call('no_such_tool')),
+    status: 200,
+    www: null,
+    check: SSE_NOT_FOUND('no_such_tool'),
+  },
   {
     name: 'batch [null arguments, valid], 2025-03-26: the valid call runs, two records',
     on: 'endpoint',
-    request: () => post([{ ...call('open', {}, 1), params: { name: 'open', arguments: null } }, call('member', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }),
+    request: () =>
+      post([{ ...call('open', {}, 1), params: { name: 'open', arguments: null } }, call('member', {}, 2)], {
+        'mcp-protocol-version': '2025-03-26',
+      }),
     status: 401,
     www: anon(),
     records: 2,
   },
 
   // --- Protocol version, malformed bodies --------------------------------------------------------
-  { name: 'unsupported MCP-Protocol-Version on the public tool', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null },
-  { name: 'unsupported MCP-Protocol-Version on a private tool: authentication first', on: 'endpoint', request: () => post(call('member'), { 'mcp-protocol-version': '2099-12-31' }), status: 401, www: anon() },
-  { name: 'MCP-Protocol-Version with quotes', on: 'endpoint', request: () => post(call('open'), { 'mcp-protocol-version': '2025-11-25", x="1' }), status: 400, www: null },
-  { name: 'malformed JSON', on: 'endpoint', request: () => post('{"jsonrpc":"2.0","id":1,"method":'), status: 400, www: null, check: SDK_ERROR(-32700) },
+  {
+    name: 'unsupported MCP-Protocol-Version on the public tool',
+    on: 'endpoint',
+    request: () => post(call('open'), { 'mcp-protocol-version': '1999-01-01' }),
+    status: 400,
+    www: null,
+  },
+  {
+    name: 'unsupported MCP-Protocol-Version on a private tool: authentication first',
+    on: 'endpoint',
+    request: () => post(call('member'), { 'mcp-protocol-version': '2099-12-31' }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'MCP-Protocol-Version with quotes',
+    on: 'endpoint',
+    request: () => post(call('open'), { 'mcp-protocol-version': '2025-11-25", x="1' }),
+    status: 400,
+    www: null,
+  },
+  {
+    name: 'malformed JSON',
+    on: 'endpoint',
+    request: () => post('{"jsonrpc":"2.0","id":1,"method":'),
+    status: 400,
+    www: null,
+    check: SDK_ERROR(-32700),
+  },
   { name: 'JSON that is not JSON-RPC', on: 'endpoint', request: () => post({ foo: 1 }), status: 400, www: null },
   { name: 'a bare number', on: 'endpoint', request: () => post('42'), status: 400, www: null },
   { name: 'an empty batch', on: 'endpoint', request: () => post('[]'), status: 400, www: null },
   { name: 'an empty body', on: 'endpoint', request: () => post(''), status: 400, www: null },
-  { name: 'text/plain body with a private call: authentication first', on: 'endpoint', request: () => post(call('member'), { 'content-type': 'text/plain' }), status: 401, www: anon() },
-  { name: 'tool name with quotes and CR/LF', on: 'endpoint', request: () => post(call('x", error="evil\r\nSet-Cookie: a=b')), status: 200, www: null, check: SSE_NOT_FOUND('x", error="evil\r\nSet-Cookie: a=b') },
+  {
+    name: 'text/plain body with a private call: authentication first',
+    on: 'endpoint',
+    request: () => post(call('member'), { 'content-type': 'text/plain' }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'tool name with quotes and CR/LF',
+    on: 'endpoint',
+    request: () => post(call('x", error="evil\r\nSet-Cookie: a=b')),
+    status: 200,
+    www: null,
+    check: SSE_NOT_FOUND('x", error="evil\r\nSet-Cookie: a=b'),
+  },
 
   // --- Other configurations ---------------------------------------------------------------------
-  { name: 'MCP_AUTH_REQUIRED: anonymous call to the public tool', on: 'required', request: () => post(call('open')), status: 401, www: anon() },
-  { name: 'MCP_AUTH_REQUIRED: anonymous initialize', on: 'required', request: () => post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }), status: 401, www: anon() },
-  { name: 'ALLOWED_CLIENT_IDS: unapproved client on the public tool', on: 'clients', request: async () => post(call('open'), bearer(await tok({ client_id: 'client_rogue' }))), status: 403, www: null },
-  { name: 'ALLOWED_CLIENT_IDS: no client_id claim', on: 'clients', request: async () => post(call('open'), bearer(await tok({ client_id: undefined }))), status: 403, www: null },
+  {
+    name: 'MCP_AUTH_REQUIRED: anonymous call to the public tool',
+    on: 'required',
+    request: () => post(call('open')),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'MCP_AUTH_REQUIRED: anonymous initialize',
+    on: 'required',
+    request: () =>
+      post({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'ALLOWED_CLIENT_IDS: unapproved client on the public tool',
+    on: 'clients',
+    request: async () => post(call('open'), bearer(await tok({ client_id: 'client_rogue' }))),
+    status: 403,
+    www: null,
+  },
+  {
+    name: 'ALLOWED_CLIENT_IDS: no client_id claim',
+    on: 'clients',
+    request: async () => post(call('open'), bearer(await tok({ client_id: undefined }))),
+    status: 403,
+    www: null,
+  },
 
   // --- JWKS unavailable: fail closed ----------------------------------------------------------
   {
@@ -590,17 +1552,73 @@ const ROWS: Row[] = [
   },
 
   // --- The built app: middleware, Next's routing, Node's HTTP parser -----------------------------
-  { name: 'app: hostile Origin', on: 'app', request: () => post(call('ping'), { origin: 'https://evil.example' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: Origin "null"', on: 'app', request: () => post(call('ping'), { origin: 'null' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: allowed Origin with a trailing slash', on: 'app', request: () => post(call('ping'), { origin: 'http://localhost:3000/' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: Origin http://localhost:3000.evil.com', on: 'app', request: () => post(call('ping'), { origin: 'http://localhost:3000.evil.com' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: Origin with https instead of http', on: 'app', request: () => post(call('ping'), { origin: 'https://localhost:3000' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: Origin with another port', on: 'app', request: () => post(call('ping'), { origin: 'http://localhost:30000' }), status: 403, www: null, check: NO_CORS },
-  { name: 'app: two Origin headers, allowed first', on: 'app', request: () => post(call('ping'), { origin: ['http://localhost:3000', 'https://evil.example'] }), status: 403, www: null, check: NO_CORS },
+  {
+    name: 'app: hostile Origin',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'https://evil.example' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: Origin "null"',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'null' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: allowed Origin with a trailing slash',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'http://localhost:3000/' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: Origin http://localhost:3000.evil.com',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'http://localhost:3000.evil.com' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: Origin with https instead of http',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'https://localhost:3000' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: Origin with another port',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'http://localhost:30000' }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
+  {
+    name: 'app: two Origin headers, allowed first',
+    on: 'app',
+    request: () => post(call('ping'), { origin: ['http://localhost:3000', 'https://evil.example'] }),
+    status: 403,
+    www: null,
+    check: NO_CORS,
+  },
   {
     name: 'app: preflight from a hostile Origin',
     on: 'app',
-    request: () => ({ method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } }),
+    request: () => ({
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
+    }),
     status: 403,
     www: null,
     check: NO_CORS,
@@ -608,46 +1626,124 @@ const ROWS: Row[] = [
   {
     name: 'app: x-middleware-subrequest cannot skip the middleware (CVE-2025-29927 shape)',
     on: 'app',
-    request: () => post(call('ping'), { origin: 'https://evil.example', 'x-middleware-subrequest': 'middleware:middleware:middleware:middleware:middleware' }),
+    request: () =>
+      post(call('ping'), {
+        origin: 'https://evil.example',
+        'x-middleware-subrequest': 'middleware:middleware:middleware:middleware:middleware',
+      }),
     status: 403,
     www: null,
   },
-  { name: 'app: percent-encoded path /%6Dcp with a hostile Origin reaches no route', on: 'app', request: () => post(call('ping'), { origin: 'https://evil.example' }, '/%6Dcp'), status: 404, www: null, records: 0, jsonBody: false },
-  { name: 'app: /mcp/ with a hostile Origin is redirected, not served', on: 'app', request: () => post(call('ping'), { origin: 'https://evil.example' }, '/mcp/'), status: 308, www: null, records: 0, jsonBody: false },
-  { name: 'app: forged Host, anonymous', on: 'app', request: () => post(call('whoami'), { host: 'evil.example' }), status: 401, www: anon() },
   {
-    name: 'app: forged X-Forwarded-Host/Proto and Forwarded, anonymous',
+    name: 'app: percent-encoded path /%6Dcp with a hostile Origin reaches no route',
     on: 'app',
-    request: () => post(call('whoami'), { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'for=1.2.3.4;host=evil.example;proto=https' }),
+    request: () => post(call('ping'), { origin: 'https://evil.example' }, '/%6Dcp'),
+    status: 404,
+    www: null,
+    records: 0,
+    jsonBody: false,
+  },
+  {
+    name: 'app: /mcp/ with a hostile Origin is redirected, not served',
+    on: 'app',
+    request: () => post(call('ping'), { origin: 'https://evil.example' }, '/mcp/'),
+    status: 308,
+    www: null,
+    records: 0,
+    jsonBody: false,
+  },
+  {
+    name: 'app: forged Host, anonymous',
+    on: 'app',
+    request: () => post(call('whoami'), { host: 'evil.example' }),
     status: 401,
     www: anon(),
   },
-  { name: "app: forged Host and a token for that host's /mcp", on: 'app', request: async () => post(call('whoami'), { host: 'evil.example', ...bearer(await appTok({ aud: 'http://evil.example/mcp' })) }), status: 401, www: invalidToken(D.audience) },
+  {
+    name: 'app: forged X-Forwarded-Host/Proto and Forwarded, anonymous',
+    on: 'app',
+    request: () =>
+      post(call('whoami'), {
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        forwarded: 'for=1.2.3.4;host=evil.example;proto=https',
+      }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: "app: forged Host and a token for that host's /mcp",
+    on: 'app',
+    request: async () =>
+      post(call('whoami'), { host: 'evil.example', ...bearer(await appTok({ aud: 'http://evil.example/mcp' })) }),
+    status: 401,
+    www: invalidToken(D.audience),
+  },
   {
     name: "app: forged X-Forwarded-Host and a token for that host's /mcp",
     on: 'app',
-    request: async () => post(call('whoami'), { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', ...bearer(await appTok({ aud: 'https://evil.example/mcp' })) }),
+    request: async () =>
+      post(call('whoami'), {
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        ...bearer(await appTok({ aud: 'https://evil.example/mcp' })),
+      }),
     status: 401,
     www: invalidToken(D.audience),
   },
   {
     name: "app: forged Forwarded host and a token for that host's /mcp",
     on: 'app',
-    request: async () => post(call('whoami'), { forwarded: 'host=evil.example;proto=https', ...bearer(await appTok({ aud: 'https://evil.example/mcp' })) }),
+    request: async () =>
+      post(call('whoami'), {
+        forwarded: 'host=evil.example;proto=https',
+        ...bearer(await appTok({ aud: 'https://evil.example/mcp' })),
+      }),
     status: 401,
     www: invalidToken(D.audience),
   },
   {
     name: 'app: body of 1 MiB + 1 byte with Content-Length',
     on: 'app',
-    request: () => post(Buffer.concat([Buffer.from(json(call('ping'))), Buffer.alloc(1024 * 1024 + 1 - json(call('ping')).length, 0x20)]).toString()),
+    request: () =>
+      post(
+        Buffer.concat([
+          Buffer.from(json(call('ping'))),
+          Buffer.alloc(1024 * 1024 + 1 - json(call('ping')).length, 0x20),
+        ]).toString(),
+      ),
     status: 413,
     www: null,
   },
-  { name: 'app: chunked body of 1.2 MB without Content-Length', on: 'app', request: () => ({ ...post(json({ ...call('ping'), pad: 'x'.repeat(1_200_000) })), chunked: true }), status: 413, www: null },
-  { name: 'app: unsupported MCP-Protocol-Version', on: 'app', request: () => post(call('ping'), { 'mcp-protocol-version': '1999-01-01' }), status: 400, www: null },
-  { name: 'app: malformed JSON', on: 'app', request: () => post('{"jsonrpc":"2.0",'), status: 400, www: null, check: SDK_ERROR(-32700) },
-  { name: 'app: malformed JSON-RPC', on: 'app', request: () => post({ jsonrpc: '2.0', id: 1, params: { name: 'ping' } }), status: 400, www: null },
+  {
+    name: 'app: chunked body of 1.2 MB without Content-Length',
+    on: 'app',
+    request: () => ({ ...post(json({ ...call('ping'), pad: 'x'.repeat(1_200_000) })), chunked: true }),
+    status: 413,
+    www: null,
+  },
+  {
+    name: 'app: unsupported MCP-Protocol-Version',
+    on: 'app',
+    request: () => post(call('ping'), { 'mcp-protocol-version': '1999-01-01' }),
+    status: 400,
+    www: null,
+  },
+  {
+    name: 'app: malformed JSON',
+    on: 'app',
+    request: () => post('{"jsonrpc":"2.0",'),
+    status: 400,
+    www: null,
+    check: SDK_ERROR(-32700),
+  },
+  {
+    name: 'app: malformed JSON-RPC',
+    on: 'app',
+    request: () => post({ jsonrpc: '2.0', id: 1, params: { name: 'ping' } }),
+    status: 400,
+    www: null,
+  },
   {
     name: 'app: gzip-encoded private call is not decompressed behind the gate',
     on: 'app',
@@ -659,22 +1755,104 @@ const ROWS: Row[] = [
   {
     name: 'app: UTF-16 private call (gate and SDK both read UTF-8)',
     on: 'app',
-    request: () => ({ headers: { ...MCP_HEADERS, 'content-type': 'application/json; charset=utf-16le' }, body: Buffer.from(`\uFEFF${json(call('whoami'))}`, 'utf16le') }),
+    request: () => ({
+      headers: { ...MCP_HEADERS, 'content-type': 'application/json; charset=utf-16le' },
+      body: Buffer.from(`\uFEFF${json(call('whoami'))}`, 'utf16le'),
+    }),
     status: 400,
     www: null,
     check: SDK_ERROR(-32700),
   },
-  { name: 'app: text/plain body', on: 'app', request: () => post(call('ping'), { 'content-type': 'text/plain' }), status: 415, www: null },
-  { name: 'app: GET', on: 'app', request: () => ({ method: 'GET', headers: { accept: 'text/event-stream' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: DELETE', on: 'app', request: () => ({ method: 'DELETE', headers: { 'mcp-session-id': 'abc' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: PUT', on: 'app', request: () => ({ ...post(call('ping')), method: 'PUT' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: PATCH', on: 'app', request: () => ({ ...post(call('ping')), method: 'PATCH' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: PROPFIND', on: 'app', request: () => ({ method: 'PROPFIND', headers: { depth: '1' } }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: QUERY with a body', on: 'app', request: () => ({ ...post(call('ping')), method: 'QUERY' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: LOCK', on: 'app', request: () => ({ method: 'LOCK' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
-  { name: 'app: M-SEARCH', on: 'app', request: () => ({ method: 'M-SEARCH' }), status: 405, www: null, records: 0, check: METHOD_NOT_ALLOWED },
+  {
+    name: 'app: text/plain body',
+    on: 'app',
+    request: () => post(call('ping'), { 'content-type': 'text/plain' }),
+    status: 415,
+    www: null,
+  },
+  {
+    name: 'app: GET',
+    on: 'app',
+    request: () => ({ method: 'GET', headers: { accept: 'text/event-stream' } }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: DELETE',
+    on: 'app',
+    request: () => ({ method: 'DELETE', headers: { 'mcp-session-id': 'abc' } }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: PUT',
+    on: 'app',
+    request: () => ({ ...post(call('ping')), method: 'PUT' }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: PATCH',
+    on: 'app',
+    request: () => ({ ...post(call('ping')), method: 'PATCH' }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: PROPFIND',
+    on: 'app',
+    request: () => ({ method: 'PROPFIND', headers: { depth: '1' } }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: QUERY with a body',
+    on: 'app',
+    request: () => ({ ...post(call('ping')), method: 'QUERY' }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: LOCK',
+    on: 'app',
+    request: () => ({ method: 'LOCK' }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
+  {
+    name: 'app: M-SEARCH',
+    on: 'app',
+    request: () => ({ method: 'M-SEARCH' }),
+    status: 405,
+    www: null,
+    records: 0,
+    check: METHOD_NOT_ALLOWED,
+  },
   // HEAD has no body to be JSON; the status, Allow and headers are what count.
-  { name: 'app: HEAD', on: 'app', request: () => ({ method: 'HEAD' }), status: 405, www: null, records: 0, jsonBody: false, check: (r) => (expect(header(r, 'allow')).toBe('POST'), SECURITY_HEADERS_SET(r)) },
+  {
+    name: 'app: HEAD',
+    on: 'app',
+    request: () => ({ method: 'HEAD' }),
+    status: 405,
+    www: null,
+    records: 0,
+    jsonBody: false,
+    check: (r) => (expect(header(r, 'allow')).toBe('POST'), SECURITY_HEADERS_SET(r)),
+  },
   {
     name: 'app: OPTIONS without Origin (not a preflight): 204 with Allow',
     on: 'app',
@@ -684,29 +1862,109 @@ const ROWS: Row[] = [
     records: 0,
     check: (r) => (expect(header(r, 'allow')).toBe('OPTIONS, POST'), SECURITY_HEADERS_SET(r), NO_CORS(r)),
   },
-  { name: 'app: ?access_token= in the query string', on: 'app', request: async () => post(call('whoami'), {}, `/mcp?access_token=${await appTok()}`), status: 400, www: INVALID_REQUEST },
-  { name: 'app: token in params._meta: anonymous', on: 'app', request: async () => post({ ...call('whoami'), params: { name: 'whoami', arguments: {}, _meta: { access_token: await appTok() } } }), status: 401, www: anon() },
-  { name: 'app: DPoP scheme', on: 'app', request: async () => post(call('ping'), { authorization: `DPoP ${await appTok()}` }), status: 400, www: INVALID_REQUEST },
-  { name: 'app: expired token on the public tool', on: 'app', request: async () => post(call('ping'), bearer(await appTok({}, { expiresIn: -300 }))), status: 401, www: invalidToken(D.expired) },
-  { name: 'app: alg none', on: 'app', request: () => post(call('whoami'), bearer(`${b64({ alg: 'none' })}.${b64({ ...claimsNow(), aud: `${app.url}/mcp` })}.c2ln`)), status: 401, www: invalidToken(D.algorithm) },
-  { name: 'app: batch [public, signed-in], 2025-03-26', on: 'app', request: () => post([call('ping', {}, 1), call('whoami', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }), status: 401, www: anon(), records: 2 },
-  { name: 'app: batch of 2,000 calls, 2025-11-25: refused, one record', on: 'app', request: () => post(manyCalls(2_000, 'ping')), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'app: batch of 2,000 calls, 2026-07-28: refused, one record', on: 'app', request: () => post(manyCalls(2_000, 'whoami'), { 'mcp-protocol-version': '2026-07-28' }), status: 400, www: null, check: BATCH_REFUSED('batch_not_supported') },
-  { name: 'app: batch of 101 calls, 2025-03-26: refused, one record', on: 'app', request: () => post(manyCalls(101, 'whoami'), { 'mcp-protocol-version': '2025-03-26' }), status: 400, www: null, check: BATCH_REFUSED('batch_too_large') },
-  { name: 'app: "arguments": null on ping: one record', on: 'app', request: () => post({ ...call('ping'), params: { name: 'ping', arguments: null } }), status: 200, www: null, check: SDK_ERROR(-32602) },
+  {
+    name: 'app: ?access_token= in the query string',
+    on: 'app',
+    request: async () => post(call('whoami'), {}, `/mcp?access_token=${await appTok()}`),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'app: token in params._meta: anonymous',
+    on: 'app',
+    request: async () =>
+      post({ ...call('whoami'), params: { name: 'whoami', arguments: {}, _meta: { access_token: await appTok() } } }),
+    status: 401,
+    www: anon(),
+  },
+  {
+    name: 'app: DPoP scheme',
+    on: 'app',
+    request: async () => post(call('ping'), { authorization: `DPoP ${await appTok()}` }),
+    status: 400,
+    www: INVALID_REQUEST,
+  },
+  {
+    name: 'app: expired token on the public tool',
+    on: 'app',
+    request: async () => post(call('ping'), bearer(await appTok({}, { expiresIn: -300 }))),
+    status: 401,
+    www: invalidToken(D.expired),
+  },
+  {
+    name: 'app: alg none',
+    on: 'app',
+    request: () =>
+      post(call('whoami'), bearer(`${b64({ alg: 'none' })}.${b64({ ...claimsNow(), aud: `${app.url}/mcp` })}.c2ln`)),
+    status: 401,
+    www: invalidToken(D.algorithm),
+  },
+  {
+    name: 'app: batch [public, signed-in], 2025-03-26',
+    on: 'app',
+    request: () => post([call('ping', {}, 1), call('whoami', {}, 2)], { 'mcp-protocol-version': '2025-03-26' }),
+    status: 401,
+    www: anon(),
+    records: 2,
+  },
+  {
+    name: 'app: batch of 2,000 calls, 2025-11-25: refused, one record',
+    on: 'app',
+    request: () => post(manyCalls(2_000, 'ping')),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'app: batch of 2,000 calls, 2026-07-28: refused, one record',
+    on: 'app',
+    request: () => post(manyCalls(2_000, 'whoami'), { 'mcp-protocol-version': '2026-07-28' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_not_supported'),
+  },
+  {
+    name: 'app: batch of 101 calls, 2025-03-26: refused, one record',
+    on: 'app',
+    request: () => post(manyCalls(101, 'whoami'), { 'mcp-protocol-version': '2025-03-26' }),
+    status: 400,
+    www: null,
+    check: BATCH_REFUSED('batch_too_large'),
+  },
+  {
+    name: 'app: "arguments": null on ping: one record',
+    on: 'app',
+    request: () => post({ ...call('ping'), params: { name: 'ping', arguments: null } }),
+    status: 200,
+    www: null,
+    check: SDK_ERROR(-32602),
+  },
   {
     name: 'app: batch [public, scoped], no MCP-Protocol-Version',
     on: 'app',
-    request: () => ({ headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept }, body: json([call('ping', {}, 1), call('notes_list', {}, 2)]) }),
+    request: () => ({
+      headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept },
+      body: json([call('ping', {}, 1), call('notes_list', {}, 2)]),
+    }),
     status: 401,
     www: anon('notes:read'),
     records: 2,
   },
-  { name: 'app: anonymous notes_list with an organization in the arguments', on: 'app', request: () => post(call('notes_list', { organizationId: 'org_acme', org_id: 'org_acme' })), status: 401, www: anon('notes:read') },
+  {
+    name: 'app: anonymous notes_list with an organization in the arguments',
+    on: 'app',
+    request: () => post(call('notes_list', { organizationId: 'org_acme', org_id: 'org_acme' })),
+    status: 401,
+    www: anon('notes:read'),
+  },
   {
     name: 'app: a JSON-RPC method with a newline and a forged audit line',
     on: 'app',
-    request: () => post({ jsonrpc: '2.0', id: 1, method: 'x\n{"audit":{"decision":"allow","outcome":"ok"}}' }, bearer('not-a-token')),
+    request: () =>
+      post(
+        { jsonrpc: '2.0', id: 1, method: 'x\n{"audit":{"decision":"allow","outcome":"ok"}}' },
+        bearer('not-a-token'),
+      ),
     status: 401,
     www: invalidToken(D.malformed),
   },
@@ -831,7 +2089,10 @@ describe('after the hostile rows', () => {
   it('extra audience: an access token for the client-id audience (jti, sid, typ JWT or at+jwt) still passes', async () => {
     for (const typ of ['JWT', 'at+jwt', 'application/at+jwt', undefined]) {
       ran.length = 0;
-      const token = await tok({ aud: EXTRA_AUDIENCE, sid: 'app_consent_01', client_id: undefined }, { header: { typ } });
+      const token = await tok(
+        { aud: EXTRA_AUDIENCE, sid: 'app_consent_01', client_id: undefined },
+        { header: { typ } },
+      );
       const response = await rawRequest(servers.extra!.url, post(call('member'), bearer(token)));
       expect(response.status, `typ ${typ}: ${response.text.slice(0, 200)}`).toBe(200);
       expect(ran).toEqual([{ tool: 'member' }]);
@@ -840,9 +2101,15 @@ describe('after the hostile rows', () => {
 
   it('a trailing space in the scope claim is a delimiter (RFC 6749 §3.3): "notes:read " grants notes:read, nothing else', async () => {
     ran.length = 0;
-    const read = await rawRequest(servers.endpoint!.url, post(call('notes_read'), bearer(await tok({ scope: 'notes:read ' }))));
+    const read = await rawRequest(
+      servers.endpoint!.url,
+      post(call('notes_read'), bearer(await tok({ scope: 'notes:read ' }))),
+    );
     expect(read.status).toBe(200);
-    const write = await rawRequest(servers.endpoint!.url, post(call('notes_write'), bearer(await tok({ scope: 'notes:read ' }))));
+    const write = await rawRequest(
+      servers.endpoint!.url,
+      post(call('notes_write'), bearer(await tok({ scope: 'notes:read ' }))),
+    );
     expect(write.status).toBe(403);
     expect(ran).toEqual([{ tool: 'notes_read' }]);
   });
@@ -852,23 +2119,41 @@ describe('after the hostile rows', () => {
     const message = call('org_echo', { org_id: 'org_globex', organizationId: 'org_globex' });
     const response = await rawRequest(
       servers.endpoint!.url,
-      post({ ...message, params: { ...message.params, _meta: { org_id: 'org_globex' } } }, bearer(await tok({ scope: 'notes:read' }))),
+      post(
+        { ...message, params: { ...message.params, _meta: { org_id: 'org_globex' } } },
+        bearer(await tok({ scope: 'notes:read' })),
+      ),
     );
     expect(response.status).toBe(200);
     expect(rpcBody(response)).toMatchObject({ result: { structuredContent: { organizationId: 'org_acme' } } });
-    expect(ran).toEqual([{ tool: 'org_echo', organizationId: 'org_acme', args: { org_id: 'org_globex', organizationId: 'org_globex' } }]);
+    expect(ran).toEqual([
+      { tool: 'org_echo', organizationId: 'org_acme', args: { org_id: 'org_globex', organizationId: 'org_globex' } },
+    ]);
   });
 
   it('organization ids in arguments never change the verified organization (built app, whoami)', async () => {
     appDirty = true;
-    const response = await rawRequest(app.url, post(call('whoami', { org_id: 'org_globex', organizationId: 'org_globex' }), bearer(await appTok({ scope: 'openid' }))));
+    const response = await rawRequest(
+      app.url,
+      post(
+        call('whoami', { org_id: 'org_globex', organizationId: 'org_globex' }),
+        bearer(await appTok({ scope: 'openid' })),
+      ),
+    );
     expect(response.status).toBe(200);
-    expect(rpcBody(response)).toMatchObject({ result: { structuredContent: { subject: 'user_bob', organizationId: 'org_acme' } } });
+    expect(rpcBody(response)).toMatchObject({
+      result: { structuredContent: { subject: 'user_bob', organizationId: 'org_acme' } },
+    });
   });
 
   it('the body limit is decided from a declared Content-Length without reading the body (in-process, body never ends)', async () => {
     const config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-    const handle = createMcpEndpoint({ registry, config: () => config, verifier: ownVerifier(), identity: () => lookup });
+    const handle = createMcpEndpoint({
+      registry,
+      config: () => config,
+      verifier: ownVerifier(),
+      identity: () => lookup,
+    });
     let pulls = 0;
     const endless = new ReadableStream<Uint8Array>({
       pull: (controller) => {
@@ -884,7 +2169,9 @@ describe('after the hostile rows', () => {
     } as RequestInit);
     const response = await Promise.race([
       handle(request),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the endpoint read the endless body')), 3_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the endpoint read the endless body')), 3_000),
+      ),
     ]);
     expect(response.status).toBe(413);
     expect(pulls).toBeLessThanOrEqual(1); // the stream's own start-up pull, never a read loop
@@ -902,13 +2189,21 @@ describe('repeated Authorization under next start, and requests the SDK refuses'
   it('built app: of two Authorization lines only the first counts', async () => {
     if (appDirty) await appRecordsOfLastRequest();
     appDirty = true;
-    const good = await rawRequest(app.url, post(call('whoami'), { authorization: [`Bearer ${await appTok()}`, 'Bearer garbage'] }));
+    const good = await rawRequest(
+      app.url,
+      post(call('whoami'), { authorization: [`Bearer ${await appTok()}`, 'Bearer garbage'] }),
+    );
     expect(good.status).toBe(200);
     await appRecordsOfLastRequest();
     appDirty = true;
-    const bad = await rawRequest(app.url, post(call('whoami'), { authorization: ['Bearer garbage', `Bearer ${await appTok()}`] }));
+    const bad = await rawRequest(
+      app.url,
+      post(call('whoami'), { authorization: ['Bearer garbage', `Bearer ${await appTok()}`] }),
+    );
     expect(bad.status).toBe(401);
-    expect(header(bad, 'www-authenticate')).toBe(invalidToken(D.malformed)(`${app.url}/.well-known/oauth-protected-resource/mcp`));
+    expect(header(bad, 'www-authenticate')).toBe(
+      invalidToken(D.malformed)(`${app.url}/.well-known/oauth-protected-resource/mcp`),
+    );
     const left = await appRecordsOfLastRequest();
     expect(left.filter(recordShowsRun)).toEqual([]);
   });

@@ -48,19 +48,37 @@ async function tokensThroughTheFlow(): Promise<typeof tokens> {
   const response = await fetch(metadata.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: pkce.verifier, client_id: clientId, resource: RESOURCE }),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: pkce.verifier,
+      client_id: clientId,
+      resource: RESOURCE,
+    }),
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await response.json()) as { access_token?: string; id_token?: string };
-  if (!body.access_token || !body.id_token) throw new Error(`token response without both tokens: ${JSON.stringify(Object.keys(body))}`);
+  if (!body.access_token || !body.id_token)
+    throw new Error(`token response without both tokens: ${JSON.stringify(Object.keys(body))}`);
   return { access: body.access_token, id: body.id_token, clientId };
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'id-token-test-'));
-  auth = await startLocalAuthServer({ port: 0, host: '127.0.0.1', resources: [RESOURCE], scopes: ['notes:read'], keyFile: join(dir, 'keys.json') });
+  auth = await startLocalAuthServer({
+    port: 0,
+    host: '127.0.0.1',
+    resources: [RESOURCE],
+    scopes: ['notes:read'],
+    keyFile: join(dir, 'keys.json'),
+  });
   tokens = await tokensThroughTheFlow();
-  const config = loadConfig({ AUTHKIT_DOMAIN: auth.issuer, MCP_RESOURCE_URL: RESOURCE, AUTH_EXTRA_AUDIENCES: tokens.clientId });
+  const config = loadConfig({
+    AUTHKIT_DOMAIN: auth.issuer,
+    MCP_RESOURCE_URL: RESOURCE,
+    AUTH_EXTRA_AUDIENCES: tokens.clientId,
+  });
   setAuditSink(() => {});
   endpoint = await serveFetchHandler(createMcpEndpoint({ registry: countingRegistry(ran), config: () => config }));
 }, 60_000);
@@ -93,7 +111,13 @@ describe('tokens of the local authorization server', () => {
     // The ID token, like AuthKit's documented one: no typ, the client id as its audience, the nonce and
     // profile claims, and no jti, sid or client_id.
     expect(idHeader.typ).toBeUndefined();
-    expect(id).toMatchObject({ aud: tokens.clientId, nonce: 'nonce-0S6_WzA2Mj', iss: auth.issuer, email: expect.any(String), name: expect.any(String) });
+    expect(id).toMatchObject({
+      aud: tokens.clientId,
+      nonce: 'nonce-0S6_WzA2Mj',
+      iss: auth.issuer,
+      email: expect.any(String),
+      name: expect.any(String),
+    });
     for (const claim of ['jti', 'sid', 'client_id']) expect(id).not.toHaveProperty(claim);
     expect(idHeader.kid).toBe(accessHeader.kid); // same issuer, same key: the signature alone tells nothing
   });
@@ -109,7 +133,9 @@ describe('tokens of the local authorization server', () => {
     ran.length = 0;
     const response = await callMember(tokens.id);
     expect(response.status).toBe(401);
-    expect(header(response, 'www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="The (access token lacks a required claim|token is not an access token)"/);
+    expect(header(response, 'www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="The (access token lacks a required claim|token is not an access token)"/,
+    );
     expect(ran).toEqual([]);
   });
 });

@@ -31,14 +31,25 @@ const SECRET = 'soak-audit-secret-0123456789abcdef-0123456789';
 let stack: Stack;
 let receiver: Listening;
 const tokens: Record<string, string> = {};
-const received: { records: number; gaps: number; batches: number; invalid: number; json: string[] } = { records: 0, gaps: 0, batches: 0, invalid: 0, json: [] };
+const received: { records: number; gaps: number; batches: number; invalid: number; json: string[] } = {
+  records: 0,
+  gaps: 0,
+  batches: 0,
+  invalid: 0,
+  json: [],
+};
 
 beforeAll(async () => {
   receiver = await listen(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const valid = await verifyAuditSignature({ secret: SECRET, timestamp: String(req.headers['x-audit-timestamp']), signature: String(req.headers['x-audit-signature']), body });
+    const valid = await verifyAuditSignature({
+      secret: SECRET,
+      timestamp: String(req.headers['x-audit-timestamp']),
+      signature: String(req.headers['x-audit-signature']),
+      body,
+    });
     if (!valid) received.invalid += 1;
     const records = (JSON.parse(body) as { records: Array<AuditRecord | GapRecord> }).records;
     received.batches += 1;
@@ -52,7 +63,12 @@ beforeAll(async () => {
     res.writeHead(204).end();
   });
   stack = await startStack({
-    env: (auth) => ({ WORKOS_API_KEY: LOCAL_WORKOS_API_KEY, WORKOS_API_URL: auth.issuer, AUDIT_SINK_URL: `${receiver.url}/audit`, AUDIT_SINK_SECRET: SECRET }),
+    env: (auth) => ({
+      WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
+      WORKOS_API_URL: auth.issuer,
+      AUDIT_SINK_URL: `${receiver.url}/audit`,
+      AUDIT_SINK_SECRET: SECRET,
+    }),
   });
   const mint = async (user: string, org: string, scope: string) =>
     (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope })).accessToken;
@@ -67,7 +83,15 @@ afterAll(async () => {
 
 type Kind = { name: string; body: () => string; token?: string; version?: string; status: number; records: number };
 const call = (tool: string, args: Record<string, unknown> = {}) => rpc('tools/call', { name: tool, arguments: args });
-const batch = (n: number, tool: string) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: tool, arguments: {} } })));
+const batch = (n: number, tool: string) =>
+  JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i + 1,
+      method: 'tools/call',
+      params: { name: tool, arguments: {} },
+    })),
+  );
 // Built once: a 2,000-call batch is about 150 KB, the oversized body 1.2 MB.
 const BODIES = {
   batch2000: batch(2_000, 'ping'),
@@ -75,7 +99,13 @@ const BODIES = {
   batch150: batch(150, 'ping'),
   batch100ping: batch(100, 'ping'),
   batch100whoami: batch(100, 'whoami'),
-  oversized: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'ping', arguments: {} }, pad: 'x'.repeat(1_200_000) }),
+  oversized: JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name: 'ping', arguments: {} },
+    pad: 'x'.repeat(1_200_000),
+  }),
 };
 
 /** One cycle of 40: 32 ordinary requests and 8 of the hostile volume. */
@@ -85,17 +115,42 @@ const kinds = (): Kind[] => {
     { name: 'whoami (anonymous)', body: () => call('whoami'), status: 401, records: 1 },
     { name: 'whoami', token: tokens.alice, body: () => call('whoami'), status: 200, records: 1 },
     { name: 'notes_list', token: tokens.alice, body: () => call('notes_list', { limit: 5 }), status: 200, records: 1 },
-    { name: 'notes_create (missing scope)', token: tokens.bob, body: () => call('notes_create', { title: 't', body: 'b' }), status: 403, records: 1 },
+    {
+      name: 'notes_create (missing scope)',
+      token: tokens.bob,
+      body: () => call('notes_create', { title: 't', body: 'b' }),
+      status: 403,
+      records: 1,
+    },
     { name: 'org_members (hidden)', token: tokens.bob, body: () => call('org_members'), status: 200, records: 1 },
     { name: 'org_members', token: tokens.alice, body: () => call('org_members'), status: 200, records: 1 },
     { name: 'bad signature', token: tokens.badSignature, body: () => call('ping'), status: 401, records: 1 },
   ];
   const hostile: Kind[] = [
-    { name: '100 pings, 2025-03-26', body: () => BODIES.batch100ping, version: '2025-03-26', status: 200, records: 100 },
+    {
+      name: '100 pings, 2025-03-26',
+      body: () => BODIES.batch100ping,
+      version: '2025-03-26',
+      status: 200,
+      records: 100,
+    },
     { name: '100 pings, no version header', body: () => BODIES.batch100ping, version: '', status: 200, records: 100 },
-    { name: '100 anonymous whoami, 2025-03-26', body: () => BODIES.batch100whoami, version: '2025-03-26', status: 401, records: 100 },
+    {
+      name: '100 anonymous whoami, 2025-03-26',
+      body: () => BODIES.batch100whoami,
+      version: '2025-03-26',
+      status: 401,
+      records: 100,
+    },
     { name: '2,000 pings, 2025-11-25', body: () => BODIES.batch2000, status: 400, records: 1 },
-    { name: '2,000 whoami with a token, 2026-07-28', token: tokens.alice, body: () => BODIES.batch2000whoami, version: '2026-07-28', status: 400, records: 1 },
+    {
+      name: '2,000 whoami with a token, 2026-07-28',
+      token: tokens.alice,
+      body: () => BODIES.batch2000whoami,
+      version: '2026-07-28',
+      status: 400,
+      records: 1,
+    },
     { name: '150 pings, 2025-03-26', body: () => BODIES.batch150, version: '2025-03-26', status: 400, records: 1 },
     { name: '1.2 MB body', body: () => BODIES.oversized, status: 413, records: 1 },
     { name: '2,000 pings, 2025-06-18', body: () => BODIES.batch2000, version: '2025-06-18', status: 400, records: 1 },
@@ -123,13 +178,22 @@ async function drive(count: number, offset: number): Promise<Run> {
       run.records += kind.records;
       run.perRequest.push(kind.records);
       if (kind.records > 1 || kind.status === 400 || kind.status === 413) run.hostile += 1;
-      const headers: Record<string, string> = { ...MCP_HEADERS, ...(kind.token ? { authorization: `Bearer ${kind.token}` } : {}) };
+      const headers: Record<string, string> = {
+        ...MCP_HEADERS,
+        ...(kind.token ? { authorization: `Bearer ${kind.token}` } : {}),
+      };
       if (kind.version === '') delete headers['mcp-protocol-version'];
       else if (kind.version) headers['mcp-protocol-version'] = kind.version;
       try {
-        const response = await fetch(`${stack.app.url}/mcp`, { method: 'POST', headers, body: kind.body(), signal: AbortSignal.timeout(30_000) });
+        const response = await fetch(`${stack.app.url}/mcp`, {
+          method: 'POST',
+          headers,
+          body: kind.body(),
+          signal: AbortSignal.timeout(30_000),
+        });
         await response.arrayBuffer();
-        if (response.status !== kind.status) run.unexpected.push(`${kind.name}: ${response.status} (expected ${kind.status})`);
+        if (response.status !== kind.status)
+          run.unexpected.push(`${kind.name}: ${response.status} (expected ${kind.status})`);
       } catch (error) {
         run.unexpected.push(`${kind.name}: ${error instanceof Error ? error.name : 'error'}`);
       }
@@ -140,11 +204,18 @@ async function drive(count: number, offset: number): Promise<Run> {
 }
 
 /** The app's last non-audit lines, to see why a request failed. */
-const appTail = () => stack.app.output().split('\n').filter((line) => !line.startsWith('{"audit"')).slice(-40).join('\n');
+const appTail = () =>
+  stack.app
+    .output()
+    .split('\n')
+    .filter((line) => !line.startsWith('{"audit"'))
+    .slice(-40)
+    .join('\n');
 
 async function until(condition: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  for (let i = 0; i < 1_000 && !condition() && Date.now() < deadline; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 1_000 && !condition() && Date.now() < deadline; i++)
+    await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 describe('soak', () => {
@@ -155,7 +226,10 @@ describe('soak', () => {
       if (warm.unexpected.length) console.log(`[soak] app output:\n${appTail()}`);
       expect(warm.unexpected.slice(0, 10)).toEqual([]);
       // The warm-up's records must all be in before the baseline, at the sink too.
-      await until(() => auditRecords(stack.app.output()).length >= warm.records && received.records >= warm.records, 60_000);
+      await until(
+        () => auditRecords(stack.app.output()).length >= warm.records && received.records >= warm.records,
+        60_000,
+      );
       const stdoutBefore = auditRecords(stack.app.output()).length;
       const sinkBefore = received.json.length;
       expect(stdoutBefore).toBe(warm.records);
@@ -190,7 +264,8 @@ describe('soak', () => {
       expect([...sink].sort()).toEqual(stdout.map((record) => JSON.stringify(record)).sort());
       // Per request, too: as many requests left 100 records, and as many left one, as were sent.
       const perRequest = new Map<string, number>();
-      for (const record of stdout) perRequest.set(String(record.requestId), (perRequest.get(String(record.requestId)) ?? 0) + 1);
+      for (const record of stdout)
+        perRequest.set(String(record.requestId), (perRequest.get(String(record.requestId)) ?? 0) + 1);
       expect([...perRequest.values()].sort((a, b) => a - b)).toEqual([...run.perRequest].sort((a, b) => a - b));
       expect(received.invalid).toBe(0);
       expect(received.gaps).toBe(0);

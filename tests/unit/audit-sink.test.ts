@@ -6,7 +6,13 @@ import { listen, type Listening } from '../helpers/net';
 
 const SECRET = 'S3CRET-audit-sink-0123456789abcdef-XYZZY';
 
-type Received = { method: string; path: string; headers: IncomingMessage['headers']; rawHeaders: string[]; body: string };
+type Received = {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  rawHeaders: string[];
+  body: string;
+};
 
 function record(n: number, extra: Partial<AuditRecord> = {}): AuditRecord {
   return {
@@ -32,11 +38,19 @@ afterEach(async () => {
 });
 
 /** A receiver on 127.0.0.1 that records every request and answers via `respond` (default 204). */
-async function receiver(respond: (req: Received, res: ServerResponse) => void | Promise<void> = (_r, res) => void res.writeHead(204).end()) {
+async function receiver(
+  respond: (req: Received, res: ServerResponse) => void | Promise<void> = (_r, res) => void res.writeHead(204).end(),
+) {
   const received: Received[] = [];
   const server = await listen(async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
-    const entry = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body };
+    const entry = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body,
+    };
     received.push(entry);
     await respond(entry, res);
   });
@@ -64,7 +78,10 @@ describe('HTTP audit sink: delivery and signature', () => {
     expect(req!.path).toBe('/audit');
     expect(req!.headers['content-type']).toBe('application/json');
     expect(requestIds(req!.body)).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
-    expect(JSON.parse(req!.body)).toEqual({ batch: expect.any(String), records: [record(1), record(2), record(3), record(4)] });
+    expect(JSON.parse(req!.body)).toEqual({
+      batch: expect.any(String),
+      records: [record(1), record(2), record(3), record(4)],
+    });
 
     const timestamp = String(req!.headers['x-audit-timestamp']);
     const signature = String(req!.headers['x-audit-signature']);
@@ -89,7 +106,12 @@ describe('HTTP audit sink: delivery and signature', () => {
     // Malformed signatures are rejected without throwing.
     expect(await verifyAuditSignature({ ...ok, signature: signature.toUpperCase() })).toBe(false);
     expect(await verifyAuditSignature({ ...ok, signature: signature.slice('sha256='.length) })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, signature: `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}` })).toBe(false);
+    expect(
+      await verifyAuditSignature({
+        ...ok,
+        signature: `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`,
+      }),
+    ).toBe(false);
     expect(await verifyAuditSignature({ ...ok, timestamp: `${timestamp}.5` })).toBe(false);
 
     // A second flush sends a second request with only the new records; an empty flush sends nothing.
@@ -113,7 +135,9 @@ describe('HTTP audit sink: delivery and signature', () => {
       signature: String(req.headers['x-audit-signature']),
     });
     expect(valid).toBe(true);
-    expect((JSON.parse(req.body) as { records: AuditRecord[] }).records[0]!.arguments).toEqual({ title: 'Grüße ✓ "quoted" \n line' });
+    expect((JSON.parse(req.body) as { records: AuditRecord[] }).records[0]!.arguments).toEqual({
+      title: 'Grüße ✓ "quoted" \n line',
+    });
   });
 
   it('never puts the secret in a request (headers, body or path)', async () => {
@@ -134,12 +158,20 @@ describe('HTTP audit sink: delivery and signature', () => {
     const target = await receiver();
     const redirecting = await receiver((_r, res) => void res.writeHead(307, { location: target.url }).end());
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url: redirecting.url, secret: SECRET, maxAttempts: 1, log: (l) => lines.push(l) });
+    const sink = createHttpAuditSink({
+      url: redirecting.url,
+      secret: SECRET,
+      maxAttempts: 1,
+      log: (l) => lines.push(l),
+    });
     sink.enqueue(record(1));
     await expect(sink.flush()).resolves.toEqual({ ok: false, sent: 0, failed: 1 });
     expect(redirecting.received).toHaveLength(1);
     expect(target.received).toHaveLength(0);
-    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink delivery failed: /), expect.stringMatching(/^\[audit\] sink: 1 record\(s\) will not reach/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^\[audit\] sink delivery failed: /),
+      expect.stringMatching(/^\[audit\] sink: 1 record\(s\) will not reach/),
+    ]);
   });
 });
 
@@ -158,11 +190,26 @@ describe('HTTP audit sink: a sink that is down', () => {
       scopes: ['SCOPE_MARK'],
       arguments: { note: 'ARGUMENT_VALUE_MARK' },
     });
-  const forbidden = [SECRET, 'MARK', 'REQID', 'SUBJECT', 'ARGUMENT_VALUE', 'SCOPE_', 'TOOLNAME', 'notes.read', 'audit?', 'token=', 'user:pw'];
+  const forbidden = [
+    SECRET,
+    'MARK',
+    'REQID',
+    'SUBJECT',
+    'ARGUMENT_VALUE',
+    'SCOPE_',
+    'TOOLNAME',
+    'notes.read',
+    'audit?',
+    'token=',
+    'user:pw',
+  ];
 
   /** One line for the failed delivery, one for the loss: single lines that reveal nothing of the records. */
   function expectCleanLines(lines: string[]): void {
-    expect(lines).toEqual([expect.stringMatching(/^\[audit\] sink delivery failed: /), expect.stringMatching(/^\[audit\] sink: 2 record\(s\) will not reach /)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^\[audit\] sink delivery failed: /),
+      expect.stringMatching(/^\[audit\] sink: 2 record\(s\) will not reach /),
+    ]);
     for (const line of lines) {
       expect(line).not.toMatch(/[\r\n]/);
       for (const value of forbidden) expect(line).not.toContain(value);
@@ -171,7 +218,14 @@ describe('HTTP audit sink: a sink that is down', () => {
 
   async function failingFlush(url: string, timeoutMs = 5000) {
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, timeoutMs, retryDelaysMs: [10, 10], log: (l) => lines.push(l), metric: () => {} });
+    const sink = createHttpAuditSink({
+      url,
+      secret: SECRET,
+      timeoutMs,
+      retryDelaysMs: [10, 10],
+      log: (l) => lines.push(l),
+      metric: () => {},
+    });
     sink.enqueue(marked(1));
     sink.enqueue(marked(2));
     const started = Date.now();
@@ -261,7 +315,13 @@ describe('HTTP audit sink: a sink that is down', () => {
     let down = true;
     const { url, received } = await receiver((_r, res) => void res.writeHead(down ? 503 : 204).end());
     const metrics: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, maxAttempts: 1, log: () => {}, metric: (m) => metrics.push(m) });
+    const sink = createHttpAuditSink({
+      url,
+      secret: SECRET,
+      maxAttempts: 1,
+      log: () => {},
+      metric: (m) => metrics.push(m),
+    });
     sink.enqueue(record(1));
     sink.enqueue(record(2));
     await sink.flush();
@@ -276,7 +336,9 @@ describe('HTTP audit sink: a sink that is down', () => {
     expect(delivered.records[0]).toMatchObject({ type: 'audit_sink_gap', lost: 2, reasons: { delivery_failed: 2 } });
     expect((delivered.records[1] as AuditRecord).requestId).toBe('req-3');
     expect(metrics).toHaveLength(1);
-    expect(JSON.parse(metrics[0]!)).toMatchObject({ metric: { name: 'audit_sink_lost_records', value: 2, reasons: { delivery_failed: 2 } } });
+    expect(JSON.parse(metrics[0]!)).toMatchObject({
+      metric: { name: 'audit_sink_lost_records', value: 2, reasons: { delivery_failed: 2 } },
+    });
 
     // Reported once: the next batch carries no gap record, and no second metric line follows.
     sink.enqueue(record(4));
@@ -334,7 +396,14 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
     const { url } = await receiver(() => {
       /* a receiver that accepts and never answers: up, but slow */
     });
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 2, reserveWaitMs: 100, timeoutMs: 5_000, log: () => {} });
+    const sink = createHttpAuditSink({
+      url,
+      secret: SECRET,
+      capacity: 2,
+      reserveWaitMs: 100,
+      timeoutMs: 5_000,
+      log: () => {},
+    });
     const held = await sink.reserve(2);
     sink.enqueue(record(1), held);
     sink.enqueue(record(2), held);
@@ -348,7 +417,14 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
 
   it('a down sink does not hold callers: with the queue full, a reservation is granted unqueued at once', async () => {
     const { url } = await receiver((_r, res) => void res.writeHead(503).end());
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 2, maxAttempts: 1, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({
+      url,
+      secret: SECRET,
+      capacity: 2,
+      maxAttempts: 1,
+      log: () => {},
+      metric: () => {},
+    });
     sink.enqueue(record(1));
     await sink.flush(); // lost: the sink is down now
     const a = await sink.reserve(2);
@@ -375,7 +451,14 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       res.writeHead(204).end();
     });
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 1_000, batchSize: 250, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({
+      url,
+      secret: SECRET,
+      capacity: 1_000,
+      batchSize: 250,
+      log: () => {},
+      metric: () => {},
+    });
     const request = async (r: number) => {
       const held = await sink.reserve(100);
       expect(held.granted).toBe('queued');
@@ -435,7 +518,9 @@ describe('HTTP audit sink: construction', () => {
     expect(() => createHttpAuditSink({ url: 'https://user:pw@x.example/a', secret: SECRET })).toThrow(/credentials/);
     expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: '' })).toThrow(/secret/);
     expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, capacity: 0 })).toThrow(/capacity/);
-    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, batchSize: 1.5 })).toThrow(/batchSize/);
+    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, batchSize: 1.5 })).toThrow(
+      /batchSize/,
+    );
     try {
       createHttpAuditSink({ url: 'not a url', secret: SECRET });
     } catch (error) {

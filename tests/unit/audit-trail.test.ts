@@ -7,7 +7,10 @@ import { createHttpAuditSink } from '@/lib/audit-sink';
 function trail() {
   const written: Array<Omit<AuditRecord, 'time'>> = [];
   let closed = 0;
-  const t = openRequestTrail('req-1', undefined, { write: (record) => written.push(record), closed: () => (closed += 1) });
+  const t = openRequestTrail('req-1', undefined, {
+    write: (record) => written.push(record),
+    closed: () => (closed += 1),
+  });
   return { t, written, closed: () => closed };
 }
 const owed = (tool: string | undefined, expectedToRun: boolean, reason: string): OwedRecord => ({
@@ -53,7 +56,14 @@ describe('the audit trail of one request', () => {
   });
 
   it('reserves in the sink, and a refused reservation says so', async () => {
-    const sink = createHttpAuditSink({ url: 'http://127.0.0.1:9/audit', secret: 's'.repeat(40), capacity: 2, reserveWaitMs: 20, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({
+      url: 'http://127.0.0.1:9/audit',
+      secret: 's'.repeat(40),
+      capacity: 2,
+      reserveWaitMs: 20,
+      log: () => {},
+      metric: () => {},
+    });
     const first = openRequestTrail('a', sink, { write: () => {}, closed: () => {} });
     expect(await first.reserve(2)).toBe(true);
     const second = openRequestTrail('b', sink, { write: () => {}, closed: () => {} });

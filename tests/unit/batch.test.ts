@@ -14,10 +14,13 @@ describe('batches by protocol revision', () => {
     expect(batchRefusal(batchOf(SDK_MAX_BATCH + 1), header)).toMatchObject({ reason: 'batch_too_large' });
   });
 
-  it.each(['2024-11-05', '2025-06-18', '2025-11-25', '2026-07-28', '2099-01-01', '', 'x'])('%j: every batch is refused, even a short one', (header) => {
-    expect(batchRefusal(batchOf(1), header)).toMatchObject({ reason: 'batch_not_supported' });
-    expect(batchRefusal([], header)).toMatchObject({ reason: 'batch_not_supported' });
-  });
+  it.each(['2024-11-05', '2025-06-18', '2025-11-25', '2026-07-28', '2099-01-01', '', 'x'])(
+    '%j: every batch is refused, even a short one',
+    (header) => {
+      expect(batchRefusal(batchOf(1), header)).toMatchObject({ reason: 'batch_not_supported' });
+      expect(batchRefusal([], header)).toMatchObject({ reason: 'batch_not_supported' });
+    },
+  );
 
   it('a single message is never a batch', () => {
     for (const message of [{ jsonrpc: '2.0', id: 1, method: 'ping' }, undefined, null, 42, 'x']) {

@@ -10,7 +10,12 @@ describe('benchmark statistics', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([Number.NaN, 5])).toBe(5);
     expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
     expect(percentile([], 99)).toBeNaN();
   });
 
@@ -26,7 +31,13 @@ describe('benchmark statistics', () => {
 
   it('the bootstrap interval collapses for identical ratios and brackets the median otherwise', () => {
     const a = Array.from({ length: 12 }, () => round(100));
-    expect(pairedRatioInterval(a.map(() => round(88)), a, (r) => r.rps)).toEqual({ low: 0.88, high: 0.88 });
+    expect(
+      pairedRatioInterval(
+        a.map(() => round(88)),
+        a,
+        (r) => r.rps,
+      ),
+    ).toEqual({ low: 0.88, high: 0.88 });
     const noisy = [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 0.88, 0.92, 0.97, 0.83, 0.99, 0.91].map((x) => round(100 * x));
     const interval = pairedRatioInterval(noisy, a, (r) => r.rps);
     const point = pairedRatio(noisy, a, (r) => r.rps);

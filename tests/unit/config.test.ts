@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, perConfig } from '@/lib/config';
 
-const prod = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://acme.authkit.app', MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp' };
+const prod = {
+  NODE_ENV: 'production',
+  AUTHKIT_DOMAIN: 'https://acme.authkit.app',
+  MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp',
+};
 
 function failure(env: Record<string, string | undefined>): ConfigError {
   try {
@@ -56,7 +60,12 @@ describe('config: development defaults', () => {
 
 describe('config: production', () => {
   it('accepts a complete production environment', () => {
-    const config = loadConfig({ ...prod, AUTH_EXTRA_AUDIENCES: 'client_01ABC', ALLOWED_CLIENT_IDS: 'a, b', MCP_AUTH_REQUIRED: 'true' });
+    const config = loadConfig({
+      ...prod,
+      AUTH_EXTRA_AUDIENCES: 'client_01ABC',
+      ALLOWED_CLIENT_IDS: 'a, b',
+      MCP_AUTH_REQUIRED: 'true',
+    });
     expect(config).toMatchObject({
       production: true,
       issuer: 'https://acme.authkit.app',
@@ -71,24 +80,45 @@ describe('config: production', () => {
   });
 
   it('strips one trailing slash so iss and aud compare exactly', () => {
-    const config = loadConfig({ ...prod, AUTHKIT_DOMAIN: 'https://acme.authkit.app/', MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp/' });
+    const config = loadConfig({
+      ...prod,
+      AUTHKIT_DOMAIN: 'https://acme.authkit.app/',
+      MCP_RESOURCE_URL: 'https://mcp.acme.com/mcp/',
+    });
     expect(config.issuer).toBe('https://acme.authkit.app');
     expect(config.resourceUrl).toBe('https://mcp.acme.com/mcp');
   });
 
   it('derives the resource URL from Vercel system variables, per deployment', () => {
     const base = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://acme.authkit.app' };
-    expect(loadConfig({ ...base, VERCEL_ENV: 'production', VERCEL_PROJECT_PRODUCTION_URL: 'mcp.acme.com', VERCEL_URL: 'x-123.vercel.app' }).resourceUrl).toBe(
-      'https://mcp.acme.com/mcp',
+    expect(
+      loadConfig({
+        ...base,
+        VERCEL_ENV: 'production',
+        VERCEL_PROJECT_PRODUCTION_URL: 'mcp.acme.com',
+        VERCEL_URL: 'x-123.vercel.app',
+      }).resourceUrl,
+    ).toBe('https://mcp.acme.com/mcp');
+    expect(loadConfig({ ...base, VERCEL_ENV: 'preview', VERCEL_URL: 'x-123.vercel.app' }).resourceUrl).toBe(
+      'https://x-123.vercel.app/mcp',
     );
-    expect(loadConfig({ ...base, VERCEL_ENV: 'preview', VERCEL_URL: 'x-123.vercel.app' }).resourceUrl).toBe('https://x-123.vercel.app/mcp');
   });
 });
 
 describe('config: failures name the variable in one line', () => {
   const cases: Array<[string, Record<string, string | undefined>, string, RegExp]> = [
-    ['issuer missing in production', { NODE_ENV: 'production', MCP_RESOURCE_URL: 'https://m.example/mcp' }, 'AUTHKIT_DOMAIN', /must be set in production/],
-    ['resource missing in production', { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://a.authkit.app' }, 'MCP_RESOURCE_URL', /must be set in production/],
+    [
+      'issuer missing in production',
+      { NODE_ENV: 'production', MCP_RESOURCE_URL: 'https://m.example/mcp' },
+      'AUTHKIT_DOMAIN',
+      /must be set in production/,
+    ],
+    [
+      'resource missing in production',
+      { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://a.authkit.app' },
+      'MCP_RESOURCE_URL',
+      /must be set in production/,
+    ],
     ['http issuer on a public host', { AUTHKIT_DOMAIN: 'http://acme.authkit.app' }, 'AUTHKIT_DOMAIN', /https/],
     ['http resource on a public host', { MCP_RESOURCE_URL: 'http://mcp.acme.com/mcp' }, 'MCP_RESOURCE_URL', /https/],
     ['issuer not a URL', { AUTHKIT_DOMAIN: 'acme.authkit.app' }, 'AUTHKIT_DOMAIN', /not a valid URL/],
@@ -103,8 +133,18 @@ describe('config: failures name the variable in one line', () => {
     ['origin with a path', { ALLOWED_ORIGINS: 'https://app.example.com/x' }, 'ALLOWED_ORIGINS', /bare origins/],
     ['empty client allowlist', { ALLOWED_CLIENT_IDS: ' , ' }, 'ALLOWED_CLIENT_IDS', /empty/],
     ['audit sink without a secret', { AUDIT_SINK_URL: 'https://logs.example.com/a' }, 'AUDIT_SINK_SECRET', /32/],
-    ['audit sink with a short secret', { AUDIT_SINK_URL: 'https://logs.example.com/a', AUDIT_SINK_SECRET: 'short' }, 'AUDIT_SINK_SECRET', /32/],
-    ['audit sink over http to a public host', { AUDIT_SINK_URL: 'http://logs.example.com/a', AUDIT_SINK_SECRET: 'x'.repeat(32) }, 'AUDIT_SINK_URL', /https/],
+    [
+      'audit sink with a short secret',
+      { AUDIT_SINK_URL: 'https://logs.example.com/a', AUDIT_SINK_SECRET: 'short' },
+      'AUDIT_SINK_SECRET',
+      /32/,
+    ],
+    [
+      'audit sink over http to a public host',
+      { AUDIT_SINK_URL: 'http://logs.example.com/a', AUDIT_SINK_SECRET: 'x'.repeat(32) },
+      'AUDIT_SINK_URL',
+      /https/,
+    ],
   ];
   it.each(cases)('%s', (_name, env, variable, hint) => {
     const error = failure(env);
@@ -116,7 +156,10 @@ describe('config: failures name the variable in one line', () => {
 
   it('treats empty variables as unset', () => {
     expect(failure({ ...prod, AUTHKIT_DOMAIN: '' }).variable).toBe('AUTHKIT_DOMAIN');
-    expect(loadConfig({ ...prod, ALLOWED_CLIENT_IDS: '', AUTH_EXTRA_AUDIENCES: ' ' })).toMatchObject({ allowedClientIds: undefined, extraAudiences: [] });
+    expect(loadConfig({ ...prod, ALLOWED_CLIENT_IDS: '', AUTH_EXTRA_AUDIENCES: ' ' })).toMatchObject({
+      allowedClientIds: undefined,
+      extraAudiences: [],
+    });
   });
 
   it('allows http for every loopback form', () => {

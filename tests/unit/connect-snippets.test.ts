@@ -31,6 +31,8 @@ describe('connect snippets', () => {
   it('give Claude Desktop one mcp-remote command line, the only such JSON block in the README', () => {
     const blocks = fenced.filter((b) => b.language === 'json' && b.code.includes('mcp-remote'));
     expect(blocks).toHaveLength(1);
-    expect(JSON.parse(blocks[0]!.code)).toEqual({ mcpServers: { 'edge-mcp': { command: 'npx', args: ['-y', 'mcp-remote', README_URL] } } });
+    expect(JSON.parse(blocks[0]!.code)).toEqual({
+      mcpServers: { 'edge-mcp': { command: 'npx', args: ['-y', 'mcp-remote', README_URL] } },
+    });
   });
 });

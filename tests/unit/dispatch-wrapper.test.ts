@@ -21,7 +21,9 @@ const secret = defineTool({
   description: 'Scoped tool',
   access: { scopes: ['secret:read'] },
   input: z.object({}),
-  handler: (_input, { principal }) => (ran.push(principal.kind === 'user' ? principal.subject : 'anonymous'), jsonResult({ ok: true })),
+  handler: (_input, { principal }) => (
+    ran.push(principal.kind === 'user' ? principal.subject : 'anonymous'), jsonResult({ ok: true })
+  ),
 });
 const now = Math.floor(Date.now() / 1000);
 const alice: UserPrincipal = principalFromClaims({ sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' });
@@ -64,15 +66,22 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
     const result = await call();
     expect(result.isError).toBeFalsy();
     expect(ran).toEqual(['user_alice']);
-    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'allow', outcome: 'ok', sub: 'user_alice' }]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([
+      { decision: 'allow', outcome: 'ok', sub: 'user_alice' },
+    ]);
   });
 
   it('refuses without any identity', async () => {
     next = () => undefined;
     const result = await call();
-    expect(result).toMatchObject({ isError: true, content: [{ type: 'text', text: 'Not authorized to call this tool' }] });
+    expect(result).toMatchObject({
+      isError: true,
+      content: [{ type: 'text', text: 'Not authorized to call this tool' }],
+    });
     expect(ran).toEqual([]);
-    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge', outcome: 'not_run' }]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([
+      { decision: 'deny', reason: 'wrapper:challenge', outcome: 'not_run' },
+    ]);
   });
 
   it('refuses an identity of the right shape that authInfoFor did not mint', async () => {
@@ -80,7 +89,9 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
     const result = await call();
     expect(result).toMatchObject({ isError: true });
     expect(ran).toEqual([]);
-    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge' }]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([
+      { decision: 'deny', reason: 'wrapper:challenge' },
+    ]);
   });
 
   it('refuses a minted identity whose principal lacks the scope', async () => {
@@ -89,7 +100,9 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
     const result = await call();
     expect(result).toMatchObject({ isError: true });
     expect(ran).toEqual([]);
-    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([{ decision: 'deny', reason: 'wrapper:challenge', sub: 'user_bob' }]);
+    expect(records.filter((r) => r.type === 'tool_call')).toMatchObject([
+      { decision: 'deny', reason: 'wrapper:challenge', sub: 'user_bob' },
+    ]);
   });
 
   it('never runs the tool once its request has been settled (the audit already recorded it as not run)', async () => {

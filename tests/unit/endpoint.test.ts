@@ -14,7 +14,14 @@ import { serveFetchHandler, type Listening } from '../helpers/net';
  */
 const ran: string[] = [];
 const fixture = createRegistry([
-  defineTool({ name: 'open', title: 'Open', description: 'public', access: 'public', input: z.object({}), handler: () => (ran.push('open'), jsonResult({ ok: true })) }),
+  defineTool({
+    name: 'open',
+    title: 'Open',
+    description: 'public',
+    access: 'public',
+    input: z.object({}),
+    handler: () => (ran.push('open'), jsonResult({ ok: true })),
+  }),
   defineTool({
     name: 'notes_read',
     title: 'Read',
@@ -108,14 +115,18 @@ describe('scope step-up', () => {
   it('anonymous -> 401 naming the scopes needed', async () => {
     const response = await send(call('notes_write'));
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PRM}", scope="notes:read notes:write"`);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${PRM}", scope="notes:read notes:write"`,
+    );
   });
 });
 
 describe('batches and hidden tools', () => {
   it('gates every element of a 2025-03-26 batch: one private call refuses the whole request', async () => {
     ran.length = 0;
-    const response = await send([call('open', 1), call('notes_read', 2)], undefined, server, { 'mcp-protocol-version': '2025-03-26' });
+    const response = await send([call('open', 1), call('notes_read', 2)], undefined, server, {
+      'mcp-protocol-version': '2025-03-26',
+    });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PRM}", scope="notes:read"`);
     expect(ran).toEqual([]);
@@ -126,9 +137,19 @@ describe('batches and hidden tools', () => {
     records.length = 0;
     const response = await send([call('open', 1), call('notes_read', 2)], await token('notes:read'));
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ id: null, error: { code: -32600, data: { reason: 'batch_not_supported' } } });
+    expect(await response.json()).toMatchObject({
+      id: null,
+      error: { code: -32600, data: { reason: 'batch_not_supported' } },
+    });
     expect(ran).toEqual([]);
-    expect(records).toEqual([expect.objectContaining({ type: 'request_rejected', method: 'batch', reason: 'batch_not_supported', status: 400 })]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        type: 'request_rejected',
+        method: 'batch',
+        reason: 'batch_not_supported',
+        status: 400,
+      }),
+    ]);
   });
 
   it('a tool the caller can never reach is hidden and answers exactly like an unknown tool', async () => {
@@ -139,8 +160,12 @@ describe('batches and hidden tools', () => {
 
     const hidden = await readRpc(await send(call('notes_read', 7), noOrg));
     const unknown = await readRpc(await send(call('no_such_tool', 7), noOrg));
-    expect(JSON.stringify(hidden).replaceAll('notes_read', 'X')).toBe(JSON.stringify(unknown).replaceAll('no_such_tool', 'X'));
-    expect(records.some((r) => r.tool === 'notes_read' && r.decision === 'deny' && r.reason === 'organization_required')).toBe(true);
+    expect(JSON.stringify(hidden).replaceAll('notes_read', 'X')).toBe(
+      JSON.stringify(unknown).replaceAll('no_such_tool', 'X'),
+    );
+    expect(
+      records.some((r) => r.tool === 'notes_read' && r.decision === 'deny' && r.reason === 'organization_required'),
+    ).toBe(true);
   });
 });
 
@@ -171,17 +196,29 @@ describe('ALLOWED_CLIENT_IDS', () => {
     const response = await send(call('open'), await token('openid', { client_id: 'client_rogue' }), clientServer);
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(await response.json()).toMatchObject({ id: 1, error: { code: -32003, data: { reason: 'client_not_allowed' } } });
+    expect(await response.json()).toMatchObject({
+      id: 1,
+      error: { code: -32003, data: { reason: 'client_not_allowed' } },
+    });
     expect(ran).toEqual([]);
     expect(records).toEqual([
-      expect.objectContaining({ type: 'request_rejected', decision: 'reject', reason: 'client_not_allowed', status: 403, sub: 'user_bob', client_id: 'client_rogue' }),
+      expect.objectContaining({
+        type: 'request_rejected',
+        decision: 'reject',
+        reason: 'client_not_allowed',
+        status: 403,
+        sub: 'user_bob',
+        client_id: 'client_rogue',
+      }),
     ]);
   });
 
   it('a token without client_id is refused too; a listed client passes', async () => {
     expect((await send(call('open'), await token('openid', { client_id: undefined }), clientServer)).status).toBe(403);
     ran.length = 0;
-    expect((await send(call('open'), await token('openid', { client_id: 'client_approved' }), clientServer)).status).toBe(200);
+    expect(
+      (await send(call('open'), await token('openid', { client_id: 'client_approved' }), clientServer)).status,
+    ).toBe(200);
     expect(ran).toEqual(['open']);
   });
 });

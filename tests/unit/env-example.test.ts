@@ -63,7 +63,8 @@ function variablesRead(paths: string[]): Set<string> {
   const names = new Set<string>();
   for (const file of paths.flatMap(sourceFiles)) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]/g)) names.add((m[1] ?? m[2])!);
+    for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)\b|\benv\[['"]([A-Z][A-Z0-9_]*)['"]\]/g))
+      names.add((m[1] ?? m[2])!);
     for (const schema of text.matchAll(/EnvSchema\s*=\s*z\.object\(\{([\s\S]*?)\}\)/g)) {
       for (const key of schema[1]!.matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)) names.add(key[1]!);
     }
@@ -75,10 +76,24 @@ function variablesRead(paths: string[]): Set<string> {
 const assigned = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
 
 describe('.env.example names every variable the server reads', () => {
-  const server = variablesRead(['lib', 'app', 'tools', 'middleware.ts', 'instrumentation.ts', 'instrumentation-node.ts']);
+  const server = variablesRead([
+    'lib',
+    'app',
+    'tools',
+    'middleware.ts',
+    'instrumentation.ts',
+    'instrumentation-node.ts',
+  ]);
 
   it('finds the variables (the scan itself works)', () => {
-    for (const name of ['AUTHKIT_DOMAIN', 'MCP_RESOURCE_URL', 'AUDIT_SINK_SECRET', 'KV_REST_API_TOKEN', 'NOTES_STORAGE_PORT', 'WORKOS_API_URL']) {
+    for (const name of [
+      'AUTHKIT_DOMAIN',
+      'MCP_RESOURCE_URL',
+      'AUDIT_SINK_SECRET',
+      'KV_REST_API_TOKEN',
+      'NOTES_STORAGE_PORT',
+      'WORKOS_API_URL',
+    ]) {
       expect(server, name).toContain(name);
     }
   });

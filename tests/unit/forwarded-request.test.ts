@@ -5,7 +5,12 @@ const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pi
 const incoming = () =>
   new Request('http://127.0.0.1:3000/mcp?x=1', {
     method: 'POST',
-    headers: { authorization: 'Bearer secret.token.value', 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'x-extra': 'kept' },
+    headers: {
+      authorization: 'Bearer secret.token.value',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'x-extra': 'kept',
+    },
     body,
   });
 const bytesOf = (text: string) => new TextEncoder().encode(text);

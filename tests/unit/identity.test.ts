@@ -7,10 +7,7 @@ import { EdgeVM } from '@edge-runtime/vm';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserPrincipal } from '@/lib/auth/principal';
-import {
-  createIdentityLookup,
-  type IdentityLookupOptions,
-} from '@/lib/auth/identity';
+import { createIdentityLookup, type IdentityLookupOptions } from '@/lib/auth/identity';
 import { permissionsOf } from '@/lib/auth/role-catalog';
 import { ConfigError } from '@/lib/config';
 import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
@@ -60,9 +57,12 @@ const ROLES_ONLY = { permissions: false } as const;
 /** A clock tests move by hand. */
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => {
+  return {
+    now: () => t,
+    advance: (ms: number) => {
       t += ms;
-    } };
+    },
+  };
 }
 
 function lookupFor(options: IdentityLookupOptions & { apiKey?: string; url?: string } = {}) {
@@ -78,9 +78,12 @@ function user(organizationId: string | undefined, subject: string): UserPrincipa
   return { kind: 'user', subject, organizationId, scopes: [], issuedAt: now, expiresAt: now + 300 };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the helper calls tools of any input shape with {}
-const call = (tool: ToolDefinition<any>, principal: UserPrincipal, context: Omit<ToolContext, 'principal'> = {}): Promise<CallToolResult> =>
-  Promise.resolve(tool.handler(tool.input.parse({}), { ...context, principal }));
+const call = (
+  // biome-ignore lint/suspicious/noExplicitAny: the helper calls tools of any input shape with {}
+  tool: ToolDefinition<any>,
+  principal: UserPrincipal,
+  context: Omit<ToolContext, 'principal'> = {},
+): Promise<CallToolResult> => Promise.resolve(tool.handler(tool.input.parse({}), { ...context, principal }));
 const text = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 
 describe('createIdentityLookup', () => {
@@ -100,8 +103,14 @@ describe('membership', () => {
   it('reads role slugs from the organization membership (bob member, alice admin of org_acme)', async () => {
     const { lookup } = lookupFor();
     expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
-    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
-    expect(await lookup.membership('user_carol', 'org_globex', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
+    expect(await lookup.membership('user_carol', 'org_globex', ROLES_ONLY)).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
     expect(lookup.requestCount()).toBe(3);
   });
 
@@ -134,7 +143,10 @@ describe('membership', () => {
 
   it('keys the cache by user and organization', async () => {
     const { lookup } = lookupFor();
-    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
     expect(await lookup.membership('user_alice', 'org_globex', ROLES_ONLY)).toEqual(NO_ROLES);
     expect(await lookup.membership('user_bob', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['member'], permissions: [] });
     expect(lookup.requestCount()).toBe(3);
@@ -236,7 +248,10 @@ describe('failures answer unavailable', () => {
       expect(elapsed).toBeLessThan(1_500);
       expect(lines.join('\n')).toMatch(/timed out|408/);
       // The SDK's own fetch is aborted too, not left hanging on the socket.
-      const closed = await Promise.race([abandoned?.then(() => true), new Promise((r) => setTimeout(() => r(false), 1_000))]);
+      const closed = await Promise.race([
+        abandoned?.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 1_000)),
+      ]);
       expect(closed).toBe(true);
     } finally {
       await hung.close();
@@ -255,7 +270,9 @@ describe('failures answer unavailable', () => {
     const secret = 'wrong-key-7f3a9c1e5b';
     const consoleLines: string[] = [];
     for (const method of ['log', 'warn', 'error', 'info', 'debug'] as const) {
-      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void consoleLines.push(args.map(String).join(' ')));
+      vi.spyOn(console, method).mockImplementation(
+        (...args: unknown[]) => void consoleLines.push(args.map(String).join(' ')),
+      );
     }
     const before = api.requestCount();
     const { lookup, lines } = lookupFor({ apiKey: secret, failureTtlMs: 0 });
@@ -316,7 +333,10 @@ describe('permissions from the role catalog', () => {
     const { lookup } = lookupFor();
     const before = api.requestCount();
     catalogDown = true; // would fail the lookup if it were read
-    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
     expect(lookup.requestCount()).toBe(1);
     expect(api.requestCount()).toBe(before + 1);
   });
@@ -328,7 +348,10 @@ describe('permissions from the role catalog', () => {
     expect(await lookup.membership('user_alice', 'org_acme')).toBe('unavailable');
     expect(lines).toEqual(['[identity] role catalog lookup failed: GenericServerException (status 503)']);
     // Roles alone are still known; only permissions depend on the catalog.
-    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await lookup.membership('user_alice', 'org_acme', ROLES_ONLY)).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
     expect(lookup.requestCount()).toBe(2);
 
     time.advance(1_999);
@@ -350,7 +373,9 @@ describe('permissions from the role catalog', () => {
   it('answers unavailable for a catalog of an unexpected shape', async () => {
     const odd = await listen((req, res) => {
       if (req.url?.startsWith('/authorization/')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ slug: 'admin', permissions: 'all' }] }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ object: 'list', data: [{ slug: 'admin', permissions: 'all' }] }));
       } else if (!api(req, res)) res.writeHead(404).end();
     });
     try {
@@ -390,7 +415,9 @@ describe('user and members', () => {
     expect(Object.isFrozen(again)).toBe(true);
     const membership = await lookup.membership('user_alice', 'org_acme');
     expect(() => (membership as unknown as { roles: string[] }).roles.push('owner')).toThrow(TypeError);
-    expect(() => (membership as unknown as { permissions: string[] }).permissions.push('notes:purge')).toThrow(TypeError);
+    expect(() => (membership as unknown as { permissions: string[] }).permissions.push('notes:purge')).toThrow(
+      TypeError,
+    );
     expect(await lookup.user('user_nobody')).toBe('unavailable');
   });
 
@@ -442,7 +469,12 @@ describe('user and members', () => {
       if (members === 'unavailable') return;
       expect(members).toHaveLength(150);
       expect(new Set(members.map((m) => m.userId)).size).toBe(150);
-      expect(members.find((m) => m.userId === 'user_000')).toEqual({ userId: 'user_000', roles: ['admin'], email: 'u0@big.test', name: 'U 0' });
+      expect(members.find((m) => m.userId === 'user_000')).toEqual({
+        userId: 'user_000',
+        roles: ['admin'],
+        email: 'u0@big.test',
+        name: 'U 0',
+      });
       expect(members.find((m) => m.userId === 'user_149')?.email).toBe('u149@big.test');
       expect(lookup.requestCount()).toBe(4); // two pages each
       expect(big.requestCount()).toBe(4);
@@ -465,8 +497,22 @@ describe('the local WorkOS API', () => {
       object: 'list',
       list_metadata: { before: null, after: null },
       data: [
-        { object: 'organization_membership', id: 'om_alice_acme', user_id: 'user_alice', organization_id: 'org_acme', status: 'active', role: { slug: 'admin' } },
-        { object: 'organization_membership', id: 'om_bob_acme', user_id: 'user_bob', organization_id: 'org_acme', status: 'active', role: { slug: 'member' } },
+        {
+          object: 'organization_membership',
+          id: 'om_alice_acme',
+          user_id: 'user_alice',
+          organization_id: 'org_acme',
+          status: 'active',
+          role: { slug: 'admin' },
+        },
+        {
+          object: 'organization_membership',
+          id: 'om_bob_acme',
+          user_id: 'user_bob',
+          organization_id: 'org_acme',
+          status: 'active',
+          role: { slug: 'member' },
+        },
       ],
     });
     expect(body.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -480,11 +526,27 @@ describe('the local WorkOS API', () => {
     expect(body).toEqual({
       object: 'list',
       data: [
-        expect.objectContaining({ object: 'role', slug: 'admin', name: 'Admin', permissions: ADMIN_PERMISSIONS, type: 'EnvironmentRole' }),
-        expect.objectContaining({ object: 'role', slug: 'member', name: 'Member', permissions: MEMBER_PERMISSIONS, type: 'EnvironmentRole' }),
+        expect.objectContaining({
+          object: 'role',
+          slug: 'admin',
+          name: 'Admin',
+          permissions: ADMIN_PERMISSIONS,
+          type: 'EnvironmentRole',
+        }),
+        expect.objectContaining({
+          object: 'role',
+          slug: 'member',
+          name: 'Member',
+          permissions: MEMBER_PERMISSIONS,
+          type: 'EnvironmentRole',
+        }),
       ],
     });
-    expect(body.data[0]).toMatchObject({ id: expect.any(String), description: expect.any(String), resource_type_slug: 'organization' });
+    expect(body.data[0]).toMatchObject({
+      id: expect.any(String),
+      description: expect.any(String),
+      resource_type_slug: 'organization',
+    });
     expect(body.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect((await get('/authorization/organizations/org_acme/roles', null)).status).toBe(401);
     expect((await get('/authorization/organizations/org_nowhere/roles')).status).toBe(404);
@@ -497,12 +559,22 @@ describe('the local WorkOS API', () => {
     expect((await get('/user_management/organization_memberships')).status).toBe(422);
     expect((await get('/user_management/users/user_nobody')).status).toBe(404);
     const user = await (await get('/user_management/users/user_bob')).json();
-    expect(user).toMatchObject({ object: 'user', id: 'user_bob', email: 'bob@acme.test', first_name: 'Bob', last_name: 'Baker' });
-    const paged = await (await get('/user_management/organization_memberships?organization_id=org_acme&limit=1&order=asc')).json();
+    expect(user).toMatchObject({
+      object: 'user',
+      id: 'user_bob',
+      email: 'bob@acme.test',
+      first_name: 'Bob',
+      last_name: 'Baker',
+    });
+    const paged = await (
+      await get('/user_management/organization_memberships?organization_id=org_acme&limit=1&order=asc')
+    ).json();
     expect(paged.data.map((m: { id: string }) => m.id)).toEqual(['om_alice_acme']);
     expect(paged.list_metadata.after).toBe('om_alice_acme');
     // oidc-provider still serves its routes.
-    expect((await fetch(`${server.issuer.replace('localhost', '127.0.0.1')}/.well-known/openid-configuration`)).status).toBe(200);
+    expect(
+      (await fetch(`${server.issuer.replace('localhost', '127.0.0.1')}/.well-known/openid-configuration`)).status,
+    ).toBe(200);
   });
 });
 
@@ -537,7 +609,9 @@ describe('org_members tool', () => {
   it('lists only the caller organization', async () => {
     const { lookup } = lookupFor();
     const result = await call(orgMembers, user('org_globex', 'user_carol'), { identity: lookup });
-    expect((result.structuredContent as { members: { userId: string }[] }).members.map((m) => m.userId)).toEqual(['user_carol']);
+    expect((result.structuredContent as { members: { userId: string }[] }).members.map((m) => m.userId)).toEqual([
+      'user_carol',
+    ]);
   });
 
   it('says so when lookups are not configured', async () => {

@@ -12,8 +12,26 @@ import { registry } from '@/tools';
 
 // Written out by hand from tools/*.ts: a change of policy or hints must show up here on purpose.
 const SHIPPED: Record<string, InventoryRow> = {
-  ping: { tool: 'ping', title: 'Ping', access: 'public', scopes: [], roles: [], permissions: [], org: false, annotations: ['read-only'] },
-  whoami: { tool: 'whoami', title: 'Who am I', access: 'signed-in', scopes: [], roles: [], permissions: [], org: false, annotations: ['read-only'] },
+  ping: {
+    tool: 'ping',
+    title: 'Ping',
+    access: 'public',
+    scopes: [],
+    roles: [],
+    permissions: [],
+    org: false,
+    annotations: ['read-only'],
+  },
+  whoami: {
+    tool: 'whoami',
+    title: 'Who am I',
+    access: 'signed-in',
+    scopes: [],
+    roles: [],
+    permissions: [],
+    org: false,
+    annotations: ['read-only'],
+  },
   notes_list: {
     tool: 'notes_list',
     title: 'List notes',
@@ -73,12 +91,28 @@ describe('inventoryRows for the shipped registry', () => {
 });
 
 describe('inventoryRows on a fixture', () => {
-  const tool = (name: string, access: Parameters<typeof defineTool>[0]['access'], annotations?: Record<string, boolean>) =>
-    defineTool({ name, title: `T|${name}`, description: 'd', access, input: z.object({}), annotations, handler: () => jsonResult({}) });
+  const tool = (
+    name: string,
+    access: Parameters<typeof defineTool>[0]['access'],
+    annotations?: Record<string, boolean>,
+  ) =>
+    defineTool({
+      name,
+      title: `T|${name}`,
+      description: 'd',
+      access,
+      input: z.object({}),
+      annotations,
+      handler: () => jsonResult({}),
+    });
   const rows = inventoryRows(
     createRegistry([
       tool('admin_only', { roles: ['admin', 'owner'] }),
-      tool('manage', { scopes: ['a:write', 'a:read'], permissions: ['x:manage'] }, { openWorldHint: true, readOnlyHint: false, idempotentHint: true }),
+      tool(
+        'manage',
+        { scopes: ['a:write', 'a:read'], permissions: ['x:manage'] },
+        { openWorldHint: true, readOnlyHint: false, idempotentHint: true },
+      ),
       tool('scoped', { scopes: ['a:read'] }),
     ]),
   );
@@ -92,8 +126,17 @@ describe('inventoryRows on a fixture', () => {
   });
 
   it('copies requirements in declared order and describes them like the audit trail', () => {
-    expect(rows[0]).toMatchObject({ access: 'role: admin | owner', roles: ['admin', 'owner'], scopes: [], permissions: [] });
-    expect(rows[1]).toMatchObject({ access: 'scopes: a:write a:read; permissions: x:manage', scopes: ['a:write', 'a:read'], permissions: ['x:manage'] });
+    expect(rows[0]).toMatchObject({
+      access: 'role: admin | owner',
+      roles: ['admin', 'owner'],
+      scopes: [],
+      permissions: [],
+    });
+    expect(rows[1]).toMatchObject({
+      access: 'scopes: a:write a:read; permissions: x:manage',
+      scopes: ['a:write', 'a:read'],
+      permissions: ['x:manage'],
+    });
   });
 
   it('flags only hints declared true, in a fixed order', () => {
@@ -121,11 +164,15 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
     expect(lines[2 + registry.tools.findIndex((t) => t.name === 'notes_create')]).toBe(
       '| `notes_create` | Create a note | scopes: notes:write; organization required | notes:write | - | - | required | - |',
     );
-    for (const tool of registry.tools) expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
+    for (const tool of registry.tools)
+      expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
   });
 
   it('JSON: the rows under "tools", plus the context given', () => {
-    const parsed = JSON.parse(inventoryJson(rows, { issuer: 'https://x.authkit.app' })) as { issuer: string; tools: InventoryRow[] };
+    const parsed = JSON.parse(inventoryJson(rows, { issuer: 'https://x.authkit.app' })) as {
+      issuer: string;
+      tools: InventoryRow[];
+    };
     expect(parsed.issuer).toBe('https://x.authkit.app');
     expect(parsed.tools).toEqual(rows);
   });
@@ -140,7 +187,11 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     AUTH_EXTRA_AUDIENCES: '',
   };
   const run = (args: string[], extraEnv: Record<string, string> = {}) =>
-    spawnSync('npx', ['tsx', 'scripts/inventory.ts', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...env, ...extraEnv } });
+    spawnSync('npx', ['tsx', 'scripts/inventory.ts', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...env, ...extraEnv },
+    });
 
   it('--json prints parseable JSON with every tool, the trusted issuer and the audience', () => {
     const result = run(['--json']);
@@ -158,7 +209,9 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     const result = run(['--json'], { ALLOWED_CLIENT_IDS: 'client_a,client_b' });
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ approvedClients: ['client_a', 'client_b'] });
-    expect(run([], { ALLOWED_CLIENT_IDS: 'client_a,client_b' }).stdout).toContain('\nApproved clients: client_a, client_b\n');
+    expect(run([], { ALLOWED_CLIENT_IDS: 'client_a,client_b' }).stdout).toContain(
+      '\nApproved clients: client_a, client_b\n',
+    );
   });
 
   it('prints the Markdown table, then the trusted issuer and audience', () => {

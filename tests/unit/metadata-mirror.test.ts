@@ -13,7 +13,10 @@ beforeAll(async () => {
   issuer = await listen((_req, res) => {
     requests += 1;
     if (mode === 'down') return void res.writeHead(502).end('down');
-    const body = { issuer: mode === 'up' ? issuer.url : 'https://evil.example', registration_endpoint: `${issuer.url}/oauth2/register` };
+    const body = {
+      issuer: mode === 'up' ? issuer.url : 'https://evil.example',
+      registration_endpoint: `${issuer.url}/oauth2/register`,
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   config = loadConfig({ AUTHKIT_DOMAIN: issuer.url });

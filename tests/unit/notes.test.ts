@@ -17,7 +17,13 @@ import notesCreate from '@/tools/notes_create';
 import notesDelete from '@/tools/notes_delete';
 import notesList from '@/tools/notes_list';
 
-const STORE_ENV = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN', 'NOTES_STORAGE_URL'];
+const STORE_ENV = [
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'KV_REST_API_URL',
+  'KV_REST_API_TOKEN',
+  'NOTES_STORAGE_URL',
+];
 
 let dir: string;
 let server: StorageServer;
@@ -53,12 +59,23 @@ const freshOrg = (label: string) => `org_${label}_${++counter}_${Date.now()}`;
 
 function user(organizationId: string | undefined, subject = 'user_alice'): UserPrincipal {
   const now = Math.floor(Date.now() / 1000);
-  return { kind: 'user', subject, organizationId, scopes: ['notes:read', 'notes:write'], issuedAt: now, expiresAt: now + 300 };
+  return {
+    kind: 'user',
+    subject,
+    organizationId,
+    scopes: ['notes:read', 'notes:write'],
+    issuedAt: now,
+    expiresAt: now + 300,
+  };
 }
 
 /** Calls a handler the way dispatch does: arguments through the tool's input schema first. */
-// biome-ignore lint/suspicious/noExplicitAny: the helper calls every notes tool, whatever its input shape
-async function call(tool: ToolDefinition<any>, args: Record<string, unknown>, principal: ToolContext['principal']): Promise<CallToolResult> {
+async function call(
+  // biome-ignore lint/suspicious/noExplicitAny: the helper calls every notes tool, whatever its input shape
+  tool: ToolDefinition<any>,
+  args: Record<string, unknown>,
+  principal: ToolContext['principal'],
+): Promise<CallToolResult> {
   return tool.handler(tool.input.parse(args), { principal });
 }
 
@@ -117,13 +134,21 @@ describe('notes tools', () => {
     expect(deleteOther).toEqual(deleteRandom);
 
     // Ids that try to walk out of the caller's namespace are just not found.
-    for (const id of [`../${orgA}/${note.id}`, `${orgA}:${note.id}`, `:${orgA}:${note.id}`, '..', `${orgA}/${note.id}`]) {
+    for (const id of [
+      `../${orgA}/${note.id}`,
+      `${orgA}:${note.id}`,
+      `:${orgA}:${note.id}`,
+      '..',
+      `${orgA}/${note.id}`,
+    ]) {
       expect(await call(notesDelete, { id }, user(orgB))).toEqual(deleteRandom);
     }
     expect(listed(await call(notesList, {}, user(orgA))).map((n) => n.id)).toEqual([note.id]);
 
     // The owner can delete it, once.
-    expect(await call(notesDelete, { id: note.id }, user(orgA))).toMatchObject({ structuredContent: { deleted: true, id: note.id } });
+    expect(await call(notesDelete, { id: note.id }, user(orgA))).toMatchObject({
+      structuredContent: { deleted: true, id: note.id },
+    });
     expect(await call(notesDelete, { id: note.id }, user(orgA))).toEqual(deleteRandom);
     expect(listed(await call(notesList, {}, user(orgA)))).toEqual([]);
   });
@@ -154,13 +179,26 @@ describe('notes tools', () => {
 
   it('refuses organization ids outside the strict charset and writes nothing', async () => {
     const before = await allKeys();
-    for (const org of ['org:b', 'org/b', '..', '../org_a', 'a b', 'org.b', 'x'.repeat(129), 'notes:org_a', 'org_a\\x']) {
+    for (const org of [
+      'org:b',
+      'org/b',
+      '..',
+      '../org_a',
+      'a b',
+      'org.b',
+      'x'.repeat(129),
+      'notes:org_a',
+      'org_a\\x',
+    ]) {
       for (const result of [
         await call(notesCreate, { title: 't', body: '' }, user(org)),
         await call(notesList, {}, user(org)),
         await call(notesDelete, { id: crypto.randomUUID() }, user(org)),
       ]) {
-        expect(result, org).toEqual({ isError: true, content: [{ type: 'text', text: 'This organization id cannot be used for notes' }] });
+        expect(result, org).toEqual({
+          isError: true,
+          content: [{ type: 'text', text: 'This organization id cannot be used for notes' }],
+        });
       }
     }
     expect(await allKeys()).toEqual(before);
@@ -206,8 +244,14 @@ describe('notes storage: failing closed', () => {
   });
 
   it('in development follows NOTES_STORAGE_PORT to the store npm run dev started', () => {
-    expect(resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '4600' })).toEqual({ driver: 'http', base: 'http://127.0.0.1:4600', from: 'development default' });
-    expect(() => resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '0' })).toThrow(/^NOTES_STORAGE_PORT: must be an integer/);
+    expect(resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '4600' })).toEqual({
+      driver: 'http',
+      base: 'http://127.0.0.1:4600',
+      from: 'development default',
+    });
+    expect(() => resolveNotesBackend({ NODE_ENV: 'development', NOTES_STORAGE_PORT: '0' })).toThrow(
+      /^NOTES_STORAGE_PORT: must be an integer/,
+    );
   });
 
   it('turns a storage outage into a clean tool error without a stack', async () => {
@@ -228,7 +272,10 @@ describe('notes storage: failing closed', () => {
     ];
     expect(Date.now() - started).toBeLessThan(10_000);
     for (const result of results) {
-      expect(result).toEqual({ isError: true, content: [{ type: 'text', text: 'Notes storage is unavailable right now; try again later' }] });
+      expect(result).toEqual({
+        isError: true,
+        content: [{ type: 'text', text: 'Notes storage is unavailable right now; try again later' }],
+      });
       expect(text(result)).not.toMatch(/\bat |127\.0\.0\.1|Error|fetch|\/|\n/);
     }
     // The operator gets one line per failure, without note contents.
@@ -257,13 +304,21 @@ describe('notes storage: backend resolution', () => {
     const kv = { KV_REST_API_URL: 'https://kv-marketplace.upstash.io', KV_REST_API_TOKEN: 'tok_kv' };
 
     expect(resolveNotesBackend({ NODE_ENV: 'production', ...upstash })).toEqual({
-      driver: 'upstash', url: 'https://eu1-upstash.upstash.io', token: 'tok_u', from: 'UPSTASH_REDIS_REST_URL',
+      driver: 'upstash',
+      url: 'https://eu1-upstash.upstash.io',
+      token: 'tok_u',
+      from: 'UPSTASH_REDIS_REST_URL',
     });
     expect(resolveNotesBackend({ NODE_ENV: 'production', ...kv })).toEqual({
-      driver: 'upstash', url: 'https://kv-marketplace.upstash.io', token: 'tok_kv', from: 'KV_REST_API_URL',
+      driver: 'upstash',
+      url: 'https://kv-marketplace.upstash.io',
+      token: 'tok_kv',
+      from: 'KV_REST_API_URL',
     });
     // Both present: the Upstash names win. Upstash also wins over NOTES_STORAGE_URL.
-    expect(resolveNotesBackend({ ...kv, ...upstash, NOTES_STORAGE_URL: 'http://127.0.0.1:4100' })).toMatchObject({ from: 'UPSTASH_REDIS_REST_URL' });
+    expect(resolveNotesBackend({ ...kv, ...upstash, NOTES_STORAGE_URL: 'http://127.0.0.1:4100' })).toMatchObject({
+      from: 'UPSTASH_REDIS_REST_URL',
+    });
 
     const store = notesStore({ NODE_ENV: 'production', ...kv });
     expect('unavailable' in store ? store.unavailable : store.driver).toBe('upstash');
@@ -273,15 +328,26 @@ describe('notes storage: backend resolution', () => {
   it('names the missing half of an Upstash pair', () => {
     expect(configError({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' }).variable).toBe('UPSTASH_REDIS_REST_TOKEN');
     expect(configError({ KV_REST_API_TOKEN: 't' }).variable).toBe('KV_REST_API_URL');
-    expect(configError({ UPSTASH_REDIS_REST_URL: 'http://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).message).toMatch(
-      /^UPSTASH_REDIS_REST_URL: must use https:\/\//,
-    );
+    expect(
+      configError({ UPSTASH_REDIS_REST_URL: 'http://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }).message,
+    ).toMatch(/^UPSTASH_REDIS_REST_URL: must use https:\/\//);
   });
 
   it('uses NOTES_STORAGE_URL, or the local storage server by default outside production', () => {
-    expect(resolveNotesBackend({ NOTES_STORAGE_URL: 'http://127.0.0.1:4100/' })).toEqual({ driver: 'http', base: 'http://127.0.0.1:4100', from: 'NOTES_STORAGE_URL' });
-    expect(resolveNotesBackend({ NOTES_STORAGE_URL: 'https://store.example.com/kv' })).toMatchObject({ driver: 'http', base: 'https://store.example.com/kv' });
-    expect(resolveNotesBackend({ NODE_ENV: 'development' })).toEqual({ driver: 'http', base: 'http://127.0.0.1:4100', from: 'development default' });
+    expect(resolveNotesBackend({ NOTES_STORAGE_URL: 'http://127.0.0.1:4100/' })).toEqual({
+      driver: 'http',
+      base: 'http://127.0.0.1:4100',
+      from: 'NOTES_STORAGE_URL',
+    });
+    expect(resolveNotesBackend({ NOTES_STORAGE_URL: 'https://store.example.com/kv' })).toMatchObject({
+      driver: 'http',
+      base: 'https://store.example.com/kv',
+    });
+    expect(resolveNotesBackend({ NODE_ENV: 'development' })).toEqual({
+      driver: 'http',
+      base: 'http://127.0.0.1:4100',
+      from: 'development default',
+    });
     expect(resolveNotesBackend({ NODE_ENV: 'production', NOTES_STORAGE_URL: '  ' })).toEqual({ driver: 'none' });
   });
 

@@ -21,7 +21,14 @@ import { listen, serveFetchHandler, type Listening } from '../helpers/net';
  */
 const ran: string[] = [];
 const tool = (name: string, access: { roles: string[] } | { permissions: string[] } | 'public') =>
-  defineTool({ name, title: name, description: name, access, input: z.object({}), handler: () => (ran.push(name), jsonResult({ ok: true })) });
+  defineTool({
+    name,
+    title: name,
+    description: name,
+    access,
+    input: z.object({}),
+    handler: () => (ran.push(name), jsonResult({ ok: true })),
+  });
 const registry = createRegistry([
   tool('open', 'public'),
   tool('members_export', { permissions: ['members:read'] }),
@@ -74,7 +81,11 @@ const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 const token = (sub: string, extra: Record<string, unknown> = {}) =>
   issuer.sign({ aud: RESOURCE, sub, org_id: 'org_acme', client_id: 'c', scope: 'openid', ...extra });
 const send = (body: unknown, bearer: string) =>
-  fetch(`${server.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
+  fetch(`${server.url}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` },
+    body: JSON.stringify(body),
+  });
 const listNames = async (bearer: string) =>
   ((await readRpc(await send(LIST, bearer))).result as { tools: Array<{ name: string }> }).tools.map((x) => x.name);
 
@@ -100,7 +111,13 @@ describe('a permission policy decided from the role catalog', () => {
     expect(await refusalShape('members_export', bob)).toBe(await refusalShape('no_such_tool', bob));
     expect(ran).toEqual([]);
     expect(records).toContainEqual(
-      expect.objectContaining({ tool: 'members_export', sub: 'user_bob', decision: 'deny', reason: 'permission_required', outcome: 'not_run' }),
+      expect.objectContaining({
+        tool: 'members_export',
+        sub: 'user_bob',
+        decision: 'deny',
+        reason: 'permission_required',
+        outcome: 'not_run',
+      }),
     );
   });
 
@@ -149,8 +166,12 @@ describe('roles and permissions in the token win over a lookup', () => {
     expect(await refusalShape('members_export', aliceAsMember)).toBe(await refusalShape('no_such_tool', aliceAsMember));
     expect(await listNames(aliceAsMember)).toEqual(['open']);
     expect(ran).toEqual([]);
-    expect(records).toContainEqual(expect.objectContaining({ tool: 'admin_panel', decision: 'deny', reason: 'role_required' }));
-    expect(records).toContainEqual(expect.objectContaining({ tool: 'members_export', decision: 'deny', reason: 'permission_required' }));
+    expect(records).toContainEqual(
+      expect.objectContaining({ tool: 'admin_panel', decision: 'deny', reason: 'role_required' }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({ tool: 'members_export', decision: 'deny', reason: 'permission_required' }),
+    );
     expect(lookup.requestCount()).toBe(0);
     expect(api.requestCount()).toBe(served);
   });
@@ -171,7 +192,14 @@ describe('roles and permissions in the token win over a lookup', () => {
 
 describe('reading the role catalog only when needed', () => {
   const now = Math.floor(Date.now() / 1000);
-  const alice: UserPrincipal = { kind: 'user', subject: 'user_alice', organizationId: 'org_acme', scopes: [], issuedAt: now, expiresAt: now + 300 };
+  const alice: UserPrincipal = {
+    kind: 'user',
+    subject: 'user_alice',
+    organizationId: 'org_acme',
+    scopes: [],
+    issuedAt: now,
+    expiresAt: now + 300,
+  };
 
   it('permissionsNeeded: tools/list or a call to a permission tool, unless the token carries permissions', () => {
     expect(permissionsNeeded(LIST, registry, alice)).toBe(true);
@@ -183,7 +211,10 @@ describe('reading the role catalog only when needed', () => {
 
   it('resolveMembership skips the catalog when told only roles decide', async () => {
     catalogDown = true;
-    expect(await resolveMembership(alice, lookup, { permissions: false })).toEqual({ roles: ['admin'], permissions: [] });
+    expect(await resolveMembership(alice, lookup, { permissions: false })).toEqual({
+      roles: ['admin'],
+      permissions: [],
+    });
     expect(lookup.requestCount()).toBe(1);
     expect(await resolveMembership(alice, lookup)).toBe('unavailable');
   });

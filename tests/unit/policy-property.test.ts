@@ -42,7 +42,9 @@ const requirementsArb = fc
     },
     { requiredKeys: [] }, // any key may be absent; arrays may be empty
   )
-  .filter((r) => (r.scopes?.length ?? 0) + (r.roles?.length ?? 0) + (r.permissions?.length ?? 0) > 0 || r.org === 'required');
+  .filter(
+    (r) => (r.scopes?.length ?? 0) + (r.roles?.length ?? 0) + (r.permissions?.length ?? 0) > 0 || r.org === 'required',
+  );
 
 const accessArb: fc.Arbitrary<Access> = fc.oneof(
   { arbitrary: fc.constant('public' as const), weight: 1 },
@@ -52,7 +54,14 @@ const accessArb: fc.Arbitrary<Access> = fc.oneof(
 
 type Caller =
   | { kind: 'anonymous' }
-  | { kind: 'user'; scopes: string[]; org: string | undefined; roles: string[]; permissions: string[]; singleRoleClaim: boolean };
+  | {
+      kind: 'user';
+      scopes: string[];
+      org: string | undefined;
+      roles: string[];
+      permissions: string[];
+      singleRoleClaim: boolean;
+    };
 
 const callerArb: fc.Arbitrary<Caller> = fc.oneof(
   { arbitrary: fc.constant({ kind: 'anonymous' as const }), weight: 1 },
@@ -174,10 +183,15 @@ async function checkOne(policies: Access[], caller: Caller): Promise<void> {
 
     const listResponse = await post(server, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bearer);
     expect(listResponse.status).toBe(200);
-    const listed = new Set(((await readRpc(listResponse)).result as { tools: Array<{ name: string }> }).tools.map((t) => t.name));
+    const listed = new Set(
+      ((await readRpc(listResponse)).result as { tools: Array<{ name: string }> }).tools.map((t) => t.name),
+    );
 
     const unknownResponse = await post(server, callBody(UNKNOWN), bearer);
-    const unknown = { status: unknownResponse.status, text: JSON.stringify(await readRpc(unknownResponse)).replaceAll(UNKNOWN, 'X') };
+    const unknown = {
+      status: unknownResponse.status,
+      text: JSON.stringify(await readRpc(unknownResponse)).replaceAll(UNKNOWN, 'X'),
+    };
     expect(unknown.status).toBeLessThan(500);
 
     for (const tool of registry.tools) {
@@ -218,7 +232,14 @@ async function checkOne(policies: Access[], caller: Caller): Promise<void> {
         const scopes = match![1]?.split(' ') ?? [];
         expect(sorted(scopes), `${where}: 401 scope parameter`).toEqual(sorted(declared));
         // Sign in with exactly the challenged scopes, as someone who holds every role and permission.
-        retryClaims = { aud: RESOURCE, sub: 'user_retry', org_id: 'org_acme', scope: scopes.join(' '), roles: [...ROLES], permissions: [...PERMISSIONS] };
+        retryClaims = {
+          aud: RESOURCE,
+          sub: 'user_retry',
+          org_id: 'org_acme',
+          scope: scopes.join(' '),
+          roles: [...ROLES],
+          permissions: [...PERMISSIONS],
+        };
       } else {
         expect(response.status, `${where}: listed tool answered ${response.status}`).toBe(403);
         expect(caller.kind).toBe('user');
@@ -243,13 +264,18 @@ async function checkOne(policies: Access[], caller: Caller): Promise<void> {
 }
 
 describe('policy properties over random registries and callers', () => {
-  it('listed tools are callable or fixably challenged; unlisted ones look nonexistent; no 5xx', { timeout: 60_000 }, async () => {
+  it('listed tools are callable or fixably challenged; unlisted ones look nonexistent; no 5xx', {
+    timeout: 60_000,
+  }, async () => {
     const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(fc.array(accessArb, { minLength: 1, maxLength: 6 }), callerArb, checkOne),
-      { numRuns: 60, interruptAfterTimeLimit: 40_000, markInterruptAsFailure: true },
+    await fc.assert(fc.asyncProperty(fc.array(accessArb, { minLength: 1, maxLength: 6 }), callerArb, checkOne), {
+      numRuns: 60,
+      interruptAfterTimeLimit: 40_000,
+      markInterruptAsFailure: true,
+    });
+    console.log(
+      `[policy-property] 60 runs in ${Date.now() - started} ms; tool calls by branch: ${JSON.stringify(seen)}`,
     );
-    console.log(`[policy-property] 60 runs in ${Date.now() - started} ms; tool calls by branch: ${JSON.stringify(seen)}`);
   });
 });
 
@@ -260,7 +286,14 @@ describe('dispatch caches handlers per tool definition, not per name', () => {
     const ran: string[] = [];
     const make = (label: string) =>
       createRegistry([
-        defineTool({ name: 'shared_name', title: label, description: label, access: 'public', input: z.object({}), handler: () => (ran.push(label), jsonResult({ label })) }),
+        defineTool({
+          name: 'shared_name',
+          title: label,
+          description: label,
+          access: 'public',
+          input: z.object({}),
+          handler: () => (ran.push(label), jsonResult({ label })),
+        }),
       ]);
     const first = await serveFetchHandler(createMcpEndpoint({ registry: make('first'), config: () => config }));
     const second = await serveFetchHandler(createMcpEndpoint({ registry: make('second'), config: () => config }));

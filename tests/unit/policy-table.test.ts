@@ -96,7 +96,8 @@ type Row = {
 const OK = { status: 200, www: null, ran: true, listed: true, as: 'result' } as const;
 const HIDDEN = { status: 200, www: null, ran: false, listed: false, as: 'unknown' } as const;
 const UNAVAILABLE = { status: 503, www: null, ran: false, listed: false, as: 'rpc-error' } as const;
-const challenge = (status: 401 | 403, www: string) => ({ status, www, ran: false, listed: true, as: 'rpc-error' }) as const;
+const challenge = (status: 401 | 403, www: string) =>
+  ({ status, www, ran: false, listed: true, as: 'rpc-error' }) as const;
 
 const TABLE: Row[] = [
   // public: anyone
@@ -191,12 +192,21 @@ const tokens = new Map<CallerName, string | undefined>();
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  const config: Config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+  const config: Config = loadConfig({
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: RESOURCE,
+  });
   server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
   setAuditSink(() => {});
   for (const caller of CALLER_NAMES) {
     const claims = CALLERS[caller];
-    tokens.set(caller, claims ? await issuer.sign({ aud: RESOURCE, sub: `user_${caller}`, client_id: 'client_1', ...claims }) : undefined);
+    tokens.set(
+      caller,
+      claims
+        ? await issuer.sign({ aud: RESOURCE, sub: `user_${caller}`, client_id: 'client_1', ...claims })
+        : undefined,
+    );
   }
 });
 afterAll(async () => {
@@ -221,7 +231,13 @@ async function listedFor(caller: CallerName): Promise<string[]> {
   return (message.result as { tools: Array<{ name: string }> }).tools.map((tool) => tool.name);
 }
 
-type Observed = { status: number; www: string | null; retryAfter: string | null; ran: boolean; body: Record<string, unknown> };
+type Observed = {
+  status: number;
+  www: string | null;
+  retryAfter: string | null;
+  ran: boolean;
+  body: Record<string, unknown>;
+};
 async function observe(caller: CallerName, tool: string): Promise<Observed> {
   const before = runs.get(tool) ?? 0;
   const response = await post(callBody(tool), caller);
@@ -243,33 +259,50 @@ describe('the expected table itself', () => {
 });
 
 describe.each(TOOL_NAMES)('policy of %s', (tool) => {
-  it.each(TABLE.filter((row) => row.tool === tool))(`$caller -> $status (ran: $ran, listed: $listed, $as)`, async (row) => {
-    const observed = await observe(row.caller, row.tool);
-    expect({ status: observed.status, www: observed.www, ran: observed.ran }).toEqual({ status: row.status, www: row.www, ran: row.ran });
-    expect((await listedFor(row.caller)).includes(row.tool), 'listed in tools/list').toBe(row.listed);
+  it.each(TABLE.filter((row) => row.tool === tool))(
+    `$caller -> $status (ran: $ran, listed: $listed, $as)`,
+    async (row) => {
+      const observed = await observe(row.caller, row.tool);
+      expect({ status: observed.status, www: observed.www, ran: observed.ran }).toEqual({
+        status: row.status,
+        www: row.www,
+        ran: row.ran,
+      });
+      expect((await listedFor(row.caller)).includes(row.tool), 'listed in tools/list').toBe(row.listed);
 
-    switch (row.as) {
-      case 'result':
-        expect(observed.body).toMatchObject({ jsonrpc: '2.0', id: 42, result: { structuredContent: { ran: row.tool } } });
-        break;
-      case 'unknown': {
-        const unknown = await observe(row.caller, 'no_such_tool');
-        expect(unknown.status).toBe(observed.status);
-        expect(JSON.stringify(observed.body).replaceAll(row.tool, 'X')).toBe(JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'));
-        break;
+      switch (row.as) {
+        case 'result':
+          expect(observed.body).toMatchObject({
+            jsonrpc: '2.0',
+            id: 42,
+            result: { structuredContent: { ran: row.tool } },
+          });
+          break;
+        case 'unknown': {
+          const unknown = await observe(row.caller, 'no_such_tool');
+          expect(unknown.status).toBe(observed.status);
+          expect(JSON.stringify(observed.body).replaceAll(row.tool, 'X')).toBe(
+            JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'),
+          );
+          break;
+        }
+        case 'rpc-error':
+          expect(observed.body).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code: expect.any(Number) } });
+          expect(observed.body).not.toHaveProperty('result');
+          if (row.status === 503) expect(observed.retryAfter).toBe('10');
+          break;
       }
-      case 'rpc-error':
-        expect(observed.body).toMatchObject({ jsonrpc: '2.0', id: 42, error: { code: expect.any(Number) } });
-        expect(observed.body).not.toHaveProperty('result');
-        if (row.status === 503) expect(observed.retryAfter).toBe('10');
-        break;
-    }
-  });
+    },
+  );
 });
 
 describe('membership lookup outage', () => {
   it('fails closed: lookup-dependent cells answer 503 with Retry-After and nothing runs; other tools are unaffected', async () => {
-    const issuerConfig: Config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+    const issuerConfig: Config = loadConfig({
+      NODE_ENV: 'production',
+      AUTHKIT_DOMAIN: issuer.issuer,
+      MCP_RESOURCE_URL: RESOURCE,
+    });
     // The I/O edge only: a lookup whose WorkOS calls all fail (the real client's outage path is in identity.test.ts).
     const down = {
       membership: async () => 'unavailable' as const,
@@ -277,7 +310,9 @@ describe('membership lookup outage', () => {
       members: async () => 'unavailable' as const,
       requestCount: () => 0,
     };
-    const outage = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => issuerConfig, identity: () => down }));
+    const outage = await serveFetchHandler(
+      createMcpEndpoint({ registry: fixture, config: () => issuerConfig, identity: () => down }),
+    );
     try {
       for (const tool of ['admin_panel', 'staff_area', 'notes_manage']) {
         const before = runs.get(tool) ?? 0;
@@ -286,7 +321,10 @@ describe('membership lookup outage', () => {
           headers: { ...MCP_HEADERS, authorization: `Bearer ${tokens.get('no_membership_claims')}` },
           body: JSON.stringify(callBody(tool)),
         });
-        expect({ ...UNAVAILABLE, status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({ ...UNAVAILABLE, retryAfter: '10' });
+        expect({ ...UNAVAILABLE, status: response.status, retryAfter: response.headers.get('retry-after') }).toEqual({
+          ...UNAVAILABLE,
+          retryAfter: '10',
+        });
         expect(runs.get(tool) ?? 0).toBe(before);
       }
       const open = await fetch(`${outage.url}/mcp`, {

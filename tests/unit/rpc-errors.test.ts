@@ -11,10 +11,13 @@ const JSON_RPC_STANDARD = new Set([-32700, -32600, -32601, -32602, -32603]);
 const implementationDefined = (code: number) => code <= -32000 && code >= -32019;
 
 describe('error codes this project emits', () => {
-  it.each(Object.entries(RPC_ERRORS))('%s (%i) is a JSON-RPC standard code or implementation-defined', (_name, code) => {
-    expect(JSON_RPC_STANDARD.has(code) || implementationDefined(code)).toBe(true);
-    expect([-32002, -32042]).not.toContain(code);
-  });
+  it.each(Object.entries(RPC_ERRORS))(
+    '%s (%i) is a JSON-RPC standard code or implementation-defined',
+    (_name, code) => {
+      expect(JSON_RPC_STANDARD.has(code) || implementationDefined(code)).toBe(true);
+      expect([-32002, -32042]).not.toContain(code);
+    },
+  );
 
   it('uses spec-range codes only as the spec defines them', () => {
     expect(HEADER_MISMATCH).toBe(-32020);

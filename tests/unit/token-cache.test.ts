@@ -13,7 +13,13 @@ beforeAll(async () => {
 });
 afterAll(async () => issuer?.close());
 
-const claims = (extra: Record<string, unknown> = {}) => ({ aud: RESOURCE, sub: 'user_cache', org_id: 'org_acme', scope: 'notes:read', ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  aud: RESOURCE,
+  sub: 'user_cache',
+  org_id: 'org_acme',
+  scope: 'notes:read',
+  ...extra,
+});
 
 /** jose's remote key set, wrapped to count how often a verification asked for a key. */
 function countingKeys(): { keys: JWTVerifyGetKey; lookups: () => number } {
@@ -29,7 +35,13 @@ function countingKeys(): { keys: JWTVerifyGetKey; lookups: () => number } {
 }
 
 const verifierWith = (options: Partial<Parameters<typeof createTokenVerifier>[0]> = {}) =>
-  createTokenVerifier({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audiences: [RESOURCE], algorithms: ['RS256'], ...options });
+  createTokenVerifier({
+    issuer: issuer.issuer,
+    jwksUrl: issuer.jwksUrl,
+    audiences: [RESOURCE],
+    algorithms: ['RS256'],
+    ...options,
+  });
 
 describe('verified-token cache', () => {
   it('a repeated token is verified once', async () => {
@@ -63,7 +75,9 @@ describe('verified-token cache', () => {
     expect((await verify(token)).ok).toBe(true);
     expect(cache.size()).toBe(1);
     const [header, , signature] = token.split('.') as [string, string, string];
-    const escalated = Buffer.from(JSON.stringify({ ...claims({ scope: 'notes:read notes:write' }), iss: issuer.issuer, iat: 1, exp: 9999999999 })).toString('base64url');
+    const escalated = Buffer.from(
+      JSON.stringify({ ...claims({ scope: 'notes:read notes:write' }), iss: issuer.issuer, iat: 1, exp: 9999999999 }),
+    ).toString('base64url');
     expect(await verify(`${header}.${escalated}.${signature}`)).toMatchObject({ ok: false, kind: 'invalid_token' });
     // The same signature bytes spelled with non-zero unused bits in the last character (RFC 4648 §3.5).
     const last = signature.at(-1)!;
@@ -77,7 +91,13 @@ describe('verified-token cache', () => {
   it("an entry never outlives the token's exp", async () => {
     let now = Date.now();
     const cache = createTokenCache({ now: () => now });
-    const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: now / 1000, expiresAt: Math.floor(now / 1000) + 60 };
+    const principal: UserPrincipal = {
+      kind: 'user',
+      subject: 's',
+      scopes: [],
+      issuedAt: now / 1000,
+      expiresAt: Math.floor(now / 1000) + 60,
+    };
     cache.set('h.p.token-a', principal);
     expect(cache.get('h.p.token-a')).toEqual(principal);
     now += 61_000;
@@ -100,7 +120,13 @@ describe('verified-token cache', () => {
 
   it('answers only for the exact token string: another signature or another signing input misses', () => {
     const cache = createTokenCache();
-    const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: 0, expiresAt: Math.floor(Date.now() / 1000) + 600 };
+    const principal: UserPrincipal = {
+      kind: 'user',
+      subject: 's',
+      scopes: [],
+      issuedAt: 0,
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    };
     cache.set('hdr.payload.sig1', principal);
     expect(cache.get('hdr.payload.sig1')).toEqual(principal);
     expect(cache.get('hdr.payload.sig2')).toBeUndefined(); // same claims, different signature
@@ -112,7 +138,13 @@ describe('verified-token cache', () => {
 
   it('is bounded in size, dropping the oldest entries', async () => {
     const cache = createTokenCache({ maxEntries: 3 });
-    const principal: UserPrincipal = { kind: 'user', subject: 's', scopes: [], issuedAt: 0, expiresAt: Math.floor(Date.now() / 1000) + 600 };
+    const principal: UserPrincipal = {
+      kind: 'user',
+      subject: 's',
+      scopes: [],
+      issuedAt: 0,
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    };
     for (const token of ['h.p.t1', 'h.p.t2', 'h.p.t3', 'h.p.t4', 'h.p.t5']) cache.set(token, principal);
     expect(cache.size()).toBe(3);
     expect(cache.get('h.p.t1')).toBeUndefined();
@@ -134,7 +166,9 @@ describe('JWKS fetches under load', () => {
     const verify = verifierWith({ cache: false });
     expect((await verify(await issuer.sign(claims()))).ok).toBe(true); // warm: one fetch
     const { privateKey } = await generateKeyPair('RS256');
-    const flood = await Promise.all(Array.from({ length: 60 }, () => issuer.sign(claims(), { key: privateKey, kid: crypto.randomUUID() })));
+    const flood = await Promise.all(
+      Array.from({ length: 60 }, () => issuer.sign(claims(), { key: privateKey, kid: crypto.randomUUID() })),
+    );
     const before = issuer.jwksFetches();
     const first = await Promise.all(flood.slice(0, 30).map((token) => verify(token)));
     const second = await Promise.all(flood.slice(30).map((token) => verify(token)));

@@ -102,7 +102,12 @@ describe('access token verification (jose, JWKS on 127.0.0.1)', () => {
   it('refuses a tampered payload', async () => {
     const token = await issuer.sign(claims({ scope: 'notes:read' }));
     const [header, , signature] = token.split('.');
-    const forged = b64url({ ...claims({ scope: 'notes:read notes:write admin' }), iss: issuer.issuer, iat: 1, exp: 9999999999 });
+    const forged = b64url({
+      ...claims({ scope: 'notes:read notes:write admin' }),
+      iss: issuer.issuer,
+      iat: 1,
+      exp: 9999999999,
+    });
     expectInvalid(await verify(`${header}.${forged}.${signature}`), /signature/);
   });
 
@@ -120,7 +125,12 @@ describe('access token verification (jose, JWKS on 127.0.0.1)', () => {
   });
 
   it('fails closed as "unavailable" when the JWKS is down, and recovers', async () => {
-    const fresh = createTokenVerifier({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audiences: [RESOURCE], algorithms: ['RS256'] });
+    const fresh = createTokenVerifier({
+      issuer: issuer.issuer,
+      jwksUrl: issuer.jwksUrl,
+      audiences: [RESOURCE],
+      algorithms: ['RS256'],
+    });
     issuer.setMode('down');
     try {
       expect(await fresh(await issuer.sign(claims()))).toEqual({ ok: false, kind: 'unavailable' });
@@ -147,22 +157,47 @@ describe('token types: an access token, never an ID token or another JWT of the 
   const EXTRA = 'client_01EXTRA';
   let extra: TokenVerifier;
   beforeAll(() => {
-    extra = createTokenVerifier({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audiences: [RESOURCE, EXTRA], extraAudiences: [EXTRA], algorithms: ['RS256'] });
+    extra = createTokenVerifier({
+      issuer: issuer.issuer,
+      jwksUrl: issuer.jwksUrl,
+      audiences: [RESOURCE, EXTRA],
+      extraAudiences: [EXTRA],
+      algorithms: ['RS256'],
+    });
   });
-  const typed = (typ: string | undefined, extraClaims: Record<string, unknown> = {}) => issuer.sign(claims(extraClaims), { header: { typ } });
+  const typed = (typ: string | undefined, extraClaims: Record<string, unknown> = {}) =>
+    issuer.sign(claims(extraClaims), { header: { typ } });
 
   it.each(['at+jwt', 'AT+JWT', 'application/at+jwt', 'JWT', 'jwt', undefined])('accepts typ %s', async (typ) => {
     expect((await verify(await typed(typ))).ok).toBe(true);
   });
 
-  it.each(['logout+jwt', 'secevent+jwt', 'dpop+jwt', 'id_token+jwt', 'token-introspection+jwt', 'JOSE', 'application/jwt+x', ''])('refuses typ %j', async (typ) => {
+  it.each([
+    'logout+jwt',
+    'secevent+jwt',
+    'dpop+jwt',
+    'id_token+jwt',
+    'token-introspection+jwt',
+    'JOSE',
+    'application/jwt+x',
+    '',
+  ])('refuses typ %j', async (typ) => {
     expectInvalid(await verify(await typed(typ)), /not an access token/);
   });
 
-  it.each(['nonce', 'at_hash', 'c_hash', 's_hash'])('refuses a token carrying the ID-token claim %s, whatever its audience', async (claim) => {
-    expectInvalid(await verify(await issuer.sign(claims({ [claim]: 'x3bKQW0qVhZqLCDmDS1pKw' }))), /not an access token/);
-    expectInvalid(await extra(await issuer.sign(claims({ aud: EXTRA, [claim]: 'x3bKQW0qVhZqLCDmDS1pKw' }))), /not an access token/);
-  });
+  it.each(['nonce', 'at_hash', 'c_hash', 's_hash'])(
+    'refuses a token carrying the ID-token claim %s, whatever its audience',
+    async (claim) => {
+      expectInvalid(
+        await verify(await issuer.sign(claims({ [claim]: 'x3bKQW0qVhZqLCDmDS1pKw' }))),
+        /not an access token/,
+      );
+      expectInvalid(
+        await extra(await issuer.sign(claims({ aud: EXTRA, [claim]: 'x3bKQW0qVhZqLCDmDS1pKw' }))),
+        /not an access token/,
+      );
+    },
+  );
 
   it.each(['email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'picture'])(
     'refuses profile claim %s when only an extra audience matched, accepts it for the resource audience',
@@ -174,12 +209,28 @@ describe('token types: an access token, never an ID token or another JWT of the 
   );
 
   it('accepts an AuthKit-shaped access token for the client-id audience (jti, sid, org_id, no client_id)', async () => {
-    const result = await extra(await issuer.sign({ aud: EXTRA, sub: 'user_alice', org_id: 'org_acme', sid: 'app_consent_01', scope: 'openid' }, { header: { typ: 'JWT' } }));
+    const result = await extra(
+      await issuer.sign(
+        { aud: EXTRA, sub: 'user_alice', org_id: 'org_acme', sid: 'app_consent_01', scope: 'openid' },
+        { header: { typ: 'JWT' } },
+      ),
+    );
     expect(result).toMatchObject({ ok: true, principal: { subject: 'user_alice', organizationId: 'org_acme' } });
   });
 
   it('refuses an AuthKit-shaped ID token for the client-id audience (profile claims, nonce, no jti)', async () => {
-    const id = await issuer.sign({ aud: EXTRA, sub: 'user_alice', email: 'a@x.test', email_verified: true, name: 'A', nonce: 'n1', jti: undefined }, { header: { typ: undefined } });
+    const id = await issuer.sign(
+      {
+        aud: EXTRA,
+        sub: 'user_alice',
+        email: 'a@x.test',
+        email_verified: true,
+        name: 'A',
+        nonce: 'n1',
+        jti: undefined,
+      },
+      { header: { typ: undefined } },
+    );
     expect((await extra(id)).ok).toBe(false);
   });
 });
@@ -194,7 +245,13 @@ describe('token lifetime and time claims', () => {
   });
 
   it('follows a configured maximum', async () => {
-    const short = createTokenVerifier({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, audiences: [RESOURCE], algorithms: ['RS256'], maxTokenLifetimeSeconds: 600 });
+    const short = createTokenVerifier({
+      issuer: issuer.issuer,
+      jwksUrl: issuer.jwksUrl,
+      audiences: [RESOURCE],
+      algorithms: ['RS256'],
+      maxTokenLifetimeSeconds: 600,
+    });
     expect((await short(await issuer.sign(claims(), { expiresIn: 600 }))).ok).toBe(true);
     expectInvalid(await short(await issuer.sign(claims(), { expiresIn: 601 })), /lifetime exceeds/);
     // Issued longer ago than the maximum: refused even though exp is still ahead.
@@ -202,7 +259,10 @@ describe('token lifetime and time claims', () => {
   });
 
   it('refuses an iat in the future beyond the 30 s tolerance, accepts one within it', async () => {
-    expectInvalid(await verify(await issuer.sign(claims({ iat: now() + 120, exp: now() + 600 }))), /issued in the future/);
+    expectInvalid(
+      await verify(await issuer.sign(claims({ iat: now() + 120, exp: now() + 600 }))),
+      /issued in the future/,
+    );
     expect((await verify(await issuer.sign(claims({ iat: now() + 20, exp: now() + 600 })))).ok).toBe(true);
   });
 

@@ -15,9 +15,14 @@ describe('cacheHintsFor', () => {
   });
 
   it('chooses a hint for every cacheable method (nothing left to the SDK default)', () => {
-    expect(Object.keys(cacheHintsFor(1)).sort()).toEqual(
-      ['prompts/list', 'resources/list', 'resources/read', 'resources/templates/list', 'server/discover', 'tools/list'],
-    );
+    expect(Object.keys(cacheHintsFor(1)).sort()).toEqual([
+      'prompts/list',
+      'resources/list',
+      'resources/read',
+      'resources/templates/list',
+      'server/discover',
+      'tools/list',
+    ]);
   });
 });
 
@@ -35,7 +40,12 @@ describe('MCP_LIST_TTL_MS', () => {
 
 describe('withNoStore', () => {
   it('adds no-store and keeps status, body and other headers', async () => {
-    const response = withNoStore(new Response('{"a":1}', { status: 201, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' } }));
+    const response = withNoStore(
+      new Response('{"a":1}', {
+        status: 201,
+        headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' },
+      }),
+    );
     expect(response.status).toBe(201);
     expect(response.headers.get('cache-control')).toBe('public, max-age=60, no-store');
     expect(response.headers.get('content-type')).toBe('application/json');

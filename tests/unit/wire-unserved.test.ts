@@ -9,8 +9,11 @@ describe('unservedMethod', () => {
     expect(unservedMethod(message, era)).toMatchObject({ status, code: -32601, reason: 'subscriptions_unsupported' });
   });
 
-  it.each([[{ method: 'tools/list' }], [{ method: 'constructor' }], [[{ method: 'subscriptions/listen' }]], [null], ['subscriptions/listen']])(
-    'lets %o through',
-    (message) => expect(unservedMethod(message, 'modern')).toBeUndefined(),
-  );
+  it.each([
+    [{ method: 'tools/list' }],
+    [{ method: 'constructor' }],
+    [[{ method: 'subscriptions/listen' }]],
+    [null],
+    ['subscriptions/listen'],
+  ])('lets %o through', (message) => expect(unservedMethod(message, 'modern')).toBeUndefined());
 });
