@@ -1,8 +1,8 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
-import { audit, finishAfter, openTrail } from '@/lib/audit';
+import { audit, finishAfter, openTrail } from '@/lib/audit/log';
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http';
-import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/origin';
+import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http/answers';
+import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/http/origin';
 
 /**
  * The methods /mcp serves: POST, and OPTIONS for preflights. Every other method a Request can carry

@@ -1,5 +1,5 @@
 // The local development store for notes: unstorage's storage handler over the fs driver,
-// on 127.0.0.1 only. The MCP server reaches it with unstorage's http driver (lib/storage.ts),
+// on 127.0.0.1 only. The MCP server reaches it with unstorage's http driver (tools/notes/store.ts),
 // which is its default outside production.
 //
 //   npx tsx scripts/storage-server.ts

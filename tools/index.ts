@@ -1,7 +1,7 @@
 import { createRegistry } from '@/lib/registry';
-import notesCreate from './notes_create';
-import notesDelete from './notes_delete';
-import notesList from './notes_list';
+import notesCreate from './notes/notes_create';
+import notesDelete from './notes/notes_delete';
+import notesList from './notes/notes_list';
 import orgMembers from './org_members';
 import ping from './ping';
 import whoami from './whoami';

@@ -1,6 +1,6 @@
 import { after } from 'next/server';
-import { methodNotAllowed } from '@/lib/http';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { methodNotAllowed } from '@/lib/http/answers';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { registry } from '@/tools';
 
 // Edge: no Node built-ins anywhere below this file (tests/edge/edge-bundle.test.ts proves it).

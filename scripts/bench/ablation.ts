@@ -1,12 +1,12 @@
 import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { setAuditSink } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
 import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
 import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
 import type { TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig } from '@/lib/config';
-import { authInfoFor, handlerFor } from '@/lib/dispatch';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { authInfoFor, handlerFor } from '@/lib/endpoint/dispatch';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { evaluate } from '@/lib/policy';
 import { registry } from '@/tools';
 import ping from '@/tools/ping';
@@ -21,14 +21,14 @@ import { noopSink, post, runRound, type Handler, type Slot } from './inprocess';
  *   tsx scripts/bench/ablation.ts [--seconds 40] [--round-ms 500] [--concurrency 8]
  *
  *   a            bare mcp-handler, ping (1 tool)
- *   D1 ping      lib/dispatch handlerFor([ping]) (our wrapper, 1 tool), anonymous identity
+ *   D1 ping      lib/endpoint/dispatch handlerFor([ping]) (our wrapper, 1 tool), anonymous identity
  *   Dc ping      handlerFor(tools (c) sees: 5 tools), alice identity, tools/call ping
  *   Dc whoami    same handler, tools/call whoami                 = (c) without the endpoint's layers
  *   E stub       createMcpEndpoint with a verifier that answers at once (no hashing, no RS256)
  *   c            createMcpEndpoint, real verifier, cached token (scenario c)
  *   a0           (a) with mcp-handler's `telemetry: false`
  *   a-sdk        the SDK's own createMcpHandler (which mcp-handler wraps), given the parsed body:
- *                no clone + re-parse of a body lib/mcp.ts has already parsed
+ *                no clone + re-parse of a body lib/endpoint/endpoint.ts has already parsed
  *   D1 whoami    handlerFor([whoami]) (register only the called tool), tools/call whoami
  */
 
@@ -78,7 +78,7 @@ try {
     { serverInfo: { name: 'edge-mcp-authkit', version: '0.1.0' }, capabilities: { tools: {} }, telemetry: false },
   );
 
-  // The SDK handler mcp-handler wraps, given the already-parsed body (what lib/mcp.ts has in hand).
+  // The SDK handler mcp-handler wraps, given the already-parsed body (what lib/endpoint/endpoint.ts has in hand).
   const sdk = createSdkHandler(
     () => {
       const server = new McpServer({ name: 'edge-mcp-authkit', version: '0.1.0' }, { capabilities: { tools: {} } });

@@ -13,12 +13,12 @@ import { listen, type Listening } from '../../tests/helpers/net';
  * mcp-handler with a ping-equivalent tool and nothing else.
  */
 
-/** Same serverInfo and capabilities as lib/dispatch.ts, so (a) differs from (b) only by our layers. */
+/** Same serverInfo and capabilities as lib/endpoint/dispatch.ts, so (a) differs from (b) only by our layers. */
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
 
 /**
  * Scenario (a): mcp-handler with tools/ping.ts's name, title, description, input schema, annotations
- * and handler (so the same result), created once like lib/dispatch.ts caches its handlers.
+ * and handler (so the same result), created once like lib/endpoint/dispatch.ts caches its handlers.
  */
 export function bareHandler(): (request: Request) => Promise<Response> {
   return createMcpHandler(

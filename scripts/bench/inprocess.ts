@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { setAuditSink, type AuditSink } from '@/lib/audit';
+import { setAuditSink, type AuditSink } from '@/lib/audit/log';
 import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
 import { loadConfig } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { registry } from '@/tools';
 import {
   BODIES,
@@ -45,7 +45,7 @@ const URL_MCP = 'http://127.0.0.1:3000/mcp';
 const RESOURCE = URL_MCP;
 
 export const noopSink: AuditSink = () => {};
-/** The exact default sink of lib/audit.ts (it has no getter, so this is a copy of its one line). */
+/** The exact default sink of lib/audit/log.ts (it has no getter, so this is a copy of its one line). */
 const stdoutSink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }));
 
 export const post = (body: string, token?: string) =>

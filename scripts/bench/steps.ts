@@ -1,22 +1,22 @@
-import { httpAuditSinkFor } from '@/lib/audit';
+import { httpAuditSinkFor } from '@/lib/audit/log';
 import { readCredentials } from '@/lib/auth/authorization-header';
 import { verifierFor } from '@/lib/auth/authenticate';
 import { createIdentityLookup } from '@/lib/auth/identity';
-import { membershipNeeded } from '@/lib/auth/membership';
+import { membershipNeeded } from '@/lib/endpoint/membership';
 import { principalFromClaims } from '@/lib/auth/principal';
 import { createTokenCache } from '@/lib/auth/token-cache';
 import { loadConfig, MAX_BODY_BYTES } from '@/lib/config';
-import { authInfoFor } from '@/lib/dispatch';
-import { forwardedRequest } from '@/lib/forwarded-request';
-import { gate } from '@/lib/gate';
-import { readBodyWithLimit } from '@/lib/http';
+import { authInfoFor } from '@/lib/endpoint/dispatch';
+import { forwardedRequest } from '@/lib/endpoint/forwarded-request';
+import { gate } from '@/lib/endpoint/gate';
+import { readBodyWithLimit } from '@/lib/http/answers';
 import { evaluate } from '@/lib/policy';
 import { registry } from '@/tools';
 import { BODIES, MCP_HEADERS, median } from './common';
 import { ALICE } from './fixtures';
 
 /**
- * Cost of each step lib/mcp.ts adds before dispatch, measured one at a time (sequential, median of
+ * Cost of each step lib/endpoint/endpoint.ts adds before dispatch, measured one at a time (sequential, median of
  * 7 batches). Explains the (E stub) - (Dc) gap of ablation.ts. No sockets, no servers.
  *
  *   tsx scripts/bench/steps.ts [--n 20000]

@@ -1,8 +1,9 @@
 import { request as httpRequest } from 'node:http';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
-import { methodNotAllowed } from '@/lib/http';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { methodNotAllowed } from '@/lib/http/answers';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
 import { conformanceRegistry } from './fixture-tools';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyAuditSignature } from '@/lib/audit-sink';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyAuditSignature } from '@/lib/audit/http-sink';
 import { auditRecords, MCP_HEADERS, rpc, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { listen, type Listening } from '../helpers/net';

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
-import { createHttpAuditSink, verifyAuditSignature, type GapRecord, type HttpAuditSink } from '@/lib/audit-sink';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
+import { createHttpAuditSink, verifyAuditSignature, type GapRecord, type HttpAuditSink } from '@/lib/audit/http-sink';
 import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { MCP_HEADERS } from '../helpers/app';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
 import { countingRegistry, rawRequest, type RunLog } from './helpers';

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { MCP_HEADERS } from '../helpers/app';
 

@@ -1,6 +1,6 @@
 import { EdgeVM } from '@edge-runtime/vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '@/lib/origin';
+import { SECURITY_HEADERS } from '@/lib/http/origin';
 import { bundleForEdge } from '../helpers/edge';
 
 /**

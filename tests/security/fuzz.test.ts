@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import type { IdentityLookup } from '@/lib/auth/identity';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { MCP_HEADERS } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { serveFetchHandler, type Listening } from '../helpers/net';

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { SignJWT, type CryptoKey, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { AuditRecord } from '@/lib/audit';
+import type { AuditRecord } from '@/lib/audit/record';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import type { Access } from '@/lib/policy';
 

@@ -1,12 +1,13 @@
 import { gzipSync } from 'node:zlib';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import type { IdentityLookup } from '@/lib/auth/identity';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
-import { SECURITY_HEADERS } from '@/lib/origin';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
+import { SECURITY_HEADERS } from '@/lib/http/origin';
 import { auditRecords, MCP_HEADERS, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type SignOptions, type TestIssuer } from '../helpers/issuer';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
@@ -2221,7 +2222,7 @@ describe('repeated Authorization under next start, and requests the SDK refuses'
     expect(await appRecordsOfLastRequest()).toEqual([]);
   });
 
-  // Requests the SDK refuses after the gate (protocol version, parse errors) are audited by lib/mcp.ts.
+  // Requests the SDK refuses after the gate (protocol version, parse errors) are audited by lib/endpoint/endpoint.ts.
   it('built app: a request refused by the SDK with 400 leaves one audit record', async () => {
     if (appDirty) await appRecordsOfLastRequest();
     appDirty = true;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '@/lib/audit';
-import { createHttpAuditSink, verifyAuditSignature, type GapRecord } from '@/lib/audit-sink';
+import type { AuditRecord } from '@/lib/audit/record';
+import { createHttpAuditSink, verifyAuditSignature, type GapRecord } from '@/lib/audit/http-sink';
 import { listen, type Listening } from '../helpers/net';
 
 const SECRET = 'S3CRET-audit-sink-0123456789abcdef-XYZZY';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord } from '@/lib/audit';
-import { openRequestTrail, type OwedRecord } from '@/lib/audit-trail';
-import { createHttpAuditSink } from '@/lib/audit-sink';
+import type { AuditRecord } from '@/lib/audit/record';
+import { openRequestTrail, type OwedRecord } from '@/lib/audit/trail';
+import { createHttpAuditSink } from '@/lib/audit/http-sink';
 
 /** The reconciliation of owed records with the wrapper's runs, without HTTP around it. */
 function trail() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchRefusal, SDK_MAX_BATCH } from '@/lib/batch';
+import { batchRefusal, SDK_MAX_BATCH } from '@/lib/wire/batch';
 
 const batchOf = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' }));
 

@@ -2,14 +2,15 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
-import { authInfoFor, handlerFor, type RequestIdentity } from '@/lib/dispatch';
+import { authInfoFor, handlerFor, type RequestIdentity } from '@/lib/endpoint/dispatch';
 import { defineTool, jsonResult } from '@/lib/registry';
 import { serveFetchHandler, type Listening } from '../helpers/net';
 
 /**
- * The tool wrapper's own check, without the gate in front of it: lib/dispatch.ts is served directly
+ * The tool wrapper's own check, without the gate in front of it: lib/endpoint/dispatch.ts is served directly
  * on 127.0.0.1 and the identity on each request is set by the test. The wrapper must refuse, and
  * audit, whenever that identity is not one authInfoFor minted, whatever shape it has.
  */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@/lib/config';
-import { resolveNotesBackend } from '@/lib/storage';
+import { resolveNotesBackend } from '@/tools/notes/store';
 import { PROJECT_ROOT } from '../helpers/edge';
 
 /**

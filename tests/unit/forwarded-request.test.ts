@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forwardedRequest } from '@/lib/forwarded-request';
+import { forwardedRequest } from '@/lib/endpoint/forwarded-request';
 
 const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping","arguments":{"message":"é"}}}';
 const incoming = () =>

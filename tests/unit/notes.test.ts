@@ -11,11 +11,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTes
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { ConfigError } from '@/lib/config';
 import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
-import { NOT_CONFIGURED, noteKey, notesStore, resolveNotesBackend, setNotesStorageForTests } from '@/lib/storage';
+import { NOT_CONFIGURED, noteKey, notesStore, resolveNotesBackend, setNotesStorageForTests } from '@/tools/notes/store';
 import { startStorageServer, type StorageServer } from '@/scripts/storage-server';
-import notesCreate from '@/tools/notes_create';
-import notesDelete from '@/tools/notes_delete';
-import notesList from '@/tools/notes_list';
+import notesCreate from '@/tools/notes/notes_create';
+import notesDelete from '@/tools/notes/notes_delete';
+import notesList from '@/tools/notes/notes_list';
 
 const STORE_ENV = [
   'UPSTASH_REDIS_REST_URL',

@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink, type AuditRecord } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
+import type { AuditRecord } from '@/lib/audit/record';
 import { createIdentityLookup, type IdentityLookup } from '@/lib/auth/identity';
-import { permissionsNeeded, resolveMembership } from '@/lib/auth/membership';
+import { permissionsNeeded, resolveMembership } from '@/lib/endpoint/membership';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY } from '@/scripts/local-auth/workos-api';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
@@ -14,7 +15,7 @@ import { listen, serveFetchHandler, type Listening } from '../helpers/net';
 
 /**
  * Permission policies decided from WorkOS lookups, through the endpoint composition in-process
- * (lib/mcp.ts -> auth/membership.ts -> policy.ts) with the real @workos-inc/node client against the
+ * (lib/endpoint/endpoint.ts -> endpoint/membership.ts -> policy.ts) with the real @workos-inc/node client against the
  * local directory on 127.0.0.1: permissions are the union of the caller's roles' permissions in the
  * organization's role catalog. And roles/permissions carried by the token win over any lookup.
  * Seeded: alice is admin of org_acme (members:read among others), bob is member (no members:read).

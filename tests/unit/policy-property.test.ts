@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit';
+import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/mcp';
+import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import type { Access } from '@/lib/policy';
 import { createRegistry, defineTool, jsonResult, type Registry } from '@/lib/registry';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
@@ -150,7 +150,7 @@ function holdsEverything(access: Access, caller: Caller): boolean {
 
 let registryCounter = 0;
 /**
- * Each generated registry gets tool names no other registry in this process used: lib/dispatch.ts
+ * Each generated registry gets tool names no other registry in this process used: lib/endpoint/dispatch.ts
  * caches MCP handlers by tool names alone (see the known-issue test at the end of this file).
  */
 function buildRegistry(policies: Access[], runs: Map<string, number>): Registry {

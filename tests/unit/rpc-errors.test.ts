@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RPC_ERRORS } from '../../lib/http';
+import { RPC_ERRORS } from '../../lib/http/answers';
 import { HEADER_MISMATCH } from '../../lib/wire/headers';
 import { METHOD_NOT_FOUND } from '../../lib/wire/unserved';
 

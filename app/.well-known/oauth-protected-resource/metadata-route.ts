@@ -1,5 +1,5 @@
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http';
+import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http/answers';
 import { protectedResourceMetadata, publicJson, publicPreflight } from '@/lib/metadata';
 import { registry } from '@/tools';
 

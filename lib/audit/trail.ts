@@ -1,5 +1,5 @@
-import type { AuditRecord } from './audit';
-import type { HttpAuditSink, Reservation } from './audit-sink';
+import type { AuditRecord } from './record';
+import type { HttpAuditSink, Reservation } from './http-sink';
 
 /**
  * The audit of one request, from the moment its body is parsed until its response has been sent.
@@ -33,7 +33,7 @@ export type RequestTrail = {
   owe(records: readonly OwedRecord[]): void;
   /** Whether anything is still owed: when not, the request can settle as soon as it is answered. */
   owes(): boolean;
-  /** Every record of this request passes here after its stdout line (lib/audit.ts). */
+  /** Every record of this request passes here after its stdout line (lib/audit/log.ts). */
   written(record: AuditRecord): void;
   /** Writes what is still owed, releases the reservation; the HTTP flush, when there is a sink. */
   settle(): Promise<unknown> | undefined;

@@ -1,9 +1,9 @@
 import { perConfig, type Config } from '../config';
 import { needsLookedUpPermissions, needsMembership, type Access, type MembershipAnswer } from '../policy';
 import type { Registry } from '../registry';
-import { toolCallsIn } from '../gate';
-import { createIdentityLookup, type IdentityLookup } from './identity';
-import type { Principal } from './principal';
+import { toolCallsIn } from './gate';
+import { createIdentityLookup, type IdentityLookup } from '../auth/identity';
+import type { Principal } from '../auth/principal';
 
 /**
  * Looks up the caller's organization membership only when this request needs it: a call to a

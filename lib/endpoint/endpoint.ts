@@ -1,31 +1,24 @@
-import {
-  audit,
-  finishAfter,
-  httpAuditSinkFor,
-  identityFields,
-  openTrail,
-  policyField,
-  type AuditRecord,
-} from './audit';
-import type { HttpAuditSink } from './audit-sink';
-import type { OwedRecord, RequestTrail } from './audit-trail';
-import { authenticate } from './auth/authenticate';
-import type { IdentityLookup } from './auth/identity';
-import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './auth/membership';
-import { challengeStatus, wwwAuthenticate, type Challenge } from './auth/challenge';
-import type { Principal } from './auth/principal';
-import type { TokenVerifier } from './auth/verify';
-import { batchRefusal } from './batch';
-import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from './config';
+import { audit, finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
+import { identityFields, policyField, type AuditRecord } from '../audit/record';
+import type { HttpAuditSink } from '../audit/http-sink';
+import type { OwedRecord, RequestTrail } from '../audit/trail';
+import { authenticate } from '../auth/authenticate';
+import type { IdentityLookup } from '../auth/identity';
+import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
+import { challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
+import type { Principal } from '../auth/principal';
+import type { TokenVerifier } from '../auth/verify';
+import { batchRefusal } from '../wire/batch';
+import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from '../config';
 import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
-import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from './http';
-import { evaluate, type MembershipAnswer } from './policy';
-import type { Registry, ToolDefinition } from './registry';
-import { checkWireHeaders } from './wire/headers';
-import { unservedMethod } from './wire/unserved';
-import { withNoStore } from './wire/cache';
+import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
+import { evaluate, type MembershipAnswer } from '../policy';
+import type { Registry, ToolDefinition } from '../registry';
+import { checkWireHeaders } from '../wire/headers';
+import { unservedMethod } from '../wire/unserved';
+import { withNoStore } from '../wire/cache';
 
 /**
  * POST /mcp, in order: read the body (413) -> reserve room for its audit records (503 under

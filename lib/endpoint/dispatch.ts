@@ -1,11 +1,12 @@
 import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { audit, identityFields, policyField } from './audit';
-import type { IdentityLookup } from './auth/identity';
-import { ANONYMOUS, type Principal } from './auth/principal';
-import { evaluate, type MembershipAnswer } from './policy';
-import type { ToolDefinition } from './registry';
-import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from './wire/cache';
+import { audit } from '../audit/log';
+import { identityFields, policyField } from '../audit/record';
+import type { IdentityLookup } from '../auth/identity';
+import { ANONYMOUS, type Principal } from '../auth/principal';
+import { evaluate, type MembershipAnswer } from '../policy';
+import type { ToolDefinition } from '../registry';
+import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
 
 /**
  * Dispatch through mcp-handler with a server that registers only the tools this caller may see.
@@ -19,7 +20,7 @@ export type RequestIdentity = {
   requestId: string;
   /** Lazy WorkOS lookups for tools that need more than the token says (profile, members). */
   lookup?: IdentityLookup;
-  /** Asked before a tool runs: false once the request's audit is settled (lib/audit-trail.ts). */
+  /** Asked before a tool runs: false once the request's audit is settled (lib/audit/trail.ts). */
   begin?: (tool: string) => boolean;
 };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, jsonResult } from '@/lib/registry';
-import { toolError, withNotesStore } from '@/lib/storage';
+import { toolError, withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
   name: 'notes_delete',

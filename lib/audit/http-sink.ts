@@ -1,19 +1,19 @@
-import type { AuditRecord } from './audit';
-import { hmacKey, signedMessage, SIGNATURE_HEADER, TIMESTAMP_HEADER, toHex } from './audit-signature';
+import type { AuditRecord } from './record';
+import { hmacKey, signedMessage, SIGNATURE_HEADER, TIMESTAMP_HEADER, toHex } from './signature';
 
-export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signAuditPayload, verifyAuditSignature } from './audit-signature';
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signAuditPayload, verifyAuditSignature } from './signature';
 
 /**
  * An HTTP audit sink: records are queued in memory and POSTed in signed batches to AUDIT_SINK_URL.
  * Edge-safe: only `fetch`, timers, `AbortSignal.timeout` and Web Crypto.
  *
- * This sink is a second copy of the trail; the stdout line written by lib/audit.ts is the primary
+ * This sink is a second copy of the trail; the stdout line written by lib/audit/log.ts is the primary
  * record and nothing here can stop it being written.
  *
  * ## No record is dropped because of how much an attacker sends
  *
  * The queue holds at most `capacity` records and never evicts one. A request reserves room for every
- * record it can write (lib/mcp.ts knows the bound before it gates anything) and waits, up to
+ * record it can write (lib/endpoint/endpoint.ts knows the bound before it gates anything) and waits, up to
  * `reserveWaitMs`, while the queue is full of records still being delivered: that wait is the
  * backpressure. A request that still finds no room is refused with 503 and nothing runs. Records
  * leave the queue only when delivered or when delivery has truly failed.

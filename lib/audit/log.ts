@@ -1,38 +1,12 @@
-import { createHttpAuditSink, type HttpAuditSink } from './audit-sink';
-import { openRequestTrail, type RequestTrail } from './audit-trail';
-import { perConfig, type Config } from './config';
-import { describeAccess, type Access } from './policy';
-import type { Principal } from './auth/principal';
+import { createHttpAuditSink, type HttpAuditSink } from './http-sink';
+import { openRequestTrail, type RequestTrail } from './trail';
+import { perConfig, type Config } from '../config';
+import type { AuditRecord } from './record';
 
 /**
- * The audit trail: one record per tool call and one per rejected request, as JSON lines on stdout
- * (Vercel log drains pick them up), and optionally a signed HTTP copy (lib/audit-sink.ts). Records
- * carry identity facts, never a token. How many records one request can write is bounded and
- * documented in lib/audit-trail.ts.
+ * Writes audit records: one JSON line each on stdout (the default sink; Vercel log drains pick it
+ * up) and, when AUDIT_SINK_URL is set, a signed HTTP copy against the request's reservation.
  */
-export type Decision = 'allow' | 'deny' | 'challenge' | 'reject';
-export type Outcome = 'ok' | 'tool_error' | 'exception' | 'not_run';
-
-export type AuditRecord = {
-  type: 'tool_call' | 'request_rejected';
-  time: string;
-  requestId: string;
-  method?: string;
-  tool?: string;
-  policy?: string;
-  decision: Decision;
-  reason?: string;
-  status?: number;
-  outcome?: Outcome;
-  durationMs?: number;
-  sub?: string;
-  org_id?: string;
-  client_id?: string;
-  sid?: string;
-  jti?: string;
-  scopes?: string[];
-  arguments?: Record<string, unknown>;
-};
 
 export type AuditSink = (record: AuditRecord) => void;
 
@@ -40,22 +14,6 @@ let sink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }))
 
 export function setAuditSink(next: AuditSink): void {
   sink = next;
-}
-
-export function identityFields(principal: Principal | undefined): Partial<AuditRecord> {
-  if (principal?.kind !== 'user') return {};
-  return {
-    sub: principal.subject,
-    org_id: principal.organizationId,
-    client_id: principal.clientId,
-    sid: principal.sessionId,
-    jti: principal.tokenId,
-    scopes: principal.scopes,
-  };
-}
-
-export function policyField(access: Access): string {
-  return describeAccess(access);
 }
 
 const httpSinkFor = perConfig(

@@ -3,7 +3,7 @@ import { createStorage, type Storage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
 import upstashDriver from 'unstorage/drivers/upstash';
 import { z } from 'zod';
-import { ConfigError, isLoopbackHost } from './config';
+import { ConfigError, isLoopbackHost } from '../../lib/config';
 
 /**
  * The notes store: one namespace per organization (`notes:<orgId>:<noteId>`), through unstorage.

@@ -1,7 +1,7 @@
-import type { Challenge } from './auth/challenge';
-import type { Principal } from './auth/principal';
-import { evaluate, type Decision, type MembershipAnswer } from './policy';
-import type { Registry, ToolDefinition } from './registry';
+import type { Challenge } from '../auth/challenge';
+import type { Principal } from '../auth/principal';
+import { evaluate, type Decision, type MembershipAnswer } from '../policy';
+import type { Registry, ToolDefinition } from '../registry';
 
 /**
  * The gate before dispatch: every `tools/call` in the message (each element of a batch) is
