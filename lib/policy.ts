@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Challenge } from './auth/challenge';
+import { isScopeToken, type Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
 
 /**
@@ -8,7 +8,7 @@ import type { Principal } from './auth/principal';
  */
 
 /** OAuth scope-token (RFC 6749 §3.3), compared exactly and case-sensitively. */
-export const ScopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'not a valid OAuth scope token');
+export const ScopeSchema = z.string().refine(isScopeToken, 'not a valid OAuth scope token');
 
 export const RequirementsSchema = z.strictObject({
   /** All of these must be in the token's `scope` claim. */

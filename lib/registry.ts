@@ -42,6 +42,11 @@ export function jsonResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
 }
 
+/** A tool's failure as the caller sees it: an `isError` result with one fixed text, never internals. */
+export function toolError(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
 export class RegistryError extends Error {
   override name = 'RegistryError';
 }

@@ -1,5 +1,4 @@
 import type { Principal } from '../auth/principal';
-import { type Access, describeAccess } from '../policy';
 
 /**
  * What one audit record holds: one per tool call and one per rejected request, with identity
@@ -41,8 +40,4 @@ export function identityFields(principal: Principal | undefined): Partial<AuditR
     jti: principal.tokenId,
     scopes: principal.scopes,
   };
-}
-
-export function policyField(access: Access): string {
-  return describeAccess(access);
 }

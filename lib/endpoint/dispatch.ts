@@ -1,11 +1,11 @@
-import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { audit } from '../audit/log';
-import { identityFields, policyField } from '../audit/record';
+import { identityFields } from '../audit/record';
 import type { IdentityLookup } from '../auth/identity';
 import { ANONYMOUS, type Principal } from '../auth/principal';
-import { evaluate, type MembershipAnswer } from '../policy';
-import type { ToolDefinition } from '../registry';
+import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
+import { toolError, type ToolDefinition } from '../registry';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
 
 /**
@@ -70,8 +70,6 @@ function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
     : UNKNOWN_CALLER;
 }
 
-const refusal = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
-
 function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> | undefined {
   if (!tool.audit?.length) return undefined;
   return Object.fromEntries(tool.audit.filter((k) => k in args).map((k) => [k, args[k]]));
@@ -85,13 +83,13 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
       // Its request was already settled (the client left, the call was recorded as not run): never run it now.
-      if (identity.begin && !identity.begin(tool.name)) return refusal('The request has ended');
+      if (identity.begin && !identity.begin(tool.name)) return toolError('The request has ended');
       const base = {
         type: 'tool_call' as const,
         requestId: identity.requestId,
         method: 'tools/call',
         tool: tool.name,
-        policy: policyField(tool.access),
+        policy: describeAccess(tool.access),
         ...identityFields(identity.principal),
         arguments: auditedArguments(tool, args),
       };
@@ -106,7 +104,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
           outcome: 'not_run',
           durationMs: Math.round(performance.now() - started),
         });
-        return refusal('Not authorized to call this tool');
+        return toolError('Not authorized to call this tool');
       }
       try {
         const result = await tool.handler(args, {
@@ -132,7 +130,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
           outcome: 'exception',
           durationMs: Math.round(performance.now() - started),
         });
-        return refusal('The tool failed');
+        return toolError('The tool failed');
       }
     },
   );

@@ -1,11 +1,11 @@
 import { audit, finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { identityFields, policyField, type AuditRecord } from '../audit/record';
+import { identityFields, type AuditRecord } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate } from '../auth/authenticate';
 import type { IdentityLookup } from '../auth/identity';
 import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
-import { challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
+import { challengeAnswer, challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
@@ -13,8 +13,8 @@ import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from '../config';
 import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
-import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { evaluate, type MembershipAnswer } from '../policy';
+import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
+import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
 import type { Registry, ToolDefinition } from '../registry';
 import { checkWireHeaders } from '../wire/headers';
 import { unservedMethod } from '../wire/unserved';
@@ -61,23 +61,10 @@ function methodOf(message: unknown): string | undefined {
 }
 
 function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
-  const status = challengeStatus(challenge);
-  const message =
-    challenge.kind === 'invalid_request'
-      ? challenge.description
-      : challenge.kind === 'invalid_token'
-        ? challenge.description
-        : challenge.kind === 'insufficient_scope'
-          ? 'Insufficient scope: re-authorize with the scopes in WWW-Authenticate'
-          : 'Authentication required: sign in through the authorization server in WWW-Authenticate';
+  const { status, rpcCode, message } = challengeAnswer(challenge);
   return jsonRpcErrorResponse(
     status,
-    {
-      code:
-        status === 403 ? RPC_ERRORS.forbidden : status === 400 ? RPC_ERRORS.invalidRequest : RPC_ERRORS.unauthorized,
-      message,
-      reason: challenge.kind,
-    },
+    { code: rpcCode, message, reason: challenge.kind },
     { id, headers: { 'www-authenticate': wwwAuthenticate(challenge, config.resourceMetadataUrl) } },
   );
 }
@@ -94,12 +81,21 @@ function unavailableResponse(id: JsonRpcId): Response {
   );
 }
 
+/**
+ * Whether the SDK will refuse this call's arguments before our wrapper runs. It mirrors the SDK's
+ * own input validation (the tool's zod schema over `arguments ?? {}`): if mcp-handler or the SDK
+ * changes how it validates, this is the one place to follow.
+ */
+function sdkRejectsArguments(call: ToolCall): boolean {
+  return !call.tool.input.safeParse(call.arguments ?? {}).success;
+}
+
 /** Why a call the gate allowed did not reach the wrapper, from what the SDK answered and the call's shape. */
 function notRunReason(call: ToolCall, status: number, aborted: boolean): string {
   if (status >= 400) return 'request_refused';
   if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a tools/call notification
   if (!call.site.wellFormed) return 'invalid_params';
-  if (!call.tool.input.safeParse(call.arguments ?? {}).success) return 'invalid_arguments';
+  if (sdkRejectsArguments(call)) return 'invalid_arguments';
   return aborted ? 'client_aborted' : 'sdk_refused';
 }
 
@@ -130,7 +126,7 @@ function notRunRecord(
     });
   }
   const { decision } = call;
-  const tool = { tool: call.tool.name, policy: policyField(call.tool.access) };
+  const tool = { tool: call.tool.name, policy: describeAccess(call.tool.access) };
   switch (decision.effect) {
     case 'challenge':
       return record({ ...tool, decision: 'challenge', reason: decision.challenge.kind });
@@ -154,7 +150,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       console.error(
         error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load',
       );
-      return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+      return misconfigured();
     }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
     let response: Response;
