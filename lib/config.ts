@@ -56,7 +56,12 @@ export function isLoopbackHost(hostname: string): boolean {
  * audit sink): https everywhere, http only for loopback hosts; no credentials, query or fragment.
  * The raw value is never echoed: a misplaced secret must not reach a log line.
  */
-export function parseSecureUrl(variable: string, raw: string, example: string): URL {
+export function parseSecureUrl(
+  variable: string,
+  raw: string,
+  example: string,
+  options: { allowQuery?: boolean } = {},
+): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -66,7 +71,7 @@ export function parseSecureUrl(variable: string, raw: string, example: string): 
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(variable, `must use https:// (http:// is allowed only for loopback hosts); e.g. ${example}`);
   }
-  if (url.username || url.password || url.search || url.hash) {
+  if (url.username || url.password || (url.search && !options.allowQuery) || url.hash) {
     throw new ConfigError(variable, `must not contain credentials, a query or a fragment; e.g. ${example}`);
   }
   return url;
