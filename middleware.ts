@@ -1,5 +1,5 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
-import { audit, finishAfter, openTrail } from '@/lib/audit/log';
+import { finishAfter, openTrail } from '@/lib/audit/log';
 import { getConfig } from '@/lib/config';
 import { jsonRpcErrorResponse, methodNotAllowed, misconfigured, RPC_ERRORS } from '@/lib/http/answers';
 import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/http/origin';
@@ -25,7 +25,7 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
       // Refused before the route: audited here, or the trail would never see it.
       const trail = openTrail(config);
       await trail.reserve(1);
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId: trail.requestId,
         method: request.method === 'OPTIONS' ? 'preflight' : undefined,

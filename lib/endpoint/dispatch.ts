@@ -1,7 +1,7 @@
 import type { AuthInfo, McpServer } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { audit } from '../audit/log';
-import { identityFields } from '../audit/record';
+import { identityFields, type AuditRecord } from '../audit/record';
 import type { IdentityLookup } from '../auth/identity';
 import { ANONYMOUS, type Principal } from '../auth/principal';
 import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
@@ -22,6 +22,8 @@ export type RequestIdentity = {
   lookup?: IdentityLookup;
   /** Asked before a tool runs: false once the request's audit is settled (lib/audit/trail.ts). */
   begin?: (tool: string) => boolean;
+  /** Writes a record of this request through its trail; without one, the stdout line alone. */
+  write?: (record: Omit<AuditRecord, 'time'>) => void;
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -96,7 +98,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
       // The authoritative check: the gate already ran, but the tool never trusts that it did.
       const decision = evaluate(tool.access, identity.principal, identity.membership);
       if (decision.effect !== 'allow') {
-        audit({
+        (identity.write ?? audit)({
           ...base,
           decision: 'deny',
           reason: `wrapper:${decision.effect}`,
@@ -113,7 +115,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
           signal: ctx.mcpReq.signal,
         });
         const outcome = result.isError ? 'tool_error' : 'ok';
-        audit({
+        (identity.write ?? audit)({
           ...base,
           decision: 'allow',
           status: 200,
@@ -123,7 +125,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         return result;
       } catch {
         // The error stays server-side; the caller gets a fixed message with no stack or path.
-        audit({
+        (identity.write ?? audit)({
           ...base,
           decision: 'allow',
           status: 200,

@@ -1,4 +1,4 @@
-import { audit, finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
+import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
 import { identityFields, type AuditRecord } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
@@ -158,7 +158,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       response = await answer(request, config, trail);
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId: trail.requestId,
         decision: 'reject',
@@ -178,7 +178,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId,
         method,
@@ -304,7 +304,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const recordAll = (status: number) => {
       for (const site of sites)
-        audit(
+        trail.write(
           notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
         );
     };
@@ -323,6 +323,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       requestId,
       lookup: identityLookup,
       begin: (tool) => trail.begin(tool),
+      write: (record) => trail.write(record),
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
