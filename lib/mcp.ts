@@ -338,7 +338,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = withNoStore(
-      await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded),
+      await handlerFor(
+        toolsToServe(message, gated.calls, principal, membership),
+        config.listTtlMs,
+        options.registry.scopeHierarchy,
+      )(forwarded),
     );
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
     trail.owe(
@@ -376,7 +380,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const only = !Array.isArray(message) && calls.length === 1 ? calls[0] : undefined;
     if (only?.decision.effect === 'allow') return [only.tool];
     return options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal, membership).effect;
+      const effect = evaluate(tool.access, principal, membership, options.registry.scopeHierarchy).effect;
       return effect === 'allow' || effect === 'challenge';
     });
   }
