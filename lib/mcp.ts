@@ -24,6 +24,7 @@ import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } f
 import { evaluate, type MembershipAnswer } from './policy';
 import type { Registry, ToolDefinition } from './registry';
 import { checkWireHeaders } from './wire/headers';
+import { checkParamHeaders, type ParamCheck } from './wire/params';
 import { unservedMethod } from './wire/unserved';
 import { withNoStore } from './wire/cache';
 
@@ -319,6 +320,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
           notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
         );
     };
+    // Declared Mcp-Param-* headers (2026-07-28) against the arguments, before any challenge and before
+    // anything runs; only for tools this caller may see, so a hidden tool still answers like an unknown one.
+    const params = wire.era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
+    if (params) {
+      reject(params.status, params.reason, principal, method);
+      return jsonRpcErrorResponse(
+        params.status,
+        { code: params.code, message: params.message, reason: params.reason },
+        { id },
+      );
+    }
     if (gated.kind === 'unavailable') {
       recordAll(503);
       return unavailableResponse(id);
@@ -365,6 +377,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // The SDK's own refusals (protocol version, parse errors, 406/415) of a request without tool calls.
     if (response.status >= 400 && sites.length === 0) reject(response.status, 'protocol_error', principal, method);
     return response;
+  }
+
+  function paramRefusal(headers: Headers, calls: readonly ToolCall[]): Extract<ParamCheck, { ok: false }> | undefined {
+    for (const call of calls) {
+      if (call.decision.effect !== 'allow' && call.decision.effect !== 'challenge') continue;
+      const check = checkParamHeaders(headers, call.tool.input, call.arguments);
+      if (!check.ok) return check;
+    }
+    return undefined;
   }
 
   /**

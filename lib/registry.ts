@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { IdentityLookup } from './auth/identity';
 import type { Principal } from './auth/principal';
 import { AccessSchema, ScopeSchema, requiredScopes, type Access } from './policy';
+import { paramHeaderProblem } from './wire/params';
 import { hierarchyProblem, NO_HIERARCHY, OFFLINE_ACCESS, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
@@ -93,6 +94,8 @@ function checkTool(tool: unknown, index: number): ToolDefinition {
     if (policy.scopes?.includes(OFFLINE_ACCESS))
       fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
   }
+  const paramProblem = paramHeaderProblem(definition.input);
+  if (paramProblem) fail(`input schema: ${paramProblem}`);
   const inputKeys = Object.keys(definition.input.shape);
   for (const field of definition.audit ?? []) {
     if (!inputKeys.includes(field)) fail(`audit field "${field}" is not an input field`);
