@@ -109,10 +109,19 @@ function registerTool(server: McpServer, tool: ToolDefinition, hierarchy: ScopeH
         return refusal('Not authorized to call this tool');
       }
       try {
+        const progressToken = ctx.mcpReq._meta?.progressToken;
         const result = await tool.handler(args, {
           principal: identity.principal,
           identity: identity.lookup,
           signal: ctx.mcpReq.signal,
+          ...(progressToken !== undefined && {
+            progress: (progress: number, total?: number, message?: string) =>
+              ctx.mcpReq.notify({
+                method: 'notifications/progress',
+                params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+              }),
+          }),
+          log: (level, data) => ctx.mcpReq.log(level, data),
         });
         const outcome = result.isError ? 'tool_error' : 'ok';
         audit({

@@ -1,4 +1,4 @@
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { CallToolResult, LoggingLevel, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { IdentityLookup } from './auth/identity';
 import type { Principal } from './auth/principal';
@@ -18,6 +18,16 @@ export type ToolContext = {
   identity?: IdentityLookup;
   /** Aborts when the client disconnects or the request ends: long tools should stop and return. */
   signal?: AbortSignal;
+  /**
+   * Reports progress on this call's response stream; present only when the client asked for
+   * progress (a `progressToken` in the request's `_meta`).
+   */
+  progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+  /**
+   * A log message on this call's response stream, sent only at or above the level the client set
+   * (2026-07-28: `_meta` logLevel; none set, nothing sent). Never put secrets or tokens in `data`.
+   */
+  log?: (level: LoggingLevel, data: unknown) => Promise<void>;
 };
 
 export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {
