@@ -128,7 +128,7 @@ async function runRevisions(target: string, url: string): Promise<SuiteRun[]> {
     // Every scenario the suite announced wrote its results (none crashed before reporting).
     expect(run.scenarios.length, run.stdout + run.stderr).toBeGreaterThan(0);
   });
-  REVISIONS.forEach((revision, i) => expectMatchesBaseline(revision, target, [runs[i] as SuiteRun]));
+  for (const [i, revision] of REVISIONS.entries()) expectMatchesBaseline(revision, target, [runs[i] as SuiteRun]);
   return runs;
 }
 
