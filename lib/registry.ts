@@ -1,8 +1,10 @@
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { CallToolResult, LoggingLevel, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { IdentityLookup } from './auth/identity';
 import type { Principal } from './auth/principal';
-import { AccessSchema, requiredScopes, type Access } from './policy';
+import { AccessSchema, ScopeSchema, requiredScopes, type Access } from './policy';
+import { paramHeaderProblem } from './wire/params';
+import { hierarchyProblem, NO_HIERARCHY, OFFLINE_ACCESS, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
  * Tools are declared with `defineTool` (one per file under tools/) and checked when the registry
@@ -16,6 +18,16 @@ export type ToolContext = {
   identity?: IdentityLookup;
   /** Aborts when the client disconnects or the request ends: long tools should stop and return. */
   signal?: AbortSignal;
+  /**
+   * Reports progress on this call's response stream; present only when the client asked for
+   * progress (a `progressToken` in the request's `_meta`).
+   */
+  progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+  /**
+   * A log message on this call's response stream, sent only at or above the level the client set
+   * (2026-07-28: `_meta` logLevel; none set, nothing sent). Never put secrets or tokens in `data`.
+   */
+  log?: (level: LoggingLevel, data: unknown) => Promise<void>;
 };
 
 export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {
@@ -94,7 +106,11 @@ function checkTool(tool: unknown, index: number): ToolDefinition {
       (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 ||
       policy.org === 'required';
     if (!requiresSomething) fail('a non-public policy must require something; use "signed-in" or "public" explicitly');
+    if (policy.scopes?.includes(OFFLINE_ACCESS))
+      fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
   }
+  const paramProblem = paramHeaderProblem(definition.input);
+  if (paramProblem) fail(`input schema: ${paramProblem}`);
   const inputKeys = Object.keys(definition.input.shape);
   for (const field of definition.audit ?? []) {
     if (!inputKeys.includes(field)) fail(`audit field "${field}" is not an input field`);
@@ -105,21 +121,53 @@ function checkTool(tool: unknown, index: number): ToolDefinition {
 export type Registry = {
   readonly tools: readonly ToolDefinition[];
   get(name: string): ToolDefinition | undefined;
-  /** Every scope some tool requires, for RFC 9728 `scopes_supported`. */
+  /** Every scope some tool requires or the hierarchy declares, for RFC 9728 `scopes_supported`. */
   scopes(): string[];
+  /** Which scope implies which (SEP-2350); checked, frozen, passed to every `evaluate`. */
+  readonly scopeHierarchy: ScopeHierarchy;
 };
 
-export function createRegistry(tools: readonly unknown[]): Registry {
+export type RegistryOptions = {
+  /** scope -> the scopes it implies, e.g. `{ 'notes:admin': ['notes:read', 'notes:write'] }`. */
+  scopeHierarchy?: Readonly<Record<string, readonly string[]>>;
+};
+
+const HierarchySchema = z.record(ScopeSchema, z.array(ScopeSchema));
+
+function checkHierarchy(raw: unknown, toolScopes: readonly string[]): ScopeHierarchy {
+  if (raw === undefined) return NO_HIERARCHY;
+  const badKey =
+    typeof raw === 'object' && raw !== null
+      ? Object.keys(raw).find((k) => !ScopeSchema.safeParse(k).success)
+      : undefined;
+  if (badKey !== undefined)
+    throw new RegistryError(`scope hierarchy: ${JSON.stringify(badKey)} is not a valid OAuth scope token`);
+  const parsed = HierarchySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RegistryError(`scope hierarchy: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const problem = hierarchyProblem(parsed.data, toolScopes);
+  if (problem) throw new RegistryError(`scope hierarchy: ${problem}`);
+  return Object.freeze(
+    Object.fromEntries(Object.entries(parsed.data).map(([scope, implied]) => [scope, Object.freeze([...implied])])),
+  );
+}
+
+export function createRegistry(tools: readonly unknown[], options: RegistryOptions = {}): Registry {
   const checked = tools.map(checkTool);
   const byName = new Map<string, ToolDefinition>();
   for (const tool of checked) {
     if (byName.has(tool.name)) throw new RegistryError(`tool "${tool.name}": duplicate name`);
     byName.set(tool.name, tool);
   }
-  const scopes = [...new Set(checked.flatMap((tool) => requiredScopes(tool.access)))].sort();
+  const toolScopes = [...new Set(checked.flatMap((tool) => requiredScopes(tool.access)))];
+  const scopeHierarchy = checkHierarchy(options.scopeHierarchy, toolScopes);
+  const scopes = [...new Set([...toolScopes, ...Object.keys(scopeHierarchy)])].sort();
   return {
     tools: checked,
     get: (name) => byName.get(name),
     scopes: () => [...scopes],
+    scopeHierarchy,
   };
 }

@@ -1,4 +1,5 @@
 import { RPC_ERRORS } from '../http/answers';
+import { advertisedScopes } from '../scope-hierarchy';
 
 /**
  * WWW-Authenticate challenges (RFC 6750 §3, RFC 9728 §5.1) as pure functions of a decision.
@@ -55,8 +56,9 @@ export function isScopeToken(scope: string): boolean {
   return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope);
 }
 
+/** Never `offline_access` (SEP-2207): a step-up keeps the granted scopes, but not that one. */
 function scopeParam(scopes: readonly string[]): string {
-  return [...new Set(scopes.filter(isScopeToken))].sort().join(' ');
+  return advertisedScopes(scopes.filter(isScopeToken)).join(' ');
 }
 
 function param(name: string, value: string): string {

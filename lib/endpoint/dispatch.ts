@@ -6,6 +6,7 @@ import type { IdentityLookup } from '../auth/identity';
 import { ANONYMOUS, type Principal } from '../auth/principal';
 import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
 import { toolError, type ToolDefinition } from '../registry';
+import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
 
 /**
@@ -77,7 +78,7 @@ function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): 
   return Object.fromEntries(tool.audit.filter((k) => k in args).map((k) => [k, args[k]]));
 }
 
-function registerTool(server: McpServer, tool: ToolDefinition): void {
+function registerTool(server: McpServer, tool: ToolDefinition, hierarchy: ScopeHierarchy): void {
   server.registerTool(
     tool.name,
     { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
@@ -96,7 +97,7 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         arguments: auditedArguments(tool, args),
       };
       // The authoritative check: the gate already ran, but the tool never trusts that it did.
-      const decision = evaluate(tool.access, identity.principal, identity.membership);
+      const decision = evaluate(tool.access, identity.principal, identity.membership, hierarchy);
       if (decision.effect !== 'allow') {
         (identity.write ?? audit)({
           ...base,
@@ -109,10 +110,19 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
         return toolError('Not authorized to call this tool');
       }
       try {
+        const progressToken = ctx.mcpReq._meta?.progressToken;
         const result = await tool.handler(args, {
           principal: identity.principal,
           identity: identity.lookup,
           signal: ctx.mcpReq.signal,
+          ...(progressToken !== undefined && {
+            progress: (progress: number, total?: number, message?: string) =>
+              ctx.mcpReq.notify({
+                method: 'notifications/progress',
+                params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+              }),
+          }),
+          log: (level, data) => ctx.mcpReq.log(level, data),
         });
         const outcome = result.isError ? 'tool_error' : 'ok';
         (identity.write ?? audit)({
@@ -138,14 +148,31 @@ function registerTool(server: McpServer, tool: ToolDefinition): void {
   );
 }
 
-export function handlerFor(tools: readonly ToolDefinition[], listTtlMs = DEFAULT_LIST_TTL_MS): Handler {
-  const key = `${listTtlMs}:${tools.map(toolId).join(',')}`;
+// Hierarchies keyed by identity too: each registry has its own frozen one.
+const hierarchyIds = new WeakMap<ScopeHierarchy, number>();
+let nextHierarchyId = 0;
+function hierarchyId(hierarchy: ScopeHierarchy): number {
+  let id = hierarchyIds.get(hierarchy);
+  if (id === undefined) {
+    id = nextHierarchyId++;
+    hierarchyIds.set(hierarchy, id);
+  }
+  return id;
+}
+
+/** @param hierarchy the registry's scope hierarchy, for the wrapper's authoritative re-check. */
+export function handlerFor(
+  tools: readonly ToolDefinition[],
+  listTtlMs = DEFAULT_LIST_TTL_MS,
+  hierarchy: ScopeHierarchy = NO_HIERARCHY,
+): Handler {
+  const key = `${listTtlMs}:${hierarchyId(hierarchy)}:${tools.map(toolId).join(',')}`;
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
     handler = createMcpHandler(
       (server) => {
-        for (const tool of tools) registerTool(server, tool);
+        for (const tool of tools) registerTool(server, tool, hierarchy);
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
       // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.

@@ -17,6 +17,7 @@ import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, typ
 import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
 import type { Registry, ToolDefinition } from '../registry';
 import { checkWireHeaders } from '../wire/headers';
+import { checkParamHeaders, type ParamCheck } from '../wire/params';
 import { unservedMethod } from '../wire/unserved';
 import { withNoStore } from '../wire/cache';
 
@@ -308,6 +309,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
           notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
         );
     };
+    // Declared Mcp-Param-* headers (2026-07-28) against the arguments, before any challenge and before
+    // anything runs; only for tools this caller may see, so a hidden tool still answers like an unknown one.
+    const params = wire.era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
+    if (params) {
+      reject(params.status, params.reason, principal, method);
+      return jsonRpcErrorResponse(
+        params.status,
+        { code: params.code, message: params.message, reason: params.reason },
+        { id },
+      );
+    }
     if (gated.kind === 'unavailable') {
       recordAll(503);
       return unavailableResponse(id);
@@ -328,7 +340,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = withNoStore(
-      await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded),
+      await handlerFor(
+        toolsToServe(message, gated.calls, principal, membership),
+        config.listTtlMs,
+        options.registry.scopeHierarchy,
+      )(forwarded),
     );
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
     trail.owe(
@@ -353,6 +369,15 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     return response;
   }
 
+  function paramRefusal(headers: Headers, calls: readonly ToolCall[]): Extract<ParamCheck, { ok: false }> | undefined {
+    for (const call of calls) {
+      if (call.decision.effect !== 'allow' && call.decision.effect !== 'challenge') continue;
+      const check = checkParamHeaders(headers, call.tool.input, call.arguments);
+      if (!check.ok) return check;
+    }
+    return undefined;
+  }
+
   /**
    * One allowed tools/call needs only that tool; anything else (tools/list, batches, unknown or
    * hidden names) gets every tool the caller may see, so hidden and unknown answer alike.
@@ -366,7 +391,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const only = !Array.isArray(message) && calls.length === 1 ? calls[0] : undefined;
     if (only?.decision.effect === 'allow') return [only.tool];
     return options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal, membership).effect;
+      const effect = evaluate(tool.access, principal, membership, options.registry.scopeHierarchy).effect;
       return effect === 'allow' || effect === 'challenge';
     });
   }

@@ -80,7 +80,7 @@ export function gate(
         id: site.id,
         tool,
         arguments: site.arguments,
-        decision: evaluate(tool.access, principal, membership),
+        decision: evaluate(tool.access, principal, membership, registry.scopeHierarchy),
       });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
