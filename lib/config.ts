@@ -218,6 +218,26 @@ function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
   });
 }
 
+/**
+ * An ALLOWED_CLIENT_IDS entry. A URL is a Client ID Metadata Document client: it must be https
+ * with a path, no credentials or fragment, and written in canonical form, because tokens are
+ * matched against it byte for byte (no normalisation, so no entry matches more than it says).
+ */
+function checkClientId(value: string): string {
+  if (!value.includes('://')) return value;
+  const url = URL.parse(value);
+  const hint =
+    'metadata-document client ids are https URLs with a path, e.g. https://app.example.com/oauth/client.json';
+  if (url?.protocol !== 'https:' || url.pathname === '/' || url.username || url.password || url.hash)
+    throw new ConfigError('ALLOWED_CLIENT_IDS', `${JSON.stringify(value)}: ${hint}`);
+  if (url.href !== value)
+    throw new ConfigError(
+      'ALLOWED_CLIENT_IDS',
+      `${JSON.stringify(value)} is not in canonical form (${JSON.stringify(url.href)}); client ids are compared byte for byte`,
+    );
+  return value;
+}
+
 /** The RFC 9728 path-inserted metadata URL for a resource: https://host/.well-known/oauth-protected-resource/mcp */
 export function protectedResourceMetadataUrl(resourceUrl: string): string {
   const url = new URL(resourceUrl);
@@ -254,7 +274,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
 
   const resourceUrl = withoutTrailingSlash(resolveResourceUrl(env, production, port));
   const extraAudiences = list(env.AUTH_EXTRA_AUDIENCES);
-  const allowedClientIds = env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS);
+  const allowedClientIds =
+    env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS).map(checkClientId);
   if (allowedClientIds && allowedClientIds.length === 0) {
     throw new ConfigError(
       'ALLOWED_CLIENT_IDS',
