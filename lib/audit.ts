@@ -36,26 +36,50 @@ export type AuditRecord = {
 
 export type AuditSink = (record: AuditRecord) => void;
 
-let sink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }));
+/**
+ * The default sink: one JSON line `{"audit":{...}}` on stdout. The envelope is written around the
+ * record's own serialization, so the record is stringified once and no wrapper object is built.
+ */
+export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JSON.stringify(record)}}`);
+
+let sink: AuditSink = stdoutAuditSink;
 
 export function setAuditSink(next: AuditSink): void {
   sink = next;
 }
 
+const NO_IDENTITY: Partial<AuditRecord> = Object.freeze({});
+// Principals are frozen and shared by the token cache, so their audit fields are worked out once each.
+const identities = new WeakMap<Principal, Partial<AuditRecord>>();
+
 export function identityFields(principal: Principal | undefined): Partial<AuditRecord> {
-  if (principal?.kind !== 'user') return {};
-  return {
-    sub: principal.subject,
-    org_id: principal.organizationId,
-    client_id: principal.clientId,
-    sid: principal.sessionId,
-    jti: principal.tokenId,
-    scopes: principal.scopes,
-  };
+  if (principal?.kind !== 'user') return NO_IDENTITY;
+  let fields = identities.get(principal);
+  if (!fields) {
+    fields = Object.freeze({
+      sub: principal.subject,
+      org_id: principal.organizationId,
+      client_id: principal.clientId,
+      sid: principal.sessionId,
+      jti: principal.tokenId,
+      scopes: principal.scopes,
+    });
+    identities.set(principal, fields);
+  }
+  return fields;
 }
 
+// A tool's policy never changes after the registry loads: described once per policy object.
+const policies = new WeakMap<object, string>();
+
 export function policyField(access: Access): string {
-  return describeAccess(access);
+  if (typeof access === 'string') return access;
+  let described = policies.get(access);
+  if (described === undefined) {
+    described = describeAccess(access);
+    policies.set(access, described);
+  }
+  return described;
 }
 
 const httpSinkFor = perConfig(
@@ -102,8 +126,20 @@ function bounded(record: Omit<AuditRecord, 'time'>): Omit<AuditRecord, 'time'> {
   return size <= MAX_AUDITED_ARGUMENTS_CHARS ? record : { ...record, arguments: { _omitted: `${size} characters` } };
 }
 
+// Records written in the same millisecond share one timestamp string (toISOString is the dearer part).
+let lastMs = Number.NaN;
+let lastIso = '';
+function now(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export function audit(record: Omit<AuditRecord, 'time'>): void {
-  const full: AuditRecord = { time: new Date().toISOString(), ...bounded(record) };
+  const full: AuditRecord = { time: now(), ...bounded(record) };
   try {
     sink(full); // stdout first: whatever happens to the HTTP sink, this line is written
   } catch {

@@ -3,6 +3,7 @@ import { createMcpHandler } from 'mcp-handler';
 import { audit, identityFields, policyField } from './audit';
 import type { IdentityLookup } from './auth/identity';
 import { ANONYMOUS, type Principal } from './auth/principal';
+import { cachedListing, listedInput } from './listing';
 import { evaluate, type MembershipAnswer } from './policy';
 import type { ToolDefinition } from './registry';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from './wire/cache';
@@ -79,7 +80,7 @@ function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): 
 function registerTool(server: McpServer, tool: ToolDefinition): void {
   server.registerTool(
     tool.name,
-    { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+    { title: tool.title, description: tool.description, inputSchema: listedInput(tool), annotations: tool.annotations },
     async (args: Record<string, unknown>, ctx) => {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
@@ -142,9 +143,11 @@ export function handlerFor(tools: readonly ToolDefinition[], listTtlMs = DEFAULT
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
+    const listing = cachedListing(tools);
     handler = createMcpHandler(
       (server) => {
         for (const tool of tools) registerTool(server, tool);
+        listing(server);
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
       // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
