@@ -26,11 +26,12 @@ import type { Fixtures } from './fixtures';
 import { VARIANT_NOTES, type VariantName } from './variants';
 
 /**
- * Over HTTP: (b)-(e) against `next start` (the real production build in .next, Edge route and
- * middleware included) on 127.0.0.1, (a) against the bare mcp-handler behind a node:http adapter
- * in its own process (bare-server.ts; not under next start). Load from autocannon in this process,
- * in interleaved rounds; latencies are taken from autocannon's per-response event (sub-ms
- * precision) for 2xx answers. next start writes its audit lines to stdout, which goes to /dev/null.
+ * Over HTTP: the scenarios against `next start` of each bench build (variants.ts: /mcp on Edge as
+ * shipped, on Node, and without the middleware; the peers p1/p2 as routes of the same builds) on
+ * 127.0.0.1, and (a) against the bare mcp-handler behind a node:http adapter in its own process
+ * (bare-server.ts; not under next start), on both wires. Load from autocannon in this process, in
+ * interleaved rounds; latencies are taken from autocannon's per-response event (sub-ms precision)
+ * for 2xx answers. next start writes its audit lines to stdout, which goes to /dev/null.
  */
 
 export type HttpResult = {
