@@ -8,6 +8,7 @@ import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
 import { toolError, type ToolDefinition } from '../registry';
 import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
+import { cachedListing, listedInput } from './listing';
 
 /**
  * Dispatch through mcp-handler with a server that registers only the tools this caller may see.
@@ -81,7 +82,7 @@ function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): 
 function registerTool(server: McpServer, tool: ToolDefinition, hierarchy: ScopeHierarchy): void {
   server.registerTool(
     tool.name,
-    { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+    { title: tool.title, description: tool.description, inputSchema: listedInput(tool), annotations: tool.annotations },
     async (args: Record<string, unknown>, ctx) => {
       const started = performance.now();
       const identity = identityOf(ctx.http?.authInfo);
@@ -170,9 +171,11 @@ export function handlerFor(
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
+    const listing = cachedListing(tools);
     handler = createMcpHandler(
       (server) => {
         for (const tool of tools) registerTool(server, tool, hierarchy);
+        listing(server);
       },
       // logging: clients may set a level (conformance logging-set-level); no tool logs today.
       // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
