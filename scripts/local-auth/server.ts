@@ -23,6 +23,7 @@ import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { fetchTrustingOnly } from './outbound-fetch';
 import { errorPage } from './pages';
 import { createWorkosApiHandler, type WorkosApiHandler } from './workos-api';
+import { OIDC_SCOPES } from './oidc-scopes';
 
 export interface LocalAuthServerOptions {
   /** TCP port; 0 picks a free one. Default 0. */
@@ -55,9 +56,6 @@ export interface LocalAuthServer {
   port: number;
   close(): Promise<void>;
 }
-
-/** OIDC scopes understood next to the resource scopes. */
-export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
 
 const DAY = 24 * 60 * 60;
 
