@@ -25,7 +25,7 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
  * method, so such a request skips the middleware whatever its method; app/mcp/route.ts applies the
  * same front door to every method it exports, and a method it does not export gets Next's empty 400
  * with nothing run (README "HTTP answers"). Skipping the middleware there saves Next's middleware
- * round trip, which dominated a warm POST's cost under `next start` (docs/PERFORMANCE.md).
+ * round trip on every MCP call under `next start` (its cost: docs/PERFORMANCE.md).
  */
 export const config = {
   matcher: [
