@@ -1,78 +1,35 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
-import { finishAfter, openTrail } from '@/lib/audit/log';
-import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, methodNotAllowed, misconfigured, RPC_ERRORS } from '@/lib/http/answers';
-import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/http/origin';
+import { configOrUndefined, mcpFrontDoor, siteHeaders } from '@/lib/http/front-door';
 
 /**
- * The methods /mcp serves: POST, and OPTIONS for preflights. Every other method a Request can carry
- * (PUT, PATCH, HEAD, GET, DELETE, WebDAV's, made-up tokens) is answered here with a JSON 405, before
- * Next's routing, whose own answers to them are empty 400s and 405s.
+ * Security headers on every path, and /mcp's front door (lib/http/front-door.ts) for the /mcp
+ * requests the matcher selects: every method but POST and OPTIONS gets a JSON 405 here, before
+ * Next's routing, whose own answers to methods a route does not export are empty 400s.
  */
-const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'OPTIONS']);
-
-/** First stop of every request: Origin allowlist, CORS and methods for /mcp, security headers everywhere. */
 export async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
-  const isMcp = new URL(request.url).pathname === '/mcp';
-  const config = getConfigSafe(); // read once: both the HSTS choice and /mcp's checks need it
-  const extra: Record<string, string> = { ...SECURITY_HEADERS };
-  if (config?.production) extra['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
-
-  if (isMcp) {
-    if (!config) return withHeaders(misconfigured(), extra);
-    const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
-    if (origin.kind === 'forbidden') {
-      // Refused before the route: audited here, or the trail would never see it.
-      const trail = openTrail(config);
-      await trail.reserve(1);
-      trail.write({
-        type: 'request_rejected',
-        requestId: trail.requestId,
-        method: request.method === 'OPTIONS' ? 'preflight' : undefined,
-        decision: 'reject',
-        reason: 'origin_not_allowed',
-        status: 403,
-        durationMs: 0,
-      });
-      const refused = withHeaders(
-        jsonRpcErrorResponse(403, {
-          code: RPC_ERRORS.forbidden,
-          message: 'Origin not allowed',
-          reason: 'origin_not_allowed',
-        }),
-        { ...extra, vary: 'Origin' },
-      );
-      return finishAfter(refused, trail, (task) => event.waitUntil(task));
-    }
-    if (origin.kind === 'allowed') {
-      extra['access-control-allow-origin'] = origin.origin;
-      extra.vary = 'Origin';
-      Object.assign(extra, MCP_CORS_HEADERS);
-      if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: extra });
-    }
-    if (!MCP_METHODS.has(request.method)) return withHeaders(methodNotAllowed('POST'), extra);
-    // OPTIONS without an Origin is not a preflight: say what the endpoint serves.
-    if (request.method === 'OPTIONS')
-      return new Response(null, { status: 204, headers: { ...extra, allow: 'OPTIONS, POST' } });
+  const config = configOrUndefined(); // read once: both the HSTS choice and /mcp's checks need it
+  let headers = siteHeaders(config);
+  if (new URL(request.url).pathname === '/mcp') {
+    const door = await mcpFrontDoor(request, config, (task) => event.waitUntil(task));
+    if (door.kind === 'answer') return door.response;
+    headers = door.headers;
   }
   const response = NextResponse.next();
-  for (const [name, value] of Object.entries(extra)) response.headers.set(name, value);
-  return response;
-}
-
-function getConfigSafe() {
-  try {
-    return getConfig();
-  } catch {
-    return undefined;
-  }
-}
-
-function withHeaders(response: Response, headers: Record<string, string>): Response {
   for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
   return response;
 }
 
+/**
+ * Every path but Next's static files, except what MCP clients send most: a POST to /mcp with a JSON
+ * Content-Type (the SDK clients send exactly `application/json`). A matcher cannot select by
+ * method, so such a request skips the middleware whatever its method; app/mcp/route.ts applies the
+ * same front door to every method it exports, and a method it does not export gets Next's empty 400
+ * with nothing run (README "HTTP answers"). Skipping the middleware there saves Next's middleware
+ * round trip on every MCP call under `next start` (its cost: docs/PERFORMANCE.md).
+ */
 export const config = {
-  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+  matcher: [
+    '/((?!_next/static|_next/image|favicon.ico|mcp$).*)',
+    { source: '/mcp', missing: [{ type: 'header', key: 'content-type', value: 'application/json(;.*)?' }] },
+  ],
 };

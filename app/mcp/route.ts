@@ -1,5 +1,6 @@
 import { after } from 'next/server';
 import { methodNotAllowed } from '@/lib/http/answers';
+import { behindFrontDoor } from '@/lib/http/front-door';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { registry } from '@/tools';
 
@@ -8,19 +9,18 @@ export const runtime = 'edge';
 export const dynamic = 'force-dynamic';
 
 // `after` hands the audit flush to the platform's waitUntil: the response is not delayed by it.
-export const POST = createMcpEndpoint({ registry, waitUntil: (task) => after(task) });
+const waitUntil = (task: Promise<unknown>) => after(task);
 
-// Stateless: no SSE stream to resume and no session to delete. middleware.ts answers every method
-// but POST and OPTIONS first; these keep the route's answers JSON where it is served without it.
-export function GET(): Response {
-  return methodNotAllowed('POST');
-}
-export function DELETE(): Response {
-  return methodNotAllowed('POST');
-}
-export function PUT(): Response {
-  return methodNotAllowed('POST');
-}
-export function PATCH(): Response {
-  return methodNotAllowed('POST');
-}
+// The front door (Origin, CORS, methods, security headers) runs here as in middleware.ts: JSON POSTs,
+// what MCP clients send, skip the middleware (its matcher), and any request can reach a route on a
+// host that runs no middleware.
+export const POST = behindFrontDoor(createMcpEndpoint({ registry, waitUntil }), waitUntil);
+
+// Stateless: no SSE stream to resume and no session to delete. The front door answers these (405,
+// 204 or 403) before the handler; the handler is what a request that somehow passed would get.
+const refused = async (): Promise<Response> => methodNotAllowed('POST');
+export const GET = behindFrontDoor(refused, waitUntil);
+export const DELETE = behindFrontDoor(refused, waitUntil);
+export const PUT = behindFrontDoor(refused, waitUntil);
+export const PATCH = behindFrontDoor(refused, waitUntil);
+export const OPTIONS = behindFrontDoor(refused, waitUntil);

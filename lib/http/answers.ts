@@ -46,23 +46,44 @@ export function methodNotAllowed(allow: string): Response {
   );
 }
 
-/** Reads at most `limit` bytes; null when the body is larger (the caller answers 413). */
+/**
+ * Reads at most `limit` bytes; null when the body is larger (the caller answers 413). Throws when the
+ * client goes away mid-body: under `next start` a body whose client hung up neither ends nor errors
+ * for the route (measured), so the request's abort signal ends the read instead.
+ */
 export async function readBodyWithLimit(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) return null;
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
+  const { signal } = request;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('client aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined); // handled: only a pending read races it
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        // Not awaited: under `next start`, with the body still arriving, the cancel of Next's body
+        // stream did not settle and the 413 was never sent (hostile-matrix, chunked 1.2 MB row).
+        void reader.cancel().catch(() => undefined);
+        return null;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (error) {
+    void reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
   const body = new Uint8Array(size);
   let offset = 0;

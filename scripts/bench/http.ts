@@ -285,7 +285,7 @@ async function check(target: Target): Promise<void> {
 const ON_VARIANT: Record<VariantName, readonly ScenarioId[]> = {
   edge: ['b', 'b-pad', 'c', 'd', 'e', 'p1', 'p2'],
   nodejs: ['b', 'c', 'd'],
-  'edge-no-middleware': ['b', 'c', 'd'],
+  'edge-all-through-middleware': ['b', 'c', 'd'],
 };
 
 export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record<string, string>): Promise<HttpResult> {

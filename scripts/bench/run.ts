@@ -21,8 +21,8 @@ import { ensureVariants, VARIANT_NOTES, VARIANTS } from './variants';
 
 /**
  * `npm run bench` (issue 17): every scenario in process and over HTTP on both wires, against the
- * peers users would otherwise deploy, under `next start` with /mcp on Edge, on Node and without the
- * middleware (bench-only builds, variants.ts). Tables on stdout, the full result as JSON in
+ * peers users would otherwise deploy, under `next start` with /mcp on Edge, on Node and with every
+ * request through the middleware (bench-only builds, variants.ts). Tables on stdout, the full result as JSON in
  * bench-results/bench-<timestamp>.json, and every must-show check as PASS / FAIL / CANNOT DECIDE
  * from its 95 % interval over rounds. Exits non-zero only when something failed (errors, bad
  * answers, a build), never on a ratio.
@@ -154,7 +154,7 @@ function checksFor(inproc: InProcessResult | undefined, http: HttpResult | undef
 function runtimeTable(http: HttpResult): string {
   const variants = [...new Set(http.scenarios.map((s) => s.variant))].filter((v) => v !== 'node:http');
   const lines = [
-    '### next start: /mcp on Edge vs Node, and without the middleware',
+    '### next start: /mcp on Edge vs Node, and with every request through the middleware',
     '',
     `| scenario | wire | ${variants.map((v) => `${v} req/s | ${v} p50 ms`).join(' | ')} | ${variants
       .filter((v) => v !== 'edge')

@@ -6,20 +6,21 @@ import { log } from './common';
 
 /**
  * Bench-only builds of the app, so `next start` can be measured with `/mcp` on the Edge runtime
- * and on Node, and without the middleware in front of `/mcp`, while the shipped route stays as it
- * is. Each variant is a copy of the app's sources under bench-results/variants/<name>/ (gitignored;
- * modules resolve from this repository's node_modules), changed only as listed below, plus the two
- * peer routes at /bench/p1/mcp and /bench/p2/mcp (peers.ts), which the middleware never sees, as
- * in the templates they stand for. Rebuilt only when a source is newer than the variant's build.
+ * and on Node, and with every `/mcp` request sent through the middleware, while the shipped route
+ * stays as it is. Each variant is a copy of the app's sources under bench-results/variants/<name>/
+ * (gitignored; modules resolve from this repository's node_modules), changed only as listed below,
+ * plus the two peer routes at /bench/p1/mcp and /bench/p2/mcp (peers.ts), which the middleware never
+ * sees, as in the templates they stand for. Rebuilt only when a source is newer than the variant's build.
  */
 
-export type VariantName = 'edge' | 'nodejs' | 'edge-no-middleware';
-export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-no-middleware'];
+export type VariantName = 'edge' | 'nodejs' | 'edge-all-through-middleware';
+export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-all-through-middleware'];
 
 export const VARIANT_NOTES: Record<VariantName, string> = {
-  edge: 'as shipped: /mcp on the Edge runtime behind the middleware',
-  nodejs: "/mcp with runtime = 'nodejs', behind the middleware",
-  'edge-no-middleware': '/mcp on the Edge runtime, left out of the middleware matcher (its cost isolated)',
+  edge: 'as shipped: /mcp on the Edge runtime; JSON POSTs skip the middleware',
+  nodejs: "/mcp with runtime = 'nodejs'; JSON POSTs skip the middleware",
+  'edge-all-through-middleware':
+    "/mcp on the Edge runtime with every request through the middleware, the matcher before issue 17 (the route's own front door still runs): the middleware's cost",
 };
 
 const SOURCES = [
@@ -96,16 +97,16 @@ function writeVariant(root: string, dir: string, name: VariantName): void {
     writeFileSync(join(dir, 'app/bench', kind, 'mcp/route.ts'), peerRoute(kind, runtime));
   }
   const middlewareFile = join(dir, 'middleware.ts');
-  const excluded = name === 'edge-no-middleware' ? 'bench/|mcp$|' : 'bench/|';
-  writeFileSync(
-    middlewareFile,
-    replaceOnce(
-      readFileSync(middlewareFile, 'utf8'),
-      "matcher: ['/((?!_next/static|",
-      `matcher: ['/((?!${excluded}_next/static|`,
-      'middleware.ts',
-    ),
+  let middleware = replaceOnce(
+    readFileSync(middlewareFile, 'utf8'),
+    "'/((?!_next/static|",
+    "'/((?!bench/|_next/static|",
+    'middleware.ts',
   );
+  // The first entry no longer leaves /mcp out, so every /mcp request matches it, JSON POSTs included.
+  if (name === 'edge-all-through-middleware')
+    middleware = replaceOnce(middleware, '|favicon.ico|mcp$).*)', '|favicon.ico).*)', 'middleware.ts');
+  writeFileSync(middlewareFile, middleware);
   // Type-checked in the repository already; the copy need not be checked again.
   const configFile = join(dir, 'next.config.ts');
   writeFileSync(

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { getMiddlewareRouteMatcher } from 'next/dist/shared/lib/router/utils/middleware-route-matcher';
 import { describe, expect, it } from 'vitest';
 import { freePort, PortInUseError, retryOnPortInUse } from '../helpers/net';
 import { startTestIssuer } from '../helpers/issuer';
@@ -20,6 +21,38 @@ describe('production build', () => {
       ]),
     );
     expect(Object.keys(manifest.middleware)).toContain('/');
+  });
+
+  // Evaluated with Next's own matcher code, as `next start` applies it to every request.
+  it('the middleware matcher skips only /mcp with a JSON Content-Type', () => {
+    const manifest = JSON.parse(readFileSync('.next/server/middleware-manifest.json', 'utf8')) as {
+      middleware: Record<string, { matchers: Parameters<typeof getMiddlewareRouteMatcher>[0] }>;
+    };
+    const matches = getMiddlewareRouteMatcher(manifest.middleware['/']!.matchers);
+    // The matcher reads only the headers of Next's request object.
+    type NextReq = Parameters<typeof matches>[1];
+    const runs = (path: string, contentType?: string) =>
+      matches(
+        path,
+        {
+          method: 'POST',
+          headers: contentType === undefined ? {} : { 'content-type': contentType },
+        } as unknown as NextReq,
+        {},
+      );
+    expect(runs('/mcp', 'application/json')).toBe(false);
+    expect(runs('/mcp', 'application/json; charset=utf-8')).toBe(false);
+    for (const contentType of [
+      undefined,
+      'text/plain',
+      'Application/JSON',
+      'application/json-seq',
+      'application/jsonx',
+    ])
+      expect(runs('/mcp', contentType), String(contentType)).toBe(true);
+    for (const path of ['/', '/mcp/', '/mcpx', '/MCP', '/.well-known/oauth-protected-resource/mcp', '/x/mcp'])
+      expect(runs(path, 'application/json'), path).toBe(true);
+    expect(runs('/_next/static/chunk.js')).toBe(false);
   });
 
   it('next start refuses to start with a bad environment, naming the variable in one line', async () => {

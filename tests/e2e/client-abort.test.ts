@@ -1,5 +1,6 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
+import { auditRecords, MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -38,5 +39,41 @@ describe('a client that gives up during the first /mcp request', () => {
     });
     expect(next.status).toBe(200);
     expect(await readRpc(next)).toMatchObject({ id: 2, result: {} });
+  });
+});
+
+/** Sends a JSON POST that declares 1,000 bytes, writes a few, and hangs up. */
+function hangUpMidBody(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+          `accept: application/json, text/event-stream\r\ncontent-length: 1000\r\n\r\n{"jsonrpc":"2.0",`,
+      );
+      setTimeout(() => (socket.destroy(), resolve()), 200);
+    });
+    socket.on('error', () => resolve());
+  });
+}
+
+// JSON POSTs skip the middleware, so the route reads a body still arriving: a hang-up must end that
+// read (the request's abort signal), and leave its record, rather than leave the route waiting.
+describe('a client that hangs up mid-body on a warm route', () => {
+  it('leaves one client_aborted record per request and no uncaught exception', async () => {
+    const before = auditRecords(app.output()).length;
+    // The cold-route test above may leave Next's own trace (see the top of this file); none may be added.
+    const uncaught = () => app.output().split('uncaughtException').length;
+    const uncaughtBefore = uncaught();
+    for (let i = 0; i < 3; i++) await hangUpMidBody(app.port);
+    let aborted: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 50 && aborted.length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      aborted = auditRecords(app.output())
+        .slice(before)
+        .filter((record) => record.reason === 'client_aborted');
+    }
+    expect(aborted).toHaveLength(3);
+    for (const record of aborted) expect(record).toMatchObject({ type: 'request_rejected', status: 499 });
+    expect(uncaught()).toBe(uncaughtBefore);
   });
 });
