@@ -103,6 +103,8 @@ const EnvSchema = z.object({
   VERCEL_URL: z.string().optional(),
   VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
   MCP_LIST_TTL_MS: z.string().trim().optional(),
+  MCP_REQUEST_STATE_KEY: z.string().optional(),
+  MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -125,6 +127,8 @@ export const ConfigSchema = z.object({
   auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
   /** ttlMs on caller-filtered lists (2026-07-28); always cacheScope private (lib/wire/cache.ts). */
   listTtlMs: z.number().int().min(0),
+  /** The HMAC key and lifetime of multi round-trip request states (lib/endpoint/request-state.ts). */
+  requestState: z.object({ key: z.string(), ttlSeconds: z.number().int().positive() }).optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -154,6 +158,22 @@ function parseListTtl(raw: string | undefined): number {
     );
   }
   return n;
+}
+
+/** At least 32 bytes (the SDK's codec refuses shorter keys); its lifetime in seconds, 1 to 3600 (default 300). */
+function parseRequestState(key: string | undefined, ttl: string | undefined): Config['requestState'] {
+  let ttlSeconds = 300;
+  if (ttl !== undefined && ttl !== '') {
+    ttlSeconds = Number(ttl);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) {
+      throw new ConfigError('MCP_REQUEST_STATE_TTL_SECONDS', `must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(ttl)}`);
+    }
+  }
+  if (key === undefined) return undefined;
+  if (new TextEncoder().encode(key).length < 32) {
+    throw new ConfigError('MCP_REQUEST_STATE_KEY', 'must be at least 32 bytes of random text (e.g. openssl rand -base64 48)');
+  }
+  return { key, ttlSeconds };
 }
 
 function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean, port: number): URL {
@@ -287,6 +307,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     port,
     auditSink,
     listTtlMs: parseListTtl(env.MCP_LIST_TTL_MS),
+    requestState: parseRequestState(env.MCP_REQUEST_STATE_KEY, env.MCP_REQUEST_STATE_TTL_SECONDS),
   };
 }
 

@@ -1,27 +1,49 @@
-import type { AuthInfo, CallToolResult, McpServer } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpServer, ServerOptions } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { audit } from '../audit/log';
-import { identityFields, policyField } from '../audit/record';
+import type { AuditRecord } from '../audit/record';
 import type { IdentityLookup } from '../auth/identity';
 import { ANONYMOUS, type Principal } from '../auth/principal';
-import { evaluate, type MembershipAnswer } from '../policy';
-import type { ToolDefinition } from '../registry';
+import type { MembershipAnswer } from '../policy';
+import type { PromptDefinition, ResourceDefinition, ToolDefinition } from '../registry';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
+import type { RequestStateHooks } from './request-state';
+import { registerCompletion, registerPrompt, registerResource, registerTool } from './wrapper';
 
 /**
- * Dispatch through mcp-handler with a server that registers only the tools this caller may see.
- * Handlers are cached per visible tool set (a handful of sets in practice), and the principal
+ * Dispatch through mcp-handler with a server that registers only the primitives this caller may
+ * see. Handlers are cached per visible set (a handful of sets in practice), and the principal
  * travels per request in `authInfo.extra`, so one cached handler serves every caller of its set.
  */
+
+/** What one call of this request is bound to (a request state) and recorded as, by JSON-RPC id. */
+export type BoundCall = {
+  /** The trail key the wrapper begins with (lib/endpoint/audit-key.ts). */
+  key: string;
+  /** SHA-256 of the call's parameters (without `_meta`, `inputResponses`, `requestState`). */
+  digest: string;
+  /** What its audit record names: type, method, the primitive and its policy. */
+  record: Pick<AuditRecord, 'type' | 'method' | 'tool' | 'resource' | 'prompt' | 'policy'>;
+};
 
 export type RequestIdentity = {
   principal: Principal;
   membership?: MembershipAnswer;
   requestId: string;
-  /** Lazy WorkOS lookups for tools that need more than the token says (profile, members). */
+  /** Lazy WorkOS lookups for handlers that need more than the token says (profile, members). */
   lookup?: IdentityLookup;
-  /** Asked before a tool runs: false once the request's audit is settled (lib/audit/trail.ts). */
-  begin?: (tool: string) => boolean;
+  /** Asked before a handler runs: false once the request's audit is settled (lib/audit/trail.ts). */
+  begin?: (key: string) => boolean;
+  /** The calls of this request by JSON-RPC id; an id used twice in a batch is absent (nothing binds to it). */
+  calls?: ReadonlyMap<string | number, BoundCall>;
+};
+
+/** What one caller's server registers, and which capabilities the registry offers at all. */
+export type ServeSet = {
+  tools: readonly ToolDefinition[];
+  resources?: readonly ResourceDefinition[];
+  prompts?: readonly PromptDefinition[];
+  /** Declared whenever the registry has such primitives, so a caller who sees none gets an empty list, not -32601. */
+  offers?: { resources: boolean; prompts: boolean; completions: boolean };
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -30,13 +52,13 @@ const MAX_CACHED_HANDLERS = 64;
 type Handler = (request: Request) => Promise<Response>;
 const handlers = new Map<string, Handler>();
 // Keyed by definition identity, not name: two registries may both have a tool called "x".
-const toolIds = new WeakMap<ToolDefinition, number>();
-let nextToolId = 0;
-function toolId(tool: ToolDefinition): number {
-  let id = toolIds.get(tool);
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+function idOf(definition: object): number {
+  let id = ids.get(definition);
   if (id === undefined) {
-    id = nextToolId++;
-    toolIds.set(tool, id);
+    id = nextId++;
+    ids.set(definition, id);
   }
   return id;
 }
@@ -45,7 +67,7 @@ function toolId(tool: ToolDefinition): number {
 // merely has the right shape (from anywhere else) is treated as anonymous.
 const minted = new WeakSet<RequestIdentity>();
 
-/** AuthInfo for the SDK: identity only. `token` stays empty so no tool or log can echo it. */
+/** AuthInfo for the SDK: identity only. `token` stays empty so no handler or log can echo it. */
 export function authInfoFor(identity: RequestIdentity, resourceUrl: string): AuthInfo | undefined {
   Object.freeze(identity);
   minted.add(identity);
@@ -62,98 +84,59 @@ export function authInfoFor(identity: RequestIdentity, resourceUrl: string): Aut
 
 const UNKNOWN_CALLER: RequestIdentity = Object.freeze({ principal: ANONYMOUS, requestId: 'unknown' });
 
-function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
+export function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
   const identity = authInfo?.extra?.identity;
-  // Anything this module did not mint is anonymous: private tools then refuse (fail closed).
+  // Anything this module did not mint is anonymous: private primitives then refuse (fail closed).
   return typeof identity === 'object' && identity !== null && minted.has(identity as RequestIdentity)
     ? (identity as RequestIdentity)
     : UNKNOWN_CALLER;
 }
 
-const refusal = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
-
-function auditedArguments(tool: ToolDefinition, args: Record<string, unknown>): Record<string, unknown> | undefined {
-  if (!tool.audit?.length) return undefined;
-  return Object.fromEntries(tool.audit.filter((k) => k in args).map((k) => [k, args[k]]));
-}
-
-function registerTool(server: McpServer, tool: ToolDefinition): void {
-  server.registerTool(
-    tool.name,
-    { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
-    async (args: Record<string, unknown>, ctx) => {
-      const started = performance.now();
-      const identity = identityOf(ctx.http?.authInfo);
-      // Its request was already settled (the client left, the call was recorded as not run): never run it now.
-      if (identity.begin && !identity.begin(tool.name)) return refusal('The request has ended');
-      const base = {
-        type: 'tool_call' as const,
-        requestId: identity.requestId,
-        method: 'tools/call',
-        tool: tool.name,
-        policy: policyField(tool.access),
-        ...identityFields(identity.principal),
-        arguments: auditedArguments(tool, args),
-      };
-      // The authoritative check: the gate already ran, but the tool never trusts that it did.
-      const decision = evaluate(tool.access, identity.principal, identity.membership);
-      if (decision.effect !== 'allow') {
-        audit({
-          ...base,
-          decision: 'deny',
-          reason: `wrapper:${decision.effect}`,
-          status: 200,
-          outcome: 'not_run',
-          durationMs: Math.round(performance.now() - started),
-        });
-        return refusal('Not authorized to call this tool');
-      }
-      try {
-        const result = await tool.handler(args, {
-          principal: identity.principal,
-          identity: identity.lookup,
-          signal: ctx.mcpReq.signal,
-        });
-        const outcome = result.isError ? 'tool_error' : 'ok';
-        audit({
-          ...base,
-          decision: 'allow',
-          status: 200,
-          outcome,
-          durationMs: Math.round(performance.now() - started),
-        });
-        return result;
-      } catch {
-        // The error stays server-side; the caller gets a fixed message with no stack or path.
-        audit({
-          ...base,
-          decision: 'allow',
-          status: 200,
-          outcome: 'exception',
-          durationMs: Math.round(performance.now() - started),
-        });
-        return refusal('The tool failed');
-      }
-    },
-  );
-}
-
-export function handlerFor(tools: readonly ToolDefinition[], listTtlMs = DEFAULT_LIST_TTL_MS): Handler {
-  const key = `${listTtlMs}:${tools.map(toolId).join(',')}`;
+export function handlerFor(
+  serve: readonly ToolDefinition[] | ServeSet,
+  listTtlMs = DEFAULT_LIST_TTL_MS,
+  requestState?: RequestStateHooks,
+): Handler {
+  const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
+  const resources = set.resources ?? [];
+  const prompts = set.prompts ?? [];
+  const offers = set.offers ?? {
+    resources: resources.length > 0,
+    prompts: prompts.length > 0,
+    completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
+  };
+  const key = [
+    listTtlMs,
+    set.tools.map(idOf).join(','),
+    resources.map(idOf).join(','),
+    prompts.map(idOf).join(','),
+    `${offers.resources}${offers.prompts}${offers.completions}`,
+    requestState ? idOf(requestState) : '-',
+  ].join(':');
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();
-    handler = createMcpHandler(
-      (server) => {
-        for (const tool of tools) registerTool(server, tool);
-      },
-      // logging: clients may set a level (conformance logging-set-level); no tool logs today.
+    const options: ServerOptions = {
+      // logging: clients may set a level (conformance logging-set-level); no handler logs today.
       // listChanged false, explicitly (the SDK defaults it to true): on Edge nothing delivers it.
-      {
-        serverInfo: SERVER_INFO,
-        capabilities: { tools: { listChanged: false }, logging: {} },
-        cacheHints: cacheHintsFor(listTtlMs),
+      capabilities: {
+        tools: { listChanged: false },
+        logging: {},
+        ...(offers.resources && { resources: { listChanged: false } }),
+        ...(offers.prompts && { prompts: { listChanged: false } }),
       },
+      cacheHints: cacheHintsFor(listTtlMs),
+      // Every echoed requestState is verified (integrity, caller, primitive, parameters, expiry) before a handler runs.
+      ...(requestState && { requestState: { verify: requestState.verify } }),
+    };
+    handler = createMcpHandler(
+      (server: McpServer) => {
+        for (const tool of set.tools) registerTool(server, tool, requestState);
+        for (const resource of resources) registerResource(server, resource, requestState);
+        for (const prompt of prompts) registerPrompt(server, prompt, requestState);
+        if (offers.completions) registerCompletion(server, { resources, prompts }, requestState);
+      },
+      { serverInfo: SERVER_INFO, ...options },
     );
     handlers.set(key, handler);
   }

@@ -9,13 +9,16 @@ import { challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challe
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
-import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from '../config';
-import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
+import { ConfigError, MAX_BODY_BYTES, getConfig, perConfig, type Config } from '../config';
+import { createRequestStateHooks, paramsDigest, requestStateFor, type RequestStateHooks } from './request-state';
+import { authInfoFor, handlerFor, type BoundCall, type RequestIdentity, type ServeSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
-import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
+import { gate, isVisible, type GatedCall } from './gate';
 import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { evaluate, type MembershipAnswer } from '../policy';
-import type { Registry, ToolDefinition } from '../registry';
+import { evaluate, type Access, type MembershipAnswer } from '../policy';
+import type { Primitive, Registry } from '../registry';
+import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
+import { auditKey, RECORD_TYPES } from './audit-key';
 import { checkWireHeaders } from '../wire/headers';
 import { unservedMethod } from '../wire/unserved';
 import { withNoStore } from '../wire/cache';
@@ -42,23 +45,11 @@ export type McpEndpointOptions = {
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
 const BACKPRESSURE_RETRY_AFTER_SECONDS = '5';
-/** What the audit keeps of a method or tool name a caller chose. */
+/** What the audit keeps of a primitive name or URI a caller chose. */
 const MAX_NAME_CHARS = 64;
 /** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
 const CLIENT_CLOSED_REQUEST = 499;
 const decoder = new TextDecoder();
-
-function singleRequestId(message: unknown): JsonRpcId {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return null;
-  const id = (message as { id?: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function methodOf(message: unknown): string | undefined {
-  if (Array.isArray(message)) return 'batch';
-  const method = typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined;
-  return typeof method === 'string' ? method.slice(0, MAX_NAME_CHARS) : undefined;
-}
 
 function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
   const status = challengeStatus(challenge);
@@ -95,26 +86,55 @@ function unavailableResponse(id: JsonRpcId): Response {
 }
 
 /** Why a call the gate allowed did not reach the wrapper, from what the SDK answered and the call's shape. */
-function notRunReason(call: ToolCall, status: number, aborted: boolean): string {
+function notRunReason(call: GatedCall, status: number, aborted: boolean): string {
   if (status >= 400) return 'request_refused';
-  if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a tools/call notification
+  if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a notification
   if (!call.site.wellFormed) return 'invalid_params';
-  if (!call.tool.input.safeParse(call.arguments ?? {}).success) return 'invalid_arguments';
+  if (isBadArguments(call)) return 'invalid_arguments';
   return aborted ? 'client_aborted' : 'sdk_refused';
 }
 
+/** Arguments the SDK's schema check refuses before any handler runs (tools and prompts only). */
+function isBadArguments({ site, primitive }: GatedCall): boolean {
+  if (site.method === 'completion/complete') return false;
+  if (primitive.kind === 'tool') return !primitive.definition.input.safeParse(site.arguments ?? {}).success;
+  if (primitive.kind === 'prompt' && primitive.definition.arguments)
+    return !primitive.definition.arguments.safeParse(site.arguments ?? {}).success;
+  return false;
+}
+
+/** What the record says the call reached: the tool, resource or prompt name, and its policy. */
+function targetFields(site: Call, primitive: Primitive | undefined): Partial<AuditRecord> {
+  if (!primitive) {
+    const name = site.name?.slice(0, MAX_NAME_CHARS);
+    if (site.method === 'tools/call') return { tool: name };
+    return site.method === 'prompts/get' || site.ref === 'prompt' ? { prompt: name } : { resource: name };
+  }
+  const policy = policyField(primitive.definition.access);
+  return { [primitive.kind]: primitive.definition.name, policy };
+}
+
+/** The reason an unknown (or hidden) primitive's call is recorded with. */
+const UNKNOWN_REASON: Record<Call['method'], string> = {
+  'tools/call': 'unknown_tool',
+  'resources/read': 'unknown_resource',
+  'prompts/get': 'unknown_prompt',
+  'completion/complete': 'unknown_reference',
+};
+
 /** The record of a call that was not run, for the gate's decision and the request's final status. */
 function notRunRecord(
-  site: CallSite,
-  call: ToolCall | undefined,
+  site: Call,
+  call: GatedCall | undefined,
   context: { requestId: string; status: number; aborted: boolean; durationMs: number; principal: Principal },
 ): Omit<AuditRecord, 'time'> {
   const { requestId, status, durationMs } = context;
   // Field order as every other record writes it: log consumers and greps rely on it.
-  const record = (fields: Pick<AuditRecord, 'tool' | 'policy' | 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
-    type: 'tool_call',
+  const record = (fields: Pick<AuditRecord, 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
+    type: RECORD_TYPES[site.method],
     requestId,
-    method: 'tools/call',
+    method: site.method,
+    ...targetFields(site, call?.primitive),
     ...fields,
     status,
     outcome: 'not_run',
@@ -122,29 +142,53 @@ function notRunRecord(
     ...identityFields(context.principal),
   });
   if (!call) {
-    // Unknown tool, or no tool name at all: the SDK answers it; the record says which.
-    return record({
-      tool: site.name?.slice(0, MAX_NAME_CHARS),
-      decision: 'reject',
-      reason: site.name === undefined ? 'invalid_params' : 'unknown_tool',
-    });
+    // Unknown primitive, or no name at all: the SDK answers it; the record says which.
+    return record({ decision: 'reject', reason: site.name === undefined ? 'invalid_params' : UNKNOWN_REASON[site.method] });
   }
   const { decision } = call;
-  const tool = { tool: call.tool.name, policy: policyField(call.tool.access) };
   switch (decision.effect) {
     case 'challenge':
-      return record({ ...tool, decision: 'challenge', reason: decision.challenge.kind });
+      return record({ decision: 'challenge', reason: decision.challenge.kind });
     case 'deny':
-      return record({ ...tool, decision: 'deny', reason: decision.reason });
+      return record({ decision: 'deny', reason: decision.reason });
     case 'unavailable':
-      return record({ ...tool, decision: 'deny', reason: 'identity_unavailable' });
+      return record({ decision: 'deny', reason: 'identity_unavailable' });
     case 'allow':
-      return record({ ...tool, decision: 'allow', reason: notRunReason(call, status, context.aborted) });
+      return record({ decision: 'allow', reason: notRunReason(call, status, context.aborted) });
   }
+}
+
+/** The calls a request state may bind to, by JSON-RPC id; an id used twice binds nothing. */
+function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | number, BoundCall> {
+  const byId = new Map<string | number, BoundCall | null>();
+  for (const { site, primitive } of calls) {
+    if (site.id === null) continue;
+    const name = primitive.definition.name;
+    byId.set(
+      site.id,
+      byId.has(site.id)
+        ? null
+        : {
+            key: auditKey(site.method, name),
+            digest: paramsDigest(site.boundParams),
+            record: {
+              type: RECORD_TYPES[site.method],
+              method: site.method,
+              [primitive.kind]: name,
+              policy: policyField(primitive.definition.access),
+            },
+          },
+    );
+  }
+  return new Map([...byId].filter((entry): entry is [string | number, BoundCall] => entry[1] !== null));
 }
 
 export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {
   const loadConfig = options.config ?? getConfig;
+  const requestStateHooks = perConfig(
+    (config) => [config.requestState ?? null, config.issuer, config.production],
+    (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
+  );
 
   return async function handleMcp(request: Request): Promise<Response> {
     let config: Config;
@@ -156,10 +200,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
       return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
     }
+    let requestState: RequestStateHooks;
+    try {
+      requestState = requestStateHooks(config);
+    } catch (error) {
+      console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load');
+      return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+    }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
     let response: Response;
     try {
-      response = await answer(request, config, trail);
+      response = await answer(request, config, trail, requestState);
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
       audit({
@@ -177,7 +228,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     return finishAfter(response, trail, options.waitUntil);
   };
 
-  async function answer(request: Request, config: Config, trail: RequestTrail): Promise<Response> {
+  async function answer(
+    request: Request,
+    config: Config,
+    trail: RequestTrail,
+    requestState: RequestStateHooks,
+  ): Promise<Response> {
     const { requestId } = trail;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
@@ -219,12 +275,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     } catch {
       message = undefined; // the SDK answers the parse error after authentication
     }
-    const id = singleRequestId(message);
-    const method = methodOf(message);
+    const envelope = parseEnvelope(message, request.headers.get('mcp-protocol-version'));
+    const { id, method } = envelope;
 
     // A batch the revision does not allow is never looked into: one record, whatever its length.
     const refusedBatch = batchRefusal(message, request.headers.get('mcp-protocol-version'));
-    const sites = refusedBatch ? [] : callSitesIn(message);
+    const sites = refusedBatch ? [] : envelope.calls;
     if (!(await trail.reserve(Math.max(1, sites.length)))) {
       reject(503, 'audit_backpressure', undefined, method);
       return jsonRpcErrorResponse(
@@ -296,14 +352,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     const identityLookup = (options.identity ?? identityLookupFor)(config);
-    const membership = membershipNeeded(message, options.registry, principal)
+    const membership = membershipNeeded(envelope, options.registry, principal)
       ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
         await resolveMembership(principal, identityLookup, {
-          permissions: permissionsNeeded(message, options.registry, principal),
+          permissions: permissionsNeeded(envelope, options.registry, principal),
         })
       : undefined;
 
-    const gated = gate(message, options.registry, principal, membership, sites);
+    const gated = gate(refusedBatch ? { ...envelope, calls: [] } : envelope, options.registry, principal, membership);
     const byCall = new Map(gated.calls.map((call) => [call.site, call]));
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const recordAll = (status: number) => {
@@ -326,19 +382,24 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       membership,
       requestId,
       lookup: identityLookup,
-      begin: (tool) => trail.begin(tool),
+      begin: (key) => trail.begin(key),
+      calls: boundCalls(gated.calls),
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = withNoStore(
-      await handlerFor(toolsToServe(message, gated.calls, principal, membership), config.listTtlMs)(forwarded),
+      await handlerFor(
+        primitivesToServe(envelope, gated.calls, principal, membership),
+        config.listTtlMs,
+        requestState,
+      )(forwarded),
     );
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
     trail.owe(
       sites.map((site): OwedRecord => {
         const call = byCall.get(site);
         return {
-          tool: call?.tool.name,
+          tool: call && auditKey(site.method, call.primitive.definition.name),
           expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
           record: () =>
             notRunRecord(site, call, {
@@ -357,20 +418,38 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
   }
 
   /**
-   * One allowed tools/call needs only that tool; anything else (tools/list, batches, unknown or
-   * hidden names) gets every tool the caller may see, so hidden and unknown answer alike.
+   * One allowed call needs only its primitive; anything else (lists, batches, unknown or hidden
+   * names) gets every primitive the caller may see, so hidden and unknown answer alike.
    */
-  function toolsToServe(
-    message: unknown,
-    calls: ToolCall[],
+  function primitivesToServe(
+    envelope: Envelope,
+    calls: GatedCall[],
     principal: Principal,
     membership: MembershipAnswer | undefined,
-  ): readonly ToolDefinition[] {
-    const only = !Array.isArray(message) && calls.length === 1 ? calls[0] : undefined;
-    if (only?.decision.effect === 'allow') return [only.tool];
-    return options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal, membership).effect;
-      return effect === 'allow' || effect === 'challenge';
-    });
+  ): ServeSet {
+    const { registry } = options;
+    const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
+    const offers = {
+      resources: registry.resources.length > 0,
+      prompts: registry.prompts.length > 0,
+      completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
+    };
+    if (only?.decision.effect === 'allow') {
+      const { primitive } = only;
+      return {
+        tools: primitive.kind === 'tool' ? [primitive.definition] : [],
+        resources: primitive.kind === 'resource' ? [primitive.definition] : [],
+        prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
+        offers,
+      };
+    }
+    const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
+      definitions.filter((definition) => isVisible(evaluate(definition.access, principal, membership)));
+    return {
+      tools: visible(registry.tools),
+      resources: visible(registry.resources),
+      prompts: visible(registry.prompts),
+      offers,
+    };
   }
 }

@@ -1,0 +1,112 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { createRequestStateCodec, type JSONValue, type ServerContext } from '@modelcontextprotocol/server';
+import { audit } from '../audit/log';
+import { identityFields } from '../audit/record';
+import { ConfigError, type Config } from '../config';
+import type { Registry } from '../registry';
+import { identityOf } from './dispatch';
+
+/**
+ * Multi round-trip request state (2026-07-28), sealed with the SDK's HMAC codec. A state is bound
+ * to the issuer, the subject and client id of the token that asked, the method and a digest of the
+ * call's parameters, and expires quickly; the SDK verifies every echoed state before a handler runs
+ * and answers a failure with its fixed -32602 "Invalid or expired requestState". Each refusal is
+ * audited here, with the identity of the caller that presented it.
+ */
+
+export type RequestStateHooks = {
+  mint(state: JSONValue, ctx: ServerContext): Promise<string>;
+  verify(state: string, ctx: ServerContext): Promise<unknown>;
+};
+
+/** JSON with object keys sorted, so the same parameters always give the same digest. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function paramsDigest(params: Readonly<Record<string, unknown>>): string {
+  return bytesToHex(sha256(new TextEncoder().encode(canonical(params))));
+}
+
+/** Fixed reasons only: the codec's own reason codes, never anything the client sent. */
+const REASONS = new Set(['malformed', 'mac', 'expired', 'bind']);
+
+export function createRequestStateHooks(options: { key: string | Uint8Array; ttlSeconds: number; issuer: string }) {
+  const bind = (ctx: ServerContext): string => {
+    const identity = identityOf(ctx.http?.authInfo);
+    const call = identity.calls?.get(ctx.mcpReq.id);
+    const { principal } = identity;
+    // No known call (an id used twice in a batch): a value no state was ever minted for.
+    const digest = call?.digest ?? `unbound:${crypto.randomUUID()}`;
+    const who = principal.kind === 'user' ? [principal.subject, principal.clientId ?? ''] : ['anonymous', ''];
+    return [options.issuer, ...who, ctx.mcpReq.method, digest].join('\0');
+  };
+  const codec = createRequestStateCodec<JSONValue>({ key: options.key, ttlSeconds: options.ttlSeconds, bind });
+  const hooks: RequestStateHooks = {
+    async mint(state, ctx) {
+      if (identityOf(ctx.http?.authInfo).calls?.get(ctx.mcpReq.id) === undefined)
+        throw new Error('request state asked for a call this request does not bind');
+      return codec.mint(state, ctx);
+    },
+    async verify(state, ctx) {
+      try {
+        return await codec.verify(state, ctx);
+      } catch (error) {
+        const identity = identityOf(ctx.http?.authInfo);
+        const call = identity.calls?.get(ctx.mcpReq.id);
+        // This record stands for the call: its owed "not run" record is covered by it.
+        if (call && identity.begin && identity.begin(call.key)) {
+          const reason = error instanceof Error && REASONS.has(error.message) ? error.message : 'invalid';
+          const { type, method, ...target } = call.record;
+          audit({
+            type,
+            requestId: identity.requestId,
+            method,
+            ...target,
+            decision: 'reject',
+            reason: `request_state_${reason}`,
+            status: 200,
+            outcome: 'not_run',
+            ...identityFields(identity.principal),
+          });
+        }
+        throw error;
+      }
+    },
+  };
+  return hooks;
+}
+
+/** Shortest and longest MCP_REQUEST_STATE_TTL_SECONDS: long enough for a person to answer, short enough to limit replay. */
+export const REQUEST_STATE_TTL_LIMITS = { min: 1, max: 3600, default: 300 } as const;
+
+let devKey: Uint8Array | undefined;
+
+/**
+ * The hooks for this configuration. Production with an interactive primitive and no key is a
+ * configuration error; development without a key uses one random key per isolate (printed once),
+ * which serves every round only while one process does, as `npm run dev` does.
+ */
+export function requestStateFor(config: Config, registry: Registry): { key: string | Uint8Array; ttlSeconds: number; issuer: string } {
+  const configured = config.requestState;
+  if (configured) return { key: configured.key, ttlSeconds: configured.ttlSeconds, issuer: config.issuer };
+  if (config.production && registry.interactive) {
+    throw new ConfigError(
+      'MCP_REQUEST_STATE_KEY',
+      'must be set in production when a tool, resource or prompt asks for input (at least 32 random bytes, e.g. openssl rand -base64 48)',
+    );
+  }
+  if (!devKey) {
+    devKey = crypto.getRandomValues(new Uint8Array(32));
+    if (registry.interactive) console.warn('[config] MCP_REQUEST_STATE_KEY unset: request states use a per-process key');
+  }
+  return { key: devKey, ttlSeconds: REQUEST_STATE_TTL_LIMITS.default, issuer: config.issuer };
+}

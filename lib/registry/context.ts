@@ -1,0 +1,46 @@
+import type { InputRequests, InputRequiredResult, JSONValue } from '@modelcontextprotocol/server';
+import type { IdentityLookup } from '../auth/identity';
+import type { Principal } from '../auth/principal';
+
+/**
+ * What every handler (tool, resource, prompt) is given. Never the token: a handler cannot leak
+ * what it never sees.
+ */
+export type HandlerContext = {
+  /** The verified caller. */
+  principal: Principal;
+  /** WorkOS lookups (profile, organization members), fetched only when called; undefined when not configured. */
+  identity?: IdentityLookup;
+  /** Aborts when the client disconnects or the request ends: long handlers should stop and return. */
+  signal?: AbortSignal;
+  /** Multi round-trip input (2026-07-28); present only for definitions that declare `ask`. */
+  input?: InputContext;
+};
+
+/**
+ * The step before a handler that may ask the user: answers `input.ask(...)` to ask, a final result
+ * to answer without running the handler (the user declined), or undefined to run the handler.
+ */
+export type Ask<Args, Final> = (
+  args: Args,
+  context: HandlerContext & { input: InputContext },
+) => Final | InputRequiredResult | undefined | Promise<Final | InputRequiredResult | undefined>;
+
+/**
+ * Asking the user through the client (MRTR). The handler returns `await input.ask(...)`; the client
+ * answers and sends the same request again with `responses`, and `state` as this handler sealed it.
+ */
+export type InputContext = {
+  /** The client declared form elicitation on this request. Never true on the stateless 2025-11-25 path. */
+  canElicit: boolean;
+  /** The answers this retry carries, by the keys the handler asked with. Untrusted: read them through a schema. */
+  responses?: Record<string, unknown>;
+  /**
+   * The state sealed on the previous round, verified for this caller, this primitive, these
+   * parameters and its expiry (a retry failing any of them never reaches the handler). Undefined
+   * on a first round.
+   */
+  state?: JSONValue;
+  /** The input_required result: `requests` for the client, `state` sealed with the server's key. */
+  ask(requests: InputRequests, state: JSONValue): Promise<InputRequiredResult>;
+};
