@@ -166,12 +166,18 @@ function parseRequestState(key: string | undefined, ttl: string | undefined): Co
   if (ttl !== undefined && ttl !== '') {
     ttlSeconds = Number(ttl);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) {
-      throw new ConfigError('MCP_REQUEST_STATE_TTL_SECONDS', `must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(ttl)}`);
+      throw new ConfigError(
+        'MCP_REQUEST_STATE_TTL_SECONDS',
+        `must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(ttl)}`,
+      );
     }
   }
   if (key === undefined) return undefined;
   if (new TextEncoder().encode(key).length < 32) {
-    throw new ConfigError('MCP_REQUEST_STATE_KEY', 'must be at least 32 bytes of random text (e.g. openssl rand -base64 48)');
+    throw new ConfigError(
+      'MCP_REQUEST_STATE_KEY',
+      'must be at least 32 bytes of random text (e.g. openssl rand -base64 48)',
+    );
   }
   return { key, ttlSeconds };
 }

@@ -143,7 +143,10 @@ function notRunRecord(
   });
   if (!call) {
     // Unknown primitive, or no name at all: the SDK answers it; the record says which.
-    return record({ decision: 'reject', reason: site.name === undefined ? 'invalid_params' : UNKNOWN_REASON[site.method] });
+    return record({
+      decision: 'reject',
+      reason: site.name === undefined ? 'invalid_params' : UNKNOWN_REASON[site.method],
+    });
   }
   const { decision } = call;
   switch (decision.effect) {
@@ -204,7 +207,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     try {
       requestState = requestStateHooks(config);
     } catch (error) {
-      console.error(error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load');
+      console.error(
+        error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load',
+      );
       return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
     }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));

@@ -22,7 +22,8 @@ export type GateResult =
   | { kind: 'unavailable'; calls: GatedCall[] };
 
 /** Listed to this caller: allowed, or reachable by signing in or stepping up. */
-export const isVisible = (decision: Decision): boolean => decision.effect === 'allow' || decision.effect === 'challenge';
+export const isVisible = (decision: Decision): boolean =>
+  decision.effect === 'allow' || decision.effect === 'challenge';
 
 /**
  * The primitive a call reaches. A resource URI is resolved among the resources `include` keeps (the
@@ -34,8 +35,10 @@ export function primitiveOf(
   include?: (resource: ResourceDefinition) => boolean,
 ): Primitive | undefined {
   if (site.name === undefined) return undefined;
-  const as = <K extends Primitive['kind']>(kind: K, definition: Extract<Primitive, { kind: K }>['definition'] | undefined) =>
-    definition ? ({ kind, definition } as Primitive) : undefined;
+  const as = <K extends Primitive['kind']>(
+    kind: K,
+    definition: Extract<Primitive, { kind: K }>['definition'] | undefined,
+  ) => (definition ? ({ kind, definition } as Primitive) : undefined);
   switch (site.method) {
     case 'tools/call':
       return as('tool', registry.get(site.name));
@@ -44,7 +47,9 @@ export function primitiveOf(
     case 'resources/read':
       return as('resource', registry.resource(site.name, include)?.definition);
     case 'completion/complete':
-      return site.ref === 'prompt' ? as('prompt', registry.prompt(site.name)) : as('resource', registry.template(site.name));
+      return site.ref === 'prompt'
+        ? as('prompt', registry.prompt(site.name))
+        : as('resource', registry.template(site.name));
   }
 }
 
@@ -57,9 +62,12 @@ export function gate(
   const visible = (resource: ResourceDefinition) => isVisible(evaluate(resource.access, principal, membership));
   const calls: GatedCall[] = [];
   for (const site of envelope.calls) {
-    const primitive = primitiveOf(site, registry, visible);
+    // A URI resolves among the caller's visible resources first; a hidden match is still found (and
+    // recorded as denied), while the SDK, which has only the visible ones, answers it as unknown.
+    const primitive = primitiveOf(site, registry, visible) ?? primitiveOf(site, registry);
     // Unknown names go to the SDK, which answers them; hidden primitives answer exactly the same way.
-    if (primitive) calls.push({ site, primitive, decision: evaluate(primitive.definition.access, principal, membership) });
+    if (primitive)
+      calls.push({ site, primitive, decision: evaluate(primitive.definition.access, principal, membership) });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
 

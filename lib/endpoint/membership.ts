@@ -29,7 +29,8 @@ const LISTS: Readonly<Record<string, Primitive['kind']>> = {
 /** Whether the message reaches a primitive whose policy depends on the lookup (a list reaches all of its kind). */
 function reaches(envelope: Envelope, registry: Registry, dependsOnLookup: (access: Access) => boolean): boolean {
   // Runs on every request: plain loops, and the message is only read when some primitive depends.
-  const depends = (definitions: ReadonlyArray<{ access: Access }>) => definitions.some((d) => dependsOnLookup(d.access));
+  const depends = (definitions: ReadonlyArray<{ access: Access }>) =>
+    definitions.some((d) => dependsOnLookup(d.access));
   const byKind = { tool: registry.tools, resource: registry.resources, prompt: registry.prompts };
   if (!depends(registry.tools) && !depends(registry.resources) && !depends(registry.prompts)) return false;
   for (const method of envelope.methods) {

@@ -95,7 +95,10 @@ let devKey: Uint8Array | undefined;
  * configuration error; development without a key uses one random key per isolate (printed once),
  * which serves every round only while one process does, as `npm run dev` does.
  */
-export function requestStateFor(config: Config, registry: Registry): { key: string | Uint8Array; ttlSeconds: number; issuer: string } {
+export function requestStateFor(
+  config: Config,
+  registry: Registry,
+): { key: string | Uint8Array; ttlSeconds: number; issuer: string } {
   const configured = config.requestState;
   if (configured) return { key: configured.key, ttlSeconds: configured.ttlSeconds, issuer: config.issuer };
   if (config.production && registry.interactive) {
@@ -106,7 +109,8 @@ export function requestStateFor(config: Config, registry: Registry): { key: stri
   }
   if (!devKey) {
     devKey = crypto.getRandomValues(new Uint8Array(32));
-    if (registry.interactive) console.warn('[config] MCP_REQUEST_STATE_KEY unset: request states use a per-process key');
+    if (registry.interactive)
+      console.warn('[config] MCP_REQUEST_STATE_KEY unset: request states use a per-process key');
   }
   return { key: devKey, ttlSeconds: REQUEST_STATE_TTL_LIMITS.default, issuer: config.issuer };
 }

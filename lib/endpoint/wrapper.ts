@@ -133,7 +133,13 @@ function auditedArguments(fields: readonly string[] | undefined, args: unknown):
 }
 
 const recordBase =
-  (type: AuditRecord['type'], method: string, target: Partial<AuditRecord>, access: Access, args?: Partial<AuditRecord>) =>
+  (
+    type: AuditRecord['type'],
+    method: string,
+    target: Partial<AuditRecord>,
+    access: Access,
+    args?: Partial<AuditRecord>,
+  ) =>
   (identity: RequestIdentity): Base => ({
     type,
     requestId: identity.requestId,
@@ -295,7 +301,9 @@ export function registerCompletion(
         const completers: Readonly<Record<string, Completer | undefined>> = target.complete ?? {};
         const completer = Object.hasOwn(completers, argument.name) ? completers[argument.name] : undefined;
         if (!completer) return { result: { completion: { values: [], hasMore: false } }, outcome: 'ok' };
-        const values = [...(await completer(argument.value, { ...context, arguments: request.params.context?.arguments ?? {} }))];
+        const values = [
+          ...(await completer(argument.value, { ...context, arguments: request.params.context?.arguments ?? {} })),
+        ];
         return {
           result: {
             completion: {

@@ -56,4 +56,7 @@ export function checkAccess(access: unknown, fail: Fail): Access {
 export const PRIMITIVE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 export const NAME_HINT = 'invalid name: use 1-64 characters of a-z, 0-9, _ and -, starting with a letter';
 
-export const FunctionSchema = z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+export const FunctionSchema = z.custom<(...args: unknown[]) => unknown>(
+  (v) => typeof v === 'function',
+  'must be a function',
+);

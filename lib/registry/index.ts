@@ -74,7 +74,9 @@ export function createRegistry(definitions: readonly unknown[]): Registry {
   const promptsByName = unique('prompt', prompts, (p) => p.name);
   unique('resource', resources, (r) => r.name);
   const byUri = unique('resource', resources, (r) => r.uri, 'URI');
-  const templates = resources.filter(isTemplate).map((definition) => ({ definition, uri: new UriTemplate(definition.uri) }));
+  const templates = resources
+    .filter(isTemplate)
+    .map((definition) => ({ definition, uri: new UriTemplate(definition.uri) }));
   const statics = new Map([...byUri].filter(([, r]) => !isTemplate(r)));
 
   const all = [...tools, ...resources, ...prompts];

@@ -66,7 +66,12 @@ function callOf(item: Record<string, unknown>, method: CallMethod): Call {
     case 'tools/call': {
       const name = text(params?.name);
       const args = params?.arguments;
-      return { ...base, name, arguments: args, wellFormed: name !== undefined && (args === undefined || isPlainObject(args)) };
+      return {
+        ...base,
+        name,
+        arguments: args,
+        wellFormed: name !== undefined && (args === undefined || isPlainObject(args)),
+      };
     }
     case 'prompts/get': {
       const name = text(params?.name);
@@ -82,8 +87,7 @@ function callOf(item: Record<string, unknown>, method: CallMethod): Call {
       const kind = ref?.type === 'ref/prompt' ? 'prompt' : ref?.type === 'ref/resource' ? 'resource' : undefined;
       const name = kind === 'prompt' ? text(ref?.name) : kind === 'resource' ? text(ref?.uri) : undefined;
       const argument = isPlainObject(params?.argument) ? params.argument : undefined;
-      const wellFormed =
-        name !== undefined && typeof argument?.name === 'string' && typeof argument.value === 'string';
+      const wellFormed = name !== undefined && typeof argument?.name === 'string' && typeof argument.value === 'string';
       return { ...base, name, ref: kind, arguments: argument, wellFormed };
     }
   }
@@ -101,7 +105,11 @@ export function parseEnvelope(message: unknown, protocolVersionHeader: string | 
   }
   const single = !batch && isPlainObject(message) ? message : undefined;
   const id = typeof single?.id === 'string' || typeof single?.id === 'number' ? single.id : null;
-  const method = batch ? 'batch' : typeof single?.method === 'string' ? single.method.slice(0, MAX_METHOD_CHARS) : undefined;
+  const method = batch
+    ? 'batch'
+    : typeof single?.method === 'string'
+      ? single.method.slice(0, MAX_METHOD_CHARS)
+      : undefined;
   return {
     message,
     batch,

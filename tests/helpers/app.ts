@@ -38,6 +38,8 @@ async function launch(env: AppEnv, port: number): Promise<RunningApp> {
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
       MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+      // Production needs a request-state key once a primitive asks for input (notes_delete does); test-only value.
+      MCP_REQUEST_STATE_KEY: 'test-only request-state key, never used outside tests',
       ...(typeof env === 'function' ? env(port) : env),
       PORT: String(port),
     },
