@@ -63,7 +63,7 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
         const identity = identityOf(ctx.http?.authInfo);
         const call = identity.calls?.get(ctx.mcpReq.id);
         // This record stands for the call: its owed "not run" record is covered by it.
-        if (call && identity.begin && identity.begin(call.key)) {
+        if (call && (identity.begin?.(call.key) ?? true)) {
           const reason = error instanceof Error && REASONS.has(error.message) ? error.message : 'invalid';
           const { type, method, ...target } = call.record;
           audit({
