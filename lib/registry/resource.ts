@@ -79,7 +79,8 @@ export function checkResource(resource: unknown, index: number): ResourceDefinit
   const definition = resource as ResourceDefinition;
   checkAccess(definition.access, fail);
   let variables: string[] = [];
-  if (UriTemplate.isTemplate(definition.uri)) {
+  if (/[{}]/.test(definition.uri)) {
+    if (!UriTemplate.isTemplate(definition.uri)) fail(`invalid URI template "${definition.uri}"`);
     try {
       variables = new UriTemplate(definition.uri).variableNames;
     } catch {
