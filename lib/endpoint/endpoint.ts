@@ -284,7 +284,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const { id, method } = envelope;
 
     // A batch the revision does not allow is never looked into: one record, whatever its length.
-    const refusedBatch = batchRefusal(message, request.headers.get('mcp-protocol-version'));
+    const refusedBatch = batchRefusal(envelope);
     const sites = refusedBatch ? [] : envelope.calls;
     if (!(await trail.reserve(Math.max(1, sites.length)))) {
       reject(503, 'audit_backpressure', undefined, method);
@@ -300,7 +300,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
-    const wire = checkWireHeaders(request.headers, message);
+    const wire = checkWireHeaders(request.headers, envelope);
     if (!wire.ok) {
       reject(wire.status, wire.reason, undefined, method);
       return jsonRpcErrorResponse(wire.status, { code: wire.code, message: wire.message, reason: wire.reason }, { id });
@@ -346,7 +346,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     // After authentication, so a bad token is still a 401; before dispatch, so no stream opens.
-    const unserved = unservedMethod(message, wire.era);
+    const unserved = unservedMethod(envelope, wire.era);
     if (unserved) {
       reject(unserved.status, unserved.reason, principal, method);
       return jsonRpcErrorResponse(

@@ -35,6 +35,8 @@ export type Envelope = {
   /** The parsed body; undefined when it is not JSON (the SDK answers the parse error). */
   readonly message: unknown;
   readonly batch: boolean;
+  /** How many messages it holds (the batch's length; 1 otherwise). */
+  readonly size: number;
   /** The id of a single request, else null. */
   readonly id: JsonRpcId;
   /** The method of a single message (at most 64 characters), 'batch' for an array. */
@@ -113,6 +115,7 @@ export function parseEnvelope(message: unknown, protocolVersionHeader: string | 
   return {
     message,
     batch,
+    size: items.length,
     id,
     method,
     methods,

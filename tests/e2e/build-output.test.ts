@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePort, PortInUseError, retryOnPortInUse } from '../helpers/net';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer } from '../helpers/issuer';
 
 /** What `next build` produced (global setup ran it) and what `npm start` serves. */
@@ -67,6 +68,7 @@ describe('production build', () => {
             PORT: String(port),
             AUTHKIT_DOMAIN: issuer.issuer,
             MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+            MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
           },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
