@@ -134,7 +134,7 @@ export function handlerFor(
         for (const tool of set.tools) registerTool(server, tool, requestState);
         for (const resource of resources) registerResource(server, resource, requestState);
         for (const prompt of prompts) registerPrompt(server, prompt, requestState);
-        if (offers.completions) registerCompletion(server, { resources, prompts }, requestState);
+        if (offers.completions) registerCompletion(server, { resources, prompts });
       },
       { serverInfo: SERVER_INFO, ...options },
     );

@@ -49,7 +49,7 @@ export function primitiveOf(
     case 'completion/complete':
       return site.ref === 'prompt'
         ? as('prompt', registry.prompt(site.name))
-        : as('resource', registry.template(site.name));
+        : as('resource', registry.declaredAt(site.name));
   }
 }
 

@@ -266,7 +266,6 @@ const MAX_COMPLETIONS = 100;
 export function registerCompletion(
   server: McpServer,
   served: { resources: readonly ResourceDefinition[]; prompts: readonly PromptDefinition[] },
-  _hooks?: RequestStateHooks,
 ): void {
   server.server.registerCapabilities({ completions: {} });
   server.server.setRequestHandler('completion/complete', async (request, ctx) => {

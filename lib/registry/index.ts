@@ -37,8 +37,8 @@ export type Registry = {
     uri: string,
     include?: (resource: ResourceDefinition) => boolean,
   ): { definition: ResourceDefinition; variables: Record<string, string> } | undefined;
-  /** The resource template whose URI template is exactly `uri` (a completion/complete reference). */
-  template(uri: string): ResourceDefinition | undefined;
+  /** The resource declared with exactly this URI or URI template (what a completion/complete reference names). */
+  declaredAt(uri: string): ResourceDefinition | undefined;
   /** Whether some primitive may ask the user for input (then a request-state key is needed). */
   readonly interactive: boolean;
   /** Every scope some primitive requires, for RFC 9728 `scopes_supported`. */
@@ -103,7 +103,7 @@ export function createRegistry(definitions: readonly unknown[]): Registry {
       }
       return undefined;
     },
-    template: (uri) => templates.find((t) => t.definition.uri === uri)?.definition,
+    declaredAt: (uri) => byUri.get(uri),
     interactive: all.some((primitive) => primitive.ask !== undefined),
     scopes: () => [...scopes],
   };

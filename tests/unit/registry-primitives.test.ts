@@ -133,6 +133,8 @@ describe('registry checks at load: resources and prompts', () => {
     });
     expect(fixture.resource('other://abc')).toBeUndefined();
     expect(fixture.resource('not a uri')).toBeUndefined();
-    expect(fixture.template('notes://{id}')?.name).toBe('template');
+    expect(fixture.declaredAt('notes://{id}')?.name).toBe('template');
+    expect(fixture.declaredAt('notes://index')?.name).toBe('fixed');
+    expect(fixture.declaredAt('notes://abc')).toBeUndefined();
   });
 });
