@@ -1,7 +1,7 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
-import { audit, finishAfter, openTrail } from '@/lib/audit/log';
+import { finishAfter, openTrail } from '@/lib/audit/log';
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http/answers';
+import { jsonRpcErrorResponse, methodNotAllowed, misconfigured, RPC_ERRORS } from '@/lib/http/answers';
 import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from '@/lib/http/origin';
 
 /**
@@ -19,17 +19,13 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
 
   if (isMcp) {
     const config = getConfigSafe();
-    if (!config)
-      return withHeaders(
-        jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' }),
-        extra,
-      );
+    if (!config) return withHeaders(misconfigured(), extra);
     const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
     if (origin.kind === 'forbidden') {
       // Refused before the route: audited here, or the trail would never see it.
       const trail = openTrail(config);
       await trail.reserve(1);
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId: trail.requestId,
         method: request.method === 'OPTIONS' ? 'preflight' : undefined,

@@ -51,18 +51,27 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
-/** https everywhere, http only for loopback hosts; no credentials, query or fragment. */
-function parseUrl(variable: string, raw: string, example: string): URL {
+/**
+ * The one check for every configured URL (this file, the notes store, the directory client, the
+ * audit sink): https everywhere, http only for loopback hosts; no credentials, query or fragment.
+ * The raw value is never echoed: a misplaced secret must not reach a log line.
+ */
+export function parseSecureUrl(
+  variable: string,
+  raw: string,
+  example: string,
+  options: { allowQuery?: boolean } = {},
+): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(variable, `not a valid URL (${JSON.stringify(raw)}); set it to e.g. ${example}`);
+    throw new ConfigError(variable, `not a valid URL; set it to e.g. ${example}`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(variable, `must use https:// (http:// is allowed only for loopback hosts); e.g. ${example}`);
   }
-  if (url.username || url.password || url.search || url.hash) {
+  if (url.username || url.password || (url.search && !options.allowQuery) || url.hash) {
     throw new ConfigError(variable, `must not contain credentials, a query or a fragment; e.g. ${example}`);
   }
   return url;
@@ -184,11 +193,11 @@ function parseRequestState(key: string | undefined, ttl: string | undefined): Co
 
 function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean, port: number): URL {
   const example = 'https://your-app.vercel.app/mcp';
-  if (env.MCP_RESOURCE_URL) return parseUrl('MCP_RESOURCE_URL', env.MCP_RESOURCE_URL, example);
+  if (env.MCP_RESOURCE_URL) return parseSecureUrl('MCP_RESOURCE_URL', env.MCP_RESOURCE_URL, example);
   // On Vercel, each deployment gets its own audience: production the stable domain, previews their own URL.
   const vercelHost =
     env.VERCEL_ENV === 'production' ? env.VERCEL_PROJECT_PRODUCTION_URL : env.VERCEL_ENV ? env.VERCEL_URL : undefined;
-  if (vercelHost) return parseUrl('MCP_RESOURCE_URL', `https://${vercelHost}/mcp`, example);
+  if (vercelHost) return parseSecureUrl('MCP_RESOURCE_URL', `https://${vercelHost}/mcp`, example);
   if (production) {
     throw new ConfigError('MCP_RESOURCE_URL', `must be set in production to the public URL of /mcp, e.g. ${example}`);
   }
@@ -198,7 +207,7 @@ function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean,
 function parseOrigins(raw: string | undefined, production: boolean): string[] {
   if (raw === undefined) return production ? [] : DEV_ORIGINS;
   return list(raw).map((value) => {
-    const url = parseUrl('ALLOWED_ORIGINS', value, 'https://app.example.com');
+    const url = parseSecureUrl('ALLOWED_ORIGINS', value, 'https://app.example.com');
     if (url.pathname !== '/' || value.endsWith('/')) {
       throw new ConfigError(
         'ALLOWED_ORIGINS',
@@ -235,6 +244,26 @@ function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
   });
 }
 
+/**
+ * An ALLOWED_CLIENT_IDS entry. A URL is a Client ID Metadata Document client: it must be https
+ * with a path, no credentials or fragment, and written in canonical form, because tokens are
+ * matched against it byte for byte (no normalisation, so no entry matches more than it says).
+ */
+function checkClientId(value: string): string {
+  if (!value.includes('://')) return value;
+  const url = URL.parse(value);
+  const hint =
+    'metadata-document client ids are https URLs with a path, e.g. https://app.example.com/oauth/client.json';
+  if (url?.protocol !== 'https:' || url.pathname === '/' || url.username || url.password || url.hash)
+    throw new ConfigError('ALLOWED_CLIENT_IDS', `${JSON.stringify(value)}: ${hint}`);
+  if (url.href !== value)
+    throw new ConfigError(
+      'ALLOWED_CLIENT_IDS',
+      `${JSON.stringify(value)} is not in canonical form (${JSON.stringify(url.href)}); client ids are compared byte for byte`,
+    );
+  return value;
+}
+
 /** The RFC 9728 path-inserted metadata URL for a resource: https://host/.well-known/oauth-protected-resource/mcp */
 export function protectedResourceMetadataUrl(resourceUrl: string): string {
   const url = new URL(resourceUrl);
@@ -263,25 +292,26 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     );
   }
   const localIssuer = devIssuer(parsePort(env.LOCAL_AUTH_PORT, 'LOCAL_AUTH_PORT', 4000));
-  const issuerUrl = parseUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? localIssuer, 'https://your-app.authkit.app');
+  const issuerUrl = parseSecureUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? localIssuer, 'https://your-app.authkit.app');
   const issuer = withoutTrailingSlash(issuerUrl);
   const jwksUrl = env.AUTH_JWKS_URL
-    ? parseUrl('AUTH_JWKS_URL', env.AUTH_JWKS_URL, `${issuer}/oauth2/jwks`).toString()
+    ? parseSecureUrl('AUTH_JWKS_URL', env.AUTH_JWKS_URL, `${issuer}/oauth2/jwks`).toString()
     : `${issuer}/oauth2/jwks`;
 
   const resourceUrl = withoutTrailingSlash(resolveResourceUrl(env, production, port));
   const extraAudiences = list(env.AUTH_EXTRA_AUDIENCES);
-  const allowedClientIds = env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS);
+  const allowedClientIds =
+    env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS).map(checkClientId);
   if (allowedClientIds && allowedClientIds.length === 0) {
     throw new ConfigError(
       'ALLOWED_CLIENT_IDS',
       'is set but empty; list client ids separated by commas, or unset it to allow any client',
     );
   }
-  if (env.WORKOS_API_URL) parseUrl('WORKOS_API_URL', env.WORKOS_API_URL, 'https://api.workos.com');
+  if (env.WORKOS_API_URL) parseSecureUrl('WORKOS_API_URL', env.WORKOS_API_URL, 'https://api.workos.com');
   let auditSink: Config['auditSink'];
   if (env.AUDIT_SINK_URL) {
-    const url = parseUrl('AUDIT_SINK_URL', env.AUDIT_SINK_URL, 'https://logs.example.com/mcp-audit').toString();
+    const url = parseSecureUrl('AUDIT_SINK_URL', env.AUDIT_SINK_URL, 'https://logs.example.com/mcp-audit').toString();
     if (!env.AUDIT_SINK_SECRET || env.AUDIT_SINK_SECRET.length < 32) {
       throw new ConfigError(
         'AUDIT_SINK_SECRET',

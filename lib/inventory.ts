@@ -1,6 +1,7 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import { describeAccess } from './policy';
 import type { Registry } from './registry';
+import { satisfyingScopes, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
  * The access map of a registry: who may call which tool. One function feeds `npm run inventory`
@@ -14,6 +15,8 @@ export type InventoryRow = {
   access: string;
   /** Scopes the token must carry (all of them). */
   scopes: string[];
+  /** Scopes that imply one of `scopes` through the hierarchy (SEP-2350), so a token with them suffices too. */
+  impliedBy: string[];
   /** Any one of these roles. */
   roles: string[];
   /** All of these permissions. */
@@ -43,11 +46,16 @@ export function inventoryRows(registry: Registry): InventoryRow[] {
     const requirements = typeof access === 'object' ? access : undefined;
     const roles = [...(requirements?.roles ?? [])];
     const permissions = [...(requirements?.permissions ?? [])];
+    const scopes = [...(requirements?.scopes ?? [])];
+    const impliedBy = scopes.flatMap((scope) =>
+      satisfyingScopes(scope, registry.scopeHierarchy).filter((s) => s !== scope),
+    );
     return {
       tool: tool.name,
       title: tool.title,
       access: describeAccess(access),
-      scopes: [...(requirements?.scopes ?? [])],
+      scopes,
+      impliedBy: [...new Set(impliedBy)].sort(),
       roles,
       permissions,
       org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
@@ -62,7 +70,17 @@ function cell(value: string): string {
   return text === '' ? '-' : text;
 }
 
-const HEADER = ['tool', 'title', 'access', 'scopes', 'roles', 'permissions', 'org', 'annotations'] as const;
+const HEADER = [
+  'tool',
+  'title',
+  'access',
+  'scopes',
+  'implied by',
+  'roles',
+  'permissions',
+  'org',
+  'annotations',
+] as const;
 
 export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
   const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
@@ -72,6 +90,7 @@ export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
       cell(row.title),
       cell(row.access),
       cell(row.scopes.join(' ')),
+      cell(row.impliedBy.join(' ')),
       cell(row.roles.join(' | ')),
       cell(row.permissions.join(' ')),
       row.org ? 'required' : '-',
@@ -80,6 +99,11 @@ export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One line per implying scope, for the text after the table; empty when there is no hierarchy. */
+export function hierarchyLines(hierarchy: ScopeHierarchy): string[] {
+  return Object.entries(hierarchy).map(([scope, implied]) => `${scope} implies ${implied.join(' ')}`);
 }
 
 /** The JSON form: the rows, plus whatever context the caller adds (issuer, audiences). */

@@ -1,11 +1,14 @@
 import type { Config } from './config';
+import { advertisedScopes } from './scope-hierarchy';
 
 /** RFC 9728 protected resource metadata; `resource` comes from config, never from Host headers. */
 export function protectedResourceMetadata(config: Config, scopes: readonly string[]): Record<string, unknown> {
+  // Never offline_access (SEP-2207): it is the authorization server's business, not this resource's.
+  const supported = advertisedScopes(scopes);
   return {
     resource: config.resourceUrl,
     authorization_servers: [config.issuer],
-    ...(scopes.length > 0 ? { scopes_supported: [...scopes] } : {}),
+    ...(supported.length > 0 ? { scopes_supported: supported } : {}),
     bearer_methods_supported: ['header'],
     resource_name: 'Edge MCP server (AuthKit)',
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Challenge } from './auth/challenge';
+import { isScopeToken, type Challenge } from './auth/challenge';
 import type { Principal } from './auth/principal';
+import { effectiveScopes, NO_HIERARCHY, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
  * Access policies and their one evaluation. The gate (before dispatch), the tool wrapper
@@ -8,7 +9,7 @@ import type { Principal } from './auth/principal';
  */
 
 /** OAuth scope-token (RFC 6749 §3.3), compared exactly and case-sensitively. */
-export const ScopeSchema = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'not a valid OAuth scope token');
+export const ScopeSchema = z.string().refine(isScopeToken, 'not a valid OAuth scope token');
 
 export const RequirementsSchema = z.strictObject({
   /** All of these must be in the token's `scope` claim. */
@@ -75,8 +76,14 @@ export function needsLookedUpPermissions(access: Access, principal: Principal): 
 /**
  * @param membership the lookup's answer when `needsMembership` was true. Each attribute comes from
  *   the token when the token carries it, else from the lookup.
+ * @param hierarchy the registry's scope hierarchy: a granted scope satisfies every scope it implies.
  */
-export function evaluate(access: Access, principal: Principal, membership?: MembershipAnswer): Decision {
+export function evaluate(
+  access: Access,
+  principal: Principal,
+  membership?: MembershipAnswer,
+  hierarchy: ScopeHierarchy = NO_HIERARCHY,
+): Decision {
   if (access === 'public') return { effect: 'allow' };
   if (principal.kind === 'anonymous') {
     return { effect: 'challenge', challenge: { kind: 'authentication_required', scopes: requiredScopes(access) } };
@@ -101,14 +108,15 @@ export function evaluate(access: Access, principal: Principal, membership?: Memb
     return { effect: 'deny', reason: 'permission_required' };
   }
 
-  const required = requiredScopes(access);
-  const missing = required.filter((scope) => !principal.scopes.includes(scope));
+  const held = effectiveScopes(principal.scopes, hierarchy);
+  const missing = requiredScopes(access).filter((scope) => !held.has(scope));
   if (missing.length > 0) {
     return {
       effect: 'challenge',
       challenge: {
+        // Granted plus what is missing: a scope the token already implies is not asked for again.
         kind: 'insufficient_scope',
-        scopes: [...new Set([...principal.scopes, ...required])],
+        scopes: [...new Set([...principal.scopes, ...missing])],
         description: 'The access token lacks a scope this tool requires',
       },
     };

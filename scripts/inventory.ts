@@ -8,7 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '@/lib/config';
-import { inventoryJson, inventoryMarkdown, inventoryRows } from '@/lib/inventory';
+import { hierarchyLines, inventoryJson, inventoryMarkdown, inventoryRows } from '@/lib/inventory';
 import { registry } from '@/tools';
 
 const USAGE = 'usage: tsx scripts/inventory.ts [--json]';
@@ -50,6 +50,7 @@ function main(): void {
         issuer: config.issuer,
         audiences: config.audiences,
         resource: config.resourceUrl,
+        scopeHierarchy: registry.scopeHierarchy,
         // null means any client the issuer registered may call (ALLOWED_CLIENT_IDS unset).
         approvedClients: config.allowedClientIds ?? null,
       }),
@@ -57,10 +58,14 @@ function main(): void {
     return;
   }
   process.stdout.write(inventoryMarkdown(rows));
+  // An https URL is a Client ID Metadata Document client: the issuer fetched its metadata from there.
   const clients =
-    config.allowedClientIds?.join(', ') ?? 'any client registered with the issuer (ALLOWED_CLIENT_IDS unset)';
+    config.allowedClientIds?.map((id) => (id.startsWith('https://') ? `${id} (metadata document)` : id)).join(', ') ??
+    'any client registered with the issuer (ALLOWED_CLIENT_IDS unset)';
+  const hierarchy = hierarchyLines(registry.scopeHierarchy);
   process.stdout.write(
-    `\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\nApproved clients: ${clients}\n`,
+    `\nTrusted issuer: ${config.issuer}\nAudience: ${config.audiences.join(', ')}\nApproved clients: ${clients}\n` +
+      `Scope hierarchy: ${hierarchy.length ? hierarchy.join('; ') : 'none (each scope grants only itself)'}\n`,
   );
 }
 

@@ -8,7 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { findUser, organizationsOf, users } from './local-auth/directory';
-import { mintToken } from './local-auth/flow';
+import { mintToken } from './oauth-client/flow';
 
 const USAGE = `usage: tsx scripts/token.ts --user <${users.map((u) => u.handle).join('|')}> [--org <id>] [--scope "<scopes>"] [--resource <url>] [--issuer <url>]`;
 

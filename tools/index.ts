@@ -6,19 +6,14 @@ import noteResource from './notes/note_resource';
 import summarizeNotes from './notes/summarize_notes';
 import orgMembers from './org_members';
 import ping from './ping';
+import { scopeHierarchy } from './scopes';
 import whoami from './whoami';
 
 /**
  * Every tool, resource and prompt the server offers. Adding one: one file in tools/ and one line
  * here. Removing the notes example: delete tools/notes/ and its five lines here.
  */
-export const registry = createRegistry([
-  ping,
-  whoami,
-  notesList,
-  notesCreate,
-  notesDelete,
-  noteResource,
-  summarizeNotes,
-  orgMembers,
-]);
+export const registry = createRegistry(
+  [ping, whoami, notesList, notesCreate, notesDelete, noteResource, summarizeNotes, orgMembers],
+  { scopeHierarchy },
+);

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { defineTool, jsonResult } from '@/lib/registry';
+import { defineTool, jsonResult, toolError } from '@/lib/registry';
 
 export const DIRECTORY_UNAVAILABLE = 'Organization directory is unavailable right now; try again later';
 export const LOOKUPS_NOT_CONFIGURED = 'Organization lookups are not configured (set WORKOS_API_KEY)';
-
-const failure = (text: string) => ({ isError: true, content: [{ type: 'text' as const, text }] });
 
 export default defineTool({
   name: 'org_members',
@@ -16,11 +14,11 @@ export default defineTool({
   annotations: { readOnlyHint: true, openWorldHint: false },
   handler: async (_input, { principal, identity }) => {
     // Defense in depth: a role policy already requires an organization.
-    if (principal.kind !== 'user' || !principal.organizationId) return failure('Sign in to an organization first');
-    if (!identity) return failure(LOOKUPS_NOT_CONFIGURED);
+    if (principal.kind !== 'user' || !principal.organizationId) return toolError('Sign in to an organization first');
+    if (!identity) return toolError(LOOKUPS_NOT_CONFIGURED);
     // Only the caller's own organization is ever listed.
     const members = await identity.members(principal.organizationId);
-    if (members === 'unavailable') return failure(DIRECTORY_UNAVAILABLE);
+    if (members === 'unavailable') return toolError(DIRECTORY_UNAVAILABLE);
     return jsonResult({
       organizationId: principal.organizationId,
       members: members.map((m) => ({

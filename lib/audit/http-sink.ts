@@ -1,3 +1,4 @@
+import { parseSecureUrl } from '../config';
 import type { AuditRecord } from './record';
 import { hmacKey, signedMessage, SIGNATURE_HEADER, TIMESTAMP_HEADER, toHex } from './signature';
 
@@ -133,15 +134,10 @@ export function createHttpAuditSink(options: HttpAuditSinkOptions): HttpAuditSin
   const log = options.log ?? ((line: string) => console.error(line));
   const metric = options.metric ?? ((line: string) => console.log(line));
 
-  let target: URL;
-  try {
-    target = new URL(options.url);
-  } catch {
-    throw new TypeError('audit sink: url is not a valid URL');
-  }
-  if (target.protocol !== 'https:' && target.protocol !== 'http:')
-    throw new TypeError('audit sink: url must be http(s)');
-  if (target.username || target.password) throw new TypeError('audit sink: url must not contain credentials');
+  // A receiver may take its own token in the query; it never reaches a log line (`where` below).
+  const target = parseSecureUrl('AUDIT_SINK_URL', options.url, 'https://logs.example.com/mcp-audit', {
+    allowQuery: true,
+  });
   if (!secret) throw new TypeError('audit sink: secret must not be empty');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
     throw new TypeError('audit sink: timeoutMs must be a positive number');

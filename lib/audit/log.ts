@@ -1,7 +1,7 @@
 import { createHttpAuditSink, type HttpAuditSink } from './http-sink';
 import { openRequestTrail, type RequestTrail } from './trail';
 import { perConfig, type Config } from '../config';
-import type { AuditRecord } from './record';
+import { stamp, type AuditRecord } from './record';
 
 /**
  * Writes audit records: one JSON line each on stdout (the default sink; Vercel log drains pick it
@@ -21,55 +21,37 @@ const httpSinkFor = perConfig(
   (config) =>
     config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined,
 );
-/** The sink of the configuration last asked for: where records that belong to no open request go. */
-let lastHttpSink: HttpAuditSink | undefined;
-
 /** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
 export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
-  lastHttpSink = httpSinkFor(config);
-  return lastHttpSink;
+  return httpSinkFor(config);
 }
 
-/** Open requests by requestId: a record of one of them goes to the sink against its reservation. */
-const open = new Map<string, RequestTrail>();
-
-/** Starts the trail of one request: its id, its room in the HTTP sink and the records it still owes. */
+/**
+ * Starts the trail of one request: its id, its room in the HTTP sink and the records it still owes.
+ * Every stage that audits this request writes through the trail it is handed (`trail.write`).
+ */
 export function openTrail(
   config: Config,
   httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config),
 ): RequestTrail {
-  const trail = openRequestTrail(crypto.randomUUID(), httpSink, {
-    write: (record) => audit(record),
-    closed: () => open.delete(trail.requestId),
-  });
-  open.set(trail.requestId, trail);
-  return trail;
+  return openRequestTrail(crypto.randomUUID(), httpSink, { write: writeLine, closed: () => {} });
 }
 
-/** Arguments a tool lets us audit, capped so a caller cannot make one record (or the sink's queue) huge. */
-const MAX_AUDITED_ARGUMENTS_CHARS = 2048;
-
-function bounded(record: Omit<AuditRecord, 'time'>): Omit<AuditRecord, 'time'> {
-  if (record.arguments === undefined) return record;
-  let size: number;
+/** One stamped record's stdout line. */
+function writeLine(record: AuditRecord): void {
   try {
-    size = JSON.stringify(record.arguments).length;
-  } catch {
-    return { ...record, arguments: { _omitted: 'not serialisable' } };
-  }
-  return size <= MAX_AUDITED_ARGUMENTS_CHARS ? record : { ...record, arguments: { _omitted: `${size} characters` } };
-}
-
-export function audit(record: Omit<AuditRecord, 'time'>): void {
-  const full: AuditRecord = { time: new Date().toISOString(), ...bounded(record) };
-  try {
-    sink(full); // stdout first: whatever happens to the HTTP sink, this line is written
+    sink(record);
   } catch {
     // An audit sink failure never changes the answer to the caller.
   }
-  const trail = open.get(full.requestId);
-  if (trail) trail.written(full);
-  else lastHttpSink?.enqueue(full);
+}
+
+/**
+ * A record outside any request's trail: its stdout line only. A request's stages write through
+ * `trail.write` instead, which adds the HTTP copy against the request's reservation.
+ */
+export function audit(record: Omit<AuditRecord, 'time'>): void {
+  writeLine(stamp(record));
 }
 
 /** Longest a response body may take before its request is settled anyway. */

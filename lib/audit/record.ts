@@ -1,5 +1,4 @@
 import type { Principal } from '../auth/principal';
-import { type Access, describeAccess } from '../policy';
 
 /**
  * What one audit record holds: one per call (tool, resource read, prompt get, completion) and one
@@ -47,6 +46,21 @@ export function identityFields(principal: Principal | undefined): Partial<AuditR
   };
 }
 
-export function policyField(access: Access): string {
-  return describeAccess(access);
+/** Arguments a tool lets us audit, capped so a caller cannot make one record (or the sink's queue) huge. */
+const MAX_AUDITED_ARGUMENTS_CHARS = 2048;
+
+function bounded(record: Omit<AuditRecord, 'time'>): Omit<AuditRecord, 'time'> {
+  if (record.arguments === undefined) return record;
+  let size: number;
+  try {
+    size = JSON.stringify(record.arguments).length;
+  } catch {
+    return { ...record, arguments: { _omitted: 'not serialisable' } };
+  }
+  return size <= MAX_AUDITED_ARGUMENTS_CHARS ? record : { ...record, arguments: { _omitted: `${size} characters` } };
+}
+
+/** The record as written: its time, and arguments capped in size. */
+export function stamp(record: Omit<AuditRecord, 'time'>): AuditRecord {
+  return { time: new Date().toISOString(), ...bounded(record) };
 }

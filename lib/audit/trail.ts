@@ -1,4 +1,4 @@
-import type { AuditRecord } from './record';
+import { stamp, type AuditRecord } from './record';
 import type { HttpAuditSink, Reservation } from './http-sink';
 
 /**
@@ -33,8 +33,8 @@ export type RequestTrail = {
   owe(records: readonly OwedRecord[]): void;
   /** Whether anything is still owed: when not, the request can settle as soon as it is answered. */
   owes(): boolean;
-  /** Every record of this request passes here after its stdout line (lib/audit/log.ts). */
-  written(record: AuditRecord): void;
+  /** Writes one record of this request: its stdout line, then its copy against the reservation. */
+  write(record: Omit<AuditRecord, 'time'>): void;
   /** Writes what is still owed, releases the reservation; the HTTP flush, when there is a sink. */
   settle(): Promise<unknown> | undefined;
 };
@@ -42,7 +42,8 @@ export type RequestTrail = {
 export function openRequestTrail(
   requestId: string,
   sink: HttpAuditSink | undefined,
-  hooks: { write: (record: Omit<AuditRecord, 'time'>) => void; closed: () => void },
+  /** `write` puts one stamped record on stdout (lib/audit/log.ts); `closed` runs once, when settled. */
+  hooks: { write: (record: AuditRecord) => void; closed: () => void },
 ): RequestTrail {
   let reservation: Reservation | undefined;
   let settled = false;
@@ -66,8 +67,10 @@ export function openRequestTrail(
       owed.push(...records);
     },
     owes: () => owed.length > 0,
-    written(record) {
-      sink?.enqueue(record, reservation);
+    write(record) {
+      const full = stamp(record);
+      hooks.write(full); // stdout first: whatever happens to the HTTP sink, this line is written
+      sink?.enqueue(full, reservation);
     },
     settle() {
       if (settled) return undefined;
@@ -79,7 +82,7 @@ export function openRequestTrail(
       for (const entry of ordered) {
         const left = entry.tool === undefined ? 0 : (runs.get(entry.tool) ?? 0);
         if (entry.tool !== undefined && left > 0) runs.set(entry.tool, left - 1);
-        else hooks.write(entry.record());
+        else this.write(entry.record());
       }
       hooks.closed();
       reservation?.release();

@@ -1,3 +1,6 @@
+import { RPC_ERRORS } from '../http/answers';
+import { advertisedScopes } from '../scope-hierarchy';
+
 /**
  * WWW-Authenticate challenges (RFC 6750 §3, RFC 9728 §5.1) as pure functions of a decision.
  * Values are restricted to the RFC 6750 character sets, so nothing a caller sends can reach a header.
@@ -10,15 +13,37 @@ export type Challenge =
   | { kind: 'insufficient_scope'; scopes: readonly string[]; description?: string }
   | { kind: 'invalid_request'; description: string };
 
+type ChallengeKind = Challenge['kind'];
+type ChallengeAnswer<K extends ChallengeKind> = {
+  status: 400 | 401 | 403;
+  rpcCode: number;
+  message: (challenge: Extract<Challenge, { kind: K }>) => string;
+};
+
+/** Per challenge: the HTTP status, the JSON-RPC error code and the message of the body beside the header. */
+const CHALLENGE_ANSWER: { [K in ChallengeKind]: ChallengeAnswer<K> } = {
+  authentication_required: {
+    status: 401,
+    rpcCode: RPC_ERRORS.unauthorized,
+    message: () => 'Authentication required: sign in through the authorization server in WWW-Authenticate',
+  },
+  invalid_token: { status: 401, rpcCode: RPC_ERRORS.unauthorized, message: (c) => c.description },
+  insufficient_scope: {
+    status: 403,
+    rpcCode: RPC_ERRORS.forbidden,
+    message: () => 'Insufficient scope: re-authorize with the scopes in WWW-Authenticate',
+  },
+  invalid_request: { status: 400, rpcCode: RPC_ERRORS.invalidRequest, message: (c) => c.description },
+};
+
 export function challengeStatus(challenge: Challenge): 400 | 401 | 403 {
-  switch (challenge.kind) {
-    case 'invalid_request':
-      return 400;
-    case 'insufficient_scope':
-      return 403;
-    default:
-      return 401;
-  }
+  return CHALLENGE_ANSWER[challenge.kind].status;
+}
+
+/** Status, JSON-RPC code and body message for a challenge, from the one table. */
+export function challengeAnswer(challenge: Challenge): { status: 400 | 401 | 403; rpcCode: number; message: string } {
+  const answer = CHALLENGE_ANSWER[challenge.kind] as ChallengeAnswer<typeof challenge.kind>;
+  return { status: answer.status, rpcCode: answer.rpcCode, message: answer.message(challenge as never) };
 }
 
 /** error / error_description may use %x20-21 / %x23-5B / %x5D-7E only (RFC 6750 §3). */
@@ -31,8 +56,9 @@ export function isScopeToken(scope: string): boolean {
   return /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope);
 }
 
+/** Never `offline_access` (SEP-2207): a step-up keeps the granted scopes, but not that one. */
 function scopeParam(scopes: readonly string[]): string {
-  return [...new Set(scopes.filter(isScopeToken))].sort().join(' ');
+  return advertisedScopes(scopes.filter(isScopeToken)).join(' ');
 }
 
 function param(name: string, value: string): string {

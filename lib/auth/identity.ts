@@ -1,8 +1,10 @@
 import { WorkOS } from '@workos-inc/node';
 import { z } from 'zod';
-import { ConfigError, isLoopbackHost, type Config } from '../config';
+import { parseSecureUrl, type Config } from '../config';
 import type { Membership } from '../policy';
 import { permissionsOf, RoleCatalogSchema, type CatalogRole } from './role-catalog';
+import { evictOldest } from '../util/bounded-map';
+import { withDeadline } from '../util/deadline';
 
 /**
  * Server-side identity lookups against the WorkOS User Management and Authorization APIs, for what
@@ -140,18 +142,7 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 /** apiHostname/https/port for the SDK from WORKOS_API_URL (https, or http for loopback hosts only). */
 function apiEndpoint(apiUrl: string | undefined): { apiHostname: string; https: boolean; port?: number } {
   if (!apiUrl) return { apiHostname: 'api.workos.com', https: true };
-  let url: URL | undefined;
-  try {
-    url = new URL(apiUrl);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    throw new ConfigError(
-      'WORKOS_API_URL',
-      'must be an https:// URL (http:// only for loopback hosts), e.g. https://api.workos.com',
-    );
-  }
+  const url = parseSecureUrl('WORKOS_API_URL', apiUrl, 'https://api.workos.com');
   return {
     apiHostname: url.hostname,
     https: url.protocol === 'https:',
@@ -227,25 +218,13 @@ export function createIdentityLookup(
     if (forMs <= 0) return;
     cache.delete(key);
     cache.set(key, { value, expiresAt: now() + forMs });
-    while (cache.size > maxEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
-    }
+    evictOldest(cache, maxEntries);
   }
 
   /** One API request with the deadline; counts toward requestCount. */
   async function request<T>(call: () => Promise<T>): Promise<T> {
     requests += 1;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LookupTimeout()), timeoutMs);
-    });
-    try {
-      return await Promise.race([call(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(call(), timeoutMs, () => new LookupTimeout());
   }
 
   async function cached<T>(key: string, operation: string, load: () => Promise<T>): Promise<T | 'unavailable'> {

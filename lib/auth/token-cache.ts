@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { UserPrincipal } from './principal';
+import { evictOldest } from '../util/bounded-map';
 
 /**
  * Verified tokens, remembered per isolate so a client's repeated calls skip the RS256 check.
@@ -61,8 +62,7 @@ export function createTokenCache(options: { maxEntries?: number; now?: () => num
       if (!parts || until <= now()) return;
       entries.delete(parts.key);
       entries.set(parts.key, { signingInput: parts.signingInput, principal, until });
-      // Map keeps insertion order: the first key is the oldest entry.
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      evictOldest(entries, maxEntries);
     },
     size: () => entries.size,
   };

@@ -4,6 +4,7 @@ import type { AuditRecord } from '../audit/record';
 import type { IdentityLookup } from '../auth/identity';
 import { ANONYMOUS, type Principal } from '../auth/principal';
 import type { MembershipAnswer } from '../policy';
+import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import type { PromptDefinition, ResourceDefinition, ToolDefinition } from '../registry';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
 import type { RequestStateHooks } from './request-state';
@@ -35,6 +36,8 @@ export type RequestIdentity = {
   begin?: (key: string) => boolean;
   /** The calls of this request by JSON-RPC id; an id used twice in a batch is absent (nothing binds to it). */
   calls?: ReadonlyMap<string | number, BoundCall>;
+  /** Writes a record of this request through its trail; without one, the stdout line alone. */
+  write?: (record: Omit<AuditRecord, 'time'>) => void;
 };
 
 /** What one caller's server registers, and which capabilities the registry offers at all. */
@@ -51,7 +54,8 @@ const MAX_CACHED_HANDLERS = 64;
 
 type Handler = (request: Request) => Promise<Response>;
 const handlers = new Map<string, Handler>();
-// Keyed by definition identity, not name: two registries may both have a tool called "x".
+// Keyed by definition identity, not name: two registries may both have a tool called "x"; each
+// registry's frozen scope hierarchy is keyed the same way.
 const ids = new WeakMap<object, number>();
 let nextId = 0;
 function idOf(definition: object): number {
@@ -92,9 +96,14 @@ export function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
     : UNKNOWN_CALLER;
 }
 
+/**
+ * @param hierarchy the registry's scope hierarchy, for the wrapper's authoritative re-check.
+ * @param requestState seals and verifies multi round-trip state (lib/endpoint/request-state.ts).
+ */
 export function handlerFor(
   serve: readonly ToolDefinition[] | ServeSet,
   listTtlMs = DEFAULT_LIST_TTL_MS,
+  hierarchy: ScopeHierarchy = NO_HIERARCHY,
   requestState?: RequestStateHooks,
 ): Handler {
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
@@ -107,6 +116,7 @@ export function handlerFor(
   };
   const key = [
     listTtlMs,
+    idOf(hierarchy),
     set.tools.map(idOf).join(','),
     resources.map(idOf).join(','),
     prompts.map(idOf).join(','),
@@ -131,10 +141,11 @@ export function handlerFor(
     };
     handler = createMcpHandler(
       (server: McpServer) => {
-        for (const tool of set.tools) registerTool(server, tool, requestState);
-        for (const resource of resources) registerResource(server, resource, requestState);
-        for (const prompt of prompts) registerPrompt(server, prompt, requestState);
-        if (offers.completions) registerCompletion(server, { resources, prompts });
+        const wrap = { hierarchy, requestState };
+        for (const tool of set.tools) registerTool(server, tool, wrap);
+        for (const resource of resources) registerResource(server, resource, wrap);
+        for (const prompt of prompts) registerPrompt(server, prompt, wrap);
+        if (offers.completions) registerCompletion(server, { resources, prompts }, wrap);
       },
       { serverInfo: SERVER_INFO, ...options },
     );

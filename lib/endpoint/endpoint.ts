@@ -1,11 +1,11 @@
-import { audit, finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { identityFields, policyField, type AuditRecord } from '../audit/record';
+import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
+import { identityFields, type AuditRecord } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate } from '../auth/authenticate';
 import type { IdentityLookup } from '../auth/identity';
 import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
-import { challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
+import { challengeAnswer, challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
@@ -14,12 +14,13 @@ import { createRequestStateHooks, paramsDigest, requestStateFor, type RequestSta
 import { authInfoFor, handlerFor, type BoundCall, type RequestIdentity, type ServeSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { gate, isVisible, type GatedCall } from './gate';
-import { jsonRpcErrorResponse, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { evaluate, type Access, type MembershipAnswer } from '../policy';
+import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
+import { describeAccess, evaluate, type Access, type MembershipAnswer } from '../policy';
 import type { Primitive, Registry } from '../registry';
 import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
 import { auditKey, RECORD_TYPES } from './audit-key';
 import { checkWireHeaders } from '../wire/headers';
+import { checkParamHeaders, type ParamCheck } from '../wire/params';
 import { unservedMethod } from '../wire/unserved';
 import { withNoStore } from '../wire/cache';
 
@@ -52,23 +53,10 @@ const CLIENT_CLOSED_REQUEST = 499;
 const decoder = new TextDecoder();
 
 function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
-  const status = challengeStatus(challenge);
-  const message =
-    challenge.kind === 'invalid_request'
-      ? challenge.description
-      : challenge.kind === 'invalid_token'
-        ? challenge.description
-        : challenge.kind === 'insufficient_scope'
-          ? 'Insufficient scope: re-authorize with the scopes in WWW-Authenticate'
-          : 'Authentication required: sign in through the authorization server in WWW-Authenticate';
+  const { status, rpcCode, message } = challengeAnswer(challenge);
   return jsonRpcErrorResponse(
     status,
-    {
-      code:
-        status === 403 ? RPC_ERRORS.forbidden : status === 400 ? RPC_ERRORS.invalidRequest : RPC_ERRORS.unauthorized,
-      message,
-      reason: challenge.kind,
-    },
+    { code: rpcCode, message, reason: challenge.kind },
     { id, headers: { 'www-authenticate': wwwAuthenticate(challenge, config.resourceMetadataUrl) } },
   );
 }
@@ -90,12 +78,16 @@ function notRunReason(call: GatedCall, status: number, aborted: boolean): string
   if (status >= 400) return 'request_refused';
   if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a notification
   if (!call.site.wellFormed) return 'invalid_params';
-  if (isBadArguments(call)) return 'invalid_arguments';
+  if (sdkRejectsArguments(call)) return 'invalid_arguments';
   return aborted ? 'client_aborted' : 'sdk_refused';
 }
 
-/** Arguments the SDK's schema check refuses before any handler runs (tools and prompts only). */
-function isBadArguments({ site, primitive }: GatedCall): boolean {
+/**
+ * Whether the SDK will refuse this call's arguments before our wrapper runs. It mirrors the SDK's
+ * own input validation (the tool's or prompt's zod schema over `arguments ?? {}`): if mcp-handler or
+ * the SDK changes how it validates, this is the one place to follow.
+ */
+function sdkRejectsArguments({ site, primitive }: GatedCall): boolean {
   if (site.method === 'completion/complete') return false;
   if (primitive.kind === 'tool') return !primitive.definition.input.safeParse(site.arguments ?? {}).success;
   if (primitive.kind === 'prompt' && primitive.definition.arguments)
@@ -110,7 +102,7 @@ function targetFields(site: Call, primitive: Primitive | undefined): Partial<Aud
     if (site.method === 'tools/call') return { tool: name };
     return site.method === 'prompts/get' || site.ref === 'prompt' ? { prompt: name } : { resource: name };
   }
-  const policy = policyField(primitive.definition.access);
+  const policy = describeAccess(primitive.definition.access);
   return { [primitive.kind]: primitive.definition.name, policy };
 }
 
@@ -178,7 +170,7 @@ function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | number, B
               type: RECORD_TYPES[site.method],
               method: site.method,
               [primitive.kind]: name,
-              policy: policyField(primitive.definition.access),
+              policy: describeAccess(primitive.definition.access),
             },
           },
     );
@@ -201,7 +193,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       console.error(
         error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load',
       );
-      return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+      return misconfigured();
     }
     let requestState: RequestStateHooks;
     try {
@@ -210,7 +202,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       console.error(
         error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load',
       );
-      return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+      return misconfigured();
     }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
     let response: Response;
@@ -218,7 +210,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       response = await answer(request, config, trail, requestState);
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId: trail.requestId,
         decision: 'reject',
@@ -243,7 +235,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
-      audit({
+      trail.write({
         type: 'request_rejected',
         requestId,
         method,
@@ -369,10 +361,21 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const recordAll = (status: number) => {
       for (const site of sites)
-        audit(
+        trail.write(
           notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
         );
     };
+    // Declared Mcp-Param-* headers (2026-07-28) against the arguments, before any challenge and before
+    // anything runs; only for tools this caller may see, so a hidden tool still answers like an unknown one.
+    const params = wire.era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
+    if (params) {
+      reject(params.status, params.reason, principal, method);
+      return jsonRpcErrorResponse(
+        params.status,
+        { code: params.code, message: params.message, reason: params.reason },
+        { id },
+      );
+    }
     if (gated.kind === 'unavailable') {
       recordAll(503);
       return unavailableResponse(id);
@@ -388,6 +391,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       requestId,
       lookup: identityLookup,
       begin: (key) => trail.begin(key),
+      write: (record) => trail.write(record),
       calls: boundCalls(gated.calls),
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
@@ -396,6 +400,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       await handlerFor(
         primitivesToServe(envelope, gated.calls, principal, membership),
         config.listTtlMs,
+        options.registry.scopeHierarchy,
         requestState,
       )(forwarded),
     );
@@ -420,6 +425,16 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     // The SDK's own refusals (protocol version, parse errors, 406/415) of a request without tool calls.
     if (response.status >= 400 && sites.length === 0) reject(response.status, 'protocol_error', principal, method);
     return response;
+  }
+
+  function paramRefusal(headers: Headers, calls: readonly GatedCall[]): Extract<ParamCheck, { ok: false }> | undefined {
+    for (const { primitive, decision, site } of calls) {
+      // Mcp-Param-* headers are declared on tool input schemas only (SEP-2243).
+      if (primitive.kind !== 'tool' || !isVisible(decision)) continue;
+      const check = checkParamHeaders(headers, primitive.definition.input, site.arguments);
+      if (!check.ok) return check;
+    }
+    return undefined;
   }
 
   /**
@@ -449,7 +464,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       };
     }
     const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
-      definitions.filter((definition) => isVisible(evaluate(definition.access, principal, membership)));
+      definitions.filter((definition) =>
+        isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
+      );
     return {
       tools: visible(registry.tools),
       resources: visible(registry.resources),

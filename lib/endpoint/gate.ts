@@ -59,7 +59,8 @@ export function gate(
   principal: Principal,
   membership?: MembershipAnswer,
 ): GateResult {
-  const visible = (resource: ResourceDefinition) => isVisible(evaluate(resource.access, principal, membership));
+  const visible = (resource: ResourceDefinition) =>
+    isVisible(evaluate(resource.access, principal, membership, registry.scopeHierarchy));
   const calls: GatedCall[] = [];
   for (const site of envelope.calls) {
     // A URI resolves among the caller's visible resources first; a hidden match is still found (and
@@ -67,7 +68,11 @@ export function gate(
     const primitive = primitiveOf(site, registry, visible) ?? primitiveOf(site, registry);
     // Unknown names go to the SDK, which answers them; hidden primitives answer exactly the same way.
     if (primitive)
-      calls.push({ site, primitive, decision: evaluate(primitive.definition.access, principal, membership) });
+      calls.push({
+        site,
+        primitive,
+        decision: evaluate(primitive.definition.access, principal, membership, registry.scopeHierarchy),
+      });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };
 

@@ -66,7 +66,7 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
         if (call && (identity.begin?.(call.key) ?? true)) {
           const reason = error instanceof Error && REASONS.has(error.message) ? error.message : 'invalid';
           const { type, method, ...target } = call.record;
-          audit({
+          (identity.write ?? audit)({
             type,
             requestId: identity.requestId,
             method,

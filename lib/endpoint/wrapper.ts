@@ -16,8 +16,10 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { audit } from '../audit/log';
-import { identityFields, policyField, type AuditRecord, type Outcome } from '../audit/record';
-import { evaluate, type Access } from '../policy';
+import { identityFields, type AuditRecord, type Outcome } from '../audit/record';
+import { describeAccess, evaluate, type Access } from '../policy';
+import { toolError } from '../registry/tool';
+import type { ScopeHierarchy } from '../scope-hierarchy';
 import type {
   Completer,
   HandlerContext,
@@ -39,8 +41,12 @@ import type { RequestStateHooks } from './request-state';
 
 type Base = Omit<AuditRecord, 'time' | 'decision' | 'reason' | 'status' | 'outcome' | 'durationMs'>;
 
+/** What every wrapped handler of one cached server shares. */
+export type WrapOptions = { hierarchy: ScopeHierarchy; requestState?: RequestStateHooks };
+
 type Run<T> = {
   ctx: ServerContext;
+  hierarchy: ScopeHierarchy;
   key: string;
   base: (identity: RequestIdentity) => Base;
   access: Access;
@@ -51,15 +57,20 @@ type Run<T> = {
   run: (context: HandlerContext, identity: RequestIdentity) => Promise<{ result: T; outcome: Outcome }>;
 };
 
-async function audited<T>({ ctx, key, base, access, refused, failed, run }: Run<T>): Promise<T> {
+async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, run }: Run<T>): Promise<T> {
   const started = performance.now();
   const identity = identityOf(ctx.http?.authInfo);
   // Its request was already settled (the client left, the call was recorded as not run): never run it now.
   if (identity.begin && !identity.begin(key)) return refused('ended');
   const record = base(identity);
   const write = (fields: Pick<AuditRecord, 'decision' | 'reason' | 'outcome'>) =>
-    audit({ ...record, ...fields, status: 200, durationMs: Math.round(performance.now() - started) });
-  const decision = evaluate(access, identity.principal, identity.membership);
+    (identity.write ?? audit)({
+      ...record,
+      ...fields,
+      status: 200,
+      durationMs: Math.round(performance.now() - started),
+    });
+  const decision = evaluate(access, identity.principal, identity.membership, hierarchy);
   if (decision.effect !== 'allow') {
     write({ decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });
     return refused('denied');
@@ -67,10 +78,7 @@ async function audited<T>({ ctx, key, base, access, refused, failed, run }: Run<
   let outcome: Outcome;
   let result: T;
   try {
-    ({ result, outcome } = await run(
-      { principal: identity.principal, identity: identity.lookup, signal: ctx.mcpReq.signal },
-      identity,
-    ));
+    ({ result, outcome } = await run(handlerContext(ctx, identity), identity));
   } catch (error) {
     if (error instanceof ResourceNotFoundError) {
       write({ decision: 'allow', outcome: 'not_found' });
@@ -82,6 +90,24 @@ async function audited<T>({ ctx, key, base, access, refused, failed, run }: Run<
   }
   write({ decision: 'allow', outcome });
   return result;
+}
+
+/** What a handler is given: the caller, lookups, the abort signal, and progress and log on this call's stream. */
+function handlerContext(ctx: ServerContext, identity: RequestIdentity): HandlerContext {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  return {
+    principal: identity.principal,
+    identity: identity.lookup,
+    signal: ctx.mcpReq.signal,
+    ...(progressToken !== undefined && {
+      progress: (progress: number, total?: number, message?: string) =>
+        ctx.mcpReq.notify({
+          method: 'notifications/progress',
+          params: { progressToken, progress, ...(total !== undefined && { total }), ...(message && { message }) },
+        }),
+    }),
+    log: (level, data) => ctx.mcpReq.log(level, data),
+  };
 }
 
 /** The client declared form elicitation on this 2026-07-28 request (`elicitation: {}` means form). */
@@ -124,8 +150,6 @@ async function askFirst<A, Final>(
   return (await definition.ask(args, { ...context, input })) as Final | InputRequiredResult | undefined;
 }
 
-const refusal = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
-
 function auditedArguments(fields: readonly string[] | undefined, args: unknown): Record<string, unknown> | undefined {
   if (!fields?.length || typeof args !== 'object' || args === null) return undefined;
   const values = args as Record<string, unknown>;
@@ -145,7 +169,7 @@ const recordBase =
     requestId: identity.requestId,
     method,
     ...target,
-    policy: policyField(access),
+    policy: describeAccess(access),
     ...identityFields(identity.principal),
     ...args,
   });
@@ -153,26 +177,31 @@ const recordBase =
 const finalOutcome = (result: { isError?: boolean } | InputRequiredResult): Outcome =>
   isInputRequiredResult(result) ? 'input_required' : result.isError ? 'tool_error' : 'ok';
 
-export function registerTool(server: McpServer, tool: ToolDefinition, hooks?: RequestStateHooks): void {
+export function registerTool(
+  server: McpServer,
+  tool: ToolDefinition,
+  { hierarchy, requestState: hooks }: WrapOptions,
+): void {
   server.registerTool(
     tool.name,
     { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
     (args: Record<string, unknown>, ctx) =>
       audited<CallToolResult | InputRequiredResult>({
         ctx,
+        hierarchy,
         key: auditKey('tools/call', tool.name),
         base: (identity) => ({
           type: 'tool_call',
           requestId: identity.requestId,
           method: 'tools/call',
           tool: tool.name,
-          policy: policyField(tool.access),
+          policy: describeAccess(tool.access),
           ...identityFields(identity.principal),
           arguments: auditedArguments(tool.audit, args),
         }),
         access: tool.access,
-        refused: (why) => refusal(why === 'ended' ? 'The request has ended' : 'Not authorized to call this tool'),
-        failed: () => refusal('The tool failed'),
+        refused: (why) => toolError(why === 'ended' ? 'The request has ended' : 'Not authorized to call this tool'),
+        failed: () => toolError('The tool failed'),
         run: async (context) => {
           const asked = await askFirst<typeof args, CallToolResult>(tool, args, context, ctx, hooks);
           const result = asked ?? (await tool.handler(args, context));
@@ -182,11 +211,16 @@ export function registerTool(server: McpServer, tool: ToolDefinition, hooks?: Re
   );
 }
 
-export function registerResource(server: McpServer, resource: ResourceDefinition, hooks?: RequestStateHooks): void {
+export function registerResource(
+  server: McpServer,
+  resource: ResourceDefinition,
+  { hierarchy, requestState: hooks }: WrapOptions,
+): void {
   const metadata = { title: resource.title, description: resource.description, mimeType: resource.mimeType };
   const read = (uri: URL, variables: Record<string, string>, ctx: ServerContext) =>
     audited<ReadResourceResult | InputRequiredResult>({
       ctx,
+      hierarchy,
       key: auditKey('resources/read', resource.name),
       base: recordBase('resource_read', 'resources/read', { resource: resource.name }, resource.access),
       access: resource.access,
@@ -224,10 +258,15 @@ export function registerResource(server: McpServer, resource: ResourceDefinition
 const flat = (variables: Record<string, string | string[]>): Record<string, string> =>
   Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
 
-export function registerPrompt(server: McpServer, prompt: PromptDefinition, hooks?: RequestStateHooks): void {
+export function registerPrompt(
+  server: McpServer,
+  prompt: PromptDefinition,
+  { hierarchy, requestState: hooks }: WrapOptions,
+): void {
   const get = (args: Record<string, unknown>, ctx: ServerContext) =>
     audited<GetPromptResult | InputRequiredResult>({
       ctx,
+      hierarchy,
       key: auditKey('prompts/get', prompt.name),
       base: recordBase('prompt_get', 'prompts/get', { prompt: prompt.name }, prompt.access, {
         arguments: auditedArguments(prompt.audit, args),
@@ -266,6 +305,7 @@ const MAX_COMPLETIONS = 100;
 export function registerCompletion(
   server: McpServer,
   served: { resources: readonly ResourceDefinition[]; prompts: readonly PromptDefinition[] },
+  { hierarchy }: WrapOptions,
 ): void {
   server.server.registerCapabilities({ completions: {} });
   server.server.setRequestHandler('completion/complete', async (request, ctx) => {
@@ -284,6 +324,7 @@ export function registerCompletion(
     const kind = target.kind;
     return audited<CompleteResult>({
       ctx,
+      hierarchy,
       key: auditKey('completion/complete', target.name),
       base: recordBase('completion', 'completion/complete', { [kind]: target.name }, target.access),
       access: target.access,

@@ -17,6 +17,11 @@ export const RPC_ERRORS = {
   tooLarge: -32013,
 } as const;
 
+/** The one answer when the configuration does not load: no detail (the server log names the variable). */
+export function misconfigured(): Response {
+  return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+}
+
 export function jsonRpcErrorResponse(
   status: number,
   error: { code: number; message: string; reason?: string },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccessSchema, type Access } from '../policy';
+import { OFFLINE_ACCESS } from '../scope-hierarchy';
 
 /** Thrown when the registry loads with a misdeclared primitive: the server does not start. */
 export class RegistryError extends Error {
@@ -48,6 +49,8 @@ export function checkAccess(access: unknown, fail: Fail): Access {
       (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 ||
       policy.org === 'required';
     if (!requiresSomething) fail('a non-public policy must require something; use "signed-in" or "public" explicitly');
+    if (policy.scopes?.includes(OFFLINE_ACCESS))
+      fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
   }
   return policy;
 }

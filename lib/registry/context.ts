@@ -1,4 +1,4 @@
-import type { InputRequests, InputRequiredResult, JSONValue } from '@modelcontextprotocol/server';
+import type { InputRequests, InputRequiredResult, JSONValue, LoggingLevel } from '@modelcontextprotocol/server';
 import type { IdentityLookup } from '../auth/identity';
 import type { Principal } from '../auth/principal';
 
@@ -13,6 +13,16 @@ export type HandlerContext = {
   identity?: IdentityLookup;
   /** Aborts when the client disconnects or the request ends: long handlers should stop and return. */
   signal?: AbortSignal;
+  /**
+   * Reports progress on this call's response stream; present only when the client asked for
+   * progress (a `progressToken` in the request's `_meta`).
+   */
+  progress?: (progress: number, total?: number, message?: string) => Promise<void>;
+  /**
+   * A log message on this call's response stream, sent only at or above the level the client set
+   * (2026-07-28: `_meta` logLevel; none set, nothing sent). Never put secrets or tokens in `data`.
+   */
+  log?: (level: LoggingLevel, data: unknown) => Promise<void>;
   /** Multi round-trip input (2026-07-28); present only for definitions that declare `ask`. */
   input?: InputContext;
 };

@@ -1,5 +1,7 @@
 import { UriTemplate } from '@modelcontextprotocol/server';
-import { requiredScopes } from '../policy';
+import { z } from 'zod';
+import { requiredScopes, ScopeSchema } from '../policy';
+import { hierarchyProblem, NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import { RegistryError } from './checks';
 import { checkPrompt, type PromptDefinition } from './prompt';
 import { checkResource, isTemplate, type ResourceDefinition } from './resource';
@@ -15,7 +17,7 @@ export type { Ask, HandlerContext, InputContext } from './context';
 export { RegistryError } from './checks';
 export { definePrompt, type PromptDefinition } from './prompt';
 export { defineResource, type Completer, type ResourceDefinition } from './resource';
-export { defineTool, jsonResult, type ToolContext, type ToolDefinition } from './tool';
+export { defineTool, jsonResult, toolError, type ToolContext, type ToolDefinition } from './tool';
 
 export type Primitive =
   | { kind: 'tool'; definition: ToolDefinition }
@@ -41,9 +43,38 @@ export type Registry = {
   declaredAt(uri: string): ResourceDefinition | undefined;
   /** Whether some primitive may ask the user for input (then a request-state key is needed). */
   readonly interactive: boolean;
-  /** Every scope some primitive requires, for RFC 9728 `scopes_supported`. */
+  /** Every scope some primitive requires or the hierarchy declares, for RFC 9728 `scopes_supported`. */
   scopes(): string[];
+  /** Which scope implies which (SEP-2350); checked, frozen, passed to every `evaluate`. */
+  readonly scopeHierarchy: ScopeHierarchy;
 };
+
+export type RegistryOptions = {
+  /** scope -> the scopes it implies, e.g. `{ 'notes:admin': ['notes:read', 'notes:write'] }`. */
+  scopeHierarchy?: Readonly<Record<string, readonly string[]>>;
+};
+
+const HierarchySchema = z.record(ScopeSchema, z.array(ScopeSchema));
+
+function checkHierarchy(raw: unknown, declaredScopes: readonly string[]): ScopeHierarchy {
+  if (raw === undefined) return NO_HIERARCHY;
+  const badKey =
+    typeof raw === 'object' && raw !== null
+      ? Object.keys(raw).find((k) => !ScopeSchema.safeParse(k).success)
+      : undefined;
+  if (badKey !== undefined)
+    throw new RegistryError(`scope hierarchy: ${JSON.stringify(badKey)} is not a valid OAuth scope token`);
+  const parsed = HierarchySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RegistryError(`scope hierarchy: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const problem = hierarchyProblem(parsed.data, declaredScopes);
+  if (problem) throw new RegistryError(`scope hierarchy: ${problem}`);
+  return Object.freeze(
+    Object.fromEntries(Object.entries(parsed.data).map(([scope, implied]) => [scope, Object.freeze([...implied])])),
+  );
+}
 
 const kindOf = (definition: unknown): unknown =>
   typeof definition === 'object' && definition !== null ? (definition as { kind?: unknown }).kind : undefined;
@@ -54,7 +85,7 @@ function flatVariables(variables: Record<string, string | string[]>): Record<str
 }
 
 /** One list, in any order: `createRegistry([ping, whoami, noteResource, summarizeNotes])`. */
-export function createRegistry(definitions: readonly unknown[]): Registry {
+export function createRegistry(definitions: readonly unknown[], options: RegistryOptions = {}): Registry {
   const tools = definitions.filter((d) => kindOf(d) === undefined || kindOf(d) === 'tool').map(checkTool);
   const resources = definitions.filter((d) => kindOf(d) === 'resource').map(checkResource);
   const prompts = definitions.filter((d) => kindOf(d) === 'prompt').map(checkPrompt);
@@ -80,7 +111,9 @@ export function createRegistry(definitions: readonly unknown[]): Registry {
   const statics = new Map([...byUri].filter(([, r]) => !isTemplate(r)));
 
   const all = [...tools, ...resources, ...prompts];
-  const scopes = [...new Set(all.flatMap((primitive) => requiredScopes(primitive.access)))].sort();
+  const declaredScopes = [...new Set(all.flatMap((primitive) => requiredScopes(primitive.access)))];
+  const scopeHierarchy = checkHierarchy(options.scopeHierarchy, declaredScopes);
+  const scopes = [...new Set([...declaredScopes, ...Object.keys(scopeHierarchy)])].sort();
   return {
     tools,
     resources,
@@ -106,5 +139,6 @@ export function createRegistry(definitions: readonly unknown[]): Registry {
     declaredAt: (uri) => byUri.get(uri),
     interactive: all.some((primitive) => primitive.ask !== undefined),
     scopes: () => [...scopes],
+    scopeHierarchy,
   };
 }

@@ -1,6 +1,7 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Access } from '../policy';
+import { paramHeaderProblem } from '../wire/params';
 import { checkAccess, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 
@@ -48,6 +49,11 @@ export function jsonResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
 }
 
+/** A tool's failure as the caller sees it: an `isError` result with one fixed text, never internals. */
+export function toolError(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
 const ShapeSchema = z.object({
   name: z.string(),
   title: z.string().min(1),
@@ -67,6 +73,8 @@ export function checkTool(tool: unknown, index: number): ToolDefinition {
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = tool as ToolDefinition;
   checkAccess(definition.access, fail);
+  const paramProblem = paramHeaderProblem(definition.input);
+  if (paramProblem) fail(`input schema: ${paramProblem}`);
   const inputKeys = Object.keys(definition.input.shape);
   for (const field of definition.audit ?? []) {
     if (!inputKeys.includes(field)) fail(`audit field "${field}" is not an input field`);

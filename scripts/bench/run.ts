@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { edgeBundleReport, kb, type BundleReport } from './bundle-size';
+import { edgeBundleReport, kb, type BundleReport } from '../checks/bundle-size';
 import { log, machine, pairedRatio, pairedRatioInterval, parseFlags, table, type Flags } from './common';
 import { startFixtures } from './fixtures';
 import { runHttp, stopAllServers, type HttpResult } from './http';

@@ -141,6 +141,12 @@ declare module 'oidc-provider' {
         initialAccessToken?: boolean;
         issueRegistrationAccessToken?: boolean;
       };
+      clientIdMetadataDocument?: {
+        enabled: boolean;
+        ack?: string;
+        allowFetch?(ctx: Ctx, clientId: string): Awaitable<boolean>;
+        allowClient?(ctx: Ctx, client: Client): Awaitable<boolean>;
+      };
       revocation?: {
         enabled: boolean;
         allowedPolicy?(ctx: Ctx, client: Client, token: TokenModel): Awaitable<boolean>;

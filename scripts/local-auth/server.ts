@@ -284,6 +284,10 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: true },
       registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      // Client ID Metadata Documents beside DCR (2026-07-28 prefers them): a client_id that is an
+      // https URL is fetched, validated and cached by oidc-provider (an experimental feature in 9.x,
+      // acknowledged at the draft it implements). http URLs are never accepted.
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
       revocation: {
         enabled: true,
         // A client may only revoke its own tokens.

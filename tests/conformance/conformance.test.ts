@@ -5,54 +5,66 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import type { Listening } from '../helpers/net';
 import { signedInToken, startFixtureServer, startTokenProxy, type FixtureServer } from './fixture-server';
 import { conformanceTools } from './fixture-tools';
-import { compare, describeFailures, readBaseline, runSuite, type Baseline, type SuiteRun } from './runner';
+import {
+  compare,
+  describeFailures,
+  readBaseline,
+  requiredScenarios,
+  REVISIONS,
+  runSuite,
+  type Baseline,
+  type Revision,
+  type SuiteRun,
+} from './runner';
 
 /**
- * The official MCP conformance suite (@modelcontextprotocol/conformance, `conformance server`)
- * against our handler stack, with expected failures in baseline.json:
+ * The official MCP conformance suite (@modelcontextprotocol/conformance, `conformance server
+ * --requirements <revision>`: exactly the scenarios a revision requires, plus the pending and
+ * extension ones it runs unscored) for 2026-07-28 and 2025-11-25, against four targets:
  *
- * 1. "fixture": the whole suite (`--suite all`, pending scenarios included) against
- *    createMcpEndpoint serving the tools the scenarios call (fixture-tools.ts), with a valid
- *    bearer token injected into every request so authentication, the gate and the audited
- *    wrapper all run.
- * 2. "app-anonymous" / "app-token": the scenarios that need no particular tool against the built
- *    app (`next start`), once without a token and once through a loopback proxy adding one.
+ * - "fixture-token" / "fixture-anonymous": createMcpEndpoint (authentication, gate, audited
+ *   wrapper) serving the suite's diagnostic tools (fixture-tools.ts), with a valid bearer token
+ *   added to every request, and without one.
+ * - "app-anonymous" / "app-token": the built app (`next start`, one process for both), without a
+ *   token and through a loopback proxy adding one.
  *
- * A test fails on a failure missing from the baseline, on a baseline entry that passes (or fails
- * differently), and when the suite's own --expected-failures verdict disagrees. The suite's
- * summary lines are printed as `[conformance] ...`.
+ * Each run is compared with baseline.json ("<revision> <target>" -> expected failures, each with
+ * its reason and failing checks). A test fails on a failure missing from the baseline, on a
+ * baseline entry that passes (or fails differently), and when the suite's own --expected-failures
+ * verdict disagrees. Per-revision, per-target counts are printed as `[conformance] ...`.
  */
 
-const SUITE_TIMEOUT_MS = 45_000;
-const SCENARIO_TIMEOUT_MS = 15_000;
-/** Tool-independent scenarios run against the real app. */
-const APP_SCENARIOS = [
-  'server-initialize',
-  'ping',
-  'tools-list',
-  'logging-set-level',
-  'dns-rebinding-protection',
-  'server-sse-multiple-streams',
-];
+const SUITE_TIMEOUT_MS = 60_000;
 
 let baseline: Baseline;
+const required = new Map<Revision, Set<string>>();
 beforeAll(async () => {
   baseline = await readBaseline();
+  for (const revision of REVISIONS) {
+    const names = await requiredScenarios(revision);
+    expect(names.length, `conformance list --requirements ${revision}`).toBeGreaterThan(0);
+    required.set(revision, new Set(names));
+  }
 });
 
+/** The suite's own summary, without its per-scenario pass lines (the counts line says how many). */
 function print(run: string, lines: string[]): void {
-  for (const line of lines) console.log(`[conformance] ${run}: ${line}`);
+  for (const line of lines) if (!line.startsWith('✓')) console.log(`[conformance] ${run}: ${line}`);
 }
 
-function expectMatchesBaseline(runName: string, runs: SuiteRun[]): void {
+function expectMatchesBaseline(revision: Revision, target: string, runs: SuiteRun[]): void {
+  const runName = `${revision} ${target}`;
   const expected = baseline[runName] ?? {};
   const scenarios = runs.flatMap((run) => run.scenarios);
   const result = compare(scenarios, expected);
   const all = scenarios.map((s) => s.scenario);
+  const scored = required.get(revision) ?? new Set<string>();
+  const isRequired = (scenario: string) => scored.has(scenario);
   console.log(
-    `[conformance] ${runName}: ${result.passed.length} passed, ${result.expected.length} expected failures (baseline), ` +
-      `${result.unexpected.length} unexpected, ${result.stale.length + result.notRun.length + result.otherReason.length} baseline mismatches ` +
-      `(scenarios; a WARNING check fails a scenario, as in the suite's baseline rule)`,
+    `[conformance] ${runName}: ${result.passed.filter(isRequired).length}/${all.filter(isRequired).length} required scenarios passed, ` +
+      `${result.expected.filter(isRequired).length} in the baseline; unscored (pending/extension): ` +
+      `${result.passed.filter((s) => !isRequired(s)).length}/${all.filter((s) => !isRequired(s)).length} passed; ` +
+      `${result.unexpected.length} unexpected, ${result.stale.length + result.notRun.length + result.otherReason.length} baseline mismatches`,
   );
   const mismatches = {
     unexpected: result.unexpected,
@@ -93,53 +105,91 @@ function expectFinished(runName: string, run: SuiteRun): void {
   ).toBe(false);
 }
 
-describe('conformance suite against createMcpEndpoint with the fixture tools (valid token injected)', () => {
-  let server: FixtureServer;
+/** Both revisions against one target, concurrently (each run is its own child process). */
+async function runRevisions(target: string, url: string): Promise<SuiteRun[]> {
+  const runs = await Promise.all(
+    REVISIONS.map((revision: Revision) =>
+      runSuite({
+        url,
+        requirements: revision,
+        expectedFailures: Object.keys(baseline[`${revision} ${target}`] ?? {}),
+        timeoutMs: SUITE_TIMEOUT_MS,
+      }),
+    ),
+  );
+  REVISIONS.forEach((revision, i) => {
+    const run = runs[i] as SuiteRun;
+    const name = `${revision} ${target}`;
+    print(name, run.summary);
+    console.log(
+      `[conformance] ${name}: suite finished in ${(run.durationMs / 1000).toFixed(1)} s (exit ${run.exitCode})`,
+    );
+    expectFinished(name, run);
+    // Every scenario the suite announced wrote its results (none crashed before reporting).
+    expect(run.scenarios.length, run.stdout + run.stderr).toBeGreaterThan(0);
+  });
+  for (const [i, revision] of REVISIONS.entries()) expectMatchesBaseline(revision, target, [runs[i] as SuiteRun]);
+  return runs;
+}
+
+const RUN_TIMEOUT_MS = SUITE_TIMEOUT_MS + 15_000;
+
+describe('conformance suite against createMcpEndpoint with the fixture tools', () => {
+  // One at a time: each fixture server installs the (process-wide) audit sink it records into.
+  let signedIn: FixtureServer;
   beforeAll(async () => {
-    server = await startFixtureServer();
+    signedIn = await startFixtureServer();
   });
   afterAll(async () => {
-    await server?.close();
+    await signedIn?.close();
   });
 
-  it('runs the whole suite as a signed-in caller; every failure is in baseline.json', {
-    timeout: SUITE_TIMEOUT_MS + 15_000,
+  it('as a signed-in caller (valid token injected); every failure is in baseline.json', {
+    timeout: RUN_TIMEOUT_MS,
   }, async () => {
-    const expected = baseline.fixture ?? {};
-    const run = await runSuite({
-      url: server.mcpUrl,
-      expectedFailures: Object.keys(expected),
-      timeoutMs: SUITE_TIMEOUT_MS,
-    });
-    print('fixture', run.summary);
-    console.log(
-      `[conformance] fixture: suite finished in ${(run.durationMs / 1000).toFixed(1)} s (exit ${run.exitCode})`,
-    );
-    expectFinished('fixture', run);
-
-    // Every scenario the suite announced wrote its results (none crashed before reporting).
-    const announced = Number(/Running all suite \((\d+) scenarios\)/.exec(run.stdout)?.[1]);
-    expect(announced, run.stdout + run.stderr).toBeGreaterThan(0);
-    expect(run.scenarios).toHaveLength(announced);
-    expectMatchesBaseline('fixture', [run]);
+    await runRevisions('fixture-token', signedIn.mcpUrl);
 
     // The calls went through authentication, the gate and the audited wrapper as the token holder.
-    const rejected = server.audit.filter((record) => record.type === 'request_rejected');
-    expect(rejected, 'no request was refused: the injected token was valid').toEqual([]);
-    const calls = server.audit.filter((record) => record.type === 'tool_call');
-    expect(calls.every((record) => record.sub === 'user_conformance' && record.decision === 'allow')).toBe(true);
-    const called = new Set(calls.map((record) => record.tool));
-    for (const name of ['test_simple_text', 'test_image_content', 'test_multiple_content_types'])
+    const calls = signedIn.audit.filter((record) => record.type === 'tool_call');
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((record) => record.sub === 'user_conformance')).toBe(true);
+    const called = new Set(calls.filter((r) => r.decision === 'allow').map((record) => record.tool));
+    for (const name of ['test_simple_text', 'test_image_content', 'test_multiple_content_types', 'test_custom_headers'])
       expect(called).toContain(name);
     // A tool that throws is answered with the wrapper's fixed isError result and audited as such.
     expect(calls.find((record) => record.tool === 'test_error_handling')).toMatchObject({ outcome: 'exception' });
     // Signed-in tools ran: the gate saw a user, not an anonymous caller.
-    const signedIn = conformanceTools.filter((tool) => tool.access === 'signed-in').map((tool) => tool.name);
-    expect(signedIn.some((name) => called.has(name))).toBe(true);
+    const signedInTools = conformanceTools.filter((tool) => tool.access === 'signed-in').map((tool) => tool.name);
+    expect(signedInTools.some((name) => called.has(name))).toBe(true);
+    // The suite's header-validation probes were refused before anything ran, and audited.
+    const refused = signedIn.audit.filter((record) => record.type === 'request_rejected');
+    expect(refused.some((record) => String(record.reason).startsWith('param_header_'))).toBe(true);
+    expect(refused.some((record) => String(record.reason).endsWith('_header_mismatch'))).toBe(true);
   });
 });
 
-describe('tool-independent conformance scenarios against the built app', () => {
+describe('conformance suite against createMcpEndpoint with the fixture tools, anonymously', () => {
+  let anonymous: FixtureServer;
+  beforeAll(async () => {
+    anonymous = await startFixtureServer({ signedIn: false });
+  });
+  afterAll(async () => {
+    await anonymous?.close();
+  });
+
+  it('anonymously; every failure is in baseline.json', { timeout: RUN_TIMEOUT_MS }, async () => {
+    await runRevisions('fixture-anonymous', anonymous.mcpUrl);
+    // Public tools ran for nobody in particular; signed-in ones never did.
+    const calls = anonymous.audit.filter((record) => record.type === 'tool_call');
+    const ran = calls.filter((record) => record.outcome === 'ok' || record.outcome === 'exception');
+    expect(ran.length).toBeGreaterThan(0);
+    expect(ran.every((record) => record.sub === undefined)).toBe(true);
+    const signedInTools = new Set(conformanceTools.filter((t) => t.access !== 'public').map((t) => t.name));
+    expect(ran.filter((record) => signedInTools.has(String(record.tool)))).toEqual([]);
+  });
+});
+
+describe('conformance suite against the built app', () => {
   let issuer: TestIssuer;
   let app: RunningApp;
   let proxy: Listening;
@@ -161,39 +211,18 @@ describe('tool-independent conformance scenarios against the built app', () => {
     await Promise.all([proxy?.close(), app?.stop(), issuer?.close()]);
   });
 
-  async function runScenarios(runName: string, url: string): Promise<void> {
-    const expected = baseline[runName] ?? {};
-    const runs: SuiteRun[] = [];
-    for (const scenario of APP_SCENARIOS) {
-      const run = await runSuite({
-        url,
-        scenario,
-        expectedFailures: Object.keys(expected),
-        timeoutMs: SCENARIO_TIMEOUT_MS,
-      });
-      print(`${runName} ${scenario}`, run.summary);
-      expectFinished(`${runName} ${scenario}`, run);
-      runs.push(run);
-    }
-    const seconds = runs.reduce((sum, run) => sum + run.durationMs, 0) / 1000;
-    console.log(`[conformance] ${runName}: ${APP_SCENARIOS.length} scenarios in ${seconds.toFixed(1)} s`);
-    expect(runs.flatMap((run) => run.scenarios.map((s) => s.scenario))).toEqual(APP_SCENARIOS);
-    expectMatchesBaseline(runName, runs);
-  }
-
-  it('anonymously', { timeout: APP_SCENARIOS.length * SCENARIO_TIMEOUT_MS }, async () => {
-    await runScenarios('app-anonymous', `${app.url}/mcp`);
+  it('anonymously', { timeout: RUN_TIMEOUT_MS }, async () => {
+    await runRevisions('app-anonymous', `${app.url}/mcp`);
   });
 
-  it('with a valid token (added by a loopback proxy)', {
-    timeout: APP_SCENARIOS.length * SCENARIO_TIMEOUT_MS,
-  }, async () => {
-    await runScenarios('app-token', `${proxy.url}/mcp`);
+  it('with a valid token (added by a loopback proxy)', { timeout: RUN_TIMEOUT_MS }, async () => {
+    await runRevisions('app-token', `${proxy.url}/mcp`);
 
     // The proxy's token is one the app accepts: a signed-in tool runs as its subject.
     const probe = appRegistry.tools.find(
       (tool) => tool.access === 'signed-in' && Object.keys(tool.input.shape).length === 0,
     );
+    expect(probe).toBeDefined();
     if (!probe) return;
     const before = auditRecords(app.output()).length;
     const response = await fetch(`${proxy.url}/mcp`, {

@@ -2,8 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
-import { methodNotAllowed } from '@/lib/http/answers';
+import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http/answers';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
+import { checkOrigin } from '@/lib/http/origin';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
 import { conformanceRegistry } from './fixture-tools';
@@ -13,8 +14,9 @@ import { conformanceRegistry } from './fixture-tools';
  *
  * - `startFixtureServer`: our handler stack (createMcpEndpoint: authenticate, gate, audited
  *   dispatch through mcp-handler) with the conformance fixture tools, in-process on 127.0.0.1.
- *   The suite sends no Authorization header, so every request gets a valid bearer token added
- *   before it reaches the endpoint; GET and DELETE answer 405 as app/mcp/route.ts does.
+ *   The suite sends no Authorization header; with `signedIn` every request gets a valid bearer
+ *   token added before it reaches the endpoint. GET and DELETE answer 405 as app/mcp/route.ts
+ *   does, and a disallowed Origin 403 as middleware.ts does (lib/origin.ts, the same check).
  * - `startTokenProxy`: a loopback proxy in front of another server (the built app) that adds the
  *   same header and otherwise forwards requests and streams responses unchanged.
  */
@@ -40,7 +42,8 @@ export async function signedInToken(issuer: TestIssuer, resource: string): Promi
   );
 }
 
-export async function startFixtureServer(): Promise<FixtureServer> {
+export async function startFixtureServer(options: { signedIn?: boolean } = {}): Promise<FixtureServer> {
+  const signedIn = options.signedIn ?? true;
   const issuer = await startTestIssuer();
   const audit: AuditRecord[] = [];
   setAuditSink((record) => audit.push(record));
@@ -56,12 +59,19 @@ export async function startFixtureServer(): Promise<FixtureServer> {
   });
   const server = await serveFetchHandler(async (request) => {
     if (request.method !== 'POST') return methodNotAllowed('POST');
+    if (config && checkOrigin(request.headers.get('origin'), config.allowedOrigins).kind === 'forbidden')
+      return jsonRpcErrorResponse(403, { code: RPC_ERRORS.forbidden, message: 'Origin not allowed' });
     const headers = new Headers(request.headers);
-    headers.set('authorization', `Bearer ${bearer}`);
+    if (signedIn) headers.set('authorization', `Bearer ${bearer}`);
     return endpoint(new Request(request.url, { method: 'POST', headers, body: await request.arrayBuffer() }));
   });
   const mcpUrl = `${server.url}/mcp`;
-  config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: mcpUrl });
+  config = loadConfig({
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: mcpUrl,
+    ALLOWED_ORIGINS: server.url,
+  });
   bearer = await signedInToken(issuer, mcpUrl);
 
   return {

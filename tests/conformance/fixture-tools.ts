@@ -6,10 +6,11 @@ import { createRegistry, defineTool } from '@/lib/registry';
  * results follow each scenario's "Server Implementation Requirements"), declared with our own
  * `defineTool` so they go through the registry checks, the gate and the audited wrapper.
  *
- * Our ToolContext gives a handler the verified principal and nothing else: no progress token, no
- * way to send log notifications and no way to send a request to the client (sampling,
- * elicitation). The tools that would need one exist all the same, so those scenarios fail for the
- * reason in baseline.json and not with "tool not found"; they say so in their result.
+ * ToolContext gives a handler the verified principal, progress (when the client asked for it) and
+ * a logger (filtered by the level the client set), and no way to send a request to the client
+ * (sampling, elicitation, roots: on 2026-07-28 those are input requests, MRTR, issue 15). The
+ * tools that would need one exist all the same, so those scenarios fail for the reason in
+ * baseline.json and not with "tool not found"; they say so in their result.
  */
 
 // A 1x1 red PNG.
@@ -125,26 +126,63 @@ export const conformanceTools = [
   defineTool({
     name: 'test_tool_with_logging',
     title: 'Logging',
-    description: 'Should log three info messages while running (tools-call-with-logging)',
+    description: 'Logs three info messages while running (tools-call-with-logging)',
     access: 'public',
     input: z.object({}),
-    handler: async () => {
+    handler: async (_input, { log }) => {
+      await log?.('info', 'Tool execution started');
       await sleep(50);
+      await log?.('info', 'Tool processing data');
       await sleep(50);
-      return text('Tool with logging executed (no log notifications: ToolContext has no logger)');
+      await log?.('info', 'Tool execution completed');
+      return text('Tool with logging executed successfully');
+    },
+  }),
+  defineTool({
+    name: 'test_logging_tool',
+    title: 'Logging without a level',
+    description: 'Logs one message; sent only when the request set a log level (server-stateless)',
+    access: 'public',
+    input: z.object({}),
+    handler: async (_input, { log }) => {
+      await log?.('info', 'logged only at a level the client asked for');
+      return text('Logging tool executed');
     },
   }),
   defineTool({
     name: 'test_tool_with_progress',
     title: 'Progress',
-    description: 'Should report progress 0, 50, 100 (tools-call-with-progress)',
+    description: 'Reports progress 0, 50, 100 of 100 (tools-call-with-progress)',
     access: 'public',
     input: z.object({}),
-    handler: async () => {
+    handler: async (_input, { progress }) => {
+      await progress?.(0, 100);
       await sleep(50);
+      await progress?.(50, 100);
       await sleep(50);
-      return text('Tool with progress executed (no progress notifications: ToolContext has no progress token)');
+      await progress?.(100, 100);
+      return text('Tool with progress executed');
     },
+  }),
+  defineTool({
+    name: 'test_streaming_elicitation',
+    title: 'Streaming without requests',
+    description:
+      'Answers on its response stream with a result only: a handler here cannot send requests to the client (server-stateless)',
+    access: 'signed-in',
+    input: z.object({}),
+    handler: () => text('No elicitation request was sent on the response stream'),
+  }),
+  defineTool({
+    name: 'test_custom_headers',
+    title: 'Mcp-Param headers',
+    description: 'Declares its region argument as the Mcp-Param-Region header (http-custom-header-server-validation)',
+    access: 'public',
+    input: z.object({
+      region: z.string().meta({ 'x-mcp-header': 'Region' }).describe('Mirrored in Mcp-Param-Region'),
+    }),
+    audit: ['region'],
+    handler: ({ region }) => text(`region: ${region}`),
   }),
   defineTool({
     name: 'test_sampling',

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -31,9 +32,12 @@ export type SuiteRun = {
   summary: string[];
 };
 
+export const REVISIONS = ['2026-07-28', '2025-11-25'] as const;
+export type Revision = (typeof REVISIONS)[number];
+
 /** An expected failure: why, and each failing check (id -> text its message must contain). */
 export type BaselineEntry = { reason: string; checks: Record<string, string> };
-/** Per run ("fixture", "app-anonymous", "app-token"): scenario id -> expected failure. */
+/** Per run ("2026-07-28 fixture-token", ...): scenario id -> expected failure. */
 export type Baseline = Record<string, Record<string, BaselineEntry>>;
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +49,27 @@ export function conformanceCli(): string {
   const manifest = require.resolve('@modelcontextprotocol/conformance/package.json');
   const { bin } = require(manifest) as { bin: Record<string, string> };
   return join(dirname(manifest), bin.conformance ?? 'dist/index.js');
+}
+
+/**
+ * The server scenarios a revision requires (`conformance list --server --requirements`); the
+ * suite also runs pending and extension scenarios, which it does not score.
+ */
+export async function requiredScenarios(revision: Revision): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [conformanceCli(), 'list', '--server', '--requirements', revision],
+    { timeout: 15_000, env: { ...process.env, NO_COLOR: '1' } },
+  );
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('Server scenarios'));
+  const names: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const match = /^\s+- ([\w/-]+)$/.exec(line);
+    if (!match) break;
+    names.push(match[1] ?? '');
+  }
+  return names;
 }
 
 export async function readBaseline(): Promise<Baseline> {
@@ -72,8 +97,8 @@ function summaryLines(stdout: string): string[] {
 
 export type RunOptions = {
   url: string;
-  /** One scenario id per child process; omit to run the whole suite (`--suite all`) in one. */
-  scenario?: string;
+  /** The scenarios one revision requires (`--requirements`), frozen at its release. */
+  requirements: Revision;
   /** Scenario ids expected to fail, handed to the suite as its own --expected-failures baseline. */
   expectedFailures?: string[];
   timeoutMs: number;
@@ -83,7 +108,7 @@ export async function runSuite(options: RunOptions): Promise<SuiteRun> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-conformance-'));
   try {
     const args = [conformanceCli(), 'server', '--url', options.url, '--output-dir', join(dir, 'results')];
-    args.push(...(options.scenario ? ['--scenario', options.scenario] : ['--suite', 'all']));
+    args.push('--requirements', options.requirements);
     if (options.expectedFailures) {
       const yaml = join(dir, 'expected-failures.yml');
       const list = options.expectedFailures.map((scenario) => `  - ${JSON.stringify(scenario)}\n`).join('');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { LOCAL_WORKOS_API_KEY } from '../../scripts/local-auth/workos-api';
 import { auditRecords, MCP_HEADERS, rpc } from '../helpers/app';
 import { startStack, type Stack } from '../helpers/stack';

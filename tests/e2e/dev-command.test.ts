@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { MCP_HEADERS, readRpc, rpc } from '../helpers/app';
 import { freePorts, PortInUseError, retryOnPortInUse } from '../helpers/net';
 

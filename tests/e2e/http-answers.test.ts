@@ -211,7 +211,8 @@ describe('discovery metadata', () => {
       expect(await response.json()).toEqual({
         resource,
         authorization_servers: [issuer.issuer],
-        scopes_supported: ['notes:read', 'notes:write'],
+        // notes:admin implies both (tools/scopes.ts), so a client may ask for it (SEP-2350).
+        scopes_supported: ['notes:admin', 'notes:read', 'notes:write'],
         bearer_methods_supported: ['header'],
         resource_name: 'Edge MCP server (AuthKit)',
       });

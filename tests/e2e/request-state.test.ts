@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { auditRecords, MCP_HEADERS, MODERN_HEADERS, modernMeta, readRpc } from '../helpers/app';
 import { startStack, type Stack } from '../helpers/stack';
 

@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { startStack, type Stack } from '../helpers/stack';
 
 /**

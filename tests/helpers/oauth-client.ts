@@ -1,4 +1,4 @@
-import { authorizeOverHttp } from '../../scripts/local-auth/flow';
+import { authorizeOverHttp } from '../../scripts/oauth-client/flow';
 
 type ClientInformation = { client_id: string; client_secret?: string } & Record<string, unknown>;
 type Tokens = { access_token: string; token_type: string; scope?: string; refresh_token?: string } & Record<

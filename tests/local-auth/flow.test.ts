@@ -9,7 +9,7 @@ import {
   mintToken,
   refreshAccessToken,
   registerPublicClient,
-} from '../../scripts/local-auth/flow';
+} from '../../scripts/oauth-client/flow';
 import { RESOURCE, useTestServer } from './helpers';
 
 const logLines: string[] = [];

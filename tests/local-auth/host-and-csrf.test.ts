@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { CookieJar, createPkcePair, discover, registerPublicClient } from '../../scripts/local-auth/flow';
+import { CookieJar, createPkcePair, discover, registerPublicClient } from '../../scripts/oauth-client/flow';
 import { escapeControlChars, isOwnHost, ownAuthorities } from '../../scripts/local-auth/hosts';
 import { LOCAL_WORKOS_API_KEY } from '../../scripts/local-auth/workos-api';
 import { RESOURCE, useTestServer } from './helpers';

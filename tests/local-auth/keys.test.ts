@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { loadOrCreateSigningKeys } from '../../scripts/local-auth/keys';
 import type { LocalAuthServer } from '../../scripts/local-auth/server';
 import { RESOURCE, makeTempDir, startTestServer } from './helpers';

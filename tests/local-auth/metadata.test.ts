@@ -1,5 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '@/lib/config';
+import { protectedResourceMetadata } from '@/lib/metadata';
 import { useTestServer } from './helpers';
 
 const testServer = useTestServer();
@@ -32,6 +34,20 @@ describe('authorization server metadata', () => {
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
     expect(metadata.response_types_supported).toEqual(['code']);
     expect(metadata.scopes_supported).toEqual(expect.arrayContaining(['openid', 'notes:read', 'notes:write']));
+  });
+
+  it('its issuer is, byte for byte, the PRM authorization_servers entry the app derives in development', async () => {
+    const metadata = await getJson('/.well-known/oauth-authorization-server');
+    const config = loadConfig({ NODE_ENV: 'development', LOCAL_AUTH_PORT: String(testServer().port) });
+    const prm = protectedResourceMetadata(config, []) as { authorization_servers: string[] };
+    expect(prm.authorization_servers).toEqual([metadata.issuer]);
+  });
+
+  it('advertises iss in authorization responses (RFC 9207) and Client ID Metadata Documents beside DCR', async () => {
+    const metadata = await getJson('/.well-known/oauth-authorization-server');
+    expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
+    expect(metadata.client_id_metadata_document_supported).toBe(true);
+    expect(metadata.registration_endpoint).toBe(`${testServer().issuer}/oauth2/register`);
   });
 
   it('serves an RS256 public JWKS without private members', async () => {

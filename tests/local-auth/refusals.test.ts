@@ -8,7 +8,7 @@ import {
   mintToken,
   registerPublicClient,
   type AuthorizationServerMetadata,
-} from '../../scripts/local-auth/flow';
+} from '../../scripts/oauth-client/flow';
 import type { LocalAuthServer } from '../../scripts/local-auth/server';
 import { RESOURCE, makeTempDir, startTestServer } from './helpers';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { auth } from '@modelcontextprotocol/client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeOverHttp } from '../../scripts/local-auth/flow';
+import { authorizeOverHttp } from '../../scripts/oauth-client/flow';
 import type { LocalAuthServer } from '../../scripts/local-auth/server';
 import { SignInAsProvider } from '../helpers/oauth-client';
 import { makeTempDir, startTestServer } from './helpers';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
-import { authorizeOverHttp, createPkcePair, discover, registerPublicClient } from '../../scripts/local-auth/flow';
+import { authorizeOverHttp, createPkcePair, discover, registerPublicClient } from '../../scripts/oauth-client/flow';
 import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
 import { MCP_HEADERS } from '../helpers/app';
 import { serveFetchHandler, type Listening } from '../helpers/net';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit/record';
 import { verifyAuditSignature, type GapRecord } from '@/lib/audit/http-sink';
-import { mintToken } from '../../scripts/local-auth/flow';
+import { mintToken } from '../../scripts/oauth-client/flow';
 import { LOCAL_WORKOS_API_KEY } from '../../scripts/local-auth/workos-api';
 import { auditRecords, MCP_HEADERS, rpc } from '../helpers/app';
 import { listen, type Listening } from '../helpers/net';

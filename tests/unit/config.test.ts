@@ -132,6 +132,36 @@ describe('config: failures name the variable in one line', () => {
     ['bad local authorization server port', { LOCAL_AUTH_PORT: 'x' }, 'LOCAL_AUTH_PORT', /1 to 65535/],
     ['origin with a path', { ALLOWED_ORIGINS: 'https://app.example.com/x' }, 'ALLOWED_ORIGINS', /bare origins/],
     ['empty client allowlist', { ALLOWED_CLIENT_IDS: ' , ' }, 'ALLOWED_CLIENT_IDS', /empty/],
+    [
+      'http metadata-document client id',
+      { ALLOWED_CLIENT_IDS: 'http://app.example.com/client.json' },
+      'ALLOWED_CLIENT_IDS',
+      /https URLs with a path/,
+    ],
+    [
+      'metadata-document client id without a path',
+      { ALLOWED_CLIENT_IDS: 'https://app.example.com' },
+      'ALLOWED_CLIENT_IDS',
+      /https URLs with a path/,
+    ],
+    [
+      'metadata-document client id with a fragment',
+      { ALLOWED_CLIENT_IDS: 'https://app.example.com/c.json#x' },
+      'ALLOWED_CLIENT_IDS',
+      /https URLs with a path/,
+    ],
+    [
+      'metadata-document client id not canonical (upper-case host)',
+      { ALLOWED_CLIENT_IDS: 'https://App.Example.com/c.json' },
+      'ALLOWED_CLIENT_IDS',
+      /not in canonical form .*byte for byte/,
+    ],
+    [
+      'metadata-document client id not canonical (default port)',
+      { ALLOWED_CLIENT_IDS: 'https://app.example.com:443/c.json' },
+      'ALLOWED_CLIENT_IDS',
+      /not in canonical form/,
+    ],
     ['audit sink without a secret', { AUDIT_SINK_URL: 'https://logs.example.com/a' }, 'AUDIT_SINK_SECRET', /32/],
     [
       'audit sink with a short secret',

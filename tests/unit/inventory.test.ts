@@ -17,6 +17,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'Ping',
     access: 'public',
     scopes: [],
+    impliedBy: [],
     roles: [],
     permissions: [],
     org: false,
@@ -27,6 +28,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'Who am I',
     access: 'signed-in',
     scopes: [],
+    impliedBy: [],
     roles: [],
     permissions: [],
     org: false,
@@ -37,6 +39,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'List notes',
     access: 'scopes: notes:read; organization required',
     scopes: ['notes:read'],
+    impliedBy: ['notes:admin'],
     roles: [],
     permissions: [],
     org: true,
@@ -47,6 +50,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'Create a note',
     access: 'scopes: notes:write; organization required',
     scopes: ['notes:write'],
+    impliedBy: ['notes:admin'],
     roles: [],
     permissions: [],
     org: true,
@@ -57,6 +61,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'Delete a note',
     access: 'scopes: notes:write; organization required',
     scopes: ['notes:write'],
+    impliedBy: ['notes:admin'],
     roles: [],
     permissions: [],
     org: true,
@@ -67,6 +72,7 @@ const SHIPPED: Record<string, InventoryRow> = {
     title: 'Organization members',
     access: 'role: admin',
     scopes: [],
+    impliedBy: [],
     roles: ['admin'],
     permissions: [],
     org: true,
@@ -117,6 +123,15 @@ describe('inventoryRows on a fixture', () => {
     ]),
   );
 
+  it('a scope hierarchy shows which scopes also satisfy a row', () => {
+    const [row] = inventoryRows(
+      createRegistry([tool('scoped', { scopes: ['a:read'] })], {
+        scopeHierarchy: { 'a:admin': ['a:write'], 'a:write': ['a:read'], 'b:all': ['a:read'] },
+      }),
+    );
+    expect(row).toMatchObject({ scopes: ['a:read'], impliedBy: ['a:admin', 'a:write', 'b:all'] });
+  });
+
   it('roles and permissions imply an organization; scopes alone do not', () => {
     expect(rows.map((row) => [row.tool, row.org])).toEqual([
       ['admin_only', true],
@@ -146,8 +161,8 @@ describe('inventoryRows on a fixture', () => {
 
   it('escapes pipes in Markdown cells so the table keeps its columns', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    // 8 columns -> 9 unescaped pipes per line
-    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(9);
+    // 9 columns -> 10 unescaped pipes per line
+    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(10);
     expect(lines[2]).toContain('T\\|admin_only');
     expect(lines[2]).toContain('admin \\| owner');
   });
@@ -158,11 +173,11 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
 
   it('Markdown: a header, a separator, and one row per tool', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    expect(lines[0]).toBe('| tool | title | access | scopes | roles | permissions | org | annotations |');
-    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|');
+    expect(lines[0]).toBe('| tool | title | access | scopes | implied by | roles | permissions | org | annotations |');
+    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|');
     expect(lines).toHaveLength(2 + registry.tools.length);
     expect(lines[2 + registry.tools.findIndex((t) => t.name === 'notes_create')]).toBe(
-      '| `notes_create` | Create a note | scopes: notes:write; organization required | notes:write | - | - | required | - |',
+      '| `notes_create` | Create a note | scopes: notes:write; organization required | notes:write | notes:admin | - | - | required | - |',
     );
     for (const tool of registry.tools)
       expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
@@ -203,6 +218,17 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     expect(parsed.issuer).toBe('https://inventory-test.authkit.app');
     expect(parsed.audiences).toEqual(['https://mcp.example.com/mcp']);
     expect(parsed).toMatchObject({ approvedClients: null });
+    expect(parsed).toMatchObject({ scopeHierarchy: { 'notes:admin': ['notes:read', 'notes:write'] } });
+  });
+
+  it('lists a metadata-document client (an https client_id) exactly as configured', () => {
+    const cimd = 'https://client.example.com/oauth/client.json';
+    const result = run(['--json'], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ approvedClients: ['client_a', cimd] });
+    expect(run([], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` }).stdout).toContain(
+      `\nApproved clients: client_a, ${cimd} (metadata document)\n`,
+    );
   });
 
   it('lists the approved clients when ALLOWED_CLIENT_IDS is set', () => {
@@ -219,7 +245,8 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe(
       `${inventoryMarkdown(inventoryRows(registry))}\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n` +
-        'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n',
+        'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n' +
+        'Scope hierarchy: notes:admin implies notes:read notes:write\n',
     );
   });
 

@@ -56,3 +56,62 @@ describe('registry checks at load', () => {
     expect(fixture.scopes()).toEqual(['notes:read', 'notes:write']);
   });
 });
+
+describe('scope hierarchy checks at load (SEP-2350)', () => {
+  const tools = [
+    tool({ name: 'reader', access: { scopes: ['notes:read'] } }),
+    tool({ name: 'writer', access: { scopes: ['notes:write'] } }),
+  ];
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a scope implying itself', { 'notes:read': ['notes:read'] }, /scope hierarchy: cycle: notes:read -> notes:read/],
+    [
+      'a two-scope cycle',
+      { 'notes:admin': ['notes:write'], 'notes:write': ['notes:admin'] },
+      /scope hierarchy: cycle: notes:admin -> notes:write -> notes:admin/,
+    ],
+    [
+      'a longer cycle',
+      { 'a:1': ['a:2'], 'a:2': ['a:3'], 'a:3': ['notes:read', 'a:1'] },
+      /scope hierarchy: cycle: a:1 -> a:2 -> a:3 -> a:1/,
+    ],
+    [
+      'an implied scope no tool requires and the hierarchy does not declare',
+      { 'notes:admin': ['notes:read', 'notes:delete'] },
+      /"notes:admin" implies unknown scope "notes:delete"/,
+    ],
+    ['a scope implying nothing', { 'notes:admin': [] }, /"notes:admin" implies nothing/],
+    ['offline_access implying', { offline_access: ['notes:read'] }, /"offline_access" requests a refresh token/],
+    ['offline_access implied', { 'notes:admin': ['offline_access'] }, /"offline_access" requests a refresh token/],
+    [
+      'an invalid scope token as key',
+      { 'has space': ['notes:read'] },
+      /scope hierarchy: .*not a valid OAuth scope token/,
+    ],
+    ['an invalid implied scope token', { 'notes:admin': ['a"b'] }, /scope hierarchy: .*not a valid OAuth scope token/],
+    ['implied scopes not a list', { 'notes:admin': 'notes:read' }, /scope hierarchy: notes:admin/],
+  ];
+  it.each(cases)('refuses %s', (_name, scopeHierarchy, message) => {
+    const load = () => createRegistry(tools, { scopeHierarchy: scopeHierarchy as Record<string, string[]> });
+    expect(load).toThrow(RegistryError);
+    expect(load).toThrow(message);
+  });
+
+  it('accepts a chain and a diamond, and adds the implying scopes to scopes_supported', () => {
+    const loaded = createRegistry(tools, {
+      scopeHierarchy: { 'notes:admin': ['notes:editor', 'notes:read'], 'notes:editor': ['notes:write', 'notes:read'] },
+    });
+    expect(loaded.scopes()).toEqual(['notes:admin', 'notes:editor', 'notes:read', 'notes:write']);
+    expect(Object.isFrozen(loaded.scopeHierarchy)).toBe(true);
+  });
+
+  it('refuses a tool that requires offline_access (it grants nothing on this resource)', () => {
+    expect(() => createRegistry([tool({ name: 'refresh', access: { scopes: ['offline_access'] } })])).toThrow(
+      /tool "refresh": "offline_access" requests a refresh token/,
+    );
+  });
+
+  it('the shipped hierarchy: notes:admin implies notes:read and notes:write', () => {
+    expect(registry.scopeHierarchy).toEqual({ 'notes:admin': ['notes:read', 'notes:write'] });
+    expect(registry.scopes()).toEqual(['notes:admin', 'notes:read', 'notes:write']);
+  });
+});

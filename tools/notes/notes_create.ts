@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineTool, jsonResult } from '@/lib/registry';
-import { BODY_MAX, TITLE_MAX, toolError, withNotesStore } from '@/tools/notes/store';
+import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { BODY_MAX, TITLE_MAX, withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
   name: 'notes_create',

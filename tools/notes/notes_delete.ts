@@ -1,7 +1,7 @@
 import { acceptedContent, inputRequired, inputResponse } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { defineTool, jsonResult } from '@/lib/registry';
-import { toolError, withNotesStore } from '@/tools/notes/store';
+import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { withNotesStore } from '@/tools/notes/store';
 
 const Confirmation = z.object({ confirm: z.boolean().describe('Delete the note for good') });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineTool, jsonResult } from '@/lib/registry';
-import { toolError, withNotesStore } from '@/tools/notes/store';
+import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
   name: 'notes_list',

@@ -3,8 +3,10 @@ import { createStorage, type Storage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
 import upstashDriver from 'unstorage/drivers/upstash';
 import { z } from 'zod';
-import { ConfigError, isLoopbackHost } from '../../lib/config';
-import type { Principal } from '../../lib/auth/principal';
+import type { Principal } from '@/lib/auth/principal';
+import { ConfigError, parseSecureUrl } from '@/lib/config';
+import { withDeadline } from '@/lib/util/deadline';
+import { toolError } from '@/lib/registry';
 
 /**
  * The notes store: one namespace per organization (`notes:<orgId>:<noteId>`), through unstorage.
@@ -112,21 +114,9 @@ export type NotesBackend =
   | { driver: 'http'; base: string; from: 'NOTES_STORAGE_URL' | 'development default' }
   | { driver: 'none' };
 
-/** https everywhere, http only for loopback hosts; no credentials, query or fragment. */
+/** The base URL of a store, checked like every configured URL (lib/config.ts), without a trailing slash. */
 function checkUrl(variable: string, raw: string, example: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(variable, `not a valid URL; set it to e.g. ${example}`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(variable, `must use https:// (http:// is allowed only for loopback hosts); e.g. ${example}`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw new ConfigError(variable, `must not contain credentials, a query or a fragment; e.g. ${example}`);
-  }
-  return url.toString().replace(/\/$/, '');
+  return parseSecureUrl(variable, raw, example).toString().replace(/\/$/, '');
 }
 
 function upstashPair(
@@ -198,19 +188,15 @@ function logFailure(operation: string, error: unknown): void {
 }
 
 async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
+    return await withDeadline(
       work(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${OPERATION_TIMEOUT_MS} ms`)), OPERATION_TIMEOUT_MS);
-      }),
-    ]);
+      OPERATION_TIMEOUT_MS,
+      () => new Error(`timed out after ${OPERATION_TIMEOUT_MS} ms`),
+    );
   } catch (error) {
     logFailure(operation, error);
     throw new NotesError('storage_failed', STORAGE_FAILED);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -322,10 +308,6 @@ export async function noteIdsStartingWith(principal: Principal, prefix: string):
   if (!organizationId) return [];
   const notes = await requireNotesStore().list(organizationId);
   return notes.map((note) => note.id).filter((id) => id.startsWith(prefix));
-}
-
-export function toolError(text: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text }] };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http/answers';
+import { misconfigured } from '@/lib/http/answers';
 import { authorizationServerMetadata, publicJson, publicPreflight } from '@/lib/metadata';
 
 export const runtime = 'edge';
@@ -10,7 +10,7 @@ export async function GET(): Promise<Response> {
   try {
     config = getConfig();
   } catch {
-    return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+    return misconfigured();
   }
   const metadata = await authorizationServerMetadata(config);
   if (metadata === undefined) {

@@ -1,5 +1,5 @@
 import { getConfig } from '@/lib/config';
-import { jsonRpcErrorResponse, RPC_ERRORS } from '@/lib/http/answers';
+import { misconfigured } from '@/lib/http/answers';
 import { protectedResourceMetadata, publicJson, publicPreflight } from '@/lib/metadata';
 import { registry } from '@/tools';
 
@@ -8,7 +8,7 @@ export function GET(): Response {
   try {
     return publicJson(protectedResourceMetadata(getConfig(), registry.scopes()), { maxAge: 300 });
   } catch {
-    return jsonRpcErrorResponse(500, { code: RPC_ERRORS.internal, message: 'Server misconfigured' });
+    return misconfigured();
   }
 }
 

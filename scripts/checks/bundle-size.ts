@@ -9,7 +9,7 @@ import { constants, gzipSync } from 'node:zlib';
  * gzips each one separately with node:zlib at level 9 and sums the results. The middleware is
  * measured the same way and printed for information only.
  *
- *   tsx scripts/bench/bundle-size.ts [--budget-kb 500] [--dir .next] [--verbose] [--json]
+ *   tsx scripts/checks/bundle-size.ts [--budget-kb 500] [--dir .next] [--verbose] [--json]
  *
  * Exit status: 0 within budget, 1 over budget, 2 when the build output is missing or unreadable.
  * KB = 1024 bytes.

@@ -9,7 +9,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { findUser, organizationsOf } from './directory';
+import { findUser, organizationsOf } from '../local-auth/directory';
 
 type Fetch = typeof fetch;
 
