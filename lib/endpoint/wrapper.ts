@@ -110,18 +110,22 @@ function handlerContext(ctx: ServerContext, identity: RequestIdentity): HandlerC
   };
 }
 
-/** The client declared form elicitation on this 2026-07-28 request (`elicitation: {}` means form). */
-function declaresFormElicitation(ctx: ServerContext): boolean {
+/** What the client declared on this 2026-07-28 request; nothing on the 2025 wire (no envelope). */
+function declared(ctx: ServerContext): Pick<InputContext, 'canElicit' | 'canSample' | 'canListRoots'> {
   const envelope: Partial<Record<string, unknown>> | undefined = ctx.mcpReq.envelope;
   const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
   const elicitation = capabilities?.elicitation;
-  if (!elicitation) return false;
-  return Object.keys(elicitation).length === 0 || elicitation.form !== undefined;
+  return {
+    // `elicitation: {}` means form mode (the revision's backwards-compatible default).
+    canElicit: elicitation !== undefined && (Object.keys(elicitation).length === 0 || elicitation.form !== undefined),
+    canSample: capabilities?.sampling !== undefined,
+    canListRoots: capabilities?.roots !== undefined,
+  };
 }
 
 function inputContext(ctx: ServerContext, hooks: RequestStateHooks | undefined): InputContext {
   return {
-    canElicit: declaresFormElicitation(ctx),
+    ...declared(ctx),
     responses: ctx.mcpReq.inputResponses,
     // Only what the verify hook decoded; without hooks nothing counts as state (fail closed).
     state: hooks ? ctx.mcpReq.requestState() : undefined,

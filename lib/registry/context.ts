@@ -41,8 +41,14 @@ export type Ask<Args, Final> = (
  * answers and sends the same request again with `responses`, and `state` as this handler sealed it.
  */
 export type InputContext = {
-  /** The client declared form elicitation on this request. Never true on the stateless 2025-11-25 path. */
+  /**
+   * What the client declared it can answer on this request (2026-07-28 `clientCapabilities`): form
+   * elicitation, sampling, roots. Never true on the stateless 2025-11-25 path, where the server
+   * cannot reach the client. Ask only for what is declared.
+   */
   canElicit: boolean;
+  canSample: boolean;
+  canListRoots: boolean;
   /** The answers this retry carries, by the keys the handler asked with. Untrusted: read them through a schema. */
   responses?: Record<string, unknown>;
   /**
