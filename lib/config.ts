@@ -136,8 +136,8 @@ export const ConfigSchema = z.object({
   auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
   /** ttlMs on caller-filtered lists (2026-07-28); always cacheScope private (lib/wire/cache.ts). */
   listTtlMs: z.number().int().min(0),
-  /** The HMAC key and lifetime of multi round-trip request states (lib/endpoint/request-state.ts). */
-  requestState: z.object({ key: z.string(), ttlSeconds: z.number().int().positive() }).optional(),
+  /** The HMAC key (unset: see lib/endpoint/request-state.ts) and lifetime of multi round-trip request states. */
+  requestState: z.object({ key: z.string().optional(), ttlSeconds: z.number().int().positive() }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -169,26 +169,30 @@ function parseListTtl(raw: string | undefined): number {
   return n;
 }
 
-/** At least 32 bytes (the SDK's codec refuses shorter keys); its lifetime in seconds, 1 to 3600 (default 300). */
+/** Seconds a sealed request state is accepted unless MCP_REQUEST_STATE_TTL_SECONDS says otherwise. */
+export const DEFAULT_REQUEST_STATE_TTL_SECONDS = 300;
+/** Long enough for a person to answer a form; short enough to bound a replay. */
+const MAX_REQUEST_STATE_TTL_SECONDS = 3600;
+
+/** The key must have at least 32 bytes (the SDK's codec refuses shorter ones); it may be unset here. */
 function parseRequestState(key: string | undefined, ttl: string | undefined): Config['requestState'] {
-  let ttlSeconds = 300;
+  let ttlSeconds = DEFAULT_REQUEST_STATE_TTL_SECONDS;
   if (ttl !== undefined && ttl !== '') {
     ttlSeconds = Number(ttl);
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_REQUEST_STATE_TTL_SECONDS) {
       throw new ConfigError(
         'MCP_REQUEST_STATE_TTL_SECONDS',
-        `must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(ttl)}`,
+        `must be a whole number of seconds from 1 to ${MAX_REQUEST_STATE_TTL_SECONDS}, got ${JSON.stringify(ttl)}`,
       );
     }
   }
-  if (key === undefined) return undefined;
-  if (new TextEncoder().encode(key).length < 32) {
+  if (key !== undefined && new TextEncoder().encode(key).length < 32) {
     throw new ConfigError(
       'MCP_REQUEST_STATE_KEY',
       'must be at least 32 bytes of random text (e.g. openssl rand -base64 48)',
     );
   }
-  return { key, ttlSeconds };
+  return { ...(key !== undefined && { key }), ttlSeconds };
 }
 
 function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean, port: number): URL {

@@ -181,7 +181,7 @@ function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | number, B
 export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {
   const loadConfig = options.config ?? getConfig;
   const requestStateHooks = perConfig(
-    (config) => [config.requestState ?? null, config.issuer, config.production],
+    (config) => [config.requestState, config.issuer, config.production],
     (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
   );
 

@@ -85,22 +85,19 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
   return hooks;
 }
 
-/** Shortest and longest MCP_REQUEST_STATE_TTL_SECONDS: long enough for a person to answer, short enough to limit replay. */
-export const REQUEST_STATE_TTL_LIMITS = { min: 1, max: 3600, default: 300 } as const;
-
 let devKey: Uint8Array | undefined;
 
 /**
- * The hooks for this configuration. Production with an interactive primitive and no key is a
- * configuration error; development without a key uses one random key per isolate (printed once),
+ * The codec options for this configuration. Production with a primitive that asks and no key is a
+ * configuration error; development without a key uses one random key per isolate (said once),
  * which serves every round only while one process does, as `npm run dev` does.
  */
 export function requestStateFor(
   config: Config,
   registry: Registry,
 ): { key: string | Uint8Array; ttlSeconds: number; issuer: string } {
-  const configured = config.requestState;
-  if (configured) return { key: configured.key, ttlSeconds: configured.ttlSeconds, issuer: config.issuer };
+  const { key, ttlSeconds } = config.requestState;
+  if (key !== undefined) return { key, ttlSeconds, issuer: config.issuer };
   if (config.production && registry.interactive) {
     throw new ConfigError(
       'MCP_REQUEST_STATE_KEY',
@@ -112,5 +109,6 @@ export function requestStateFor(
     if (registry.interactive)
       console.warn('[config] MCP_REQUEST_STATE_KEY unset: request states use a per-process key');
   }
-  return { key: devKey, ttlSeconds: REQUEST_STATE_TTL_LIMITS.default, issuer: config.issuer };
+  // Without a key nothing a client holds can verify after a restart: fail closed, never pass through.
+  return { key: devKey, ttlSeconds, issuer: config.issuer };
 }
