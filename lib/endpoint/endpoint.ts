@@ -1,5 +1,5 @@
 import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { identityFields, type AuditRecord } from '../audit/record';
+import { identityFields } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate } from '../auth/authenticate';
@@ -10,15 +10,16 @@ import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
 import { ConfigError, MAX_BODY_BYTES, getConfig, perConfig, type Config } from '../config';
-import { createRequestStateHooks, paramsDigest, requestStateFor, type RequestStateHooks } from './request-state';
-import { authInfoFor, handlerFor, type BoundCall, type RequestIdentity, type ServeSet } from './dispatch';
+import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
+import { authInfoFor, type RequestIdentity } from './caller';
+import { handlerFor, type ServeSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { gate, isVisible, type GatedCall } from './gate';
 import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { describeAccess, evaluate, type Access, type MembershipAnswer } from '../policy';
-import type { Primitive, Registry } from '../registry';
-import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
-import { auditKey, RECORD_TYPES } from './audit-key';
+import { evaluate, type Access, type MembershipAnswer } from '../policy';
+import type { Registry } from '../registry';
+import { parseEnvelope, type Envelope } from '../wire/envelope';
+import { auditKey, notRunRecord } from './call-records';
 import { checkWireHeaders } from '../wire/headers';
 import { checkParamHeaders, type ParamCheck } from '../wire/params';
 import { unservedMethod } from '../wire/unserved';
@@ -46,8 +47,6 @@ export type McpEndpointOptions = {
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
 const BACKPRESSURE_RETRY_AFTER_SECONDS = '5';
-/** What the audit keeps of a primitive name or URI a caller chose. */
-const MAX_NAME_CHARS = 64;
 /** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
 const CLIENT_CLOSED_REQUEST = 499;
 const decoder = new TextDecoder();
@@ -71,111 +70,6 @@ function unavailableResponse(id: JsonRpcId): Response {
     },
     { id, headers: { 'retry-after': JWKS_RETRY_AFTER_SECONDS } },
   );
-}
-
-/** Why a call the gate allowed did not reach the wrapper, from what the SDK answered and the call's shape. */
-function notRunReason(call: GatedCall, status: number, aborted: boolean): string {
-  if (status >= 400) return 'request_refused';
-  if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a notification
-  if (!call.site.wellFormed) return 'invalid_params';
-  if (sdkRejectsArguments(call)) return 'invalid_arguments';
-  return aborted ? 'client_aborted' : 'sdk_refused';
-}
-
-/**
- * Whether the SDK will refuse this call's arguments before our wrapper runs. It mirrors the SDK's
- * own input validation (the tool's or prompt's zod schema over `arguments ?? {}`): if mcp-handler or
- * the SDK changes how it validates, this is the one place to follow.
- */
-function sdkRejectsArguments({ site, primitive }: GatedCall): boolean {
-  if (site.method === 'completion/complete') return false;
-  if (primitive.kind === 'tool') return !primitive.definition.input.safeParse(site.arguments ?? {}).success;
-  if (primitive.kind === 'prompt' && primitive.definition.arguments)
-    return !primitive.definition.arguments.safeParse(site.arguments ?? {}).success;
-  return false;
-}
-
-/** What the record says the call reached: the tool, resource or prompt name, and its policy. */
-function targetFields(site: Call, primitive: Primitive | undefined): Partial<AuditRecord> {
-  if (!primitive) {
-    const name = site.name?.slice(0, MAX_NAME_CHARS);
-    if (site.method === 'tools/call') return { tool: name };
-    return site.method === 'prompts/get' || site.ref === 'prompt' ? { prompt: name } : { resource: name };
-  }
-  const policy = describeAccess(primitive.definition.access);
-  return { [primitive.kind]: primitive.definition.name, policy };
-}
-
-/** The reason an unknown (or hidden) primitive's call is recorded with. */
-const UNKNOWN_REASON: Record<Call['method'], string> = {
-  'tools/call': 'unknown_tool',
-  'resources/read': 'unknown_resource',
-  'prompts/get': 'unknown_prompt',
-  'completion/complete': 'unknown_reference',
-};
-
-/** The record of a call that was not run, for the gate's decision and the request's final status. */
-function notRunRecord(
-  site: Call,
-  call: GatedCall | undefined,
-  context: { requestId: string; status: number; aborted: boolean; durationMs: number; principal: Principal },
-): Omit<AuditRecord, 'time'> {
-  const { requestId, status, durationMs } = context;
-  // Field order as every other record writes it: log consumers and greps rely on it.
-  const record = (fields: Pick<AuditRecord, 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
-    type: RECORD_TYPES[site.method],
-    requestId,
-    method: site.method,
-    ...targetFields(site, call?.primitive),
-    ...fields,
-    status,
-    outcome: 'not_run',
-    durationMs,
-    ...identityFields(context.principal),
-  });
-  if (!call) {
-    // Unknown primitive, or no name at all: the SDK answers it; the record says which.
-    return record({
-      decision: 'reject',
-      reason: site.name === undefined ? 'invalid_params' : UNKNOWN_REASON[site.method],
-    });
-  }
-  const { decision } = call;
-  switch (decision.effect) {
-    case 'challenge':
-      return record({ decision: 'challenge', reason: decision.challenge.kind });
-    case 'deny':
-      return record({ decision: 'deny', reason: decision.reason });
-    case 'unavailable':
-      return record({ decision: 'deny', reason: 'identity_unavailable' });
-    case 'allow':
-      return record({ decision: 'allow', reason: notRunReason(call, status, context.aborted) });
-  }
-}
-
-/** The calls a request state may bind to, by JSON-RPC id; an id used twice binds nothing. */
-function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | number, BoundCall> {
-  const byId = new Map<string | number, BoundCall | null>();
-  for (const { site, primitive } of calls) {
-    if (site.id === null) continue;
-    const name = primitive.definition.name;
-    byId.set(
-      site.id,
-      byId.has(site.id)
-        ? null
-        : {
-            key: auditKey(site.method, name),
-            digest: paramsDigest(site.boundParams),
-            record: {
-              type: RECORD_TYPES[site.method],
-              method: site.method,
-              [primitive.kind]: name,
-              policy: describeAccess(primitive.definition.access),
-            },
-          },
-    );
-  }
-  return new Map([...byId].filter((entry): entry is [string | number, BoundCall] => entry[1] !== null));
 }
 
 export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {

@@ -5,7 +5,10 @@ import { audit } from '../audit/log';
 import { identityFields } from '../audit/record';
 import { ConfigError, type Config } from '../config';
 import type { Registry } from '../registry';
-import { identityOf } from './dispatch';
+import { describeAccess } from '../policy';
+import { auditKey, RECORD_TYPES } from './call-records';
+import { type BoundCall, identityOf } from './caller';
+import type { GatedCall } from './gate';
 
 /**
  * Multi round-trip request state (2026-07-28), sealed with the SDK's HMAC codec. A state is bound
@@ -34,6 +37,31 @@ function canonical(value: unknown): string {
 
 export function paramsDigest(params: Readonly<Record<string, unknown>>): string {
   return bytesToHex(sha256(new TextEncoder().encode(canonical(params))));
+}
+
+/** The calls a request state may bind to, by JSON-RPC id; an id used twice binds nothing. */
+export function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | number, BoundCall> {
+  const byId = new Map<string | number, BoundCall | null>();
+  for (const { site, primitive } of calls) {
+    if (site.id === null) continue;
+    const name = primitive.definition.name;
+    byId.set(
+      site.id,
+      byId.has(site.id)
+        ? null
+        : {
+            key: auditKey(site.method, name),
+            digest: paramsDigest(site.boundParams),
+            record: {
+              type: RECORD_TYPES[site.method],
+              method: site.method,
+              [primitive.kind]: name,
+              policy: describeAccess(primitive.definition.access),
+            },
+          },
+    );
+  }
+  return new Map([...byId].filter((entry): entry is [string | number, BoundCall] => entry[1] !== null));
 }
 
 /** Fixed reasons only: the codec's own reason codes, never anything the client sent. */

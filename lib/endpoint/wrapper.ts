@@ -29,8 +29,8 @@ import type {
   ToolDefinition,
 } from '../registry';
 import { isTemplate } from '../registry/resource';
-import { auditKey } from './audit-key';
-import { identityOf, type RequestIdentity } from './dispatch';
+import { auditKey } from './call-records';
+import { identityOf, type RequestIdentity } from './caller';
 import type { RequestStateHooks } from './request-state';
 
 /**
