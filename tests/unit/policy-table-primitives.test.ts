@@ -12,10 +12,11 @@ import { serveFetchHandler, type Listening } from '../helpers/net';
 import { CALLER_NAMES, CALLERS, type CallerName, POLICIES, RESOURCE, TABLE, TOOL_NAMES } from '../helpers/policy-table';
 
 /**
- * The policy table (tests/helpers/policy-table.ts) for resources and prompts, on both wires: a
- * resource template and a prompt per policy kind must answer every (policy, caller) cell exactly as
- * the tool of that policy does: the same status and WWW-Authenticate, the handler run or not, listed
- * or not, and a hidden one byte-identical to an unknown one. Plus: one audit record per call.
+ * The policy table (tests/helpers/policy-table.ts) for resources, prompts and completions, on both
+ * wires: a resource template and a prompt per policy kind (and the completion of that prompt's
+ * argument) must answer every (policy, caller) cell exactly as the tool of that policy does: the
+ * same status and WWW-Authenticate, the handler run or not, listed or not, and a hidden one
+ * byte-identical to an unknown one. Plus: one audit record per call, with the caller.
  */
 
 const runs = new Map<string, number>();
@@ -39,6 +40,7 @@ const fixture = createRegistry(
       description: `fixture: ${name}`,
       access: POLICIES[name] as Access,
       arguments: z.object({ topic: z.string().optional() }),
+      complete: { topic: (value) => (ran(`completion:${name}`), [`ran ${name} ${value}`]) },
       handler: () => {
         ran(`prompt:${name}`);
         return { messages: [{ role: 'user', content: { type: 'text', text: `ran ${name}` } }] };
@@ -96,11 +98,21 @@ async function post(wire: Wire, caller: CallerName, method: string, params: Reco
   });
 }
 
-type Kind = 'resource' | 'prompt';
-const request = (kind: Kind, name: string) =>
-  kind === 'resource'
-    ? { method: 'resources/read', params: { uri: `fixture://${name}/1` }, name: `fixture://${name}/1` }
-    : { method: 'prompts/get', params: { name, arguments: {} }, name };
+type Kind = 'resource' | 'prompt' | 'completion';
+function request(kind: Kind, name: string): { method: string; params: Record<string, unknown>; name?: string } {
+  switch (kind) {
+    case 'resource':
+      return { method: 'resources/read', params: { uri: `fixture://${name}/1` }, name: `fixture://${name}/1` };
+    case 'prompt':
+      return { method: 'prompts/get', params: { name, arguments: {} }, name };
+    case 'completion':
+      // Completion of the prompt's argument: gated and listed exactly like the prompt.
+      return {
+        method: 'completion/complete',
+        params: { ref: { type: 'ref/prompt', name }, argument: { name: 'topic', value: 'x' } },
+      };
+  }
+}
 
 async function observe(wire: Wire, kind: Kind, caller: CallerName, name: string) {
   const key = `${kind}:${name}`;
@@ -129,7 +141,7 @@ async function listed(wire: Wire, kind: Kind, caller: CallerName): Promise<strin
 }
 
 describe.each(['legacy', 'modern'] as const)('%s wire', (wire) => {
-  describe.each(['resource', 'prompt'] as const)('%s', (kind) => {
+  describe.each(['resource', 'prompt', 'completion'] as const)('%s', (kind) => {
     it.each(TABLE)(`$tool / $caller -> $status (ran: $ran, listed: $listed, $as)`, async (row) => {
       const observed = await observe(wire, kind, row.caller, row.tool);
       expect(observed.ran, 'handler ran').toBe(row.ran);
