@@ -21,6 +21,7 @@ import { describeAccess, evaluate, type Access } from '../policy';
 import { toolError } from '../registry/tool';
 import type { ScopeHierarchy } from '../scope-hierarchy';
 import type {
+  Ask,
   Completer,
   HandlerContext,
   InputContext,
@@ -142,16 +143,17 @@ function inputContext(ctx: ServerContext, hooks: RequestStateHooks | undefined):
 
 /** Runs the definition's ask step, if any: a result (or input request) it answers ends the call there. */
 async function askFirst<A, Final>(
-  definition: { ask?: (args: A, context: HandlerContext & { input: InputContext }) => unknown },
+  ask: Ask<A, Final> | undefined,
   args: A,
   context: HandlerContext,
   ctx: ServerContext,
   hooks: RequestStateHooks | undefined,
 ): Promise<Final | InputRequiredResult | undefined> {
-  if (!definition.ask) return undefined;
+  if (!ask) return undefined;
   const input = inputContext(ctx, hooks);
+  // The handler sees the same answers and state the ask step judged.
   context.input = input;
-  return (await definition.ask(args, { ...context, input })) as Final | InputRequiredResult | undefined;
+  return ask(args, { ...context, input });
 }
 
 function auditedArguments(fields: readonly string[] | undefined, args: unknown): Record<string, unknown> | undefined {
@@ -207,7 +209,7 @@ export function registerTool(
         refused: (why) => toolError(why === 'ended' ? 'The request has ended' : 'Not authorized to call this tool'),
         failed: () => toolError('The tool failed'),
         run: async (context) => {
-          const asked = await askFirst<typeof args, CallToolResult>(tool, args, context, ctx, hooks);
+          const asked = await askFirst(tool.ask, args, context, ctx, hooks);
           const result = asked ?? (await tool.handler(args, context));
           return { result, outcome: finalOutcome(result) };
         },
@@ -236,13 +238,7 @@ export function registerResource(
         throw new ProtocolError(ProtocolErrorCode.InternalError, 'The resource failed');
       },
       run: async (context) => {
-        const asked = await askFirst<{ uri: URL; variables: Record<string, string> }, ReadResourceResult>(
-          resource,
-          { uri, variables },
-          context,
-          ctx,
-          hooks,
-        );
+        const asked = await askFirst(resource.ask, { uri, variables }, context, ctx, hooks);
         if (asked) return { result: asked, outcome: isInputRequiredResult(asked) ? 'input_required' : 'ok' };
         const result = await resource.read(uri, variables, context);
         if (!result) throw new ResourceNotFoundError(uri.href);
@@ -284,7 +280,7 @@ export function registerPrompt(
         throw new ProtocolError(ProtocolErrorCode.InternalError, 'The prompt failed');
       },
       run: async (context) => {
-        const asked = await askFirst<typeof args, GetPromptResult>(prompt, args, context, ctx, hooks);
+        const asked = await askFirst(prompt.ask, args, context, ctx, hooks);
         const result = asked ?? (await prompt.handler(args, context));
         return { result, outcome: isInputRequiredResult(result) ? 'input_required' : 'ok' };
       },
