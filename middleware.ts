@@ -14,11 +14,11 @@ const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'OPTIONS']);
 /** First stop of every request: Origin allowlist, CORS and methods for /mcp, security headers everywhere. */
 export async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
   const isMcp = new URL(request.url).pathname === '/mcp';
+  const config = getConfigSafe(); // read once: both the HSTS choice and /mcp's checks need it
   const extra: Record<string, string> = { ...SECURITY_HEADERS };
-  if (getConfigSafe()?.production) extra['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
+  if (config?.production) extra['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
 
   if (isMcp) {
-    const config = getConfigSafe();
     if (!config) return withHeaders(misconfigured(), extra);
     const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
     if (origin.kind === 'forbidden') {

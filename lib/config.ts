@@ -33,7 +33,7 @@ const MAX_TOKEN_LIFETIME_LIMIT_SECONDS = 7 * 24 * 60 * 60;
 /** The local authorization server `npm run dev` starts (scripts/local-auth/main.ts, LOCAL_AUTH_PORT). */
 const devIssuer = (port: number) => `http://localhost:${port}`;
 /** The local authorization server also answers WorkOS User Management calls with this development key. */
-const DEV_WORKOS_API_KEY = 'local-workos-dev-key';
+export const DEV_WORKOS_API_KEY = 'local-workos-dev-key';
 const DEV_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:6274'];
 
 export class ConfigError extends Error {

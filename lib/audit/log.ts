@@ -10,7 +10,13 @@ import { stamp, type AuditRecord } from './record';
 
 export type AuditSink = (record: AuditRecord) => void;
 
-let sink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }));
+/**
+ * The default sink: one JSON line `{"audit":{...}}` on stdout. The envelope is written around the
+ * record's own serialization, so the record is stringified once and no wrapper object is built.
+ */
+export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JSON.stringify(record)}}`);
+
+let sink: AuditSink = stdoutAuditSink;
 
 export function setAuditSink(next: AuditSink): void {
   sink = next;

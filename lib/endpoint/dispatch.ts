@@ -3,6 +3,7 @@ import { createMcpHandler } from 'mcp-handler';
 import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import type { PromptDefinition, ResourceDefinition, ToolDefinition } from '../registry';
 import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
+import { cachedListing } from './listing';
 import type { RequestStateHooks } from './request-state';
 import { registerCompletion, registerPrompt, registerResource, registerTool } from './wrapper';
 
@@ -84,6 +85,7 @@ export function handlerFor(
       // Every echoed requestState is verified (integrity, caller, primitive, parameters, expiry) before a handler runs.
       ...(requestState && { requestState: { verify: requestState.verify } }),
     };
+    const listing = cachedListing(set.tools);
     handler = createMcpHandler(
       (server: McpServer) => {
         const wrap = { hierarchy, requestState };
@@ -91,6 +93,8 @@ export function handlerFor(
         for (const resource of resources) registerResource(server, resource, wrap);
         for (const prompt of prompts) registerPrompt(server, prompt, wrap);
         if (offers.completions) registerCompletion(server, { resources, prompts }, wrap);
+        // tools/list computed once per visible set (lib/endpoint/listing.ts), not per request.
+        listing(server);
       },
       { serverInfo: SERVER_INFO, ...options },
     );

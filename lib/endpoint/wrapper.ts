@@ -31,6 +31,7 @@ import type {
 } from '../registry';
 import { isTemplate } from '../registry/resource';
 import { auditKey } from './call-records';
+import { listedInput } from './listing';
 import { identityOf, type RequestIdentity } from './caller';
 import type { RequestStateHooks } from './request-state';
 
@@ -190,7 +191,7 @@ export function registerTool(
 ): void {
   server.registerTool(
     tool.name,
-    { title: tool.title, description: tool.description, inputSchema: tool.input, annotations: tool.annotations },
+    { title: tool.title, description: tool.description, inputSchema: listedInput(tool), annotations: tool.annotations },
     (args: Record<string, unknown>, ctx) =>
       audited<CallToolResult | InputRequiredResult>({
         ctx,

@@ -97,9 +97,9 @@ try {
 
   const slots: Slot[] = [];
   const add = (variant: string, handler: Handler, request: () => Request, check: (b: string) => boolean) =>
-    slots.push({ id: 'a', variant, handler, request, check, rounds: [] });
-  add('a       bare, ping', bareHandler(), () => post(BODIES.ping), EXPECT.a);
-  add('a0      bare, ping, telemetry: false', noTelemetry, () => post(BODIES.ping), EXPECT.a);
+    slots.push({ id: 'a', wire: '2025-11-25', variant, handler, request, check, rounds: [] });
+  add('a       bare, ping', bareHandler(), () => post('a', '2025-11-25'), EXPECT.a);
+  add('a0      bare, ping, telemetry: false', noTelemetry, () => post('a', '2025-11-25'), EXPECT.a);
   add(
     'a-sdk   SDK createMcpHandler, parsedBody given, body-less Request',
     sdkParsed,
@@ -125,8 +125,8 @@ try {
     EXPECT.c,
   );
   add(`Dc whoami`, handlerFor(cTools), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
-  add('E stub  endpoint, stub verifier', stubbed, () => post(BODIES.whoami, token), EXPECT.c);
-  add('c       endpoint, cached token', endpoint, () => post(BODIES.whoami, token), EXPECT.c);
+  add('E stub  endpoint, stub verifier', stubbed, () => post('c', '2025-11-25', token), EXPECT.c);
+  add('c       endpoint, cached token', endpoint, () => post('c', '2025-11-25', token), EXPECT.c);
 
   for (const slot of slots) await runRound(slot, roundMs / 2, concurrency); // warm-up
   const rounds = Math.max(3, Math.floor((seconds * 1000) / (slots.length * roundMs)));

@@ -1,4 +1,4 @@
-import { serveFetchHandler } from '../../tests/helpers/net';
+import { serveFetchHandler } from './loopback';
 import { bareHandler } from './fixtures';
 
 /**

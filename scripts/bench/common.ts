@@ -5,43 +5,103 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
  * Everything here is pure; servers and handlers live in fixtures.ts.
  */
 
-/** The 2025-era streamable-HTTP POST every scenario sends (stateless JSON-RPC, SSE or JSON answer). */
+/** Both protocol revisions every scenario runs on. */
+export const WIRES = ['2025-11-25', '2026-07-28'] as const;
+export type Wire = (typeof WIRES)[number];
+
+/** The streamable-HTTP POST headers of 2025-11-25 (stateless JSON-RPC, SSE or JSON answer). */
 export const MCP_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
   'mcp-protocol-version': '2025-11-25',
 } as const;
 
-export const rpcBody = (method: string, params?: Record<string, unknown>): string =>
-  JSON.stringify({ jsonrpc: '2.0', id: 1, method, ...(params ? { params } : {}) });
+export type Call = 'ping' | 'whoami' | 'list' | 'orgMembers';
+const CALLS: Record<Call, { method: string; params: Record<string, unknown> }> = {
+  ping: { method: 'tools/call', params: { name: 'ping', arguments: { message: 'bench' } } },
+  whoami: { method: 'tools/call', params: { name: 'whoami', arguments: {} } },
+  list: { method: 'tools/list', params: {} },
+  orgMembers: { method: 'tools/call', params: { name: 'org_members', arguments: {} } },
+};
 
-export const BODIES = {
-  ping: rpcBody('tools/call', { name: 'ping', arguments: { message: 'bench' } }),
-  whoami: rpcBody('tools/call', { name: 'whoami', arguments: {} }),
-  list: rpcBody('tools/list', {}),
-  orgMembers: rpcBody('tools/call', { name: 'org_members', arguments: {} }),
-} as const;
+/** The `_meta` a 2026-07-28 request carries on every call (revision, capabilities, client info). */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1.0.0' },
+};
 
-export type ScenarioId = 'a' | 'b' | 'c' | 'c-cold' | 'd' | 'e';
+/**
+ * One scenario request on one wire: on 2026-07-28 the per-request `_meta` in the body and the
+ * mirrored `Mcp-Method` / `Mcp-Name` headers.
+ */
+export function mcpRequest(wire: Wire, call: Call): { headers: Record<string, string>; body: string } {
+  const { method, params } = CALLS[call];
+  if (wire === '2025-11-25')
+    return { headers: { ...MCP_HEADERS }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) };
+  const name: Record<string, string> = typeof params.name === 'string' ? { 'mcp-name': params.name } : {};
+  return {
+    headers: { ...MCP_HEADERS, 'mcp-protocol-version': wire, 'mcp-method': method, ...name },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: MODERN_META } }),
+  };
+}
+
+/** The 2025-11-25 bodies, for ablation.ts and steps.ts. */
+export const BODIES: Record<Call, string> = {
+  ping: mcpRequest('2025-11-25', 'ping').body,
+  whoami: mcpRequest('2025-11-25', 'whoami').body,
+  list: mcpRequest('2025-11-25', 'list').body,
+  orgMembers: mcpRequest('2025-11-25', 'orgMembers').body,
+};
+
+export type ScenarioId = 'a' | 'b' | 'b-pad' | 'c' | 'c-cold' | 'd' | 'e' | 'p1' | 'p2';
 
 export const SCENARIO_LABELS: Record<ScenarioId, string> = {
   a: 'bare mcp-handler, ping, no auth',
   b: 'public tool (ping), anonymous',
+  'b-pad': "public tool (ping), anonymous, with a header of the token's size",
   c: 'private tool (whoami), valid token (cached)',
   'c-cold': 'private tool (whoami), fresh token each request',
   d: 'tools/list, valid token',
   e: 'role tool (org_members), warm identity cache',
+  p1: 'peer: withMcpAuth + jwtVerify every request (whoami)',
+  p2: 'peer: p1 + WorkOS getUser every request (whoami)',
 };
 
+/** What each scenario sends. */
+export const SCENARIO_CALL: Record<ScenarioId, Call> = {
+  a: 'ping',
+  b: 'ping',
+  'b-pad': 'ping',
+  c: 'whoami',
+  'c-cold': 'whoami',
+  d: 'list',
+  e: 'orgMembers',
+  p1: 'whoami',
+  p2: 'whoami',
+};
+
+const pong = (b: string) => b.includes('"pong":true') && !b.includes('"isError":true');
+const alice = (b: string) => b.includes('"subject":"user_alice"') && !b.includes('"isError":true');
 /** Checks that a response body is the successful answer of its scenario (SSE or JSON framing). */
 export const EXPECT: Record<ScenarioId, (body: string) => boolean> = {
-  a: (b) => b.includes('"pong":true') && !b.includes('"isError":true'),
-  b: (b) => b.includes('"pong":true') && !b.includes('"isError":true'),
-  c: (b) => b.includes('"subject":"user_alice"') && !b.includes('"isError":true'),
-  'c-cold': (b) => b.includes('"subject":"user_alice"') && !b.includes('"isError":true'),
+  a: pong,
+  b: pong,
+  'b-pad': pong,
+  c: alice,
+  'c-cold': alice,
   d: (b) => b.includes('"name":"org_members"') && b.includes('"name":"whoami"'),
   e: (b) => b.includes('"members":[') && !b.includes('"isError":true'),
+  p1: alice,
+  p2: alice,
 };
+
+/** A dummy header exactly as long as `authorization: Bearer <token>`, which nothing verifies. */
+export function paddingHeader(token: string): Record<string, string> {
+  const size = 'authorization'.length + `Bearer ${token}`.length;
+  const name = 'x-bench-pad';
+  return { [name]: 'x'.repeat(size - name.length) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Flags: --name value or --name=value, with BENCH_NAME environment fallbacks.
@@ -110,12 +170,12 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (!ids.includes(id as ScenarioId))
       throw new Error(`--only: unknown scenario ${JSON.stringify(id)} (known: ${ids.join(',')})`);
   return {
-    inprocSeconds: num('inproc-seconds', quick ? 12 : 60, 1, 3600),
-    inprocRoundMs: num('inproc-round-ms', quick ? 300 : 500, 100, 60_000),
+    inprocSeconds: num('inproc-seconds', quick ? 20 : 90, 1, 3600),
+    inprocRoundMs: num('inproc-round-ms', quick ? 150 : 250, 50, 60_000),
     concurrency: Math.round(num('concurrency', 8, 1, 256)),
     coldTokens: Math.round(num('cold-tokens', quick ? 1500 : 6000, 10, 200_000)),
-    httpSeconds: num('http-seconds', quick ? 16 : 60, 1, 3600),
-    httpRoundSeconds: num('http-round-seconds', quick ? 1 : 2, 1, 600),
+    httpSeconds: num('http-seconds', quick ? 40 : 240, 1, 3600),
+    httpRoundSeconds: num('http-round-seconds', 1, 1, 600),
     connections: Math.round(num('connections', 16, 1, 1024)),
     skipInproc: bool('skip-inproc'),
     skipHttp: bool('skip-http'),
@@ -149,6 +209,7 @@ export type Round = { requests: number; errors: number; seconds: number; rps: nu
 
 export type ScenarioSummary = {
   id: ScenarioId;
+  wire: Wire;
   /** e.g. "noop" or "stdout" for the audit sink, or "next start" / "node:http" over HTTP. */
   variant: string;
   label: string;
@@ -168,9 +229,16 @@ export type ScenarioSummary = {
   p99RatioToA?: number;
 };
 
-export function summarize(id: ScenarioId, variant: string, label: string, rounds: Round[]): ScenarioSummary {
+export function summarize(
+  id: ScenarioId,
+  wire: Wire,
+  variant: string,
+  label: string,
+  rounds: Round[],
+): ScenarioSummary {
   return {
     id,
+    wire,
     variant,
     label,
     rounds,
@@ -245,7 +313,7 @@ export function table(title: string, rows: ScenarioSummary[]): string {
   const pooled = rows.some((r) => r.pooledP99 !== undefined);
   const header = [
     'scenario',
-    'sink/server',
+    'variant, wire',
     'req/s',
     'p50 ms',
     'p99 ms',
@@ -257,7 +325,7 @@ export function table(title: string, rows: ScenarioSummary[]): string {
   ];
   const body = rows.map((r) => [
     `(${r.id}) ${r.label}`,
-    r.variant,
+    `${r.variant}, ${r.wire}`,
     fmt(r.rps, 0),
     fmt(r.p50, 3),
     fmt(r.p99, 3),

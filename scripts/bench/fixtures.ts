@@ -3,11 +3,10 @@ import { createMcpHandler } from 'mcp-handler';
 import { ANONYMOUS } from '@/lib/auth/principal';
 import ping from '@/tools/ping';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY, type WorkosApiHandler } from '../local-auth/workos-api';
-import { startTestIssuer, type TestIssuer } from '../../tests/helpers/issuer';
-import { listen, type Listening } from '../../tests/helpers/net';
+import { listen, startIssuer, type Issuer, type Listening } from './loopback';
 
 /**
- * What every benchmark needs: an RS256 issuer with its JWKS on 127.0.0.1 (tests/helpers/issuer.ts),
+ * What every benchmark needs: an RS256 issuer with its JWKS on 127.0.0.1 (loopback.ts),
  * the seeded WorkOS-shaped directory API on 127.0.0.1 (the handler scripts/local-auth serves under
  * /user_management/), tokens for the seeded admin (alice @ org_acme), and scenario (a): a bare
  * mcp-handler with a ping-equivalent tool and nothing else.
@@ -35,7 +34,7 @@ export function bareHandler(): (request: Request) => Promise<Response> {
 }
 
 export type Fixtures = {
-  issuer: TestIssuer;
+  issuer: Issuer;
   workos: Listening & { api: WorkosApiHandler };
   /** Environment for loadConfig / next start, for a resource URL. */
   env(resource: string): Record<string, string>;
@@ -54,7 +53,7 @@ export const ALICE = {
 };
 
 export async function startFixtures(): Promise<Fixtures> {
-  const issuer = await startTestIssuer();
+  const issuer = await startIssuer();
   const api = createWorkosApiHandler();
   const server = await listen((req, res) => {
     if (!api(req, res)) res.writeHead(404).end();
@@ -69,7 +68,7 @@ export async function startFixtures(): Promise<Fixtures> {
       WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
       WORKOS_API_URL: server.url,
     }),
-    token: (resource) => issuer.sign({ ...ALICE, aud: resource }, { expiresIn: 3600 }),
+    token: (resource) => issuer.sign({ ...ALICE, aud: resource }, 3600),
     close: async () => {
       await issuer.close();
       await server.close();

@@ -3,37 +3,42 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '../../tests/helpers/net';
+import { freePort } from './loopback';
 import {
-  BODIES,
   EXPECT,
   log,
-  MCP_HEADERS,
+  mcpRequest,
+  paddingHeader,
   percentile,
+  SCENARIO_CALL,
   SCENARIO_LABELS,
   sleep,
   summarize,
+  WIRES,
   withRatios,
   type Flags,
   type Round,
   type ScenarioId,
   type ScenarioSummary,
+  type Wire,
 } from './common';
 import type { Fixtures } from './fixtures';
+import { VARIANT_NOTES, type VariantName } from './variants';
 
 /**
- * Over HTTP: (b)-(e) against `next start` (the real production build in .next, Edge route and
- * middleware included) on 127.0.0.1, (a) against the bare mcp-handler behind a node:http adapter
- * in its own process (bare-server.ts; not under next start). Load from autocannon in this process,
- * in interleaved rounds; latencies are taken from autocannon's per-response event (sub-ms
- * precision) for 2xx answers. next start writes its audit lines to stdout, which goes to /dev/null.
+ * Over HTTP: the scenarios against `next start` of each bench build (variants.ts: /mcp on Edge as
+ * shipped, on Node, and without the middleware; the peers p1/p2 as routes of the same builds) on
+ * 127.0.0.1, and (a) against the bare mcp-handler behind a node:http adapter in its own process
+ * (bare-server.ts; not under next start), on both wires. Load from autocannon in this process, in
+ * interleaved rounds; latencies are taken from autocannon's per-response event (sub-ms precision)
+ * for 2xx answers. next start writes its audit lines to stdout, which goes to /dev/null.
  */
 
 export type HttpResult = {
   connections: number;
   roundSeconds: number;
   rounds: number;
-  nextStart: { url: string; buildId: string | undefined };
+  nextStart: Array<{ variant: VariantName; note: string; url: string; buildId: string | undefined }>;
   bareServer: { url: string; note: string };
   identityApiRequestsDuringMeasurement: number;
   jwksFetches: number;
@@ -42,8 +47,11 @@ export type HttpResult = {
 
 type Target = {
   id: ScenarioId;
-  server: 'node:http' | 'next start';
+  wire: Wire;
+  /** 'node:http' for (a), else the next start variant. */
+  server: string;
   url: string;
+  path: string;
   headers: Record<string, string>;
   body: string;
   rounds: Round[];
@@ -127,8 +135,13 @@ function keepTail(child: ChildProcess): () => string {
   return () => tail;
 }
 
-async function startNext(port: number, env: Record<string, string>, profileDir?: string): Promise<Running> {
-  if (!existsSync('.next/BUILD_ID')) throw new Error('no production build in .next: run `npx next build` first');
+async function startNext(
+  dir: string,
+  port: number,
+  env: Record<string, string>,
+  profileDir?: string,
+): Promise<Running> {
+  if (!existsSync(join(dir, '.next/BUILD_ID'))) throw new Error(`no production build in ${dir}/.next`);
   const url = `http://127.0.0.1:${port}`;
   const nextBin = require.resolve('next/dist/bin/next');
   const devNull = openSync('/dev/null', 'w');
@@ -136,6 +149,7 @@ async function startNext(port: number, env: Record<string, string>, profileDir?:
     Object.entries(process.env).filter(([k, v]) => v !== undefined && !SCRUBBED.includes(k)),
   ) as Record<string, string>;
   const child = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
+    cwd: dir,
     env: {
       ...base,
       NEXT_TELEMETRY_DISABLED: '1',
@@ -214,7 +228,7 @@ const startBare = () => startScriptServer('./bare-server.ts');
 
 /** One autocannon run; 2xx latencies from the per-response event (autocannon's histogram rounds to ms). */
 export function cannon(
-  target: Pick<Target, 'url' | 'headers' | 'body'>,
+  target: Pick<Target, 'url' | 'path' | 'headers' | 'body'>,
   connections: number,
   seconds: number,
   keep?: number[],
@@ -223,7 +237,7 @@ export function cannon(
     const latencies: number[] = [];
     const instance = autocannon(
       {
-        url: `${target.url}/mcp`,
+        url: `${target.url}${target.path}`,
         method: 'POST',
         headers: target.headers,
         body: target.body,
@@ -253,7 +267,7 @@ export function cannon(
 }
 
 async function check(target: Target): Promise<void> {
-  const response = await fetch(`${target.url}/mcp`, {
+  const response = await fetch(`${target.url}${target.path}`, {
     method: 'POST',
     headers: target.headers,
     body: target.body,
@@ -261,115 +275,125 @@ async function check(target: Target): Promise<void> {
   });
   const text = await response.text();
   if (response.status !== 200 || !EXPECT[target.id](text)) {
-    throw new Error(`(${target.id}) over HTTP answered ${response.status}: ${text.slice(0, 400)}`);
+    throw new Error(
+      `(${target.id}) ${target.server} ${target.wire} over HTTP answered ${response.status}: ${text.slice(0, 400)}`,
+    );
   }
 }
 
-export async function runHttp(flags: Flags, fixtures: Fixtures): Promise<HttpResult> {
-  const port = await freePort();
-  const resource = `http://127.0.0.1:${port}/mcp`;
-  log('[http] starting next start and the bare node:http server');
+/** Which scenarios run on which next start variant: all on the shipped one, the main three elsewhere. */
+const ON_VARIANT: Record<VariantName, readonly ScenarioId[]> = {
+  edge: ['b', 'b-pad', 'c', 'd', 'e', 'p1', 'p2'],
+  nodejs: ['b', 'c', 'd'],
+  'edge-no-middleware': ['b', 'c', 'd'],
+};
+
+export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record<string, string>): Promise<HttpResult> {
+  const names = Object.keys(variants) as VariantName[];
+  const ports = await Promise.all(names.map(() => freePort()));
+  log(`[http] starting next start (${names.join(', ')}) and the bare node:http server`);
   const started = await Promise.allSettled([
-    startNext(
-      port,
-      fixtures.env(resource),
-      flags.profile ? join(resolve(flags.outDir), 'profiles', 'next-start') : undefined,
-    ),
     startBare(),
+    ...names.map((name, i) =>
+      startNext(
+        variants[name]!,
+        ports[i]!,
+        fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`),
+        flags.profile ? join(resolve(flags.outDir), 'profiles', `next-start-${name}`) : undefined,
+      ),
+    ),
   ]);
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
     throw failed.reason;
   }
-  const [next, bare] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, Running];
+  const [bare, ...nexts] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, ...Running[]];
   try {
-    const token = await fixtures.token(resource);
-    const auth = { ...MCP_HEADERS, authorization: `Bearer ${token}` };
-    const all: Target[] = [
-      {
-        id: 'a',
-        server: 'node:http',
-        url: bare.url,
-        headers: { ...MCP_HEADERS },
-        body: BODIES.ping,
-        rounds: [],
-        latencies: [],
-      },
-      {
-        id: 'b',
-        server: 'next start',
-        url: next.url,
-        headers: { ...MCP_HEADERS },
-        body: BODIES.ping,
-        rounds: [],
-        latencies: [],
-      },
-      { id: 'c', server: 'next start', url: next.url, headers: auth, body: BODIES.whoami, rounds: [], latencies: [] },
-      { id: 'd', server: 'next start', url: next.url, headers: auth, body: BODIES.list, rounds: [], latencies: [] },
-      {
-        id: 'e',
-        server: 'next start',
-        url: next.url,
-        headers: auth,
-        body: BODIES.orgMembers,
-        rounds: [],
-        latencies: [],
-      },
-    ];
+    const all: Target[] = [];
+    const target = (id: ScenarioId, wire: Wire, server: string, url: string, extra: Record<string, string>) => {
+      const { headers, body } = mcpRequest(wire, SCENARIO_CALL[id]);
+      const path = id === 'p1' || id === 'p2' ? `/bench/${id}/mcp` : '/mcp';
+      all.push({ id, wire, server, url, path, headers: { ...headers, ...extra }, body, rounds: [], latencies: [] });
+    };
+    for (const wire of WIRES) target('a', wire, 'node:http', bare.url, {});
+    for (const [i, name] of names.entries()) {
+      const running = nexts[i]!;
+      // Tokens are per server: the audience is that server's /mcp.
+      const token = await fixtures.token(`${running.url}/mcp`);
+      const auth = { authorization: `Bearer ${token}` };
+      for (const wire of WIRES)
+        for (const id of ON_VARIANT[name]) {
+          const anonymous = id === 'b' || id === 'b-pad';
+          target(id, wire, name, running.url, id === 'b-pad' ? paddingHeader(token) : anonymous ? {} : auth);
+        }
+    }
     const targets = all.filter((t) => !flags.only || flags.only.includes(t.id));
-    for (const target of targets) await check(target); // also fills the JWKS and identity caches
+    for (const t of targets) await check(t); // also fills the JWKS and identity caches
 
     log(`[http] warm-up: ${targets.length} x 1 s`);
-    for (const target of targets) await cannon(target, flags.connections, 1);
+    for (const t of targets) await cannon(t, flags.connections, 1);
     const identityBefore = fixtures.workos.api.requestCount();
 
-    const rounds = Math.max(2, Math.floor(flags.httpSeconds / (targets.length * flags.httpRoundSeconds)));
+    const rounds = Math.max(3, Math.floor(flags.httpSeconds / (targets.length * flags.httpRoundSeconds)));
     log(
-      `[http] ${rounds} rounds x ${targets.length} scenarios x ${flags.httpRoundSeconds} s, ${flags.connections} connections`,
+      `[http] ${rounds} rounds x ${targets.length} targets x ${flags.httpRoundSeconds} s, ${flags.connections} connections`,
     );
-    const deadline = Date.now() + flags.httpSeconds * 1000 * 1.5 + 30_000;
+    const deadline =
+      Date.now() + Math.max(flags.httpSeconds, rounds * targets.length * flags.httpRoundSeconds) * 1500 + 30_000;
     for (let r = 0; r < rounds && Date.now() < deadline; r++) {
       for (let k = 0; k < targets.length; k++) {
-        const target = targets[(k + r) % targets.length]!;
-        const round = await cannon(target, flags.connections, flags.httpRoundSeconds, target.latencies);
-        if (round.errors > 0) log(`[http] (${target.id}) ${round.errors} errors/non-2xx in a round`);
-        target.rounds.push(round);
+        const t = targets[(k + r) % targets.length]!;
+        const round = await cannon(t, flags.connections, flags.httpRoundSeconds, t.latencies);
+        if (round.errors > 0) log(`[http] (${t.id}) ${t.server} ${t.wire}: ${round.errors} errors/non-2xx in a round`);
+        t.rounds.push(round);
       }
       log(`[http] round ${r + 1}/${rounds}`);
     }
-    for (const target of targets) await check(target);
+    for (const t of targets) await check(t);
     const identityApiRequestsDuringMeasurement = fixtures.workos.api.requestCount() - identityBefore;
 
     const summaries = targets.map((t) => ({
-      ...summarize(t.id, t.server, SCENARIO_LABELS[t.id], t.rounds),
+      ...summarize(t.id, t.wire, t.server, SCENARIO_LABELS[t.id], t.rounds),
       pooledP50: percentile(t.latencies, 50),
       pooledP99: percentile(t.latencies, 99),
     }));
+    const scenarios: ScenarioSummary[] = [];
+    for (const wire of WIRES) {
+      const onWire = summaries.filter((s) => s.wire === wire);
+      scenarios.push(
+        ...withRatios(
+          onWire,
+          onWire.find((s) => s.id === 'a'),
+        ),
+      );
+    }
     return {
       connections: flags.connections,
       roundSeconds: flags.httpRoundSeconds,
       rounds,
-      nextStart: { url: next.url, buildId: buildId() },
+      nextStart: names.map((variant, i) => ({
+        variant,
+        note: VARIANT_NOTES[variant],
+        url: nexts[i]!.url,
+        buildId: buildId(variants[variant]!),
+      })),
       bareServer: {
         url: bare.url,
         note: '(a) is served by a node:http adapter (scripts/bench/bare-server.ts), not by next start',
       },
       identityApiRequestsDuringMeasurement,
       jwksFetches: fixtures.issuer.jwksFetches(),
-      scenarios: withRatios(
-        summaries,
-        summaries.find((s) => s.id === 'a'),
-      ),
+      scenarios,
     };
   } finally {
-    await Promise.all([next.stop(), bare.stop()]);
+    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop())]);
   }
 }
 
-function buildId(): string | undefined {
+function buildId(dir: string): string | undefined {
   try {
-    return readFileSync('.next/BUILD_ID', 'utf8').trim();
+    return readFileSync(join(dir, '.next/BUILD_ID'), 'utf8').trim();
   } catch {
     return undefined;
   }

@@ -1,24 +1,28 @@
 import { writeFileSync } from 'node:fs';
-import { setAuditSink, type AuditSink } from '@/lib/audit/log';
+import { setAuditSink, stdoutAuditSink, type AuditSink } from '@/lib/audit/log';
 import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { registry } from '@/tools';
 import {
-  BODIES,
   EXPECT,
   log,
-  MCP_HEADERS,
+  mcpRequest,
+  paddingHeader,
   percentile,
+  SCENARIO_CALL,
   SCENARIO_LABELS,
   summarize,
+  WIRES,
   withRatios,
   type Flags,
   type Round,
   type ScenarioId,
   type ScenarioSummary,
+  type Wire,
 } from './common';
 import { bareHandler, startFixtures } from './fixtures';
+import { peerHandler } from './peers';
 
 /**
  * In-process scenarios: the handler functions are called directly with `Request` objects (no
@@ -32,6 +36,7 @@ import { bareHandler, startFixtures } from './fixtures';
 export type Handler = (request: Request) => Promise<Response>;
 export type Slot = {
   id: ScenarioId;
+  wire: Wire;
   variant: string;
   handler: Handler;
   sink?: AuditSink;
@@ -45,15 +50,16 @@ const URL_MCP = 'http://127.0.0.1:3000/mcp';
 const RESOURCE = URL_MCP;
 
 export const noopSink: AuditSink = () => {};
-/** The exact default sink of lib/audit/log.ts (it has no getter, so this is a copy of its one line). */
-const stdoutSink: AuditSink = (record) => console.log(JSON.stringify({ audit: record }));
 
-export const post = (body: string, token?: string) =>
-  new Request(URL_MCP, {
+/** A scenario's POST on a wire, with a bearer token or extra headers. */
+export const post = (id: ScenarioId, wire: Wire, token?: string, extra: Record<string, string> = {}): Request => {
+  const { headers, body } = mcpRequest(wire, SCENARIO_CALL[id]);
+  return new Request(URL_MCP, {
     method: 'POST',
-    headers: token ? { ...MCP_HEADERS, authorization: `Bearer ${token}` } : MCP_HEADERS,
+    headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
     body,
   });
+};
 
 export async function runRound(slot: Slot, ms: number, concurrency: number): Promise<Round> {
   if (slot.sink) setAuditSink(slot.sink);
@@ -99,8 +105,7 @@ export type InProcessResult = {
   coldTokensSigned: number;
   identityApiRequestsDuringMeasurement: number;
   jwksFetches: number;
-  noop: ScenarioSummary[];
-  stdout: ScenarioSummary[];
+  scenarios: ScenarioSummary[];
 };
 
 export async function runInProcess(flags: Flags): Promise<InProcessResult> {
@@ -113,44 +118,50 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     const bare = bareHandler();
     const token = await fixtures.token(RESOURCE);
 
+    const p1 = peerHandler('p1', { issuer: fixtures.issuer.issuer, resource: RESOURCE });
+    const p2 = peerHandler('p2', {
+      issuer: fixtures.issuer.issuer,
+      resource: RESOURCE,
+      workosApiUrl: config.workos?.apiUrl,
+      workosApiKey: config.workos?.apiKey,
+    });
+    const pad = paddingHeader(token);
+
     const slots: Slot[] = [];
     const add = (
       id: ScenarioId,
+      wire: Wire,
       variant: Slot['variant'],
       handler: Handler,
       request: Slot['request'],
-      sink?: AuditSink,
+      sink: AuditSink = stdoutAuditSink,
     ) => {
-      if (!flags.only || flags.only.includes(id)) slots.push({ id, variant, handler, request, sink, rounds: [] });
+      if (!flags.only || flags.only.includes(id)) slots.push({ id, wire, variant, handler, request, sink, rounds: [] });
     };
 
-    add('a', 'no audit', bare, () => post(BODIES.ping));
-    const sinks: Array<['noop' | 'stdout', AuditSink]> = [
-      ['noop', noopSink],
-      ['stdout', stdoutSink],
-    ];
     let coldPool: string[] = [];
     let coldNext = 0;
-    let coldLimit = 0;
-    for (const [variant, sink] of sinks) {
-      add('b', variant, endpoint, () => post(BODIES.ping), sink);
-      add('c', variant, endpoint, () => post(BODIES.whoami, token), sink);
-      if (variant === 'noop') {
-        add(
-          'c-cold',
-          variant,
-          endpoint,
-          () => (coldNext < coldLimit ? post(BODIES.whoami, coldPool[coldNext++]) : undefined),
-          sink,
-        );
-      }
-      add('d', variant, endpoint, () => post(BODIES.list, token), sink);
-      add('e', variant, endpoint, () => post(BODIES.orgMembers, token), sink);
+    const coldLimits = new Map<Wire, number>();
+    for (const wire of WIRES) {
+      // The default configuration: every audit record is a real JSON line on stdout (/dev/null).
+      add('a', wire, 'no audit', bare, () => post('a', wire));
+      add('b', wire, 'stdout', endpoint, () => post('b', wire));
+      add('b-pad', wire, 'stdout', endpoint, () => post('b-pad', wire, undefined, pad));
+      add('c', wire, 'stdout', endpoint, () => post('c', wire, token));
+      add('c', wire, 'noop', endpoint, () => post('c', wire, token), noopSink);
+      add('c-cold', wire, 'stdout', endpoint, () =>
+        coldNext < (coldLimits.get(wire) ?? 0) ? post('c-cold', wire, coldPool[coldNext++]) : undefined,
+      );
+      add('d', wire, 'stdout', endpoint, () => post('d', wire, token));
+      add('e', wire, 'stdout', endpoint, () => post('e', wire, token));
+      add('p1', wire, 'peer', p1, () => post('p1', wire, token));
+      add('p2', wire, 'peer', p2, () => post('p2', wire, token));
     }
 
     const perRound = slots.length * flags.inprocRoundMs;
     const rounds = Math.max(3, Math.floor((flags.inprocSeconds * 1000) / perRound));
-    const perColdRound = Math.floor(flags.coldTokens / (rounds + 1));
+    const coldSlots = slots.filter((slot) => slot.id === 'c-cold').length;
+    const perColdRound = Math.floor(flags.coldTokens / ((rounds + 1) * Math.max(1, coldSlots)));
 
     // Fresh tokens for c-cold, signed before any measurement (signing is ~10x the cost of verifying).
     const signStart = performance.now();
@@ -166,7 +177,7 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     // Warm-up (not recorded): JIT, the JWKS fetch, the identity cache (membership and member list).
     log(`[inproc] warm-up: ${slots.length} scenario slots x ${Math.round(flags.inprocRoundMs / 2)} ms`);
     for (const slot of slots) {
-      if (slot.id === 'c-cold') coldLimit = coldNext + perColdRound;
+      if (slot.id === 'c-cold') coldLimits.set(slot.wire, coldNext + perColdRound);
       await runRound(slot, flags.inprocRoundMs / 2, flags.concurrency);
     }
     const identityRequestsBefore = lookup.requestCount();
@@ -179,22 +190,27 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       // Rotate the starting slot each round so no scenario always runs right after a GC-heavy one.
       for (let k = 0; k < slots.length; k++) {
         const slot = slots[(k + r) % slots.length]!;
-        if (slot.id === 'c-cold') coldLimit = Math.min(coldPool.length, coldNext + perColdRound);
+        if (slot.id === 'c-cold') coldLimits.set(slot.wire, Math.min(coldPool.length, coldNext + perColdRound));
         slot.rounds.push(await runRound(slot, flags.inprocRoundMs, flags.concurrency));
       }
       const a = slots[0]!.rounds.at(-1)!;
-      log(`[inproc] round ${r + 1}/${rounds}: (a) ${Math.round(a.rps)} req/s`);
+      log(`[inproc] round ${r + 1}/${rounds}: (a) ${Math.round(a.rps)} req/s on ${slots[0]!.wire}`);
     }
     setAuditSink(noopSink);
     const identityApiRequestsDuringMeasurement = lookup.requestCount() - identityRequestsBefore;
 
-    const summary = (variant: string) =>
-      slots
-        .filter((s) => s.variant === variant)
-        .map((s) => summarize(s.id, s.variant, SCENARIO_LABELS[s.id], s.rounds));
-    const a = summary('no audit')[0]!;
-    const noop = withRatios([a, ...summary('noop')], a);
-    const stdout = withRatios([a, ...summary('stdout')], a);
+    const scenarios: ScenarioSummary[] = [];
+    for (const wire of WIRES) {
+      const onWire = slots
+        .filter((s) => s.wire === wire)
+        .map((s) => summarize(s.id, s.wire, s.variant, SCENARIO_LABELS[s.id], s.rounds));
+      scenarios.push(
+        ...withRatios(
+          onWire,
+          onWire.find((s) => s.id === 'a'),
+        ),
+      );
+    }
     coldPool = [];
     return {
       concurrency: flags.concurrency,
@@ -203,8 +219,7 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       coldTokensSigned: flags.coldTokens,
       identityApiRequestsDuringMeasurement,
       jwksFetches: fixtures.issuer.jwksFetches(),
-      noop,
-      stdout,
+      scenarios,
     };
   } finally {
     await fixtures.close();

@@ -7,7 +7,10 @@
 //   AUTHKIT_DOMAIN     when set (shell or .env.local), real AuthKit is used and this server does not start
 //   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: every scope the tool registry requires)
 //   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
+//   LOCAL_AUTH_CIMD_CA_FILE  PEM CA certificate: Client ID Metadata Documents are fetched trusting
+//                      only it, loopback included (a document you serve locally with a dev cert)
 
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { memberships, findOrganization, users } from './directory';
 import { DEFAULT_KEY_FILE } from './keys';
@@ -21,6 +24,15 @@ function parsePort(value: string): number {
     throw new Error(`local-auth: LOCAL_AUTH_PORT=${JSON.stringify(value)} is not a valid port`);
   }
   return port;
+}
+
+function readCaFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(resolve(PROJECT_ROOT, path), 'utf8');
+  } catch {
+    throw new Error(`local-auth: LOCAL_AUTH_CIMD_CA_FILE=${JSON.stringify(path)} cannot be read`);
+  }
 }
 
 function describeUsers(): string {
@@ -53,6 +65,7 @@ async function main(): Promise<void> {
     resources: [resource],
     scopes,
     keyFile: resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE),
+    outboundCa: readCaFile(process.env.LOCAL_AUTH_CIMD_CA_FILE),
     log: (line) => console.log(`[local-auth] ${line}`),
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);

@@ -102,6 +102,8 @@ declare module 'oidc-provider' {
 
   export interface Configuration {
     jwks: JWKSPrivate;
+    /** Every outbound request (client metadata documents, jwks_uri). Default: globalThis.fetch with SSRF checks. */
+    fetch?(url: string | URL, init: RequestInit): Promise<Response>;
     adapter?: (model: string) => unknown;
     findAccount(ctx: Ctx, sub: string, token?: unknown): Awaitable<Account | undefined>;
     scopes: string[];

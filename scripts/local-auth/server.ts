@@ -20,8 +20,10 @@ import { findUserById } from './directory';
 import { escapeControlChars, isOwnHost, ownAuthorities } from './hosts';
 import { createInteractionHandler, type GrantContext } from './interactions';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
+import { fetchTrustingOnly } from './outbound-fetch';
 import { errorPage } from './pages';
 import { createWorkosApiHandler, type WorkosApiHandler } from './workos-api';
+import { OIDC_SCOPES } from './oidc-scopes';
 
 export interface LocalAuthServerOptions {
   /** TCP port; 0 picks a free one. Default 0. */
@@ -42,6 +44,11 @@ export interface LocalAuthServerOptions {
   log?: ((line: string) => void) | undefined;
   /** Serves the directory under /user_management/ and /authorization/ (WorkOS API shapes). Default: the seeded directory. */
   workosApi?: WorkosApiHandler | undefined;
+  /**
+   * PEM certificate: fetch client metadata documents trusting only this CA, loopback included
+   * (outbound-fetch.ts). Default: oidc-provider's fetch (system roots, no loopback or private addresses).
+   */
+  outboundCa?: string | undefined;
 }
 
 export interface LocalAuthServer {
@@ -49,9 +56,6 @@ export interface LocalAuthServer {
   port: number;
   close(): Promise<void>;
 }
-
-/** OIDC scopes understood next to the resource scopes. */
-export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
 
 const DAY = 24 * 60 * 60;
 
@@ -172,6 +176,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   const grantContexts = new Map<string, GrantContext>();
   const keys = await loadOrCreateSigningKeys(opts.keyFile ?? DEFAULT_KEY_FILE);
   if (keys.created) log(`generated signing key in ${keys.file}`);
+  if (opts.outboundCa) log('client metadata documents: trusting only the configured development CA (loopback allowed)');
 
   let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   let authorities: ReadonlySet<string> | undefined;
@@ -197,6 +202,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   const issuerAuthority = new URL(issuer).host.toLowerCase();
 
   const configuration: Configuration = {
+    ...(opts.outboundCa ? { fetch: fetchTrustingOnly(opts.outboundCa) } : {}),
     jwks: keys.jwks,
     adapter: createMemoryAdapterFactory(),
     routes: { ...ROUTES },

@@ -20,9 +20,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as seeded from './directory';
 import type { Organization, OrganizationMembership, Role, User } from './directory';
+import { DEV_WORKOS_API_KEY } from '@/lib/config';
 
 /** The one API key the local server accepts. Deliberately not shaped like a real WorkOS key. */
-export const LOCAL_WORKOS_API_KEY = 'local-workos-dev-key';
+/** The key the server's development configuration sends (lib/config.ts), so `npm run dev` needs none. */
+export const LOCAL_WORKOS_API_KEY = DEV_WORKOS_API_KEY;
 
 export const WORKOS_API_PREFIX = '/user_management/';
 export const WORKOS_AUTHORIZATION_PREFIX = '/authorization/';

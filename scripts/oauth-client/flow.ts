@@ -10,13 +10,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { findUser, organizationsOf } from '../local-auth/directory';
+import { OIDC_SCOPES } from '../local-auth/oidc-scopes';
 
 type Fetch = typeof fetch;
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_STEPS = 10;
 const DEFAULT_REDIRECT_URI = 'http://127.0.0.1/local-auth/callback';
-const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+const OIDC = new Set(OIDC_SCOPES);
 
 /** An OAuth error response (`error` is the RFC 6749 code, e.g. invalid_target). */
 export class OAuthFlowError extends Error {
@@ -347,7 +348,7 @@ export interface MintTokenOptions {
 export async function mintToken(opts: MintTokenOptions): Promise<TokenSet> {
   const fetchFn = opts.fetch ?? fetch;
   const metadata = await discover(opts.issuer, fetchFn);
-  const scope = opts.scope ?? (metadata.scopes_supported ?? []).filter((s) => !OIDC_SCOPES.has(s)).join(' ');
+  const scope = opts.scope ?? (metadata.scopes_supported ?? []).filter((s) => !OIDC.has(s)).join(' ');
   const { clientId, redirectUri } = await registerPublicClient(metadata, {
     redirectUri: opts.redirectUri,
     fetch: fetchFn,

@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalAuthServer, type LocalAuthServer } from '../../scripts/local-auth/server';
+import {
+  startLocalAuthServer,
+  type LocalAuthServer,
+  type LocalAuthServerOptions,
+} from '../../scripts/local-auth/server';
 import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
 import type { WorkosApiHandler } from '../../scripts/local-auth/workos-api';
 import { registry } from '@/tools';
@@ -26,6 +30,8 @@ export async function startStack(
     /** Extra app environment; a function when it depends on the running authorization server. */
     env?: Record<string, string> | ((auth: LocalAuthServer) => Record<string, string>);
     workosApi?: WorkosApiHandler;
+    /** More authorization server options (a development CA for metadata documents, a log). */
+    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log'>;
   } = {},
 ): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
@@ -41,6 +47,7 @@ export async function startStack(
       scopes: registry.scopes(),
       keyFile: join(dir, 'keys.json'),
       workosApi: options.workosApi,
+      ...options.auth,
     });
     try {
       const app = await startApp(

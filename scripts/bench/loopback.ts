@@ -1,0 +1,95 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+
+/**
+ * The bench's own loopback servers (it must not depend on tests/): a node:http listener on
+ * 127.0.0.1, a web-standard handler behind it, a free port, and an RS256 issuer serving its JWKS.
+ */
+
+export type Listening = { url: string; port: number; close(): Promise<void> };
+
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A free loopback port (bound to 0 and released; the caller binds it right after). */
+export async function freePort(): Promise<number> {
+  const probe = await listen(() => {});
+  await probe.close();
+  return probe.port;
+}
+
+/** node:http -> Request -> handler -> Response, with the whole body buffered like a platform does. */
+export function serveFetchHandler(handler: (request: Request) => Promise<Response>): Promise<Listening> {
+  return listen(async (req, res) => {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = new Headers();
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+      const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
+      const response = await handler(
+        new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }),
+      );
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(Buffer.from(await response.arrayBuffer()));
+    } catch {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
+}
+
+export type Issuer = Listening & {
+  issuer: string;
+  jwksFetches(): number;
+  sign(claims: JWTPayload, expiresInSeconds?: number): Promise<string>;
+};
+
+/** An RS256 key pair whose public JWKS is served at /oauth2/jwks on 127.0.0.1, and a signer. */
+export async function startIssuer(): Promise<Issuer> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const kid = 'bench-key-1';
+  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }] });
+  let fetches = 0;
+  const server = await listen((req, res) => {
+    if (req.url !== '/oauth2/jwks') return void res.writeHead(404).end();
+    fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+  });
+  return {
+    ...server,
+    issuer: server.url,
+    jwksFetches: () => fetches,
+    sign: (claims, expiresInSeconds = 300) => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({
+        iss: server.url,
+        iat: now,
+        exp: now + expiresInSeconds,
+        jti: crypto.randomUUID(),
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' })
+        .sign(privateKey);
+    },
+  };
+}

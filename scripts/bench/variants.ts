@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { log } from './common';
+
+/**
+ * Bench-only builds of the app, so `next start` can be measured with `/mcp` on the Edge runtime
+ * and on Node, and without the middleware in front of `/mcp`, while the shipped route stays as it
+ * is. Each variant is a copy of the app's sources under bench-results/variants/<name>/ (gitignored;
+ * modules resolve from this repository's node_modules), changed only as listed below, plus the two
+ * peer routes at /bench/p1/mcp and /bench/p2/mcp (peers.ts), which the middleware never sees, as
+ * in the templates they stand for. Rebuilt only when a source is newer than the variant's build.
+ */
+
+export type VariantName = 'edge' | 'nodejs' | 'edge-no-middleware';
+export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-no-middleware'];
+
+export const VARIANT_NOTES: Record<VariantName, string> = {
+  edge: 'as shipped: /mcp on the Edge runtime behind the middleware',
+  nodejs: "/mcp with runtime = 'nodejs', behind the middleware",
+  'edge-no-middleware': '/mcp on the Edge runtime, left out of the middleware matcher (its cost isolated)',
+};
+
+const SOURCES = [
+  'app',
+  'lib',
+  'tools',
+  'scripts',
+  'middleware.ts',
+  'instrumentation.ts',
+  'instrumentation-node.ts',
+  'next.config.ts',
+  'tsconfig.json',
+  'package.json',
+];
+const require = createRequire(import.meta.url);
+
+function replaceOnce(text: string, from: string, to: string, where: string): string {
+  if (!text.includes(from)) throw new Error(`variant: ${where} no longer contains ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+function newestSource(root: string): number {
+  let newest = 0;
+  const visit = (path: string) => {
+    const st = statSync(path);
+    if (st.isDirectory()) {
+      for (const entry of readdirSync(path))
+        if (entry !== 'node_modules' && entry !== '.next') visit(join(path, entry));
+    } else newest = Math.max(newest, st.mtimeMs);
+  };
+  for (const source of SOURCES) if (existsSync(join(root, source))) visit(join(root, source));
+  return newest;
+}
+
+function peerRoute(kind: 'p1' | 'p2', runtime: 'edge' | 'nodejs'): string {
+  return `import { peerHandler } from '@/scripts/bench/peers';
+
+// Bench-only (scripts/bench/variants.ts): the ${kind} peer pattern, never part of the shipped app.
+export const runtime = '${runtime}';
+export const dynamic = 'force-dynamic';
+// Made on the first request: the build evaluates this module without the bench's environment.
+let handler: ((request: Request) => Promise<Response>) | undefined;
+export function POST(request: Request): Promise<Response> {
+  const env = process.env;
+  handler ??= peerHandler('${kind}', {
+    issuer: env.AUTHKIT_DOMAIN ?? '',
+    resource: env.MCP_RESOURCE_URL ?? '',
+    workosApiUrl: env.WORKOS_API_URL,
+    workosApiKey: env.WORKOS_API_KEY,
+  });
+  return handler(request);
+}
+`;
+}
+
+function writeVariant(root: string, dir: string, name: VariantName): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const source of SOURCES) cpSync(join(root, source), join(dir, source), { recursive: true });
+  const runtime = name === 'nodejs' ? 'nodejs' : 'edge';
+  const routeFile = join(dir, 'app/mcp/route.ts');
+  if (runtime === 'nodejs')
+    writeFileSync(
+      routeFile,
+      replaceOnce(
+        readFileSync(routeFile, 'utf8'),
+        "export const runtime = 'edge';",
+        "export const runtime = 'nodejs';",
+        'app/mcp/route.ts',
+      ),
+    );
+  for (const kind of ['p1', 'p2'] as const) {
+    mkdirSync(join(dir, 'app/bench', kind, 'mcp'), { recursive: true });
+    writeFileSync(join(dir, 'app/bench', kind, 'mcp/route.ts'), peerRoute(kind, runtime));
+  }
+  const middlewareFile = join(dir, 'middleware.ts');
+  const excluded = name === 'edge-no-middleware' ? 'bench/|mcp$|' : 'bench/|';
+  writeFileSync(
+    middlewareFile,
+    replaceOnce(
+      readFileSync(middlewareFile, 'utf8'),
+      "matcher: ['/((?!_next/static|",
+      `matcher: ['/((?!${excluded}_next/static|`,
+      'middleware.ts',
+    ),
+  );
+  // Type-checked in the repository already; the copy need not be checked again.
+  const configFile = join(dir, 'next.config.ts');
+  writeFileSync(
+    configFile,
+    replaceOnce(
+      readFileSync(configFile, 'utf8'),
+      'poweredByHeader: false,',
+      'poweredByHeader: false,\n  typescript: { ignoreBuildErrors: true },',
+      'next.config.ts',
+    ),
+  );
+}
+
+async function build(dir: string): Promise<void> {
+  const nextBin = require.resolve('next/dist/bin/next');
+  const child = spawn(process.execPath, [nextBin, 'build'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+  });
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-6_000);
+  });
+  const code = await new Promise<number | null>((done) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      done(exitCode);
+    });
+  });
+  if (code !== 0) throw new Error(`next build of ${dir} failed (${code}):\n${tail}`);
+}
+
+/** The directory of each variant's built app, building the ones older than the sources. */
+export async function ensureVariants(outDir: string, names: readonly VariantName[]): Promise<Record<string, string>> {
+  const root = resolve('.');
+  const newest = newestSource(root);
+  const dirs: Record<string, string> = {};
+  for (const name of names) {
+    const dir = join(outDir, 'variants', name);
+    const buildId = join(dir, '.next/BUILD_ID');
+    if (!existsSync(buildId) || statSync(buildId).mtimeMs < newest) {
+      const started = Date.now();
+      log(`[variants] building ${name} (${VARIANT_NOTES[name]})`);
+      writeVariant(root, dir, name);
+      await build(dir);
+      log(`[variants] ${name} built in ${Math.round((Date.now() - started) / 1000)} s`);
+    } else log(`[variants] ${name}: build is newer than every source, reused`);
+    dirs[name] = dir;
+  }
+  return dirs;
+}
