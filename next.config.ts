@@ -1,8 +1,35 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { NextConfig } from 'next';
+import { PHASE_DEVELOPMENT_SERVER } from 'next/constants';
 
 const nextConfig: NextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
 };
 
-export default nextConfig;
+/** The development request-state key, kept like scripts/local-auth keeps its keys: generated once, gitignored. */
+const DEV_KEY_FILE = '.local-auth/request-state.key';
+
+function devRequestStateKey(): string {
+  try {
+    return readFileSync(DEV_KEY_FILE, 'utf8').trim();
+  } catch {
+    mkdirSync('.local-auth', { recursive: true, mode: 0o700 });
+    const key = randomBytes(48).toString('base64');
+    try {
+      writeFileSync(DEV_KEY_FILE, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    } catch {
+      return readFileSync(DEV_KEY_FILE, 'utf8').trim(); // another process wrote it first
+    }
+    chmodSync(DEV_KEY_FILE, 0o600);
+    return key;
+  }
+}
+
+export default function config(phase: string): NextConfig {
+  // next dev only: production must be given MCP_REQUEST_STATE_KEY (lib/endpoint/request-state.ts).
+  if (phase === PHASE_DEVELOPMENT_SERVER && !process.env.MCP_REQUEST_STATE_KEY)
+    process.env.MCP_REQUEST_STATE_KEY = devRequestStateKey();
+  return nextConfig;
+}

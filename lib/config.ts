@@ -112,6 +112,8 @@ const EnvSchema = z.object({
   VERCEL_URL: z.string().optional(),
   VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
   MCP_LIST_TTL_MS: z.string().trim().optional(),
+  MCP_REQUEST_STATE_KEY: z.string().optional(),
+  MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
 });
 
 export const ConfigSchema = z.object({
@@ -134,6 +136,8 @@ export const ConfigSchema = z.object({
   auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
   /** ttlMs on caller-filtered lists (2026-07-28); always cacheScope private (lib/wire/cache.ts). */
   listTtlMs: z.number().int().min(0),
+  /** The HMAC key (unset: see lib/endpoint/request-state.ts) and lifetime of multi round-trip request states. */
+  requestState: z.object({ key: z.string().optional(), ttlSeconds: z.number().int().positive() }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -163,6 +167,32 @@ function parseListTtl(raw: string | undefined): number {
     );
   }
   return n;
+}
+
+/** Seconds a sealed request state is accepted unless MCP_REQUEST_STATE_TTL_SECONDS says otherwise. */
+export const DEFAULT_REQUEST_STATE_TTL_SECONDS = 300;
+/** Long enough for a person to answer a form; short enough to bound a replay. */
+const MAX_REQUEST_STATE_TTL_SECONDS = 3600;
+
+/** The key must have at least 32 bytes (the SDK's codec refuses shorter ones); it may be unset here. */
+function parseRequestState(key: string | undefined, ttl: string | undefined): Config['requestState'] {
+  let ttlSeconds = DEFAULT_REQUEST_STATE_TTL_SECONDS;
+  if (ttl !== undefined && ttl !== '') {
+    ttlSeconds = Number(ttl);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_REQUEST_STATE_TTL_SECONDS) {
+      throw new ConfigError(
+        'MCP_REQUEST_STATE_TTL_SECONDS',
+        `must be a whole number of seconds from 1 to ${MAX_REQUEST_STATE_TTL_SECONDS}, got ${JSON.stringify(ttl)}`,
+      );
+    }
+  }
+  if (key !== undefined && new TextEncoder().encode(key).length < 32) {
+    throw new ConfigError(
+      'MCP_REQUEST_STATE_KEY',
+      'must be at least 32 bytes of random text (e.g. openssl rand -base64 48)',
+    );
+  }
+  return { ...(key !== undefined && { key }), ttlSeconds };
 }
 
 function resolveResourceUrl(env: z.infer<typeof EnvSchema>, production: boolean, port: number): URL {
@@ -317,6 +347,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     port,
     auditSink,
     listTtlMs: parseListTtl(env.MCP_LIST_TTL_MS),
+    requestState: parseRequestState(env.MCP_REQUEST_STATE_KEY, env.MCP_REQUEST_STATE_TTL_SECONDS),
   };
 }
 

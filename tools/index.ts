@@ -2,12 +2,18 @@ import { createRegistry } from '@/lib/registry';
 import notesCreate from './notes/notes_create';
 import notesDelete from './notes/notes_delete';
 import notesList from './notes/notes_list';
+import noteResource from './notes/note_resource';
+import summarizeNotes from './notes/summarize_notes';
 import orgMembers from './org_members';
 import ping from './ping';
 import { scopeHierarchy } from './scopes';
 import whoami from './whoami';
 
-/** Every tool the server offers. Adding a tool: one file in tools/ and one line here. */
-export const registry = createRegistry([ping, whoami, notesList, notesCreate, notesDelete, orgMembers], {
-  scopeHierarchy,
-});
+/**
+ * Every tool, resource and prompt the server offers. Adding one: one file in tools/ and one line
+ * here. Removing the notes example: delete tools/notes/ and its five lines here.
+ */
+export const registry = createRegistry(
+  [ping, whoami, notesList, notesCreate, notesDelete, noteResource, summarizeNotes, orgMembers],
+  { scopeHierarchy },
+);

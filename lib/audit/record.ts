@@ -1,20 +1,24 @@
 import type { Principal } from '../auth/principal';
 
 /**
- * What one audit record holds: one per tool call and one per rejected request, with identity
+ * What one audit record holds: one per call (tool, resource read, prompt get, completion) and one
+ * per rejected request, with identity
  * facts and never a token. The writer (log.ts), the request's trail (trail.ts, which bounds how
  * many records a request writes) and the signed HTTP copy (http-sink.ts) all read the shape from
  * here, so none of them imports another for it.
  */
 export type Decision = 'allow' | 'deny' | 'challenge' | 'reject';
-export type Outcome = 'ok' | 'tool_error' | 'exception' | 'not_run';
+/** `not_found`: a resource handler found nothing for this caller (answered like an unknown resource); `input_required`: the handler asked the user. */
+export type Outcome = 'ok' | 'tool_error' | 'exception' | 'not_run' | 'not_found' | 'input_required';
 
 export type AuditRecord = {
-  type: 'tool_call' | 'request_rejected';
+  type: 'tool_call' | 'resource_read' | 'prompt_get' | 'completion' | 'request_rejected';
   time: string;
   requestId: string;
   method?: string;
   tool?: string;
+  resource?: string;
+  prompt?: string;
   policy?: string;
   decision: Decision;
   reason?: string;

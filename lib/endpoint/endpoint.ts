@@ -1,5 +1,5 @@
 import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { identityFields, type AuditRecord } from '../audit/record';
+import { identityFields } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate } from '../auth/authenticate';
@@ -9,13 +9,17 @@ import { challengeAnswer, challengeStatus, wwwAuthenticate, type Challenge } fro
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
-import { ConfigError, MAX_BODY_BYTES, getConfig, type Config } from '../config';
-import { authInfoFor, handlerFor, type RequestIdentity } from './dispatch';
+import { ConfigError, MAX_BODY_BYTES, getConfig, perConfig, type Config } from '../config';
+import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
+import { authInfoFor, type RequestIdentity } from './caller';
+import { handlerFor, type ServeSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
-import { callSitesIn, gate, type CallSite, type ToolCall } from './gate';
+import { gate, isVisible, type GatedCall } from './gate';
 import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { describeAccess, evaluate, type MembershipAnswer } from '../policy';
-import type { Registry, ToolDefinition } from '../registry';
+import { evaluate, type Access, type MembershipAnswer } from '../policy';
+import type { Registry } from '../registry';
+import { parseEnvelope, type Envelope } from '../wire/envelope';
+import { auditKey, notRunRecord } from './call-records';
 import { checkWireHeaders } from '../wire/headers';
 import { checkParamHeaders, type ParamCheck } from '../wire/params';
 import { unservedMethod } from '../wire/unserved';
@@ -43,23 +47,9 @@ export type McpEndpointOptions = {
 
 const JWKS_RETRY_AFTER_SECONDS = '10';
 const BACKPRESSURE_RETRY_AFTER_SECONDS = '5';
-/** What the audit keeps of a method or tool name a caller chose. */
-const MAX_NAME_CHARS = 64;
 /** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
 const CLIENT_CLOSED_REQUEST = 499;
 const decoder = new TextDecoder();
-
-function singleRequestId(message: unknown): JsonRpcId {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return null;
-  const id = (message as { id?: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function methodOf(message: unknown): string | undefined {
-  if (Array.isArray(message)) return 'batch';
-  const method = typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined;
-  return typeof method === 'string' ? method.slice(0, MAX_NAME_CHARS) : undefined;
-}
 
 function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
   const { status, rpcCode, message } = challengeAnswer(challenge);
@@ -82,66 +72,12 @@ function unavailableResponse(id: JsonRpcId): Response {
   );
 }
 
-/**
- * Whether the SDK will refuse this call's arguments before our wrapper runs. It mirrors the SDK's
- * own input validation (the tool's zod schema over `arguments ?? {}`): if mcp-handler or the SDK
- * changes how it validates, this is the one place to follow.
- */
-function sdkRejectsArguments(call: ToolCall): boolean {
-  return !call.tool.input.safeParse(call.arguments ?? {}).success;
-}
-
-/** Why a call the gate allowed did not reach the wrapper, from what the SDK answered and the call's shape. */
-function notRunReason(call: ToolCall, status: number, aborted: boolean): string {
-  if (status >= 400) return 'request_refused';
-  if (status === 202 || call.site.notification) return 'not_dispatched'; // the SDK never runs a tools/call notification
-  if (!call.site.wellFormed) return 'invalid_params';
-  if (sdkRejectsArguments(call)) return 'invalid_arguments';
-  return aborted ? 'client_aborted' : 'sdk_refused';
-}
-
-/** The record of a call that was not run, for the gate's decision and the request's final status. */
-function notRunRecord(
-  site: CallSite,
-  call: ToolCall | undefined,
-  context: { requestId: string; status: number; aborted: boolean; durationMs: number; principal: Principal },
-): Omit<AuditRecord, 'time'> {
-  const { requestId, status, durationMs } = context;
-  // Field order as every other record writes it: log consumers and greps rely on it.
-  const record = (fields: Pick<AuditRecord, 'tool' | 'policy' | 'decision' | 'reason'>): Omit<AuditRecord, 'time'> => ({
-    type: 'tool_call',
-    requestId,
-    method: 'tools/call',
-    ...fields,
-    status,
-    outcome: 'not_run',
-    durationMs,
-    ...identityFields(context.principal),
-  });
-  if (!call) {
-    // Unknown tool, or no tool name at all: the SDK answers it; the record says which.
-    return record({
-      tool: site.name?.slice(0, MAX_NAME_CHARS),
-      decision: 'reject',
-      reason: site.name === undefined ? 'invalid_params' : 'unknown_tool',
-    });
-  }
-  const { decision } = call;
-  const tool = { tool: call.tool.name, policy: describeAccess(call.tool.access) };
-  switch (decision.effect) {
-    case 'challenge':
-      return record({ ...tool, decision: 'challenge', reason: decision.challenge.kind });
-    case 'deny':
-      return record({ ...tool, decision: 'deny', reason: decision.reason });
-    case 'unavailable':
-      return record({ ...tool, decision: 'deny', reason: 'identity_unavailable' });
-    case 'allow':
-      return record({ ...tool, decision: 'allow', reason: notRunReason(call, status, context.aborted) });
-  }
-}
-
 export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {
   const loadConfig = options.config ?? getConfig;
+  const requestStateHooks = perConfig(
+    (config) => [config.requestState, config.issuer, config.production],
+    (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
+  );
 
   return async function handleMcp(request: Request): Promise<Response> {
     let config: Config;
@@ -153,10 +89,19 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
       return misconfigured();
     }
+    let requestState: RequestStateHooks;
+    try {
+      requestState = requestStateHooks(config);
+    } catch (error) {
+      console.error(
+        error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load',
+      );
+      return misconfigured();
+    }
     const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
     let response: Response;
     try {
-      response = await answer(request, config, trail);
+      response = await answer(request, config, trail, requestState);
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
       trail.write({
@@ -174,7 +119,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     return finishAfter(response, trail, options.waitUntil);
   };
 
-  async function answer(request: Request, config: Config, trail: RequestTrail): Promise<Response> {
+  async function answer(
+    request: Request,
+    config: Config,
+    trail: RequestTrail,
+    requestState: RequestStateHooks,
+  ): Promise<Response> {
     const { requestId } = trail;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
@@ -216,12 +166,12 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     } catch {
       message = undefined; // the SDK answers the parse error after authentication
     }
-    const id = singleRequestId(message);
-    const method = methodOf(message);
+    const envelope = parseEnvelope(message, request.headers.get('mcp-protocol-version'));
+    const { id, method } = envelope;
 
     // A batch the revision does not allow is never looked into: one record, whatever its length.
-    const refusedBatch = batchRefusal(message, request.headers.get('mcp-protocol-version'));
-    const sites = refusedBatch ? [] : callSitesIn(message);
+    const refusedBatch = batchRefusal(envelope);
+    const sites = refusedBatch ? [] : envelope.calls;
     if (!(await trail.reserve(Math.max(1, sites.length)))) {
       reject(503, 'audit_backpressure', undefined, method);
       return jsonRpcErrorResponse(
@@ -236,7 +186,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
-    const wire = checkWireHeaders(request.headers, message);
+    const wire = checkWireHeaders(request.headers, envelope);
     if (!wire.ok) {
       reject(wire.status, wire.reason, undefined, method);
       return jsonRpcErrorResponse(wire.status, { code: wire.code, message: wire.message, reason: wire.reason }, { id });
@@ -282,7 +232,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     // After authentication, so a bad token is still a 401; before dispatch, so no stream opens.
-    const unserved = unservedMethod(message, wire.era);
+    const unserved = unservedMethod(envelope, wire.era);
     if (unserved) {
       reject(unserved.status, unserved.reason, principal, method);
       return jsonRpcErrorResponse(
@@ -293,14 +243,14 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     }
 
     const identityLookup = (options.identity ?? identityLookupFor)(config);
-    const membership = membershipNeeded(message, options.registry, principal)
+    const membership = membershipNeeded(envelope, options.registry, principal)
       ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
         await resolveMembership(principal, identityLookup, {
-          permissions: permissionsNeeded(message, options.registry, principal),
+          permissions: permissionsNeeded(envelope, options.registry, principal),
         })
       : undefined;
 
-    const gated = gate(message, options.registry, principal, membership, sites);
+    const gated = gate(refusedBatch ? { ...envelope, calls: [] } : envelope, options.registry, principal, membership);
     const byCall = new Map(gated.calls.map((call) => [call.site, call]));
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const recordAll = (status: number) => {
@@ -334,16 +284,18 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       membership,
       requestId,
       lookup: identityLookup,
-      begin: (tool) => trail.begin(tool),
+      begin: (key) => trail.begin(key),
       write: (record) => trail.write(record),
+      calls: boundCalls(gated.calls),
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
     const response = withNoStore(
       await handlerFor(
-        toolsToServe(message, gated.calls, principal, membership),
+        primitivesToServe(envelope, gated.calls, principal, membership),
         config.listTtlMs,
         options.registry.scopeHierarchy,
+        requestState,
       )(forwarded),
     );
     // Owed until the response has been sent: the wrapper records every call it runs while it streams.
@@ -351,7 +303,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       sites.map((site): OwedRecord => {
         const call = byCall.get(site);
         return {
-          tool: call?.tool.name,
+          tool: call && auditKey(site.method, call.primitive.definition.name),
           expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
           record: () =>
             notRunRecord(site, call, {
@@ -369,30 +321,51 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     return response;
   }
 
-  function paramRefusal(headers: Headers, calls: readonly ToolCall[]): Extract<ParamCheck, { ok: false }> | undefined {
-    for (const call of calls) {
-      if (call.decision.effect !== 'allow' && call.decision.effect !== 'challenge') continue;
-      const check = checkParamHeaders(headers, call.tool.input, call.arguments);
+  function paramRefusal(headers: Headers, calls: readonly GatedCall[]): Extract<ParamCheck, { ok: false }> | undefined {
+    for (const { primitive, decision, site } of calls) {
+      // Mcp-Param-* headers are declared on tool input schemas only (SEP-2243).
+      if (primitive.kind !== 'tool' || !isVisible(decision)) continue;
+      const check = checkParamHeaders(headers, primitive.definition.input, site.arguments);
       if (!check.ok) return check;
     }
     return undefined;
   }
 
   /**
-   * One allowed tools/call needs only that tool; anything else (tools/list, batches, unknown or
-   * hidden names) gets every tool the caller may see, so hidden and unknown answer alike.
+   * One allowed call needs only its primitive; anything else (lists, batches, unknown or hidden
+   * names) gets every primitive the caller may see, so hidden and unknown answer alike.
    */
-  function toolsToServe(
-    message: unknown,
-    calls: ToolCall[],
+  function primitivesToServe(
+    envelope: Envelope,
+    calls: GatedCall[],
     principal: Principal,
     membership: MembershipAnswer | undefined,
-  ): readonly ToolDefinition[] {
-    const only = !Array.isArray(message) && calls.length === 1 ? calls[0] : undefined;
-    if (only?.decision.effect === 'allow') return [only.tool];
-    return options.registry.tools.filter((tool) => {
-      const effect = evaluate(tool.access, principal, membership, options.registry.scopeHierarchy).effect;
-      return effect === 'allow' || effect === 'challenge';
-    });
+  ): ServeSet {
+    const { registry } = options;
+    const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
+    const offers = {
+      resources: registry.resources.length > 0,
+      prompts: registry.prompts.length > 0,
+      completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
+    };
+    if (only?.decision.effect === 'allow') {
+      const { primitive } = only;
+      return {
+        tools: primitive.kind === 'tool' ? [primitive.definition] : [],
+        resources: primitive.kind === 'resource' ? [primitive.definition] : [],
+        prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
+        offers,
+      };
+    }
+    const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
+      definitions.filter((definition) =>
+        isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
+      );
+    return {
+      tools: visible(registry.tools),
+      resources: visible(registry.resources),
+      prompts: visible(registry.prompts),
+      offers,
+    };
   }
 }

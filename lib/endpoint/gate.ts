@@ -1,86 +1,77 @@
 import type { Challenge } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import { evaluate, type Decision, type MembershipAnswer } from '../policy';
-import type { Registry, ToolDefinition } from '../registry';
+import type { Primitive, Registry, ResourceDefinition } from '../registry';
+import type { Call, Envelope } from '../wire/envelope';
 
 /**
- * The gate before dispatch: every `tools/call` in the message (each element of a batch) is
- * evaluated, and one HTTP challenge covers all of them so a client re-authorizes once.
+ * The gate before dispatch: every call in the message (tools/call, resources/read, prompts/get,
+ * completion/complete; each element of a batch) is evaluated against the policy of the primitive
+ * it reaches, and one HTTP challenge covers all of them so a client re-authorizes once.
  */
 
-/**
- * One `tools/call` element of the body, whatever its shape: the audit owes each one a record, so the
- * malformed ones (no string name, `arguments` that is not an object) are kept and marked.
- */
-export type CallSite = {
-  id: string | number | null;
-  /** No `id` member: a notification, which the SDK never runs. */
-  notification: boolean;
-  name?: string;
-  arguments: unknown;
-  /** `params` has the shape the SDK's CallToolRequest schema accepts: an object, a string name, object or absent arguments. */
-  wellFormed: boolean;
-};
-
-export type ToolCall = {
-  site: CallSite;
-  id: string | number | null;
-  tool: ToolDefinition;
-  arguments: unknown;
+export type GatedCall = {
+  site: Call;
+  primitive: Primitive;
   decision: Decision;
 };
 
 export type GateResult =
-  | { kind: 'pass'; calls: ToolCall[] }
-  | { kind: 'challenge'; challenge: Challenge; calls: ToolCall[] }
-  | { kind: 'unavailable'; calls: ToolCall[] };
+  | { kind: 'pass'; calls: GatedCall[] }
+  | { kind: 'challenge'; challenge: Challenge; calls: GatedCall[] }
+  | { kind: 'unavailable'; calls: GatedCall[] };
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Listed to this caller: allowed, or reachable by signing in or stepping up. */
+export const isVisible = (decision: Decision): boolean =>
+  decision.effect === 'allow' || decision.effect === 'challenge';
 
-export function callSitesIn(message: unknown): CallSite[] {
-  const items = Array.isArray(message) ? message : [message];
-  const sites: CallSite[] = [];
-  for (const item of items) {
-    if (!isPlainObject(item) || item.method !== 'tools/call') continue;
-    const params = isPlainObject(item.params) ? item.params : undefined;
-    const name = typeof params?.name === 'string' ? params.name : undefined;
-    const args = params?.arguments;
-    const id = typeof item.id === 'string' || typeof item.id === 'number' ? item.id : null;
-    sites.push({
-      id,
-      notification: !('id' in item),
-      name,
-      arguments: args,
-      wellFormed: name !== undefined && (args === undefined || isPlainObject(args)),
-    });
+/**
+ * The primitive a call reaches. A resource URI is resolved among the resources `include` keeps (the
+ * caller's visible ones, as the SDK server built for the caller resolves it); without `include`, any.
+ */
+export function primitiveOf(
+  site: Call,
+  registry: Registry,
+  include?: (resource: ResourceDefinition) => boolean,
+): Primitive | undefined {
+  if (site.name === undefined) return undefined;
+  const as = <K extends Primitive['kind']>(
+    kind: K,
+    definition: Extract<Primitive, { kind: K }>['definition'] | undefined,
+  ) => (definition ? ({ kind, definition } as Primitive) : undefined);
+  switch (site.method) {
+    case 'tools/call':
+      return as('tool', registry.get(site.name));
+    case 'prompts/get':
+      return as('prompt', registry.prompt(site.name));
+    case 'resources/read':
+      return as('resource', registry.resource(site.name, include)?.definition);
+    case 'completion/complete':
+      return site.ref === 'prompt'
+        ? as('prompt', registry.prompt(site.name))
+        : as('resource', registry.declaredAt(site.name));
   }
-  return sites;
-}
-
-/** The tools/call requests that name a tool (what the gate and the lookup planner evaluate). */
-export function toolCallsIn(message: unknown): Array<CallSite & { name: string }> {
-  return callSitesIn(message).filter((site): site is CallSite & { name: string } => site.name !== undefined);
 }
 
 export function gate(
-  message: unknown,
+  envelope: Envelope,
   registry: Registry,
   principal: Principal,
   membership?: MembershipAnswer,
-  sites: readonly CallSite[] = callSitesIn(message),
 ): GateResult {
-  const calls: ToolCall[] = [];
-  for (const site of sites) {
-    const tool = site.name === undefined ? undefined : registry.get(site.name);
-    // Unknown names go to the SDK, which answers them; hidden tools answer exactly the same way.
-    if (tool)
+  const visible = (resource: ResourceDefinition) =>
+    isVisible(evaluate(resource.access, principal, membership, registry.scopeHierarchy));
+  const calls: GatedCall[] = [];
+  for (const site of envelope.calls) {
+    // A URI resolves among the caller's visible resources first; a hidden match is still found (and
+    // recorded as denied), while the SDK, which has only the visible ones, answers it as unknown.
+    const primitive = primitiveOf(site, registry, visible) ?? primitiveOf(site, registry);
+    // Unknown names go to the SDK, which answers them; hidden primitives answer exactly the same way.
+    if (primitive)
       calls.push({
         site,
-        id: site.id,
-        tool,
-        arguments: site.arguments,
-        decision: evaluate(tool.access, principal, membership, registry.scopeHierarchy),
+        primitive,
+        decision: evaluate(primitive.definition.access, principal, membership, registry.scopeHierarchy),
       });
   }
   if (calls.some((c) => c.decision.effect === 'unavailable')) return { kind: 'unavailable', calls };

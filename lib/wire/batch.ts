@@ -1,3 +1,5 @@
+import type { Envelope } from './envelope';
+
 /**
  * JSON-RPC batches, decided before anything is gated or audited. Batching exists only in MCP
  * 2025-03-26 (the revision a client without `MCP-Protocol-Version` is assumed to speak); 2025-06-18
@@ -14,17 +16,15 @@ const BATCHING_REVISIONS: ReadonlySet<string | null> = new Set([null, '2025-03-2
 
 export type BatchRefusal = { reason: 'batch_not_supported' | 'batch_too_large'; message: string };
 
-export function batchRefusal(message: unknown, protocolVersionHeader: string | null): BatchRefusal | undefined {
-  if (!Array.isArray(message)) return undefined;
-  // The SDK trims optional whitespace around the header value before comparing it; so do we.
-  const revision = protocolVersionHeader === null ? null : protocolVersionHeader.trim();
-  if (!BATCHING_REVISIONS.has(revision)) {
+export function batchRefusal(envelope: Envelope): BatchRefusal | undefined {
+  if (!envelope.batch) return undefined;
+  if (!BATCHING_REVISIONS.has(envelope.revision)) {
     return {
       reason: 'batch_not_supported',
       message: 'JSON-RPC batches are not part of this protocol revision; send one message per request',
     };
   }
-  if (message.length > SDK_MAX_BATCH) {
+  if (envelope.size > SDK_MAX_BATCH) {
     return { reason: 'batch_too_large', message: `A JSON-RPC batch may hold at most ${SDK_MAX_BATCH} messages` };
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import type { Envelope } from './envelope';
 
 /**
  * The 2026-07-28 mirrored headers (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) checked
@@ -89,13 +90,13 @@ function nameInBody(method: string, params: unknown): string | undefined {
  * The decision for one POST: pass (with the era the body claims) or a -32020 refusal. Anything
  * else the SDK would refuse (malformed envelope, unsupported version) is left to the SDK.
  */
-export function checkWireHeaders(headers: Headers, body: unknown): HeaderCheck {
+export function checkWireHeaders(headers: Headers, envelope: Envelope): HeaderCheck {
   const versionHeader = trimOws(headers.get('mcp-protocol-version'));
   const methodHeader = trimOws(headers.get('mcp-method'));
   const nameHeader = trimOws(headers.get('mcp-name'));
   const route = classifyInboundRequest({
     httpMethod: 'POST',
-    body,
+    body: envelope.message,
     ...(versionHeader !== undefined && { protocolVersionHeader: versionHeader }),
     ...(methodHeader !== undefined && { mcpMethodHeader: methodHeader }),
     ...(nameHeader !== undefined && { mcpNameHeader: nameHeader }),

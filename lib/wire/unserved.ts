@@ -1,3 +1,5 @@
+import type { Envelope } from './envelope';
+
 /**
  * Methods this server refuses before dispatch, with a clear JSON-RPC error.
  *
@@ -23,10 +25,9 @@ const UNSERVED: Readonly<Record<string, string>> = {
 };
 
 /** The refusal for a single request naming an unserved method, or undefined. */
-export function unservedMethod(message: unknown, era: 'modern' | 'legacy' | 'other'): Unserved | undefined {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const method = (message as { method?: unknown }).method;
-  if (typeof method !== 'string' || !Object.hasOwn(UNSERVED, method)) return undefined;
+export function unservedMethod(envelope: Envelope, era: 'modern' | 'legacy' | 'other'): Unserved | undefined {
+  const { method } = envelope;
+  if (envelope.batch || method === undefined || !Object.hasOwn(UNSERVED, method)) return undefined;
   // The SDK answers an unknown method 404 on the 2026 wire and in-band (200) on the 2025 wire;
   // this refusal answers the same way, so clients handle it as they handle any missing method.
   return {

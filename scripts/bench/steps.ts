@@ -11,6 +11,7 @@ import { forwardedRequest } from '@/lib/endpoint/forwarded-request';
 import { gate } from '@/lib/endpoint/gate';
 import { readBodyWithLimit } from '@/lib/http/answers';
 import { evaluate } from '@/lib/policy';
+import { parseEnvelope } from '@/lib/wire/envelope';
 import { registry } from '@/tools';
 import { BODIES, MCP_HEADERS, median } from './common';
 import { ALICE } from './fixtures';
@@ -56,11 +57,11 @@ const steps: Step[] = [
   { name: 'verifierFor(config) (JSON.stringify key)', run: () => verifierFor(config) },
   { name: 'token cache get (SHA-256 of the signature + compare)', run: () => cache.get(token) },
   {
-    name: 'membershipNeeded + gate + visible filter (6 evaluate)',
+    name: 'parseEnvelope + membershipNeeded + gate + visible filter (6 evaluate)',
     run: () => {
-      const message = JSON.parse(BODIES.whoami) as unknown;
-      membershipNeeded(message, registry, alice);
-      gate(message, registry, alice, undefined);
+      const envelope = parseEnvelope(JSON.parse(BODIES.whoami) as unknown, '2025-11-25');
+      membershipNeeded(envelope, registry, alice);
+      gate(envelope, registry, alice, undefined);
       return registry.tools.filter((t) => ['allow', 'challenge'].includes(evaluate(t.access, alice, undefined).effect));
     },
   },

@@ -23,7 +23,7 @@ import {
  * extension ones it runs unscored) for 2026-07-28 and 2025-11-25, against four targets:
  *
  * - "fixture-token" / "fixture-anonymous": createMcpEndpoint (authentication, gate, audited
- *   wrapper) serving the suite's diagnostic tools (fixture-tools.ts), with a valid bearer token
+ *   wrapper) serving the suite's diagnostic primitives (fixture-registry.ts), with a valid bearer token
  *   added to every request, and without one.
  * - "app-anonymous" / "app-token": the built app (`next start`, one process for both), without a
  *   token and through a loopback proxy adding one.

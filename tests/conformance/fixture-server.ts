@@ -5,9 +5,10 @@ import { loadConfig, type Config } from '@/lib/config';
 import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http/answers';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { checkOrigin } from '@/lib/http/origin';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { listen, serveFetchHandler, type Listening } from '../helpers/net';
-import { conformanceRegistry } from './fixture-tools';
+import { conformanceRegistry } from './fixture-registry';
 
 /**
  * What the conformance suite talks to.
@@ -71,6 +72,8 @@ export async function startFixtureServer(options: { signedIn?: boolean } = {}): 
     AUTHKIT_DOMAIN: issuer.issuer,
     MCP_RESOURCE_URL: mcpUrl,
     ALLOWED_ORIGINS: server.url,
+    // The multi round-trip tools seal their requestState with it (production requires one).
+    MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
   });
   bearer = await signedInToken(issuer, mcpUrl);
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { createRegistry, defineTool } from '@/lib/registry';
+import { inputRequired, inputResponse } from '@modelcontextprotocol/server';
+import { defineTool, type InputContext } from '@/lib/registry';
 
 /**
  * The tools the @modelcontextprotocol/conformance server scenarios call (their names, inputs and
@@ -7,14 +8,14 @@ import { createRegistry, defineTool } from '@/lib/registry';
  * `defineTool` so they go through the registry checks, the gate and the audited wrapper.
  *
  * ToolContext gives a handler the verified principal, progress (when the client asked for it) and
- * a logger (filtered by the level the client set), and no way to send a request to the client
- * (sampling, elicitation, roots: on 2026-07-28 those are input requests, MRTR, issue 15). The
- * tools that would need one exist all the same, so those scenarios fail for the reason in
- * baseline.json and not with "tool not found"; they say so in their result.
+ * a logger (filtered by the level the client set). The tools that ask the client (sampling,
+ * elicitation) do so through the registry's `ask` step: multi round-trip input on 2026-07-28, the
+ * SDK's legacy path on 2025-11-25 (which cannot reach the client of a stateless server).
  */
 
 // A 1x1 red PNG.
-const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+export const PNG_1X1 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
 
 /** A valid 8 kHz mono 8-bit WAV of 8 silent samples. */
 function tinyWav(): string {
@@ -38,12 +39,15 @@ function tinyWav(): string {
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cannotReachClient = (what: string) => ({
-  isError: true,
-  content: [
-    { type: 'text' as const, text: `${what} is not available: tool handlers here cannot send requests to the client` },
-  ],
-});
+/** The answer to the elicitation these tools ask with key `answer`, or undefined before it came. */
+function elicited(input: InputContext | undefined): { action: string; content?: Record<string, unknown> } | undefined {
+  const view = inputResponse(input?.responses, 'answer');
+  return view.kind === 'elicit' ? { action: view.action, content: view.content } : undefined;
+}
+const elicitationCompleted = (input: InputContext | undefined) => {
+  const answer = elicited(input);
+  return text(`Elicitation completed: action=${answer?.action}, content=${JSON.stringify(answer?.content ?? {})}`);
+};
 
 // zod 4 puts a schema with an id under $defs and refers to it with $ref (json-schema-2020-12).
 const Address = z.object({ street: z.string().optional(), city: z.string().optional() }).meta({ id: 'address' });
@@ -61,7 +65,7 @@ export const conformanceTools = [
     name: 'test_image_content',
     title: 'Image content',
     description: 'Returns a 1x1 PNG (tools-call-image)',
-    access: 'signed-in',
+    access: 'public',
     input: z.object({}),
     handler: () => ({ content: [{ type: 'image', data: PNG_1X1, mimeType: 'image/png' }] }),
   }),
@@ -69,7 +73,7 @@ export const conformanceTools = [
     name: 'test_audio_content',
     title: 'Audio content',
     description: 'Returns a tiny WAV (tools-call-audio)',
-    access: 'signed-in',
+    access: 'public',
     input: z.object({}),
     handler: () => ({ content: [{ type: 'audio', data: tinyWav(), mimeType: 'audio/wav' }] }),
   }),
@@ -96,7 +100,7 @@ export const conformanceTools = [
     name: 'test_multiple_content_types',
     title: 'Mixed content',
     description: 'Returns text, image and resource content (tools-call-mixed-content)',
-    access: 'signed-in',
+    access: 'public',
     input: z.object({}),
     handler: () => ({
       content: [
@@ -117,7 +121,7 @@ export const conformanceTools = [
     name: 'test_error_handling',
     title: 'Error handling',
     description: 'Always throws (tools-call-error); the wrapper turns it into an isError result',
-    access: 'signed-in',
+    access: 'public',
     input: z.object({}),
     handler: () => {
       throw new Error('This tool intentionally returns an error for testing');
@@ -169,7 +173,7 @@ export const conformanceTools = [
     title: 'Streaming without requests',
     description:
       'Answers on its response stream with a result only: a handler here cannot send requests to the client (server-stateless)',
-    access: 'signed-in',
+    access: 'public',
     input: z.object({}),
     handler: () => text('No elicitation request was sent on the response stream'),
   }),
@@ -190,7 +194,25 @@ export const conformanceTools = [
     description: 'Should ask the client for an LLM completion (tools-call-sampling)',
     access: 'signed-in',
     input: z.object({ prompt: z.string() }),
-    handler: () => cannotReachClient('Sampling'),
+    // Asked through the SDK: on 2025-11-25 its legacy path answers isError, since a stateless server cannot reach the client.
+    ask: ({ prompt }, { input }) =>
+      inputResponse(input.responses, 'answer').kind === 'sampling'
+        ? undefined
+        : input.ask(
+            {
+              answer: inputRequired.createMessage({
+                messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+                maxTokens: 100,
+              }),
+            },
+            null,
+          ),
+    handler: (_args, { input }) => {
+      const view = inputResponse(input?.responses, 'answer');
+      const content = view.kind === 'sampling' ? view.result.content : undefined;
+      const first = Array.isArray(content) ? content[0] : content;
+      return text(`LLM response: ${first?.type === 'text' ? first.text : ''}`);
+    },
   }),
   defineTool({
     name: 'test_elicitation',
@@ -198,7 +220,26 @@ export const conformanceTools = [
     description: 'Should ask the client for user input (tools-call-elicitation)',
     access: 'signed-in',
     input: z.object({ message: z.string() }),
-    handler: () => cannotReachClient('Elicitation'),
+    ask: ({ message }, { input }) =>
+      elicited(input)
+        ? undefined
+        : input.ask(
+            {
+              answer: inputRequired.elicit({
+                message,
+                requestedSchema: {
+                  type: 'object',
+                  properties: {
+                    username: { type: 'string', description: "User's response" },
+                    email: { type: 'string', description: "User's email address" },
+                  },
+                  required: ['username', 'email'],
+                },
+              }),
+            },
+            null,
+          ),
+    handler: (_args, { input }) => text(`User response: ${JSON.stringify(elicited(input))}`),
   }),
   defineTool({
     name: 'test_elicitation_sep1034_defaults',
@@ -206,7 +247,28 @@ export const conformanceTools = [
     description: 'Should elicit with default values (elicitation-sep1034-defaults)',
     access: 'signed-in',
     input: z.object({}),
-    handler: () => cannotReachClient('Elicitation'),
+    ask: (_args, { input }) =>
+      elicited(input)
+        ? undefined
+        : input.ask(
+            {
+              answer: inputRequired.elicit({
+                message: 'Please review the defaults',
+                requestedSchema: {
+                  type: 'object',
+                  properties: {
+                    name: { type: 'string', default: 'John Doe' },
+                    age: { type: 'integer', default: 30 },
+                    score: { type: 'number', default: 95.5 },
+                    status: { type: 'string', enum: ['active', 'inactive', 'pending'], default: 'active' },
+                    verified: { type: 'boolean', default: true },
+                  },
+                },
+              }),
+            },
+            null,
+          ),
+    handler: (_args, { input }) => elicitationCompleted(input),
   }),
   defineTool({
     name: 'test_elicitation_sep1330_enums',
@@ -214,7 +276,51 @@ export const conformanceTools = [
     description: 'Should elicit with the five enum shapes (elicitation-sep1330-enums)',
     access: 'signed-in',
     input: z.object({}),
-    handler: () => cannotReachClient('Elicitation'),
+    ask: (_args, { input }) =>
+      elicited(input)
+        ? undefined
+        : input.ask(
+            {
+              answer: inputRequired.elicit({
+                message: 'Pick options',
+                requestedSchema: {
+                  type: 'object',
+                  properties: {
+                    untitledSingle: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+                    titledSingle: {
+                      type: 'string',
+                      oneOf: [
+                        { const: 'value1', title: 'First Option' },
+                        { const: 'value2', title: 'Second Option' },
+                        { const: 'value3', title: 'Third Option' },
+                      ],
+                    },
+                    legacyEnum: {
+                      type: 'string',
+                      enum: ['opt1', 'opt2', 'opt3'],
+                      enumNames: ['Option One', 'Option Two', 'Option Three'],
+                    },
+                    untitledMulti: {
+                      type: 'array',
+                      items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+                    },
+                    titledMulti: {
+                      type: 'array',
+                      items: {
+                        anyOf: [
+                          { const: 'value1', title: 'First Choice' },
+                          { const: 'value2', title: 'Second Choice' },
+                          { const: 'value3', title: 'Third Choice' },
+                        ],
+                      },
+                    },
+                  },
+                },
+              }),
+            },
+            null,
+          ),
+    handler: (_args, { input }) => elicitationCompleted(input),
   }),
   defineTool({
     name: 'json_schema_2020_12_tool',
@@ -233,5 +339,3 @@ export const conformanceTools = [
     handler: () => text('Reconnection test completed (answered on the POST stream: the server is stateless)'),
   }),
 ];
-
-export const conformanceRegistry = createRegistry(conformanceTools);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { getMiddlewareRouteMatcher } from 'next/dist/shared/lib/router/utils/middleware-route-matcher';
 import { describe, expect, it } from 'vitest';
 import { freePort, PortInUseError, retryOnPortInUse } from '../helpers/net';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer } from '../helpers/issuer';
 
 /** What `next build` produced (global setup ran it) and what `npm start` serves. */
@@ -100,6 +101,7 @@ describe('production build', () => {
             PORT: String(port),
             AUTHKIT_DOMAIN: issuer.issuer,
             MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+            MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
           },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,

@@ -1,6 +1,7 @@
 import { EdgeVM } from '@edge-runtime/vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleMcpRouteForEdge } from '../helpers/edge-route';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -46,7 +47,12 @@ describe('the /mcp route on the Edge runtime', () => {
 
   it('serves ping, challenges anonymous whoami and verifies a token inside @edge-runtime/vm', async () => {
     const resource = 'http://127.0.0.1:3999/mcp';
-    const vm = edgeVm({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: resource });
+    const vm = edgeVm({
+      NODE_ENV: 'production',
+      AUTHKIT_DOMAIN: issuer.issuer,
+      MCP_RESOURCE_URL: resource,
+      MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+    });
     expect(vm.evaluate('typeof require')).toBe('undefined');
 
     const run = async (init: ReturnType<typeof post>) => {

@@ -2,6 +2,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetConfigForTests } from '@/lib/config';
 import { bundleMcpRouteForEdge, callInEdgeVm, edgeRouteVm } from '../helpers/edge-route';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -26,13 +27,18 @@ beforeAll(async () => {
   issuer = await startTestIssuer();
   edgeCode = await bundleMcpRouteForEdge();
   // The same environment the Edge isolate gets; getConfig reads process.env on the first request.
-  Object.assign(env, { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
+  Object.assign(env, {
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: RESOURCE,
+    MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+  });
   resetConfigForTests();
   nodeRoute = await import('@/app/mcp/route');
 }, 60_000);
 
 afterAll(async () => {
-  for (const name of ['NODE_ENV', 'AUTHKIT_DOMAIN', 'MCP_RESOURCE_URL'] as const) {
+  for (const name of ['NODE_ENV', 'AUTHKIT_DOMAIN', 'MCP_RESOURCE_URL', 'MCP_REQUEST_STATE_KEY'] as const) {
     if (savedEnv[name] === undefined) delete env[name];
     else env[name] = savedEnv[name];
   }
@@ -114,7 +120,12 @@ async function onBoth(method: 'POST' | 'GET' | 'DELETE', init: Init): Promise<{ 
   const edgeLines: string[] = [];
   const vm = edgeRouteVm(
     edgeCode,
-    { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE },
+    {
+      NODE_ENV: 'production',
+      AUTHKIT_DOMAIN: issuer.issuer,
+      MCP_RESOURCE_URL: RESOURCE,
+      MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+    },
     (line) => edgeLines.push(line),
   );
   const edge = await read(await callInEdgeVm(vm, method, RESOURCE, init), edgeLines);

@@ -15,6 +15,9 @@ export type RunningApp = {
   stop(): Promise<void>;
 };
 
+/** Production needs a request-state key once a primitive asks for input (notes_delete does): a test-only value. */
+export const TEST_REQUEST_STATE_KEY = 'test-only request-state key, never used outside tests';
+
 /** Environment for the app; a function when it depends on the port the app gets. */
 export type AppEnv = Record<string, string> | ((port: number) => Record<string, string>);
 
@@ -38,6 +41,7 @@ async function launch(env: AppEnv, port: number): Promise<RunningApp> {
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
       MCP_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+      MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
       ...(typeof env === 'function' ? env(port) : env),
       PORT: String(port),
     },

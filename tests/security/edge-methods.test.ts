@@ -2,6 +2,7 @@ import { EdgeVM } from '@edge-runtime/vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '@/lib/http/origin';
 import { bundleForEdge } from '../helpers/edge';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 
 /**
  * Every method and body on the Edge bundle: middleware.ts and app/mcp/route.ts are bundled the way
@@ -23,7 +24,12 @@ beforeAll(async () => {
 }, 60_000);
 
 function vm() {
-  const env = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://issuer.example.test', MCP_RESOURCE_URL: RESOURCE };
+  const env = {
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: 'https://issuer.example.test',
+    MCP_RESOURCE_URL: RESOURCE,
+    MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+  };
   return new EdgeVM({ extend: (context) => Object.assign(context, { process: { env } }), initialCode: code });
 }
 

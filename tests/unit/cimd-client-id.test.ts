@@ -3,7 +3,7 @@ import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
-import { MCP_HEADERS, readRpc } from '../helpers/app';
+import { MCP_HEADERS, readRpc, TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { serveFetchHandler, type Listening } from '../helpers/net';
 import { registry } from '@/tools';
@@ -22,7 +22,12 @@ let allowlisted: Listening;
 
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  const base = { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE };
+  const base = {
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: RESOURCE,
+    MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+  };
   const anyClient: Config = loadConfig(base);
   const onlyCimd: Config = loadConfig({ ...base, ALLOWED_CLIENT_IDS: `client_dcr ${CIMD}` });
   open = await serveFetchHandler(createMcpEndpoint({ registry, config: () => anyClient }));

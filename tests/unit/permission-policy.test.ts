@@ -4,6 +4,7 @@ import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { createIdentityLookup, type IdentityLookup } from '@/lib/auth/identity';
 import { permissionsNeeded, resolveMembership } from '@/lib/endpoint/membership';
+import { parseEnvelope } from '@/lib/wire/envelope';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -79,6 +80,7 @@ afterEach(() => {
 
 const call = (name: string) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
 const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+const envelopeOf = (message: unknown) => parseEnvelope(message, '2025-11-25');
 const token = (sub: string, extra: Record<string, unknown> = {}) =>
   issuer.sign({ aud: RESOURCE, sub, org_id: 'org_acme', client_id: 'c', scope: 'openid', ...extra });
 const send = (body: unknown, bearer: string) =>
@@ -203,11 +205,11 @@ describe('reading the role catalog only when needed', () => {
   };
 
   it('permissionsNeeded: tools/list or a call to a permission tool, unless the token carries permissions', () => {
-    expect(permissionsNeeded(LIST, registry, alice)).toBe(true);
-    expect(permissionsNeeded(call('members_export'), registry, alice)).toBe(true);
-    expect(permissionsNeeded(call('admin_panel'), registry, alice)).toBe(false);
-    expect(permissionsNeeded(call('open'), registry, alice)).toBe(false);
-    expect(permissionsNeeded(LIST, registry, { ...alice, permissions: [] })).toBe(false);
+    expect(permissionsNeeded(envelopeOf(LIST), registry, alice)).toBe(true);
+    expect(permissionsNeeded(envelopeOf(call('members_export')), registry, alice)).toBe(true);
+    expect(permissionsNeeded(envelopeOf(call('admin_panel')), registry, alice)).toBe(false);
+    expect(permissionsNeeded(envelopeOf(call('open')), registry, alice)).toBe(false);
+    expect(permissionsNeeded(envelopeOf(LIST), registry, { ...alice, permissions: [] })).toBe(false);
   });
 
   it('resolveMembership skips the catalog when told only roles decide', async () => {

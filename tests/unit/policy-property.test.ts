@@ -5,6 +5,20 @@ import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import type { Access } from '@/lib/policy';
+import {
+  accessArb,
+  AUTH_REQUIRED,
+  type Caller,
+  callerArb,
+  claimsOf,
+  holdsEverything,
+  PERMISSIONS,
+  RESOURCE,
+  ROLES,
+  STEP_UP,
+  sorted,
+  UNKNOWN,
+} from '../helpers/policy-property';
 import { createRegistry, defineTool, jsonResult, type Registry } from '@/lib/registry';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
@@ -21,63 +35,6 @@ import { serveFetchHandler, type Listening } from '../helpers/net';
  *   (d) a handler runs only for a caller holding every requirement (an independent check).
  */
 
-const SCOPES = ['a:read', 'a:write', 'b:read'] as const;
-const ROLES = ['admin', 'member'] as const;
-const PERMISSIONS = ['x:manage', 'x:view'] as const;
-
-const RESOURCE = 'http://127.0.0.1:1/mcp';
-const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';
-const UNKNOWN = 'no_such_tool';
-
-// ---------------------------------------------------------------------------------------------
-// Generators
-// ---------------------------------------------------------------------------------------------
-const requirementsArb = fc
-  .record(
-    {
-      scopes: fc.subarray([...SCOPES]),
-      org: fc.constant('required' as const),
-      roles: fc.subarray([...ROLES]),
-      permissions: fc.subarray([...PERMISSIONS]),
-    },
-    { requiredKeys: [] }, // any key may be absent; arrays may be empty
-  )
-  .filter(
-    (r) => (r.scopes?.length ?? 0) + (r.roles?.length ?? 0) + (r.permissions?.length ?? 0) > 0 || r.org === 'required',
-  );
-
-const accessArb: fc.Arbitrary<Access> = fc.oneof(
-  { arbitrary: fc.constant('public' as const), weight: 1 },
-  { arbitrary: fc.constant('signed-in' as const), weight: 1 },
-  { arbitrary: requirementsArb, weight: 4 },
-);
-
-type Caller =
-  | { kind: 'anonymous' }
-  | {
-      kind: 'user';
-      scopes: string[];
-      org: string | undefined;
-      roles: string[];
-      permissions: string[];
-      singleRoleClaim: boolean;
-    };
-
-const callerArb: fc.Arbitrary<Caller> = fc.oneof(
-  { arbitrary: fc.constant({ kind: 'anonymous' as const }), weight: 1 },
-  { arbitrary: userArb(), weight: 3 },
-);
-function userArb() {
-  return fc.record({
-    kind: fc.constant('user' as const),
-    scopes: fc.subarray([...SCOPES, 'openid']),
-    org: fc.option(fc.constantFrom('org_acme', 'org_globex'), { nil: undefined }),
-    roles: fc.subarray([...ROLES]),
-    permissions: fc.subarray([...PERMISSIONS]),
-    singleRoleClaim: fc.boolean(),
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 let issuer: TestIssuer;
 let config: Config;
@@ -91,21 +48,6 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-/** Claims of a user caller: roles and permissions are always in the token (possibly empty). */
-function claimsOf(caller: Extract<Caller, { kind: 'user' }>): Record<string, unknown> {
-  const membership =
-    caller.singleRoleClaim && caller.roles.length === 1 ? { role: caller.roles[0] } : { roles: caller.roles };
-  return {
-    aud: RESOURCE,
-    sub: 'user_prop',
-    client_id: 'client_prop',
-    scope: caller.scopes.join(' '),
-    ...(caller.org ? { org_id: caller.org } : {}),
-    ...membership,
-    permissions: caller.permissions,
-  };
-}
-
 async function post(server: Listening, body: unknown, bearer: string | undefined): Promise<Response> {
   return fetch(`${server.url}/mcp`, {
     method: 'POST',
@@ -116,37 +58,8 @@ async function post(server: Listening, body: unknown, bearer: string | undefined
 }
 const callBody = (name: string) => ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {} } });
 
-const AUTH_REQUIRED = new RegExp(`^Bearer resource_metadata="${escapeRegExp(PRM)}"(?:, scope="([^"]*)")?$`);
-const STEP_UP = new RegExp(
-  `^Bearer error="insufficient_scope", scope="([^"]*)", error_description="The access token lacks a scope this tool requires", resource_metadata="${escapeRegExp(PRM)}"$`,
-);
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
-
 /** How often each branch was taken, so a run shows the property exercised all of them. */
 const seen = { allowed: 0, signInThenAllowed: 0, stepUpThenAllowed: 0, hidden: 0 };
-
-/**
- * (d) soundness, a necessary condition written independently of lib/policy.ts: a handler may run
- * only for a caller whose token carries every declared scope (exactly), an org when one is
- * needed, one of the roles and all of the permissions.
- */
-function holdsEverything(access: Access, caller: Caller): boolean {
-  if (access === 'public') return true;
-  if (caller.kind === 'anonymous') return false;
-  if (access === 'signed-in') return true;
-  const roles = access.roles ?? [];
-  const permissions = access.permissions ?? [];
-  const needsOrg = access.org === 'required' || roles.length > 0 || permissions.length > 0;
-  return (
-    (access.scopes ?? []).every((scope) => caller.scopes.includes(scope)) &&
-    (!needsOrg || caller.org !== undefined) &&
-    (roles.length === 0 || roles.some((role) => caller.roles.includes(role))) &&
-    permissions.every((permission) => caller.permissions.includes(permission))
-  );
-}
 
 let registryCounter = 0;
 /**

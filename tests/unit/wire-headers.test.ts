@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseEnvelope } from '../../lib/wire/envelope';
 import { checkWireHeaders, decodeHeaderValue } from '../../lib/wire/headers';
 
 /** The mirrored-header decision as a table: each row is headers + body -> pass or the -32020 reason. */
@@ -100,7 +101,7 @@ const rows: Array<[string, Record<string, string>, unknown, string]> = [
 
 describe('checkWireHeaders', () => {
   it.each(rows)('%s', (_name, headers, body, expected) => {
-    const decision = checkWireHeaders(new Headers(headers), body);
+    const decision = checkWireHeaders(new Headers(headers), parseEnvelope(body, null));
     if (expected === 'pass') {
       expect(decision).toMatchObject({ ok: true });
     } else {
@@ -111,7 +112,7 @@ describe('checkWireHeaders', () => {
   it('never echoes a header value in its message', () => {
     const decision = checkWireHeaders(
       new Headers(std('tools/call', '<script>x</script>')),
-      modern('tools/call', { name: 'ping' }),
+      parseEnvelope(modern('tools/call', { name: 'ping' }), null),
     );
     expect(decision.ok).toBe(false);
     expect(JSON.stringify(decision)).not.toContain('script');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseEnvelope } from '../../lib/wire/envelope';
 import { unservedMethod } from '../../lib/wire/unserved';
 
 describe('unservedMethod', () => {
@@ -6,7 +7,11 @@ describe('unservedMethod', () => {
     [{ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: {} }, 'modern', 404],
     [{ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen' }, 'legacy', 200],
   ] as const)('refuses %o on the %s wire with %i', (message, era, status) => {
-    expect(unservedMethod(message, era)).toMatchObject({ status, code: -32601, reason: 'subscriptions_unsupported' });
+    expect(unservedMethod(parseEnvelope(message, null), era)).toMatchObject({
+      status,
+      code: -32601,
+      reason: 'subscriptions_unsupported',
+    });
   });
 
   it.each([
@@ -15,5 +20,5 @@ describe('unservedMethod', () => {
     [[{ method: 'subscriptions/listen' }]],
     [null],
     ['subscriptions/listen'],
-  ])('lets %o through', (message) => expect(unservedMethod(message, 'modern')).toBeUndefined());
+  ])('lets %o through', (message) => expect(unservedMethod(parseEnvelope(message, null), 'modern')).toBeUndefined());
 });

@@ -3,6 +3,7 @@ import { createStorage, type Storage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
 import upstashDriver from 'unstorage/drivers/upstash';
 import { z } from 'zod';
+import type { Principal } from '@/lib/auth/principal';
 import { ConfigError, parseSecureUrl } from '@/lib/config';
 import { withDeadline } from '@/lib/util/deadline';
 import { toolError } from '@/lib/registry';
@@ -50,6 +51,8 @@ export type NotesStore = {
   readonly driver: 'upstash' | 'http' | 'injected';
   /** The organization's notes, newest first. */
   list(orgId: string, options?: { limit?: number }): Promise<Note[]>;
+  /** The note, or undefined when the organization has none with that id (including ids that are not valid at all). */
+  get(orgId: string, noteId: string): Promise<Note | undefined>;
   create(orgId: string, note: NewNote): Promise<Note>;
   /** False when the organization has no note with that id (including ids that are not valid at all). */
   remove(orgId: string, noteId: string): Promise<boolean>;
@@ -223,6 +226,13 @@ function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
       });
       return notes.sort(newestFirst).slice(0, limit ?? notes.length);
     },
+    async get(orgId, noteId) {
+      const prefix = orgPrefix(orgId);
+      if (!KEY_SEGMENT.test(noteId)) return undefined;
+      const note = NoteSchema.safeParse(await guarded('get', () => storage.getItem(`${prefix}${noteId}`)));
+      // Only a note stored under its own id counts, as in list.
+      return note.success && note.data.id === noteId ? note.data : undefined;
+    },
     async create(orgId, input) {
       const prefix = orgPrefix(orgId);
       const fields = NewNoteSchema.safeParse(input);
@@ -278,7 +288,27 @@ export function setNotesStorageForTests(storage: Storage | undefined): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// For the notes tools
+// For the notes tools, resource and prompt
+
+/** The store for a resource or prompt handler: unavailable throws, and the wrapper answers a fixed error. */
+export function requireNotesStore(): NotesStore {
+  const store = notesStore();
+  if ('unavailable' in store) throw new NotesError('storage_failed', store.unavailable);
+  return store;
+}
+
+/** The caller's organization, or undefined: the policy already requires one (defense in depth). */
+export function organizationOf(principal: Principal): string | undefined {
+  return principal.kind === 'user' ? principal.organizationId : undefined;
+}
+
+/** Note ids of the caller's organization starting with `prefix`, for completion: never another organization's. */
+export async function noteIdsStartingWith(principal: Principal, prefix: string): Promise<string[]> {
+  const organizationId = organizationOf(principal);
+  if (!organizationId) return [];
+  const notes = await requireNotesStore().list(organizationId);
+  return notes.map((note) => note.id).filter((id) => id.startsWith(prefix));
+}
 
 /**
  * Runs a notes tool's work against the store. No store, a refused organization id or a storage

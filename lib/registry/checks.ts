@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { AccessSchema, type Access } from '../policy';
+import { OFFLINE_ACCESS } from '../scope-hierarchy';
+
+/** Thrown when the registry loads with a misdeclared primitive: the server does not start. */
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+}
+
+/** The failure of one definition, named so the message says which file to fix. */
+export type Fail = (why: string) => never;
+
+export function failFor(kind: string, name: string): Fail {
+  return (why) => {
+    throw new RegistryError(`${kind} "${name}": ${why}`);
+  };
+}
+
+export function nameOf(definition: unknown, index: number, key = 'name'): string {
+  return typeof definition === 'object' && definition !== null && key in definition
+    ? String((definition as Record<string, unknown>)[key])
+    : `#${index}`;
+}
+
+export function checkShape<T>(schema: z.ZodType<T>, definition: unknown, fail: Fail): T {
+  const shape = schema.safeParse(definition);
+  if (!shape.success)
+    fail(shape.error.issues.map((i) => `${i.path.join('.') || 'definition'}: ${i.message}`).join('; '));
+  return shape.data as T;
+}
+
+/** The same refusals for every primitive: no policy, unknown key, invalid value, a private policy requiring nothing. */
+export function checkAccess(access: unknown, fail: Fail): Access {
+  if (access === undefined)
+    fail('has no access policy; declare access: "public", "signed-in" or { scopes, permissions, roles, org }');
+  const parsed = AccessSchema.safeParse(access);
+  if (!parsed.success) {
+    const keys = typeof access === 'object' && access !== null ? Object.keys(access) : [];
+    const unknown = keys.filter((k) => !['scopes', 'permissions', 'roles', 'org'].includes(k));
+    fail(
+      unknown.length
+        ? `unknown policy key(s): ${unknown.join(', ')}`
+        : `invalid access policy: ${parsed.error.issues[0]?.message ?? 'unrecognized'}`,
+    );
+  }
+  const policy = parsed.data as Access;
+  if (typeof policy === 'object') {
+    const requiresSomething =
+      (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 ||
+      policy.org === 'required';
+    if (!requiresSomething) fail('a non-public policy must require something; use "signed-in" or "public" explicitly');
+    if (policy.scopes?.includes(OFFLINE_ACCESS))
+      fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
+  }
+  return policy;
+}
+
+// MCP names: 1-128 of [A-Za-z0-9_.-]; we keep them short and lower-case for readable policies.
+export const PRIMITIVE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+export const NAME_HINT = 'invalid name: use 1-64 characters of a-z, 0-9, _ and -, starting with a letter';
+
+export const FunctionSchema = z.custom<(...args: unknown[]) => unknown>(
+  (v) => typeof v === 'function',
+  'must be a function',
+);

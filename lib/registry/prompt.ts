@@ -1,0 +1,74 @@
+import type { GetPromptResult } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { Access } from '../policy';
+import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import type { Ask, HandlerContext } from './context';
+import type { Completer } from './resource';
+
+export type PromptDefinition<Args extends z.ZodObject = z.ZodObject> = {
+  kind: 'prompt';
+  name: string;
+  title: string;
+  description: string;
+  /** Who may get it. Required; evaluated before dispatch and again inside the wrapper. */
+  access: Access;
+  /** The prompt's arguments: string fields (MCP prompt arguments are strings). */
+  arguments?: Args;
+  /** Argument fields safe to copy into the audit record; nothing else of the arguments is logged. */
+  audit?: ReadonlyArray<keyof z.infer<Args> & string>;
+  /** Completion per argument (completion/complete); only for callers who may get the prompt. */
+  complete?: Readonly<Partial<Record<keyof z.infer<Args> & string, Completer>>>;
+  /** May ask the user before the handler runs (see `Ask`); makes MCP_REQUEST_STATE_KEY required in production. */
+  ask?: Ask<z.infer<Args>, GetPromptResult>;
+  handler: (args: z.infer<Args>, context: HandlerContext) => GetPromptResult | Promise<GetPromptResult>;
+};
+
+/**
+ * Declares a prompt: one file, its policy first. Checked when the registry loads.
+ *
+ * @example
+ * export default definePrompt({
+ *   name: 'summarize_notes',
+ *   access: { scopes: ['notes:read'], org: 'required' },
+ *   title: 'Summarize notes',
+ *   description: 'Ask the model to summarize a note',
+ *   arguments: z.object({ note_id: z.string() }),
+ *   complete: { note_id: (prefix, { principal }) => noteIdsStartingWith(principal, prefix) },
+ *   handler: async ({ note_id }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Summarize ${note_id}` } }] }),
+ * });
+ */
+export function definePrompt<Args extends z.ZodObject>(
+  definition: Omit<PromptDefinition<Args>, 'kind'>,
+): PromptDefinition<Args> {
+  return { ...definition, kind: 'prompt' };
+}
+
+const ShapeSchema = z.object({
+  kind: z.literal('prompt'),
+  name: z.string(),
+  title: z.string().min(1),
+  description: z.string().min(1),
+  access: z.unknown(),
+  arguments: z.instanceof(z.ZodObject, { message: 'arguments must be a z.object(...)' }).optional(),
+  audit: z.array(z.string()).optional(),
+  complete: z.record(z.string(), FunctionSchema).optional(),
+  ask: FunctionSchema.optional(),
+  handler: FunctionSchema,
+});
+
+export function checkPrompt(prompt: unknown, index: number): PromptDefinition {
+  const name = nameOf(prompt, index);
+  const fail = failFor('prompt', name);
+  checkShape(ShapeSchema, prompt, fail);
+  if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
+  const definition = prompt as PromptDefinition;
+  checkAccess(definition.access, fail);
+  const keys = Object.keys(definition.arguments?.shape ?? {});
+  for (const field of definition.audit ?? []) {
+    if (!keys.includes(field)) fail(`audit field "${field}" is not an argument`);
+  }
+  for (const field of Object.keys(definition.complete ?? {})) {
+    if (!keys.includes(field)) fail(`completion for "${field}", which is not an argument`);
+  }
+  return definition;
+}
