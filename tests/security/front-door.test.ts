@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '@/lib/http/origin';
 import { bundleForEdge } from '../helpers/edge';
 import { edgeRouteVm } from '../helpers/edge-route';
+import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
 
 /**
  * JSON POSTs to /mcp skip the middleware (its matcher), so app/mcp/route.ts applies the same front
@@ -18,6 +19,8 @@ const ENV = {
   AUTHKIT_DOMAIN: 'https://issuer.example.test',
   MCP_RESOURCE_URL: RESOURCE,
   ALLOWED_ORIGINS: ALLOWED,
+  // Production refuses to start without a request-state key once a primitive asks (notes_delete).
+  MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
 };
 let code = '';
 
