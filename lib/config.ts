@@ -6,7 +6,7 @@ import { DEFAULT_LIST_TTL_MS, MAX_LIST_TTL_MS } from './wire/cache';
  * `loadConfig` is pure so every case is table-tested; `getConfig` memoizes it per isolate.
  */
 
-export const SUPPORTED_ALGORITHMS = [
+const SUPPORTED_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',
@@ -116,7 +116,7 @@ const EnvSchema = z.object({
   MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
 });
 
-export const ConfigSchema = z.object({
+const ConfigSchema = z.object({
   production: z.boolean(),
   issuer: z.string(),
   jwksUrl: z.string(),
@@ -170,7 +170,7 @@ function parseListTtl(raw: string | undefined): number {
 }
 
 /** Seconds a sealed request state is accepted unless MCP_REQUEST_STATE_TTL_SECONDS says otherwise. */
-export const DEFAULT_REQUEST_STATE_TTL_SECONDS = 300;
+const DEFAULT_REQUEST_STATE_TTL_SECONDS = 300;
 /** Long enough for a person to answer a form; short enough to bound a replay. */
 const MAX_REQUEST_STATE_TTL_SECONDS = 3600;
 
@@ -269,7 +269,7 @@ function checkClientId(value: string): string {
 }
 
 /** The RFC 9728 path-inserted metadata URL for a resource: https://host/.well-known/oauth-protected-resource/mcp */
-export function protectedResourceMetadataUrl(resourceUrl: string): string {
+function protectedResourceMetadataUrl(resourceUrl: string): string {
   const url = new URL(resourceUrl);
   const path = url.pathname === '/' ? '' : url.pathname;
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;

@@ -15,7 +15,7 @@ export function protectedResourceMetadata(config: Config, scopes: readonly strin
 }
 
 /** Public documents any browser-based MCP client may read. */
-export const PUBLIC_CORS_HEADERS: Record<string, string> = {
+const PUBLIC_CORS_HEADERS: Record<string, string> = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, OPTIONS',
   'access-control-allow-headers': 'mcp-protocol-version, content-type',

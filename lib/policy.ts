@@ -11,7 +11,7 @@ import { effectiveScopes, NO_HIERARCHY, type ScopeHierarchy } from './scope-hier
 /** OAuth scope-token (RFC 6749 §3.3), compared exactly and case-sensitively. */
 export const ScopeSchema = z.string().refine(isScopeToken, 'not a valid OAuth scope token');
 
-export const RequirementsSchema = z.strictObject({
+const RequirementsSchema = z.strictObject({
   /** All of these must be in the token's `scope` claim. */
   scopes: z.array(ScopeSchema).optional(),
   /** All of these permissions, from the token or the caller's organization membership. */

@@ -12,12 +12,12 @@ export default defineTool({
     'List the active members of your organization with their roles (and email and name). Organization admins only.',
   input: z.object({}),
   annotations: { readOnlyHint: true, openWorldHint: false },
-  handler: async (_input, { principal, identity }) => {
+  handler: async (_input, { principal, directory }) => {
     // Defense in depth: a role policy already requires an organization.
     if (principal.kind !== 'user' || !principal.organizationId) return toolError('Sign in to an organization first');
-    if (!identity) return toolError(LOOKUPS_NOT_CONFIGURED);
+    if (!directory) return toolError(LOOKUPS_NOT_CONFIGURED);
     // Only the caller's own organization is ever listed.
-    const members = await identity.members(principal.organizationId);
+    const members = await directory.members(principal.organizationId);
     if (members === 'unavailable') return toolError(DIRECTORY_UNAVAILABLE);
     return jsonResult({
       organizationId: principal.organizationId,

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal';
  * many records a request writes) and the signed HTTP copy (http-sink.ts) all read the shape from
  * here, so none of them imports another for it.
  */
-export type Decision = 'allow' | 'deny' | 'challenge' | 'reject';
+export type AuditDecision = 'allow' | 'deny' | 'challenge' | 'reject';
 /** `not_found`: a resource handler found nothing for this caller (answered like an unknown resource); `input_required`: the handler asked the user. */
 export type Outcome = 'ok' | 'tool_error' | 'exception' | 'not_run' | 'not_found' | 'input_required';
 
@@ -20,7 +20,7 @@ export type AuditRecord = {
   resource?: string;
   prompt?: string;
   policy?: string;
-  decision: Decision;
+  decision: AuditDecision;
   reason?: string;
   status?: number;
   outcome?: Outcome;
@@ -38,7 +38,7 @@ const NO_IDENTITY: Partial<AuditRecord> = Object.freeze({});
 // Principals are frozen and shared by the token cache, so their audit fields are worked out once each.
 const identities = new WeakMap<Principal, Partial<AuditRecord>>();
 
-export function identityFields(principal: Principal | undefined): Partial<AuditRecord> {
+export function callerFields(principal: Principal | undefined): Partial<AuditRecord> {
   if (principal?.kind !== 'user') return NO_IDENTITY;
   let fields = identities.get(principal);
   if (!fields) {

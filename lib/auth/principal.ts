@@ -17,7 +17,7 @@ export const AccessTokenClaimsSchema = z.looseObject({
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaimsSchema>;
 
-export const UserPrincipalSchema = z.object({
+const UserPrincipalSchema = z.object({
   kind: z.literal('user'),
   subject: z.string().min(1),
   organizationId: z.string().optional(),
@@ -33,16 +33,16 @@ export const UserPrincipalSchema = z.object({
 });
 export type UserPrincipal = z.infer<typeof UserPrincipalSchema>;
 
-export const AnonymousPrincipalSchema = z.object({ kind: z.literal('anonymous') });
+const AnonymousPrincipalSchema = z.object({ kind: z.literal('anonymous') });
 export type AnonymousPrincipal = z.infer<typeof AnonymousPrincipalSchema>;
 
-export const PrincipalSchema = z.discriminatedUnion('kind', [UserPrincipalSchema, AnonymousPrincipalSchema]);
+const PrincipalSchema = z.discriminatedUnion('kind', [UserPrincipalSchema, AnonymousPrincipalSchema]);
 export type Principal = z.infer<typeof PrincipalSchema>;
 
 export const ANONYMOUS: AnonymousPrincipal = Object.freeze({ kind: 'anonymous' });
 
 /** `scope` is space-delimited and case-sensitive (RFC 6749 §3.3); values are kept exactly. */
-export function parseScopes(scope: string | undefined): string[] {
+function parseScopes(scope: string | undefined): string[] {
   return [...new Set((scope ?? '').split(' ').filter(Boolean))];
 }
 

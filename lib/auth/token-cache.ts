@@ -25,9 +25,9 @@ export type TokenCache = {
   size(): number;
 };
 
-export const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
+const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
 /** Upper bound on how long a verification is trusted without re-checking, even for long-lived tokens. */
-export const MAX_TOKEN_CACHE_MS = 5 * 60_000;
+const MAX_TOKEN_CACHE_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
 import type { AuditRecord } from '../audit/record';
 import type { Principal } from '../auth/principal';
-import { identityFields } from '../audit/record';
+import { callerFields } from '../audit/record';
 import { describeAccess } from '../policy';
 import type { Primitive } from '../registry';
 import type { Call, CallMethod } from '../wire/envelope';
@@ -89,7 +89,7 @@ export function notRunRecord(
     status,
     outcome: 'not_run',
     durationMs,
-    ...identityFields(context.principal),
+    ...callerFields(context.principal),
   });
   if (!call) {
     // Unknown primitive, or no name at all: the SDK answers it; the record says which.

@@ -1,6 +1,6 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { AuditRecord } from '../audit/record';
-import type { IdentityLookup } from '../auth/identity';
+import type { DirectoryLookup } from '../directory/workos';
 import { ANONYMOUS, type Principal } from '../auth/principal';
 import type { MembershipAnswer } from '../policy';
 
@@ -19,12 +19,12 @@ export type BoundCall = {
   record: Pick<AuditRecord, 'type' | 'method' | 'tool' | 'resource' | 'prompt' | 'policy'>;
 };
 
-export type RequestIdentity = {
+export type CallerContext = {
   principal: Principal;
   membership?: MembershipAnswer;
   requestId: string;
   /** Lazy WorkOS lookups for handlers that need more than the token says (profile, members). */
-  lookup?: IdentityLookup;
+  lookup?: DirectoryLookup;
   /** Asked before a handler runs: false once the request's audit is settled (lib/audit/trail.ts). */
   begin?: (key: string) => boolean;
   /** The calls of this request by JSON-RPC id; an id used twice in a batch is absent (nothing binds to it). */
@@ -33,31 +33,31 @@ export type RequestIdentity = {
   write?: (record: Omit<AuditRecord, 'time'>) => void;
 };
 
-// The identities authInfoFor handed to the SDK. The wrapper trusts only these: an identity that
+// The callers authInfoFor handed to the SDK. The wrapper trusts only these: a caller that
 // merely has the right shape (from anywhere else) is treated as anonymous.
-const minted = new WeakSet<RequestIdentity>();
+const minted = new WeakSet<CallerContext>();
 
-/** AuthInfo for the SDK: identity only. `token` stays empty so no handler or log can echo it. */
-export function authInfoFor(identity: RequestIdentity, resourceUrl: string): AuthInfo | undefined {
-  Object.freeze(identity);
-  minted.add(identity);
-  const { principal } = identity;
+/** AuthInfo for the SDK: the caller only. `token` stays empty so no handler or log can echo it. */
+export function authInfoFor(caller: CallerContext, resourceUrl: string): AuthInfo | undefined {
+  Object.freeze(caller);
+  minted.add(caller);
+  const { principal } = caller;
   return {
     token: '',
     clientId: principal.kind === 'user' ? (principal.clientId ?? '') : '',
     scopes: principal.kind === 'user' ? principal.scopes : [],
     ...(principal.kind === 'user' ? { expiresAt: principal.expiresAt } : {}),
     resource: new URL(resourceUrl),
-    extra: { identity },
+    extra: { caller },
   };
 }
 
-const UNKNOWN_CALLER: RequestIdentity = Object.freeze({ principal: ANONYMOUS, requestId: 'unknown' });
+const UNKNOWN_CALLER: CallerContext = Object.freeze({ principal: ANONYMOUS, requestId: 'unknown' });
 
-export function identityOf(authInfo: AuthInfo | undefined): RequestIdentity {
-  const identity = authInfo?.extra?.identity;
+export function callerOf(authInfo: AuthInfo | undefined): CallerContext {
+  const caller = authInfo?.extra?.caller;
   // Anything this module did not mint is anonymous: private primitives then refuse (fail closed).
-  return typeof identity === 'object' && identity !== null && minted.has(identity as RequestIdentity)
-    ? (identity as RequestIdentity)
+  return typeof caller === 'object' && caller !== null && minted.has(caller as CallerContext)
+    ? (caller as CallerContext)
     : UNKNOWN_CALLER;
 }

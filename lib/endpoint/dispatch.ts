@@ -7,7 +7,7 @@ import { cachedListing } from './listing';
 import type { RequestStateHooks } from './request-state';
 import { registerCompletion, registerPrompt, registerResource, registerTool } from './wrapper';
 
-export { authInfoFor, type BoundCall, identityOf, type RequestIdentity } from './caller';
+export { authInfoFor, type BoundCall, callerOf, type CallerContext } from './caller';
 
 /**
  * Dispatch through mcp-handler with a server that registers only the primitives this caller may

@@ -1,17 +1,17 @@
 import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { identityFields } from '../audit/record';
+import { callerFields } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate } from '../auth/authenticate';
-import type { IdentityLookup } from '../auth/identity';
-import { identityLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
+import type { DirectoryLookup } from '../directory/workos';
+import { directoryLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
 import { challengeAnswer, challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
 import { batchRefusal } from '../wire/batch';
 import { ConfigError, MAX_BODY_BYTES, getConfig, perConfig, type Config } from '../config';
 import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
-import { authInfoFor, type RequestIdentity } from './caller';
+import { authInfoFor, type CallerContext } from './caller';
 import { handlerFor, type ServeSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { gate, isVisible, type GatedCall } from './gate';
@@ -38,7 +38,7 @@ export type McpEndpointOptions = {
   /** Tests inject a verifier with a counting or failing key set. */
   verifier?: (config: Config) => TokenVerifier | undefined;
   /** WorkOS membership lookups; defaults to one built from config.workos (none when unset). */
-  identity?: (config: Config) => IdentityLookup | undefined;
+  directory?: (config: Config) => DirectoryLookup | undefined;
   /** The platform's waitUntil (Next's `after`): flushes the HTTP audit sink after the response. */
   waitUntil?: (task: Promise<unknown>) => void;
   /** The HTTP audit sink; defaults to the one AUDIT_SINK_URL configures. Tests inject a small or failing one. */
@@ -137,7 +137,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         reason,
         status,
         durationMs: elapsed(),
-        ...identityFields(principal),
+        ...callerFields(principal),
       });
 
     let bytes: Uint8Array<ArrayBuffer> | null;
@@ -242,10 +242,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       );
     }
 
-    const identityLookup = (options.identity ?? identityLookupFor)(config);
+    const directoryLookup = (options.directory ?? directoryLookupFor)(config);
     const membership = membershipNeeded(envelope, options.registry, principal)
       ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
-        await resolveMembership(principal, identityLookup, {
+        await resolveMembership(principal, directoryLookup, {
           permissions: permissionsNeeded(envelope, options.registry, principal),
         })
       : undefined;
@@ -279,17 +279,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       return challengeResponse(gated.challenge, config, id);
     }
 
-    const identity: RequestIdentity = {
+    const caller: CallerContext = {
       principal,
       membership,
       requestId,
-      lookup: identityLookup,
+      lookup: directoryLookup,
       begin: (key) => trail.begin(key),
       write: (record) => trail.write(record),
       calls: boundCalls(gated.calls),
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
-    const forwarded = forwardedRequest(request, bytes, authInfoFor(identity, config.resourceUrl));
+    const forwarded = forwardedRequest(request, bytes, authInfoFor(caller, config.resourceUrl));
     const response = withNoStore(
       await handlerFor(
         primitivesToServe(envelope, gated.calls, principal, membership),

@@ -3,7 +3,7 @@ import { needsLookedUpPermissions, needsMembership, type Access, type Membership
 import type { Primitive, Registry } from '../registry';
 import type { Envelope } from '../wire/envelope';
 import { primitiveOf } from './gate';
-import { createIdentityLookup, type IdentityLookup } from '../auth/identity';
+import { createDirectoryLookup, type DirectoryLookup } from '../directory/workos';
 import type { Principal } from '../auth/principal';
 
 /**
@@ -13,9 +13,9 @@ import type { Principal } from '../auth/principal';
  * attribute (lib/policy.ts `evaluate`): a token's roles or permissions are never looked up.
  */
 /** One lookup (and so one cache) per isolate and WorkOS configuration. */
-export const identityLookupFor: (config: Config) => IdentityLookup | undefined = perConfig(
+export const directoryLookupFor: (config: Config) => DirectoryLookup | undefined = perConfig(
   (config) => config.workos ?? null,
-  (config) => createIdentityLookup(config.workos),
+  (config) => createDirectoryLookup(config.workos),
 );
 
 /** Which kind of primitive a list method shows: a list reaches every primitive of its kind. */
@@ -65,7 +65,7 @@ export function permissionsNeeded(envelope: Envelope, registry: Registry, princi
  */
 export async function resolveMembership(
   principal: Principal,
-  lookupService: IdentityLookup | undefined,
+  lookupService: DirectoryLookup | undefined,
   needs?: { permissions: boolean },
 ): Promise<MembershipAnswer> {
   if (principal.kind !== 'user' || !principal.organizationId) return { roles: [], permissions: [] };

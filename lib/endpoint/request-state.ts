@@ -2,12 +2,12 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { createRequestStateCodec, type JSONValue, type ServerContext } from '@modelcontextprotocol/server';
 import { audit } from '../audit/log';
-import { identityFields } from '../audit/record';
+import { callerFields } from '../audit/record';
 import { ConfigError, type Config } from '../config';
 import type { Registry } from '../registry';
 import { describeAccess } from '../policy';
 import { auditKey, RECORD_TYPES } from './call-records';
-import { type BoundCall, identityOf } from './caller';
+import { type BoundCall, callerOf } from './caller';
 import type { GatedCall } from './gate';
 
 /**
@@ -35,7 +35,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function paramsDigest(params: Readonly<Record<string, unknown>>): string {
+function paramsDigest(params: Readonly<Record<string, unknown>>): string {
   return bytesToHex(sha256(new TextEncoder().encode(canonical(params))));
 }
 
@@ -69,9 +69,9 @@ const REASONS = new Set(['malformed', 'mac', 'expired', 'bind']);
 
 export function createRequestStateHooks(options: { key: string | Uint8Array; ttlSeconds: number; issuer: string }) {
   const bind = (ctx: ServerContext): string => {
-    const identity = identityOf(ctx.http?.authInfo);
-    const call = identity.calls?.get(ctx.mcpReq.id);
-    const { principal } = identity;
+    const caller = callerOf(ctx.http?.authInfo);
+    const call = caller.calls?.get(ctx.mcpReq.id);
+    const { principal } = caller;
     // No known call (an id used twice in a batch): a value no state was ever minted for.
     const digest = call?.digest ?? `unbound:${crypto.randomUUID()}`;
     const who = principal.kind === 'user' ? [principal.subject, principal.clientId ?? ''] : ['anonymous', ''];
@@ -80,7 +80,7 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
   const codec = createRequestStateCodec<JSONValue>({ key: options.key, ttlSeconds: options.ttlSeconds, bind });
   const hooks: RequestStateHooks = {
     async mint(state, ctx) {
-      if (identityOf(ctx.http?.authInfo).calls?.get(ctx.mcpReq.id) === undefined)
+      if (callerOf(ctx.http?.authInfo).calls?.get(ctx.mcpReq.id) === undefined)
         throw new Error('request state asked for a call this request does not bind');
       return codec.mint(state, ctx);
     },
@@ -88,22 +88,22 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
       try {
         return await codec.verify(state, ctx);
       } catch (error) {
-        const identity = identityOf(ctx.http?.authInfo);
-        const call = identity.calls?.get(ctx.mcpReq.id);
+        const caller = callerOf(ctx.http?.authInfo);
+        const call = caller.calls?.get(ctx.mcpReq.id);
         // This record stands for the call: its owed "not run" record is covered by it.
-        if (call && (identity.begin?.(call.key) ?? true)) {
+        if (call && (caller.begin?.(call.key) ?? true)) {
           const reason = error instanceof Error && REASONS.has(error.message) ? error.message : 'invalid';
           const { type, method, ...target } = call.record;
-          (identity.write ?? audit)({
+          (caller.write ?? audit)({
             type,
-            requestId: identity.requestId,
+            requestId: caller.requestId,
             method,
             ...target,
             decision: 'reject',
             reason: `request_state_${reason}`,
             status: 200,
             outcome: 'not_run',
-            ...identityFields(identity.principal),
+            ...callerFields(caller.principal),
           });
         }
         throw error;

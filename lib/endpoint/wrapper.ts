@@ -16,7 +16,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { audit } from '../audit/log';
-import { identityFields, type AuditRecord, type Outcome } from '../audit/record';
+import { callerFields, type AuditRecord, type Outcome } from '../audit/record';
 import { describeAccess, evaluate, type Access } from '../policy';
 import { toolError } from '../registry/tool';
 import type { ScopeHierarchy } from '../scope-hierarchy';
@@ -32,7 +32,7 @@ import type {
 import { isTemplate } from '../registry/resource';
 import { auditKey } from './call-records';
 import { listedInput } from './listing';
-import { identityOf, type RequestIdentity } from './caller';
+import { callerOf, type CallerContext } from './caller';
 import type { RequestStateHooks } from './request-state';
 
 /**
@@ -50,29 +50,29 @@ type Run<T> = {
   ctx: ServerContext;
   hierarchy: ScopeHierarchy;
   key: string;
-  base: (identity: RequestIdentity) => Base;
+  base: (caller: CallerContext) => Base;
   access: Access;
   /** The answer when the wrapper refuses or the request has ended. */
   refused: (why: 'ended' | 'denied') => T;
   /** The answer when the handler throws: fixed, no stack or path. */
   failed: () => T;
-  run: (context: HandlerContext, identity: RequestIdentity) => Promise<{ result: T; outcome: Outcome }>;
+  run: (context: HandlerContext, caller: CallerContext) => Promise<{ result: T; outcome: Outcome }>;
 };
 
 async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, run }: Run<T>): Promise<T> {
   const started = performance.now();
-  const identity = identityOf(ctx.http?.authInfo);
+  const caller = callerOf(ctx.http?.authInfo);
   // Its request was already settled (the client left, the call was recorded as not run): never run it now.
-  if (identity.begin && !identity.begin(key)) return refused('ended');
-  const record = base(identity);
+  if (caller.begin && !caller.begin(key)) return refused('ended');
+  const record = base(caller);
   const write = (fields: Pick<AuditRecord, 'decision' | 'reason' | 'outcome'>) =>
-    (identity.write ?? audit)({
+    (caller.write ?? audit)({
       ...record,
       ...fields,
       status: 200,
       durationMs: Math.round(performance.now() - started),
     });
-  const decision = evaluate(access, identity.principal, identity.membership, hierarchy);
+  const decision = evaluate(access, caller.principal, caller.membership, hierarchy);
   if (decision.effect !== 'allow') {
     write({ decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });
     return refused('denied');
@@ -80,7 +80,7 @@ async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, 
   let outcome: Outcome;
   let result: T;
   try {
-    ({ result, outcome } = await run(handlerContext(ctx, identity), identity));
+    ({ result, outcome } = await run(handlerContext(ctx, caller), caller));
   } catch (error) {
     if (error instanceof ResourceNotFoundError) {
       write({ decision: 'allow', outcome: 'not_found' });
@@ -95,11 +95,11 @@ async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, 
 }
 
 /** What a handler is given: the caller, lookups, the abort signal, and progress and log on this call's stream. */
-function handlerContext(ctx: ServerContext, identity: RequestIdentity): HandlerContext {
+function handlerContext(ctx: ServerContext, caller: CallerContext): HandlerContext {
   const progressToken = ctx.mcpReq._meta?.progressToken;
   return {
-    principal: identity.principal,
-    identity: identity.lookup,
+    principal: caller.principal,
+    directory: caller.lookup,
     signal: ctx.mcpReq.signal,
     ...(progressToken !== undefined && {
       progress: (progress: number, total?: number, message?: string) =>
@@ -171,13 +171,13 @@ const recordBase =
     access: Access,
     args?: Partial<AuditRecord>,
   ) =>
-  (identity: RequestIdentity): Base => ({
+  (caller: CallerContext): Base => ({
     type,
-    requestId: identity.requestId,
+    requestId: caller.requestId,
     method,
     ...target,
     policy: describeAccess(access),
-    ...identityFields(identity.principal),
+    ...callerFields(caller.principal),
     ...args,
   });
 
@@ -197,13 +197,13 @@ export function registerTool(
         ctx,
         hierarchy,
         key: auditKey('tools/call', tool.name),
-        base: (identity) => ({
+        base: (caller) => ({
           type: 'tool_call',
-          requestId: identity.requestId,
+          requestId: caller.requestId,
           method: 'tools/call',
           tool: tool.name,
           policy: describeAccess(tool.access),
-          ...identityFields(identity.principal),
+          ...callerFields(caller.principal),
           arguments: auditedArguments(tool.audit, args),
         }),
         access: tool.access,

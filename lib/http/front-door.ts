@@ -95,7 +95,7 @@ function answer(response: Response, headers: Record<string, string>): FrontDoor 
 }
 
 /** The response with these headers set: in place when its headers are mutable, else on a copy. */
-export function withHeaders(response: Response, headers: Record<string, string>): Response {
+function withHeaders(response: Response, headers: Record<string, string>): Response {
   try {
     for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
     return response;

@@ -1,5 +1,5 @@
 import type { InputRequests, InputRequiredResult, JSONValue, LoggingLevel } from '@modelcontextprotocol/server';
-import type { IdentityLookup } from '../auth/identity';
+import type { DirectoryLookup } from '../directory/workos';
 import type { Principal } from '../auth/principal';
 
 /**
@@ -10,7 +10,7 @@ export type HandlerContext = {
   /** The verified caller. */
   principal: Principal;
   /** WorkOS lookups (profile, organization members), fetched only when called; undefined when not configured. */
-  identity?: IdentityLookup;
+  directory?: DirectoryLookup;
   /** Aborts when the client disconnects or the request ends: long handlers should stop and return. */
   signal?: AbortSignal;
   /**

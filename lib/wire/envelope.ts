@@ -7,7 +7,7 @@ import type { JsonRpcId } from '../http/answers';
  */
 
 /** The methods whose request names one primitive, and so gets a policy decision and an audit record. */
-export const CALL_METHODS = ['tools/call', 'resources/read', 'prompts/get', 'completion/complete'] as const;
+const CALL_METHODS = ['tools/call', 'resources/read', 'prompts/get', 'completion/complete'] as const;
 export type CallMethod = (typeof CALL_METHODS)[number];
 
 /**
@@ -52,7 +52,7 @@ export type Envelope = {
 const MAX_METHOD_CHARS = 64;
 const UNBOUND = new Set(['_meta', 'inputResponses', 'requestState']);
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const stringsOnly = (value: unknown) =>

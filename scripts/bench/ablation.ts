@@ -1,7 +1,7 @@
 import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { setAuditSink } from '@/lib/audit/log';
-import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
+import { createDirectoryLookup, MAX_TTL_MS } from '@/lib/directory/workos';
 import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
 import type { TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig } from '@/lib/config';
@@ -46,7 +46,7 @@ const fixtures = await startFixtures();
 try {
   setAuditSink(noopSink);
   const config = loadConfig(fixtures.env(URL_MCP));
-  const lookup = createIdentityLookup(config.workos, { ttlMs: MAX_TTL_MS });
+  const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
   const token = await fixtures.token(URL_MCP);
   const now = Math.floor(Date.now() / 1000);
   const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
@@ -63,8 +63,8 @@ try {
     return request;
   };
   const stub: TokenVerifier = async () => ({ ok: true, principal: alice });
-  const endpoint = createMcpEndpoint({ registry, config: () => config, identity: () => lookup });
-  const stubbed = createMcpEndpoint({ registry, config: () => config, identity: () => lookup, verifier: () => stub });
+  const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup });
+  const stubbed = createMcpEndpoint({ registry, config: () => config, directory: () => lookup, verifier: () => stub });
 
   const noTelemetry = createMcpHandler(
     (server) => {

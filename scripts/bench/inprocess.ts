@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { setAuditSink, stdoutAuditSink, type AuditSink } from '@/lib/audit/log';
-import { createIdentityLookup, MAX_TTL_MS } from '@/lib/auth/identity';
+import { createDirectoryLookup, MAX_TTL_MS } from '@/lib/directory/workos';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { registry } from '@/tools';
@@ -112,9 +112,9 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
   const fixtures = await startFixtures();
   try {
     const config = loadConfig(fixtures.env(RESOURCE));
-    const lookup = createIdentityLookup(config.workos, { ttlMs: MAX_TTL_MS });
+    const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
     if (!lookup) throw new Error('identity lookup not configured');
-    const endpoint = createMcpEndpoint({ registry, config: () => config, identity: () => lookup });
+    const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup });
     const bare = bareHandler();
     const token = await fixtures.token(RESOURCE);
 

@@ -1,7 +1,7 @@
 import { httpAuditSinkFor } from '@/lib/audit/log';
 import { readCredentials } from '@/lib/auth/authorization-header';
 import { verifierFor } from '@/lib/auth/authenticate';
-import { createIdentityLookup } from '@/lib/auth/identity';
+import { createDirectoryLookup } from '@/lib/directory/workos';
 import { membershipNeeded } from '@/lib/endpoint/membership';
 import { principalFromClaims } from '@/lib/auth/principal';
 import { createTokenCache } from '@/lib/auth/token-cache';
@@ -30,7 +30,7 @@ const now = Math.floor(Date.now() / 1000);
 const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
 const token = `${'a'.repeat(100)}.${'b'.repeat(500)}.${'c'.repeat(342)}`; // RS256 access-token sized
 const bodyBytes = new TextEncoder().encode(BODIES.whoami);
-const lookup = createIdentityLookup({ apiKey: 'k', apiUrl: 'http://127.0.0.1:1' });
+const lookup = createDirectoryLookup({ apiKey: 'k', apiUrl: 'http://127.0.0.1:1' });
 const cache = createTokenCache();
 cache.set(token, alice);
 const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}` };

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
-import type { IdentityLookup } from '@/lib/auth/identity';
+import type { DirectoryLookup } from '@/lib/directory/workos';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -57,7 +57,7 @@ beforeAll(async () => {
     MCP_RESOURCE_URL: RESOURCE,
   });
   let verify: TokenVerifier | undefined;
-  const lookup: IdentityLookup = {
+  const lookup: DirectoryLookup = {
     membership: async () => ({ roles: ['member'], permissions: [] }),
     user: async () => 'unavailable',
     members: async () => 'unavailable',
@@ -68,7 +68,7 @@ beforeAll(async () => {
       registry: countingRegistry(ran),
       config: () => config,
       verifier: (c) => (verify ??= createTokenVerifier(c)),
-      identity: () => lookup,
+      directory: () => lookup,
     }),
   );
   setAuditSink((record) => records.push(record));

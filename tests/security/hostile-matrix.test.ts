@@ -3,7 +3,7 @@ import { exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
-import type { IdentityLookup } from '@/lib/auth/identity';
+import type { DirectoryLookup } from '@/lib/directory/workos';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -51,7 +51,7 @@ const records: AuditRecord[] = [];
 const registry = countingRegistry(ran);
 
 /** Membership answers for admin_only: user_admin is an admin, user_down's lookup fails, everyone else is a member. */
-const lookup: IdentityLookup = {
+const lookup: DirectoryLookup = {
   membership: async (userId) =>
     userId === 'user_down'
       ? 'unavailable'
@@ -101,7 +101,7 @@ beforeAll(async () => {
   for (const target of Object.keys(configs) as Array<keyof typeof configs>) {
     const config = configs[target];
     servers[target] = await serveFetchHandler(
-      createMcpEndpoint({ registry, config: () => config, verifier: ownVerifier(), identity: () => lookup }),
+      createMcpEndpoint({ registry, config: () => config, verifier: ownVerifier(), directory: () => lookup }),
     );
   }
   setAuditSink((record) => records.push(record));
@@ -2213,7 +2213,7 @@ describe('after the hostile rows', () => {
       registry,
       config: () => config,
       verifier: ownVerifier(),
-      identity: () => lookup,
+      directory: () => lookup,
     });
     let pulls = 0;
     const endless = new ReadableStream<Uint8Array>({

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
-import { authInfoFor, handlerFor, type RequestIdentity } from '@/lib/endpoint/dispatch';
+import { authInfoFor, handlerFor, type CallerContext } from '@/lib/endpoint/dispatch';
 import { definePrompt, defineResource } from '@/lib/registry';
 import { serveFetchHandler, type Listening } from '../helpers/net';
 
@@ -85,7 +85,7 @@ async function useAll(): Promise<string[]> {
 
 describe('the wrapper of resources, prompts and completions checks again', () => {
   it('serves a minted identity the policy allows, one record each', async () => {
-    next = () => authInfoFor({ principal: alice, requestId: crypto.randomUUID() } satisfies RequestIdentity, RESOURCE);
+    next = () => authInfoFor({ principal: alice, requestId: crypto.randomUUID() } satisfies CallerContext, RESOURCE);
     const [read, prompt, completion] = await useAll();
     expect(read).toContain('classified');
     expect(prompt).toContain('classified');
@@ -101,7 +101,7 @@ describe('the wrapper of resources, prompts and completions checks again', () =>
   it('answers an identity it did not mint as unknown, runs nothing, and records each refusal', async () => {
     next = () => ({
       ...authInfoFor({ principal: alice, requestId: crypto.randomUUID() }, RESOURCE)!,
-      extra: { identity: { principal: alice, requestId: 'forged' } },
+      extra: { caller: { principal: alice, requestId: 'forged' } },
     });
     const [read, prompt, completion] = await useAll();
     // Exactly what the SDK answers for ones that do not exist.

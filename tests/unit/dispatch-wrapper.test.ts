@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
-import { authInfoFor, handlerFor, type RequestIdentity } from '@/lib/endpoint/dispatch';
+import { authInfoFor, handlerFor, type CallerContext } from '@/lib/endpoint/dispatch';
 import { defineTool, jsonResult } from '@/lib/registry';
 import { serveFetchHandler, type Listening } from '../helpers/net';
 
@@ -28,7 +28,7 @@ const secret = defineTool({
 });
 const now = Math.floor(Date.now() / 1000);
 const alice: UserPrincipal = principalFromClaims({ sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' });
-const identity = (): RequestIdentity => ({ principal: alice, requestId: crypto.randomUUID() });
+const identity = (): CallerContext => ({ principal: alice, requestId: crypto.randomUUID() });
 
 let next: () => AuthInfo | undefined = () => undefined;
 let server: Listening;
@@ -86,7 +86,7 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
   });
 
   it('refuses an identity of the right shape that authInfoFor did not mint', async () => {
-    next = () => ({ ...authInfoFor(identity(), RESOURCE)!, extra: { identity: { ...identity() } } });
+    next = () => ({ ...authInfoFor(identity(), RESOURCE)!, extra: { caller: { ...identity() } } });
     const result = await call();
     expect(result).toMatchObject({ isError: true });
     expect(ran).toEqual([]);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { z } from 'zod';
 import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
-import { createIdentityLookup, type IdentityLookup } from '@/lib/auth/identity';
+import { createDirectoryLookup, type DirectoryLookup } from '@/lib/directory/workos';
 import { permissionsNeeded, resolveMembership } from '@/lib/endpoint/membership';
 import { parseEnvelope } from '@/lib/wire/envelope';
 import type { UserPrincipal } from '@/lib/auth/principal';
@@ -41,7 +41,7 @@ let issuer: TestIssuer;
 let directory: Listening;
 let server: Listening;
 let config: Config;
-let lookup: IdentityLookup;
+let lookup: DirectoryLookup;
 let catalogDown = false;
 let t = 1_000_000;
 const records: AuditRecord[] = [];
@@ -60,7 +60,7 @@ beforeAll(async () => {
     WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
     WORKOS_API_URL: directory.url,
   });
-  server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, identity: () => lookup }));
+  server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, directory: () => lookup }));
   setAuditSink((record) => records.push(record));
 });
 afterAll(async () => {
@@ -70,7 +70,7 @@ afterAll(async () => {
 beforeEach(() => {
   ran.length = 0;
   records.length = 0;
-  const created = createIdentityLookup(config.workos, { now: () => t, log: () => {} });
+  const created = createDirectoryLookup(config.workos, { now: () => t, log: () => {} });
   if (!created) throw new Error('expected a lookup');
   lookup = created;
 });

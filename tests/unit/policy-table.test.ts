@@ -173,7 +173,7 @@ describe('membership lookup outage', () => {
       requestCount: () => 0,
     };
     const outage = await serveFetchHandler(
-      createMcpEndpoint({ registry: fixture, config: () => issuerConfig, identity: () => down }),
+      createMcpEndpoint({ registry: fixture, config: () => issuerConfig, directory: () => down }),
     );
     try {
       for (const tool of ['admin_panel', 'staff_area', 'notes_manage']) {

@@ -36,11 +36,11 @@ import { withDeadline } from '../util/deadline';
  * and any occurrence of the key in them is redacted anyway.
  */
 
-export const DEFAULT_TTL_MS = 60_000;
+const DEFAULT_TTL_MS = 60_000;
 export const MAX_TTL_MS = 300_000;
-export const DEFAULT_TIMEOUT_MS = 3_000;
-export const DEFAULT_MAX_ENTRIES = 1_000;
-export const DEFAULT_FAILURE_TTL_MS = 2_000;
+const DEFAULT_TIMEOUT_MS = 3_000;
+const DEFAULT_MAX_ENTRIES = 1_000;
+const DEFAULT_FAILURE_TTL_MS = 2_000;
 /** Page size for list calls (the API's maximum). */
 const PAGE_SIZE = 100;
 /** Member lists stop after this many pages (1,000 members); larger organizations are truncated. */
@@ -49,7 +49,7 @@ const MAX_PAGES = 10;
 // What we read from the SDK's deserialized (camelCase) objects; anything else is ignored.
 const RoleSchema = z.object({ slug: z.string().min(1) });
 
-export const OrganizationMembershipSchema = z.object({
+const OrganizationMembershipSchema = z.object({
   userId: z.string().min(1),
   organizationId: z.string().min(1),
   status: z.string(),
@@ -65,7 +65,7 @@ const ListMetadataSchema = z.object({
 
 const membershipPage = z.object({ data: z.array(OrganizationMembershipSchema), listMetadata: ListMetadataSchema });
 
-export const UserProfileSchema = z
+const UserProfileSchema = z
   .object({
     id: z.string().min(1),
     email: z.string(),
@@ -86,7 +86,7 @@ export type UserProfile = z.output<typeof UserProfileSchema>;
 
 const userPage = z.object({ data: z.array(UserProfileSchema), listMetadata: ListMetadataSchema });
 
-export const OrganizationMemberSchema = z.object({
+const OrganizationMemberSchema = z.object({
   userId: z.string(),
   /** Role slugs, the primary role first. */
   roles: z.array(z.string()),
@@ -100,7 +100,7 @@ export type MembershipOptions = {
   permissions?: boolean;
 };
 
-export type IdentityLookup = {
+export type DirectoryLookup = {
   /**
    * The caller's roles in the organization and the permissions those roles grant; no active
    * membership is `{ roles: [], permissions: [] }`.
@@ -113,7 +113,7 @@ export type IdentityLookup = {
   requestCount(): number;
 };
 
-export type IdentityLookupOptions = {
+export type DirectoryLookupOptions = {
   /** How long answers are kept. Default 60 000; values above 300 000 are lowered to it. */
   ttlMs?: number;
   /** Deadline per API request (a member list of several pages makes several). Default 3 000. */
@@ -185,10 +185,10 @@ function deepFreeze<T>(value: T): T {
  * @returns undefined when WorkOS is not configured (`workos` undefined or without an API key).
  * @throws ConfigError when `workos.apiUrl` is not https (or http on a loopback host).
  */
-export function createIdentityLookup(
+export function createDirectoryLookup(
   workos: Config['workos'],
-  options: IdentityLookupOptions = {},
-): IdentityLookup | undefined {
+  options: DirectoryLookupOptions = {},
+): DirectoryLookup | undefined {
   if (!workos?.apiKey) return undefined;
   const ttlMs = Math.min(nonNegative('ttlMs', options.ttlMs, DEFAULT_TTL_MS), MAX_TTL_MS);
   const timeoutMs = nonNegative('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);

@@ -7,8 +7,8 @@ import { EdgeVM } from '@edge-runtime/vm';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UserPrincipal } from '@/lib/auth/principal';
-import { createIdentityLookup, type IdentityLookupOptions } from '@/lib/auth/identity';
-import { permissionsOf } from '@/lib/auth/role-catalog';
+import { createDirectoryLookup, type DirectoryLookupOptions } from '@/lib/directory/workos';
+import { permissionsOf } from '@/lib/directory/role-catalog';
 import { ConfigError } from '@/lib/config';
 import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
 import * as seeded from '@/scripts/local-auth/directory';
@@ -65,10 +65,10 @@ function clock(start = 1_000_000) {
   };
 }
 
-function lookupFor(options: IdentityLookupOptions & { apiKey?: string; url?: string } = {}) {
+function lookupFor(options: DirectoryLookupOptions & { apiKey?: string; url?: string } = {}) {
   const lines: string[] = [];
   const { apiKey = LOCAL_WORKOS_API_KEY, url = apiUrl, ...rest } = options;
-  const lookup = createIdentityLookup({ apiKey, apiUrl: url }, { log: (line) => lines.push(line), ...rest });
+  const lookup = createDirectoryLookup({ apiKey, apiUrl: url }, { log: (line) => lines.push(line), ...rest });
   if (!lookup) throw new Error('expected a lookup');
   return { lookup, lines };
 }
@@ -86,16 +86,16 @@ const call = (
 ): Promise<CallToolResult> => Promise.resolve(tool.handler(tool.input.parse({}), { ...context, principal }));
 const text = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 
-describe('createIdentityLookup', () => {
+describe('createDirectoryLookup', () => {
   it('is undefined when WorkOS is not configured', () => {
-    expect(createIdentityLookup(undefined)).toBeUndefined();
-    expect(createIdentityLookup({ apiKey: LOCAL_WORKOS_API_KEY, apiUrl })).toBeDefined();
+    expect(createDirectoryLookup(undefined)).toBeUndefined();
+    expect(createDirectoryLookup({ apiKey: LOCAL_WORKOS_API_KEY, apiUrl })).toBeDefined();
   });
 
   it('refuses a plain-http API URL that is not loopback', () => {
-    expect(() => createIdentityLookup({ apiKey: 'k', apiUrl: 'http://api.example.com' })).toThrow(ConfigError);
-    expect(() => createIdentityLookup({ apiKey: 'k', apiUrl: 'not a url' })).toThrow(ConfigError);
-    expect(createIdentityLookup({ apiKey: 'k', apiUrl: 'https://api.example.com:8443' })).toBeDefined();
+    expect(() => createDirectoryLookup({ apiKey: 'k', apiUrl: 'http://api.example.com' })).toThrow(ConfigError);
+    expect(() => createDirectoryLookup({ apiKey: 'k', apiUrl: 'not a url' })).toThrow(ConfigError);
+    expect(createDirectoryLookup({ apiKey: 'k', apiUrl: 'https://api.example.com:8443' })).toBeDefined();
   });
 });
 
@@ -586,7 +586,7 @@ describe('org_members tool', () => {
 
   it('lists alice and bob with their roles for alice in org_acme', async () => {
     const { lookup } = lookupFor();
-    const result = await call(orgMembers, user('org_acme', 'user_alice'), { identity: lookup });
+    const result = await call(orgMembers, user('org_acme', 'user_alice'), { directory: lookup });
     expect(result.isError, text(result)).toBeFalsy();
     expect(result.structuredContent).toEqual({
       organizationId: 'org_acme',
@@ -600,7 +600,7 @@ describe('org_members tool', () => {
 
   it('makes one members and one users request for a small organization', async () => {
     const { lookup } = lookupFor();
-    const result = await call(orgMembers, user('org_acme', 'user_alice'), { identity: lookup });
+    const result = await call(orgMembers, user('org_acme', 'user_alice'), { directory: lookup });
     expect(result.isError, text(result)).toBeFalsy();
     expect((result.structuredContent as { members: unknown[] }).members).toHaveLength(2);
     expect(lookup.requestCount()).toBe(2);
@@ -608,7 +608,7 @@ describe('org_members tool', () => {
 
   it('lists only the caller organization', async () => {
     const { lookup } = lookupFor();
-    const result = await call(orgMembers, user('org_globex', 'user_carol'), { identity: lookup });
+    const result = await call(orgMembers, user('org_globex', 'user_carol'), { directory: lookup });
     expect((result.structuredContent as { members: { userId: string }[] }).members.map((m) => m.userId)).toEqual([
       'user_carol',
     ]);
@@ -623,14 +623,14 @@ describe('org_members tool', () => {
   it('says so when the directory is unavailable', async () => {
     const { lookup } = lookupFor({ failureTtlMs: 0 });
     down = true;
-    const result = await call(orgMembers, user('org_acme', 'user_alice'), { identity: lookup });
+    const result = await call(orgMembers, user('org_acme', 'user_alice'), { directory: lookup });
     expect(result.isError).toBe(true);
     expect(text(result)).toBe(DIRECTORY_UNAVAILABLE);
   });
 
   it('refuses a caller without an organization', async () => {
     const { lookup } = lookupFor();
-    const result = await call(orgMembers, user(undefined, 'user_alice'), { identity: lookup });
+    const result = await call(orgMembers, user(undefined, 'user_alice'), { directory: lookup });
     expect(result.isError).toBe(true);
     expect(lookup.requestCount()).toBe(0);
   });
@@ -643,7 +643,7 @@ describe('identity.ts on the Edge', () => {
     const reached: string[] = [];
     const forbid = forbidNodeBuiltins(reached);
     const result = await build({
-      entryPoints: [`${root}/lib/auth/identity.ts`],
+      entryPoints: [`${root}/lib/directory/workos.ts`],
       bundle: true,
       write: false,
       metafile: true,
@@ -671,7 +671,7 @@ describe('identity.ts on the Edge', () => {
     expect(vm.evaluate('typeof require')).toBe('undefined');
     vm.context.__workos = { apiKey: LOCAL_WORKOS_API_KEY, apiUrl };
     // Reads the membership and the role catalog through the worker entry's fetch.
-    const answer = await vm.evaluate(`__identity.createIdentityLookup(__workos).membership('user_bob', 'org_acme')`);
+    const answer = await vm.evaluate(`__identity.createDirectoryLookup(__workos).membership('user_bob', 'org_acme')`);
     expect(JSON.parse(JSON.stringify(answer))).toEqual(MEMBER);
   }, 60_000);
 });

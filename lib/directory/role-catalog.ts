@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 
 // What we read from the SDK's deserialized roles; anything else is ignored.
-export const CatalogRoleSchema = z.object({
+const CatalogRoleSchema = z.object({
   slug: z.string().min(1),
   permissions: z.array(z.string().min(1)),
 });
