@@ -4,6 +4,7 @@ import { ANONYMOUS } from '@/lib/auth/principal';
 import ping from '@/tools/ping';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY, type WorkosApiHandler } from '../local-auth/workos-api';
 import { listen, startIssuer, type Issuer, type Listening } from './loopback';
+import { randomBytes } from 'node:crypto';
 
 /**
  * What every benchmark needs: an RS256 issuer with its JWKS on 127.0.0.1 (loopback.ts),
@@ -52,6 +53,9 @@ export const ALICE = {
   scope: 'notes:read notes:write',
 };
 
+/** Production refuses to start without a request-state key once a primitive asks (notes_delete): one per run. */
+export const BENCH_REQUEST_STATE_KEY = randomBytes(48).toString('base64url');
+
 export async function startFixtures(): Promise<Fixtures> {
   const issuer = await startIssuer();
   const api = createWorkosApiHandler();
@@ -67,6 +71,7 @@ export async function startFixtures(): Promise<Fixtures> {
       MCP_RESOURCE_URL: resource,
       WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
       WORKOS_API_URL: server.url,
+      MCP_REQUEST_STATE_KEY: BENCH_REQUEST_STATE_KEY,
     }),
     token: (resource) => issuer.sign({ ...ALICE, aud: resource }, 3600),
     close: async () => {

@@ -8,6 +8,7 @@ import { createTokenCache } from '@/lib/auth/token-cache';
 import { loadConfig, MAX_BODY_BYTES } from '@/lib/config';
 import { authInfoFor } from '@/lib/endpoint/dispatch';
 import { forwardedRequest } from '@/lib/endpoint/forwarded-request';
+import { BENCH_REQUEST_STATE_KEY } from './fixtures';
 import { gate } from '@/lib/endpoint/gate';
 import { readBodyWithLimit } from '@/lib/http/answers';
 import { evaluate } from '@/lib/policy';
@@ -25,7 +26,12 @@ import { ALICE } from './fixtures';
 const nArg = process.argv.indexOf('--n');
 const N = nArg >= 0 ? Number(process.argv[nArg + 1]) : 20_000;
 const URL_MCP = 'http://127.0.0.1:3000/mcp';
-const config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: 'http://127.0.0.1:1', MCP_RESOURCE_URL: URL_MCP });
+const config = loadConfig({
+  NODE_ENV: 'production',
+  AUTHKIT_DOMAIN: 'http://127.0.0.1:1',
+  MCP_RESOURCE_URL: URL_MCP,
+  MCP_REQUEST_STATE_KEY: BENCH_REQUEST_STATE_KEY,
+});
 const now = Math.floor(Date.now() / 1000);
 const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
 const token = `${'a'.repeat(100)}.${'b'.repeat(500)}.${'c'.repeat(342)}`; // RS256 access-token sized
