@@ -1,10 +1,10 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
-import { describeAccess } from './policy';
+import { type Access, describeAccess } from './policy';
 import type { Registry } from './registry';
 import { satisfyingScopes, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
- * The access map of a registry: who may call which tool. One function feeds `npm run inventory`
+ * The access map of a registry: who may call which tool, read which resource, get which prompt. One function feeds `npm run inventory`
  * (Markdown or JSON) and the landing page, so the two cannot disagree. Pure and Edge-safe.
  */
 
@@ -40,28 +40,57 @@ function annotationFlags(annotations: ToolAnnotations | undefined): AnnotationFl
   return FLAGS.filter(([hint]) => annotations?.[hint] === true).map(([, flag]) => flag);
 }
 
+type AccessColumns = Pick<InventoryRow, 'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org'>;
+
+/** What a policy requires, as the inventory shows it for every primitive. */
+function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns {
+  const requirements = typeof access === 'object' ? access : undefined;
+  const roles = [...(requirements?.roles ?? [])];
+  const permissions = [...(requirements?.permissions ?? [])];
+  const scopes = [...(requirements?.scopes ?? [])];
+  const impliedBy = scopes.flatMap((scope) => satisfyingScopes(scope, hierarchy).filter((s) => s !== scope));
+  return {
+    access: describeAccess(access),
+    scopes,
+    impliedBy: [...new Set(impliedBy)].sort(),
+    roles,
+    permissions,
+    org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
+  };
+}
+
 export function inventoryRows(registry: Registry): InventoryRow[] {
   return registry.tools.map((tool) => {
-    const access = tool.access;
-    const requirements = typeof access === 'object' ? access : undefined;
-    const roles = [...(requirements?.roles ?? [])];
-    const permissions = [...(requirements?.permissions ?? [])];
-    const scopes = [...(requirements?.scopes ?? [])];
-    const impliedBy = scopes.flatMap((scope) =>
-      satisfyingScopes(scope, registry.scopeHierarchy).filter((s) => s !== scope),
-    );
+    const columns = accessColumns(tool.access, registry.scopeHierarchy);
     return {
       tool: tool.name,
       title: tool.title,
-      access: describeAccess(access),
-      scopes,
-      impliedBy: [...new Set(impliedBy)].sort(),
-      roles,
-      permissions,
-      org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
+      ...columns,
       annotations: annotationFlags(tool.annotations),
     };
   });
+}
+
+/** A resource (static URI or template) or a prompt, with the same access columns as a tool. */
+export type PrimitiveRow = { kind: 'resource' | 'prompt'; name: string; uri?: string; title: string } & AccessColumns;
+
+export function primitiveRows(registry: Registry): PrimitiveRow[] {
+  const hierarchy = registry.scopeHierarchy;
+  return [
+    ...registry.resources.map((resource) => ({
+      kind: 'resource' as const,
+      name: resource.name,
+      uri: resource.uri,
+      title: resource.title,
+      ...accessColumns(resource.access, hierarchy),
+    })),
+    ...registry.prompts.map((prompt) => ({
+      kind: 'prompt' as const,
+      name: prompt.name,
+      title: prompt.title,
+      ...accessColumns(prompt.access, hierarchy),
+    })),
+  ];
 }
 
 /** Markdown cells: pipes escaped, line breaks flattened, empty shown as a dash. */
@@ -95,6 +124,41 @@ export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
       cell(row.permissions.join(' ')),
       row.org ? 'required' : '-',
       cell(row.annotations.join(', ')),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const PRIMITIVE_HEADER = [
+  'kind',
+  'name',
+  'uri',
+  'title',
+  'access',
+  'scopes',
+  'implied by',
+  'roles',
+  'permissions',
+  'org',
+] as const;
+
+/** The resources and prompts table; empty when the registry has neither. */
+export function primitivesMarkdown(rows: readonly PrimitiveRow[]): string {
+  if (rows.length === 0) return '';
+  const lines = [`| ${PRIMITIVE_HEADER.join(' | ')} |`, `|${PRIMITIVE_HEADER.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const cells = [
+      row.kind,
+      `\`${row.name}\``,
+      row.uri === undefined ? '-' : `\`${cell(row.uri)}\``,
+      cell(row.title),
+      cell(row.access),
+      cell(row.scopes.join(' ')),
+      cell(row.impliedBy.join(' ')),
+      cell(row.roles.join(' | ')),
+      cell(row.permissions.join(' ')),
+      row.org ? 'required' : '-',
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }

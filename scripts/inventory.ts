@@ -1,4 +1,4 @@
-// The access map of the shipped tools: who may call what, and which issuer/audience is trusted.
+// The access map of the shipped tools, resources and prompts: who may use what, and which issuer/audience is trusted.
 //
 //   npm run inventory            Markdown table (paste into a review or the README)
 //   npm run inventory -- --json  the same rows as JSON, with issuer and audiences
@@ -8,7 +8,14 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '@/lib/config';
-import { hierarchyLines, inventoryJson, inventoryMarkdown, inventoryRows } from '@/lib/inventory';
+import {
+  hierarchyLines,
+  inventoryJson,
+  inventoryMarkdown,
+  inventoryRows,
+  primitiveRows,
+  primitivesMarkdown,
+} from '@/lib/inventory';
 import { registry } from '@/tools';
 
 const USAGE = 'usage: tsx scripts/inventory.ts [--json]';
@@ -53,11 +60,14 @@ function main(): void {
         scopeHierarchy: registry.scopeHierarchy,
         // null means any client the issuer registered may call (ALLOWED_CLIENT_IDS unset).
         approvedClients: config.allowedClientIds ?? null,
+        resourcesAndPrompts: primitiveRows(registry),
       }),
     );
     return;
   }
   process.stdout.write(inventoryMarkdown(rows));
+  const primitives = primitivesMarkdown(primitiveRows(registry));
+  if (primitives) process.stdout.write(`\nResources and prompts:\n\n${primitives}`);
   // An https URL is a Client ID Metadata Document client: the issuer fetched its metadata from there.
   const clients =
     config.allowedClientIds?.map((id) => (id.startsWith('https://') ? `${id} (metadata document)` : id)).join(', ') ??

@@ -1,7 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { inventoryJson, inventoryMarkdown, inventoryRows, type InventoryRow } from '@/lib/inventory';
+import {
+  inventoryJson,
+  inventoryMarkdown,
+  inventoryRows,
+  primitiveRows,
+  primitivesMarkdown,
+  type InventoryRow,
+} from '@/lib/inventory';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { registry } from '@/tools';
 
@@ -193,6 +200,47 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
   });
 });
 
+describe('resources and prompts in the inventory', () => {
+  it('lists every shipped resource and prompt with its policy, as tools are listed', () => {
+    const notes = {
+      access: 'scopes: notes:read; organization required',
+      scopes: ['notes:read'],
+      impliedBy: ['notes:admin'],
+      roles: [],
+      permissions: [],
+      org: true,
+    };
+    expect(primitiveRows(registry)).toEqual([
+      { kind: 'resource', name: 'note', uri: 'notes://{note_id}', title: expect.any(String), ...notes },
+      { kind: 'prompt', name: 'summarize_notes', title: expect.any(String), ...notes },
+    ]);
+    expect(primitiveRows(registry).map((row) => row.name)).toEqual([
+      ...registry.resources.map((r) => r.name),
+      ...registry.prompts.map((p) => p.name),
+    ]);
+  });
+
+  it('prints one table row per resource and prompt, and nothing for a registry without them', () => {
+    const lines = primitivesMarkdown(primitiveRows(registry)).trimEnd().split('\n');
+    expect(lines[0]).toBe('| kind | name | uri | title | access | scopes | implied by | roles | permissions | org |');
+    expect(lines).toHaveLength(2 + registry.resources.length + registry.prompts.length);
+    expect(lines[2]).toMatch(
+      /^\| resource \| `note` \| `notes:\/\/\{note_id\}` \| .+ \| notes:read \| notes:admin \| - \| - \| required \|$/,
+    );
+    const toolsOnly = createRegistry([
+      defineTool({
+        name: 't',
+        title: 'T',
+        description: 't',
+        access: 'public',
+        input: z.object({}),
+        handler: () => jsonResult({}),
+      }),
+    ]);
+    expect(primitivesMarkdown(primitiveRows(toolsOnly))).toBe('');
+  });
+});
+
 describe('the CLI (npx tsx scripts/inventory.ts)', () => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -244,7 +292,8 @@ describe('the CLI (npx tsx scripts/inventory.ts)', () => {
     const result = run([]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe(
-      `${inventoryMarkdown(inventoryRows(registry))}\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n` +
+      `${inventoryMarkdown(inventoryRows(registry))}\nResources and prompts:\n\n${primitivesMarkdown(primitiveRows(registry))}` +
+        '\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n' +
         'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n' +
         'Scope hierarchy: notes:admin implies notes:read notes:write\n',
     );
