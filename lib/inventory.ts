@@ -111,10 +111,17 @@ const HEADER = [
   'annotations',
 ] as const;
 
+/** A Markdown table: the header, its rule, one line per row of cells. */
+function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const cells of rows) lines.push(`| ${cells.join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
-  for (const row of rows) {
-    const cells = [
+  return markdownTable(
+    HEADER,
+    rows.map((row) => [
       `\`${row.tool}\``,
       cell(row.title),
       cell(row.access),
@@ -124,10 +131,8 @@ export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
       cell(row.permissions.join(' ')),
       row.org ? 'required' : '-',
       cell(row.annotations.join(', ')),
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return `${lines.join('\n')}\n`;
+    ]),
+  );
 }
 
 const PRIMITIVE_HEADER = [
@@ -146,9 +151,9 @@ const PRIMITIVE_HEADER = [
 /** The resources and prompts table; empty when the registry has neither. */
 export function primitivesMarkdown(rows: readonly PrimitiveRow[]): string {
   if (rows.length === 0) return '';
-  const lines = [`| ${PRIMITIVE_HEADER.join(' | ')} |`, `|${PRIMITIVE_HEADER.map(() => '---').join('|')}|`];
-  for (const row of rows) {
-    const cells = [
+  return markdownTable(
+    PRIMITIVE_HEADER,
+    rows.map((row) => [
       row.kind,
       `\`${row.name}\``,
       row.uri === undefined ? '-' : `\`${cell(row.uri)}\``,
@@ -159,10 +164,8 @@ export function primitivesMarkdown(rows: readonly PrimitiveRow[]): string {
       cell(row.roles.join(' | ')),
       cell(row.permissions.join(' ')),
       row.org ? 'required' : '-',
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return `${lines.join('\n')}\n`;
+    ]),
+  );
 }
 
 /** One line per implying scope, for the text after the table; empty when there is no hierarchy. */

@@ -1,33 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { bindLoopback, fetchBridge, type Listening } from '../loopback';
 
 /**
  * The bench's own loopback servers (it must not depend on tests/): a node:http listener on
  * 127.0.0.1, a web-standard handler behind it, a free port, and an RS256 issuer serving its JWKS.
  */
 
-export type Listening = { url: string; port: number; close(): Promise<void> };
+export type { Listening } from '../loopback';
 
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Listening> {
+  return bindLoopback(createServer(handler), 'http');
 }
 
 /** A free loopback port (bound to 0 and released; the caller binds it right after). */
@@ -37,25 +20,8 @@ export async function freePort(): Promise<number> {
   return probe.port;
 }
 
-/** node:http -> Request -> handler -> Response, with the whole body buffered like a platform does. */
 export function serveFetchHandler(handler: (request: Request) => Promise<Response>): Promise<Listening> {
-  return listen(async (req, res) => {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers = new Headers();
-      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-      const response = await handler(
-        new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }),
-      );
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
-    } catch {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    }
-  });
+  return listen(fetchBridge(handler));
 }
 
 export type Issuer = Listening & {

@@ -139,7 +139,9 @@ describe('requestState of notes_delete', () => {
   it('tampered with is refused and audited', async () => {
     const id = await newNote('tampered');
     const state = await askToDelete(id);
-    const flipped = `${state.slice(0, -2)}${state.endsWith('A') ? 'B' : 'A'}${state.slice(-1)}`;
+    // The MAC's second-to-last character (always significant) replaced by another: never the same state.
+    const flipped = `${state.slice(0, -2)}${state.at(-2) === 'A' ? 'B' : 'A'}${state.slice(-1)}`;
+    expect(flipped).not.toBe(state);
     const mark = auditMark();
     const tampered = await call(alice, 'notes_delete', { id }, { requestState: flipped, inputResponses: accepted });
     expect(tampered.error).toMatchObject(FIXED);

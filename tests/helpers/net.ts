@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bindLoopback, fetchBridge, PortInUseError, type Listening } from '../../scripts/loopback';
 
 /**
  * A free loopback port, found by binding port 0 and releasing it. Another process can take it before
@@ -22,17 +23,6 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** A server could not bind its port because something else holds it (EADDRINUSE). */
-export class PortInUseError extends Error {
-  constructor(
-    readonly port: number,
-    detail = '',
-  ) {
-    super(`port ${port} is already in use${detail ? `:\n${detail}` : ''}`);
-    this.name = 'PortInUseError';
-  }
-}
-
 /** How many fresh ports a start gets before a PortInUseError is the test's failure. */
 export const PORT_ATTEMPTS = 5;
 
@@ -50,53 +40,14 @@ export async function retryOnPortInUse<T>(start: () => Promise<T>, attempts = PO
   }
 }
 
-export type Listening = { url: string; port: number; close(): Promise<void> };
+export type { Listening } from '../../scripts/loopback';
+export { PortInUseError } from '../../scripts/loopback';
 
-export async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  port = 0,
-): Promise<Listening> {
-  const server: Server = createServer(handler);
-  // A taken port rejects (PortInUseError) instead of leaving the caller waiting forever.
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
-    server.once('error', failed);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', failed);
-      resolve();
-    });
-  });
-  const actual = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${actual}`,
-    port: actual,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, port = 0): Promise<Listening> {
+  return bindLoopback(createServer(handler), 'http', port);
 }
 
 /** Serves a web-standard handler over real HTTP on 127.0.0.1 (for in-process endpoint tests). */
-export async function serveFetchHandler(handler: (request: Request) => Promise<Response>): Promise<Listening> {
-  return listen(async (req, res) => {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const headers = new Headers();
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-      const response = await handler(
-        new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }),
-      );
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
-    } catch {
-      // A handler that throws is a bug the test should see as a 500, not an unhandled rejection.
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    }
-  });
+export function serveFetchHandler(handler: (request: Request) => Promise<Response>): Promise<Listening> {
+  return listen(fetchBridge(handler));
 }

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Listening } from './net';
+import { bindLoopback, type Listening } from '../../scripts/loopback';
 
 export type Certificate = { key: string; cert: string };
 
@@ -49,26 +48,9 @@ export function selfSignedCertificate(): Certificate {
 }
 
 /** An HTTPS server on 127.0.0.1 and a free port; `url` is its origin. */
-export async function listenHttps(
+export function listenHttps(
   certificate: Certificate,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<Listening> {
-  const server: Server = createServer(certificate, handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return bindLoopback(createServer(certificate, handler), 'https');
 }
