@@ -99,17 +99,21 @@ function cell(value: string): string {
   return text === '' ? '-' : text;
 }
 
-const HEADER = [
-  'tool',
-  'title',
-  'access',
-  'scopes',
-  'implied by',
-  'roles',
-  'permissions',
-  'org',
-  'annotations',
-] as const;
+/** The columns every primitive's row has: what its policy requires. */
+const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org'] as const;
+
+function accessCells(row: AccessColumns): string[] {
+  return [
+    cell(row.access),
+    cell(row.scopes.join(' ')),
+    cell(row.impliedBy.join(' ')),
+    cell(row.roles.join(' | ')),
+    cell(row.permissions.join(' ')),
+    row.org ? 'required' : '-',
+  ];
+}
+
+const HEADER = ['tool', 'title', ...ACCESS_HEADER, 'annotations'] as const;
 
 /** A Markdown table: the header, its rule, one line per row of cells. */
 function markdownTable(header: readonly string[], rows: readonly string[][]): string {
@@ -121,32 +125,11 @@ function markdownTable(header: readonly string[], rows: readonly string[][]): st
 export function inventoryMarkdown(rows: readonly InventoryRow[]): string {
   return markdownTable(
     HEADER,
-    rows.map((row) => [
-      `\`${row.tool}\``,
-      cell(row.title),
-      cell(row.access),
-      cell(row.scopes.join(' ')),
-      cell(row.impliedBy.join(' ')),
-      cell(row.roles.join(' | ')),
-      cell(row.permissions.join(' ')),
-      row.org ? 'required' : '-',
-      cell(row.annotations.join(', ')),
-    ]),
+    rows.map((row) => [`\`${row.tool}\``, cell(row.title), ...accessCells(row), cell(row.annotations.join(', '))]),
   );
 }
 
-const PRIMITIVE_HEADER = [
-  'kind',
-  'name',
-  'uri',
-  'title',
-  'access',
-  'scopes',
-  'implied by',
-  'roles',
-  'permissions',
-  'org',
-] as const;
+const PRIMITIVE_HEADER = ['kind', 'name', 'uri', 'title', ...ACCESS_HEADER] as const;
 
 /** The resources and prompts table; empty when the registry has neither. */
 export function primitivesMarkdown(rows: readonly PrimitiveRow[]): string {
@@ -158,12 +141,7 @@ export function primitivesMarkdown(rows: readonly PrimitiveRow[]): string {
       `\`${row.name}\``,
       row.uri === undefined ? '-' : `\`${cell(row.uri)}\``,
       cell(row.title),
-      cell(row.access),
-      cell(row.scopes.join(' ')),
-      cell(row.impliedBy.join(' ')),
-      cell(row.roles.join(' | ')),
-      cell(row.permissions.join(' ')),
-      row.org ? 'required' : '-',
+      ...accessCells(row),
     ]),
   );
 }
