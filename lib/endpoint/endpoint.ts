@@ -343,20 +343,26 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
   ): ServeSet {
     const { registry } = options;
     const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
-    const offers = {
-      resources: registry.resources.length > 0,
-      prompts: registry.prompts.length > 0,
-      completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
-    };
     if (only?.decision.effect === 'allow') {
+      // The one call's primitive, and only the capabilities it needs: nothing else is asked of this
+      // server in this request, and registering the rest per request was a measurable cost.
       const { primitive } = only;
       return {
         tools: primitive.kind === 'tool' ? [primitive.definition] : [],
         resources: primitive.kind === 'resource' ? [primitive.definition] : [],
         prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
-        offers,
+        offers: {
+          resources: primitive.kind === 'resource',
+          prompts: primitive.kind === 'prompt',
+          completions: primitive.kind !== 'tool' && primitive.definition.complete !== undefined,
+        },
       };
     }
+    const offers = {
+      resources: registry.resources.length > 0,
+      prompts: registry.prompts.length > 0,
+      completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
+    };
     const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
       definitions.filter((definition) =>
         isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
