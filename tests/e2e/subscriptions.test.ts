@@ -1,34 +1,13 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  auditRecords,
-  MCP_HEADERS,
-  readRpc,
-  rpc,
-  startApp,
-  type RunningApp,
-  modernMeta,
-  MODERN_HEADERS,
-} from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { describe, expect, it } from 'vitest';
+import { auditRecords, MCP_HEADERS, readRpc, rpc, modernMeta, MODERN_HEADERS } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 
 /**
  * Subscriptions are refused, honestly, on Edge: `subscriptions/listen` answers -32601 at once on
  * both wires, holds no stream, counts against no limit, and no capability advertises listChanged.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
-let endpoint: string;
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer });
-  endpoint = `${app.url}/mcp`;
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
-});
+const stack = useAppWithIssuer();
 
 const META = modernMeta('listen-test');
 const MODERN = MODERN_HEADERS;
@@ -36,17 +15,23 @@ const modern = (method: string, params: Record<string, unknown> = {}, id = 1) =>
   JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } });
 const listen = (id = 1) => modern('subscriptions/listen', { notifications: { toolsListChanged: true } }, id);
 const token = () =>
-  issuer.sign({ aud: endpoint, sub: 'user_bob', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
+  stack.issuer.sign({
+    aud: stack.endpoint,
+    sub: 'user_bob',
+    org_id: 'org_acme',
+    client_id: 'client_1',
+    scope: 'openid',
+  });
 
 /** Posts and reads the whole body within `ms`: a held-open stream fails this. */
 async function postComplete(body: string, headers: Record<string, string>, ms = 5_000) {
-  const response = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(ms) });
+  const response = await fetch(stack.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(ms) });
   return { response, text: await response.text() };
 }
 
 describe('subscriptions/listen on Edge', () => {
   it('anonymous listen on 2026-07-28 is answered at once with -32601, no stream, one audit record', async () => {
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     const { response, text } = await postComplete(listen(), { ...MODERN, 'mcp-method': 'subscriptions/listen' });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
@@ -54,7 +39,7 @@ describe('subscriptions/listen on Edge', () => {
       id: 1,
       error: { code: -32601, data: { reason: 'subscriptions_unsupported' } },
     });
-    const records = auditRecords(app.output()).slice(before);
+    const records = auditRecords(stack.app.output()).slice(before);
     expect(records).toEqual([
       expect.objectContaining({
         type: 'request_rejected',
@@ -125,7 +110,7 @@ describe('subscriptions/listen on Edge', () => {
     // whose client resets the connection, tools/list included (see client-abort.test.ts and the
     // README). That log is not from this code; anything else (the SDK's stream teardown) would be.
     const uncaught = () =>
-      app
+      stack.app
         .output()
         .split('\n')
         .filter((line) => /uncaught|unhandled/i.test(line));
@@ -133,7 +118,7 @@ describe('subscriptions/listen on Edge', () => {
     await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
         const controller = new AbortController();
-        const pending = fetch(endpoint, {
+        const pending = fetch(stack.endpoint, {
           method: 'POST',
           headers: { ...MODERN, 'mcp-method': 'subscriptions/listen' },
           body: listen(i),
@@ -152,7 +137,7 @@ describe('subscriptions/listen on Edge', () => {
   });
 
   it('the 2025-11-25 wire answers listen in-band with -32601 too', async () => {
-    const response = await fetch(endpoint, {
+    const response = await fetch(stack.endpoint, {
       method: 'POST',
       headers: MCP_HEADERS,
       body: rpc('subscriptions/listen', {}),
@@ -164,7 +149,7 @@ describe('subscriptions/listen on Edge', () => {
 
 describe('listChanged is advertised for nothing', () => {
   it('server/discover (2026-07-28) and initialize (2025-11-25) both say listChanged false', async () => {
-    const discover = await fetch(endpoint, {
+    const discover = await fetch(stack.endpoint, {
       method: 'POST',
       headers: { ...MODERN, 'mcp-method': 'server/discover' },
       body: modern('server/discover'),
@@ -172,7 +157,7 @@ describe('listChanged is advertised for nothing', () => {
     const discovered = (await readRpc(discover)) as {
       result: { capabilities: Record<string, { listChanged?: boolean }> };
     };
-    const init = await fetch(endpoint, {
+    const init = await fetch(stack.endpoint, {
       method: 'POST',
       headers: MCP_HEADERS,
       body: rpc('initialize', {
@@ -191,9 +176,9 @@ describe('listChanged is advertised for nothing', () => {
   });
 
   it('the real v2 client in auto opens no subscription stream', async () => {
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     const client = new Client({ name: 'auto', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
-    await client.connect(new StreamableHTTPClientTransport(new URL(endpoint)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(stack.endpoint)));
     try {
       expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
       expect(client.getServerCapabilities()?.tools?.listChanged).not.toBe(true);
@@ -201,7 +186,7 @@ describe('listChanged is advertised for nothing', () => {
       await client.close();
     }
     expect(
-      auditRecords(app.output())
+      auditRecords(stack.app.output())
         .slice(before)
         .filter((r) => r.method === 'subscriptions/listen'),
     ).toHaveLength(0);

@@ -1,26 +1,14 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, readRpc, startApp, type RunningApp, modernMeta } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { describe, expect, it } from 'vitest';
+import { auditRecords, readRpc, modernMeta } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 
 /**
  * Spec order on the 2026-07-28 wire, against the built app: the mirrored headers are checked
  * against the body before authentication and policy. A disagreement is 400 / -32020 with no
  * challenge, no tool run, and exactly one audit record.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
-let endpoint: string;
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer });
-  endpoint = `${app.url}/mcp`;
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
-});
+const stack = useAppWithIssuer();
 
 const META = modernMeta('wire-test');
 const call = (name: string) =>
@@ -34,14 +22,20 @@ const headers = (method: string, name: string, extra: Record<string, string> = {
   ...extra,
 });
 const token = () =>
-  issuer.sign({ aud: endpoint, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid' });
+  stack.issuer.sign({
+    aud: stack.endpoint,
+    sub: 'user_alice',
+    org_id: 'org_acme',
+    client_id: 'client_1',
+    scope: 'openid',
+  });
 
 async function refused(response: Response, before: number, reason: string) {
   expect(response.status).toBe(400);
   expect(response.headers.get('www-authenticate')).toBeNull();
   expect(response.headers.get('content-type')).toMatch(/application\/json/);
   expect(await response.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32020, data: { reason } } });
-  const records = auditRecords(app.output()).slice(before);
+  const records = auditRecords(stack.app.output()).slice(before);
   expect(records).toHaveLength(1);
   expect(records[0]).toMatchObject({ type: 'request_rejected', reason, status: 400, method: 'tools/call' });
   // Nothing ran: no tool_call record at all.
@@ -50,8 +44,8 @@ async function refused(response: Response, before: number, reason: string) {
 
 describe('header/body mismatch on 2026-07-28', () => {
   it('Mcp-Name names a public tool while the body calls a private one: 400 -32020, not a 401 challenge', async () => {
-    const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, {
+    const before = auditRecords(stack.app.output()).length;
+    const response = await fetch(stack.endpoint, {
       method: 'POST',
       headers: headers('tools/call', 'ping'),
       body: call('whoami'),
@@ -60,8 +54,8 @@ describe('header/body mismatch on 2026-07-28', () => {
   });
 
   it('Mcp-Name names a private tool while the body calls a public one, signed in: 400, ping never runs', async () => {
-    const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, {
+    const before = auditRecords(stack.app.output()).length;
+    const response = await fetch(stack.endpoint, {
       method: 'POST',
       headers: headers('tools/call', 'whoami', { authorization: `Bearer ${await token()}` }),
       body: call('ping'),
@@ -70,8 +64,8 @@ describe('header/body mismatch on 2026-07-28', () => {
   });
 
   it('Mcp-Method names tools/list while the body is a tools/call: 400 -32020', async () => {
-    const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, {
+    const before = auditRecords(stack.app.output()).length;
+    const response = await fetch(stack.endpoint, {
       method: 'POST',
       headers: headers('tools/list', 'whoami'),
       body: call('whoami'),
@@ -80,8 +74,8 @@ describe('header/body mismatch on 2026-07-28', () => {
   });
 
   it('the checks run before token verification: a bad token with a mismatch is still 400 -32020', async () => {
-    const before = auditRecords(app.output()).length;
-    const response = await fetch(endpoint, {
+    const before = auditRecords(stack.app.output()).length;
+    const response = await fetch(stack.endpoint, {
       method: 'POST',
       headers: headers('tools/call', 'ping', { authorization: 'Bearer not-a-jwt' }),
       body: call('whoami'),
@@ -90,10 +84,14 @@ describe('header/body mismatch on 2026-07-28', () => {
   });
 
   it('headers that agree pass through to the usual answers (ping 200, anonymous whoami 401)', async () => {
-    const ping = await fetch(endpoint, { method: 'POST', headers: headers('tools/call', 'ping'), body: call('ping') });
+    const ping = await fetch(stack.endpoint, {
+      method: 'POST',
+      headers: headers('tools/call', 'ping'),
+      body: call('ping'),
+    });
     expect(ping.status).toBe(200);
     expect(await readRpc(ping)).toMatchObject({ result: { structuredContent: { pong: true } } });
-    const whoami = await fetch(endpoint, {
+    const whoami = await fetch(stack.endpoint, {
       method: 'POST',
       headers: headers('tools/call', 'whoami'),
       body: call('whoami'),
@@ -111,13 +109,13 @@ describe('header/body mismatch on 2026-07-28', () => {
       { name: 'wire-v2', version: '1.0.0' },
       { versionNegotiation: { mode: { pin: '2026-07-28' } } },
     );
-    await client.connect(new StreamableHTTPClientTransport(new URL(endpoint), { fetch: rewriting }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(stack.endpoint), { fetch: rewriting }));
     try {
       expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
       expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({
         structuredContent: { pong: true },
       });
-      const before = auditRecords(app.output()).length;
+      const before = auditRecords(stack.app.output()).length;
       const outcome = await client.callTool({ name: 'whoami', arguments: {} }).then(
         () => 'ran',
         (error: unknown) => (error as { code?: number }).code,
@@ -125,7 +123,7 @@ describe('header/body mismatch on 2026-07-28', () => {
       expect(outcome).toBe(-32020);
       // The client re-lists tools and retries a -32020 call once (its evict-refetch-retry path):
       // two refused requests, one record each, and no tool_call record.
-      const records = auditRecords(app.output()).slice(before);
+      const records = auditRecords(stack.app.output()).slice(before);
       expect(records).toHaveLength(2);
       for (const record of records)
         expect(record).toMatchObject({ type: 'request_rejected', reason: 'name_header_mismatch', status: 400 });
