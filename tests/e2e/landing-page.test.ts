@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectSnippets } from '@/app/_landing/connect-snippets';
-import { inventoryRows } from '@/lib/inventory';
+import { inventoryRows, primitiveRows } from '@/lib/inventory';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from '../helpers/app';
 import { launchChromium } from '../helpers/browser';
@@ -76,6 +76,18 @@ describe('landing page', () => {
       const expected = inventoryRows(registry).map((row) => ({ tool: row.tool, access: row.access }));
       expect(shown).toEqual(expected);
       expect(shown).toHaveLength(registry.tools.length);
+
+      // Resources and prompts, under the same policies, from the inventory's rows too.
+      const primitives = await page.locator('#primitive-map tr[data-primitive]').evaluateAll((rows) =>
+        rows.map((row) => ({
+          primitive: row.getAttribute('data-primitive'),
+          access: row.querySelector('[data-field="access"]')?.textContent ?? null,
+        })),
+      );
+      expect(primitives).toEqual(
+        primitiveRows(registry).map((row) => ({ primitive: `${row.kind}:${row.name}`, access: row.access })),
+      );
+      expect(primitives).toHaveLength(registry.resources.length + registry.prompts.length);
 
       // Nothing but the app itself is fetched: no external fonts, scripts or images.
       const origin = new URL(app.url).origin;
