@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { edgeBundleReport, kb, type BundleReport } from '../checks/bundle-size';
+import { compileInProcessBench } from './compile';
 import {
   log,
   machine,
@@ -38,11 +39,12 @@ import { ensureVariants, VARIANT_NOTES, VARIANTS } from './variants';
 
 async function runInProcessChild(flags: Flags, outDir: string): Promise<InProcessResult> {
   const resultFile = join(outDir, `.inproc-${process.pid}.json`);
-  const script = new URL('./inprocess.ts', import.meta.url).pathname;
+  // Compiled as the deployment compiles it (compile.ts), and run by plain node: no tsx loader.
+  const script = await compileInProcessBench(outDir);
   const profileArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : [];
   // stdout is /dev/null so the "stdout" audit variant pays for real writes without flooding this terminal.
   const devNull = openSync('/dev/null', 'w');
-  const child = spawn(process.execPath, [...profileArgs, ...process.execArgv, script], {
+  const child = spawn(process.execPath, [...profileArgs, script], {
     stdio: ['ignore', devNull, 'inherit'],
     env: { ...process.env, BENCH_CHILD_FLAGS: JSON.stringify(flags), BENCH_CHILD_RESULT: resultFile },
   });
