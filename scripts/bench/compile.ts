@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -8,8 +8,9 @@ import { build } from 'esbuild';
  * prebuilt `node_modules` code of the bare handler and the peers never pays. Dependencies stay
  * external (loaded from node_modules as usual); only this repository's TypeScript is compiled.
  */
-export async function compileInProcessBench(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'inprocess.bundle.mjs');
+export async function compileInProcessBench(): Promise<string> {
+  // Inside the repository whatever --out-dir says, so the external packages resolve from node_modules.
+  const outfile = join(resolve(new URL('../..', import.meta.url).pathname), 'bench-results', '.inprocess.bundle.mjs');
   await build({
     entryPoints: [new URL('./inprocess.ts', import.meta.url).pathname],
     bundle: true,

@@ -40,7 +40,7 @@ import { ensureVariants, VARIANT_NOTES, VARIANTS } from './variants';
 async function runInProcessChild(flags: Flags, outDir: string): Promise<InProcessResult> {
   const resultFile = join(outDir, `.inproc-${process.pid}.json`);
   // Compiled as the deployment compiles it (compile.ts), and run by plain node: no tsx loader.
-  const script = await compileInProcessBench(outDir);
+  const script = await compileInProcessBench();
   const profileArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : [];
   // stdout is /dev/null so the "stdout" audit variant pays for real writes without flooding this terminal.
   const devNull = openSync('/dev/null', 'w');
