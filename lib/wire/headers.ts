@@ -1,5 +1,5 @@
 import { classifyInboundRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
-import type { Envelope } from './envelope';
+import { type Envelope, isPlainObject } from './envelope';
 
 /**
  * The 2026-07-28 mirrored headers (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) checked
@@ -88,9 +88,6 @@ function nameInBody(method: string, params: unknown): string | undefined {
 
 /** The SDK's own test for a modern revision (a plain string comparison, so any later-sorting value counts). */
 const FIRST_MODERN_REVISION = '2026-07-28';
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The SDK's envelope claim: the reserved protocol-version key in a single message's `params._meta`. */
 function claimsEnvelope(message: unknown): boolean {
