@@ -37,6 +37,14 @@ export type CallerContext = {
 // merely has the right shape (from anywhere else) is treated as anonymous.
 const minted = new WeakSet<CallerContext>();
 
+// The resource as a URL, parsed once per configured value rather than on every request; the SDK
+// only reads it (to compare and to derive the metadata URL).
+let resource: { text: string; url: URL } | undefined;
+function resourceUrlOf(text: string): URL {
+  if (resource?.text !== text) resource = { text, url: new URL(text) };
+  return resource.url;
+}
+
 /** AuthInfo for the SDK: the caller only. `token` stays empty so no handler or log can echo it. */
 export function authInfoFor(caller: CallerContext, resourceUrl: string): AuthInfo | undefined {
   Object.freeze(caller);
@@ -47,7 +55,7 @@ export function authInfoFor(caller: CallerContext, resourceUrl: string): AuthInf
     clientId: principal.kind === 'user' ? (principal.clientId ?? '') : '',
     scopes: principal.kind === 'user' ? principal.scopes : [],
     ...(principal.kind === 'user' ? { expiresAt: principal.expiresAt } : {}),
-    resource: new URL(resourceUrl),
+    resource: resourceUrlOf(resourceUrl),
     extra: { caller },
   };
 }

@@ -22,6 +22,11 @@ export type ServeSet = {
   prompts?: readonly PromptDefinition[];
   /** Declared whenever the registry has such primitives, so a caller who sees none gets an empty list, not -32601. */
   offers?: { resources: boolean; prompts: boolean; completions: boolean };
+  /**
+   * A lone `tools/list`: the server answers it from the cached listing of `tools` and registers
+   * nothing, since registering every visible primitive per request was most of a listing's cost.
+   */
+  listOnly?: boolean;
 };
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
@@ -68,6 +73,7 @@ export function handlerFor(
     prompts.map(idOf).join(','),
     `${offers.resources}${offers.prompts}${offers.completions}`,
     requestState ? idOf(requestState) : '-',
+    set.listOnly ? 'list' : 'serve',
   ].join(':');
   let handler = handlers.get(key);
   if (!handler) {
@@ -88,12 +94,15 @@ export function handlerFor(
     const listing = cachedListing(set.tools);
     handler = createMcpHandler(
       (server: McpServer) => {
-        const wrap = { hierarchy, requestState };
-        for (const tool of set.tools) registerTool(server, tool, wrap);
-        for (const resource of resources) registerResource(server, resource, wrap);
-        for (const prompt of prompts) registerPrompt(server, prompt, wrap);
-        if (offers.completions) registerCompletion(server, { resources, prompts }, wrap);
-        // tools/list computed once per visible set (lib/endpoint/listing.ts), not per request.
+        if (!set.listOnly) {
+          const wrap = { hierarchy, requestState };
+          for (const tool of set.tools) registerTool(server, tool, wrap);
+          for (const resource of resources) registerResource(server, resource, wrap);
+          for (const prompt of prompts) registerPrompt(server, prompt, wrap);
+          if (offers.completions) registerCompletion(server, { resources, prompts }, wrap);
+        }
+        // tools/list computed once per visible set (lib/endpoint/listing.ts), not per request; last,
+        // because the SDK installs its own tools/list handler when the first tool is registered.
         listing(server);
       },
       { serverInfo: SERVER_INFO, ...options },

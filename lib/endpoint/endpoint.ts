@@ -367,6 +367,9 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       definitions.filter((definition) =>
         isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
       );
+    // A lone tools/list needs the caller's listing and nothing registered (lib/endpoint/dispatch.ts).
+    if (!envelope.batch && envelope.method === 'tools/list')
+      return { tools: visible(registry.tools), offers, listOnly: true };
     return {
       tools: visible(registry.tools),
       resources: visible(registry.resources),
