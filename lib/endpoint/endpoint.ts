@@ -279,6 +279,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       return challengeResponse(gated.challenge, config, id);
     }
 
+    let calls: CallerContext['calls'];
     const caller: CallerContext = {
       principal,
       membership,
@@ -286,7 +287,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       lookup: directoryLookup,
       begin: (key) => trail.begin(key),
       write: (record) => trail.write(record),
-      calls: boundCalls(gated.calls),
+      // Built on first read: only a request that echoes or mints a request state asks for it.
+      get calls() {
+        calls ??= boundCalls(gated.calls);
+        return calls;
+      },
     };
     // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
     const forwarded = forwardedRequest(request, bytes, authInfoFor(caller, config.resourceUrl));
