@@ -310,6 +310,18 @@ export function createDirectoryLookup(
       return RoleCatalogSchema.parse({ data: list.data }).data;
     });
 
+  // The answer last built from one cached roles list (unique to its user and organization) and a
+  // catalog: while both stay cached, callers get the same frozen object and can recognize it
+  // (lib/endpoint/endpoint.ts reuses the tool list it decided for that answer).
+  const answers = new WeakMap<readonly string[], { catalog: readonly CatalogRole[] | undefined; answer: Membership }>();
+  const answerFor = (roles: readonly string[], catalog: readonly CatalogRole[] | undefined): Membership => {
+    const known = answers.get(roles);
+    if (known && known.catalog === catalog) return known.answer;
+    const answer: Membership = deepFreeze({ roles, permissions: catalog ? permissionsOf(roles, catalog) : [] });
+    answers.set(roles, { catalog, answer });
+    return answer;
+  };
+
   return {
     membership: async (userId, organizationId, { permissions = true } = {}) => {
       // Both at once: on a cold cache the caller waits for one round trip, not two.
@@ -318,9 +330,9 @@ export function createDirectoryLookup(
         permissions ? roleCatalog(organizationId) : undefined,
       ]);
       if (roles === 'unavailable') return 'unavailable';
-      if (!catalog || roles.length === 0) return deepFreeze({ roles, permissions: [] });
+      if (!catalog || roles.length === 0) return answerFor(roles, undefined);
       if (catalog === 'unavailable') return 'unavailable';
-      return deepFreeze({ roles, permissions: permissionsOf(roles, catalog) });
+      return answerFor(roles, catalog);
     },
 
     user: (userId) =>

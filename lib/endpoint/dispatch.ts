@@ -38,6 +38,10 @@ const handlers = new Map<string, Handler>();
 // registry's frozen scope hierarchy is keyed the same way.
 const ids = new WeakMap<object, number>();
 let nextId = 0;
+const keys = new WeakMap<
+  object,
+  { listTtlMs: number; hierarchy: ScopeHierarchy; requestState: RequestStateHooks | undefined; key: string }
+>();
 function idOf(definition: object): number {
   let id = ids.get(definition);
   if (id === undefined) {
@@ -65,16 +69,25 @@ export function handlerFor(
     prompts: prompts.length > 0,
     completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
   };
-  const key = [
-    listTtlMs,
-    idOf(hierarchy),
-    set.tools.map(idOf).join(','),
-    resources.map(idOf).join(','),
-    prompts.map(idOf).join(','),
-    `${offers.resources}${offers.prompts}${offers.completions}`,
-    requestState ? idOf(requestState) : '-',
-    set.listOnly ? 'list' : 'serve',
-  ].join(':');
+  // A frozen set seen before (the endpoint reuses them) keeps its key; anything else is keyed afresh.
+  const reusable = [serve, set.tools, set.resources ?? [], set.prompts ?? []].every((part) => Object.isFrozen(part));
+  const known = reusable ? keys.get(serve) : undefined;
+  let key: string;
+  if (known && known.listTtlMs === listTtlMs && known.hierarchy === hierarchy && known.requestState === requestState)
+    key = known.key;
+  else {
+    key = [
+      listTtlMs,
+      idOf(hierarchy),
+      set.tools.map(idOf).join(','),
+      resources.map(idOf).join(','),
+      prompts.map(idOf).join(','),
+      `${offers.resources}${offers.prompts}${offers.completions}`,
+      requestState ? idOf(requestState) : '-',
+      set.listOnly ? 'list' : 'serve',
+    ].join(':');
+    if (reusable) keys.set(serve, { listTtlMs, hierarchy, requestState, key });
+  }
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();

@@ -222,3 +222,24 @@ describe('reading the role catalog only when needed', () => {
     expect(await resolveMembership(alice, lookup)).toBe('unavailable');
   });
 });
+
+describe('a tools/list follows the directory answer, request after request', () => {
+  it('shows and hides role and permission tools as the same token is answered differently', async () => {
+    const admin = Object.freeze({ roles: Object.freeze(['admin']), permissions: Object.freeze(['members:read']) });
+    const member = Object.freeze({ roles: Object.freeze(['member']), permissions: Object.freeze([]) });
+    let answer: typeof admin | typeof member | 'unavailable' = admin;
+    const real = lookup;
+    // The same token each time, so the verifier hands the endpoint the same principal object.
+    lookup = { ...real, membership: async () => answer };
+    const alice = await token('user_alice');
+    const shown = async () => (await listNames(alice)).filter((n) => n !== 'open');
+    expect(await shown()).toEqual(['members_export', 'admin_panel']);
+    expect(await shown()).toEqual(['members_export', 'admin_panel']);
+    answer = member;
+    expect(await shown()).toEqual([]);
+    answer = 'unavailable';
+    expect(await listNames(alice)).toEqual(['open']);
+    answer = admin;
+    expect(await shown()).toEqual(['members_export', 'admin_panel']);
+  });
+});
