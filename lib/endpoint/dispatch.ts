@@ -38,6 +38,7 @@ const handlers = new Map<string, Handler>();
 // registry's frozen scope hierarchy is keyed the same way.
 const ids = new WeakMap<object, number>();
 let nextId = 0;
+const NONE: readonly never[] = Object.freeze([]);
 const keys = new WeakMap<
   object,
   { listTtlMs: number; hierarchy: ScopeHierarchy; requestState: RequestStateHooks | undefined; key: string }
@@ -62,15 +63,16 @@ export function handlerFor(
   requestState?: RequestStateHooks,
 ): Handler {
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
-  const resources = set.resources ?? [];
-  const prompts = set.prompts ?? [];
+  const resources = set.resources ?? NONE;
+  const prompts = set.prompts ?? NONE;
   const offers = set.offers ?? {
     resources: resources.length > 0,
     prompts: prompts.length > 0,
     completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
   };
   // A frozen set seen before (the endpoint reuses them) keeps its key; anything else is keyed afresh.
-  const reusable = [serve, set.tools, set.resources ?? [], set.prompts ?? []].every((part) => Object.isFrozen(part));
+  const reusable =
+    Object.isFrozen(serve) && Object.isFrozen(set.tools) && Object.isFrozen(resources) && Object.isFrozen(prompts);
   const known = reusable ? keys.get(serve) : undefined;
   let key: string;
   if (known && known.listTtlMs === listTtlMs && known.hierarchy === hierarchy && known.requestState === requestState)
