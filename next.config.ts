@@ -6,6 +6,8 @@ import { PHASE_DEVELOPMENT_SERVER } from 'next/constants';
 const nextConfig: NextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
+  // next build type-checks only what ships: tests (tsc --noEmit in CI checks them) can never block a deploy.
+  typescript: { tsconfigPath: 'tsconfig.build.json' },
 };
 
 /** The development request-state key, kept like scripts/local-auth keeps its keys: generated once, gitignored. */

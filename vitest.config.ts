@@ -7,7 +7,8 @@ export const SOAK_FILES = 'tests/soak/**/*.test.ts';
 export default defineConfig({
   resolve: { alias: { '@': fileURLToPath(new URL('./', import.meta.url)) } },
   test: {
-    include: ['tests/**/*.test.ts'],
+    // tools/: an example's tests live beside it, so removing its folder removes them too.
+    include: ['tests/**/*.test.ts', 'tools/**/*.test.ts'],
     exclude: [...configDefaults.exclude, SOAK_FILES],
     // Builds the app once (next build) for the tests that run it with next start.
     globalSetup: ['tests/helpers/global-setup.ts'],

@@ -1,7 +1,11 @@
+import { notesScopeHierarchy } from './notes'; // the notes example
+
 /**
- * The one place a scope implies others (SEP-2350). A token granted `notes:admin` may call every
- * tool that requires `notes:read` or `notes:write`; the registry refuses cycles and unknown scopes.
+ * The one place a scope implies others (SEP-2350): an entry `'billing:admin': ['billing:read']` lets
+ * a token granted `billing:admin` call what requires `billing:read`. The registry refuses cycles and
+ * scopes no primitive requires.
  */
-export const scopeHierarchy = {
-  'notes:admin': ['notes:read', 'notes:write'],
-} as const;
+// biome-ignore format: one entry a line, so a hand edit is already formatted
+export const scopeHierarchy: Readonly<Record<string, readonly string[]>> = {
+  ...notesScopeHierarchy, // the notes example
+};

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@/lib/config';
-import { resolveNotesBackend } from '@/tools/notes/store';
 import { PROJECT_ROOT } from '../helpers/edge';
 
 /**
@@ -22,7 +21,7 @@ function devEnv(text: string): Record<string, string | undefined> {
 const localAuthServerStarts = (env: Record<string, string | undefined>) => !env.AUTHKIT_DOMAIN;
 
 describe('.env.example copied to .env.local', () => {
-  it('keeps npm run dev on the local authorization server, the local endpoint and the local stores', () => {
+  it('keeps npm run dev on the local authorization server and the local endpoint', () => {
     const env = devEnv(example);
     expect(localAuthServerStarts(env)).toBe(true);
     expect(loadConfig(env)).toMatchObject({
@@ -33,7 +32,6 @@ describe('.env.example copied to .env.local', () => {
       audiences: ['http://localhost:3000/mcp'],
       workos: { apiUrl: 'http://localhost:4000' },
     });
-    expect(resolveNotesBackend(env)).toMatchObject({ driver: 'http', base: 'http://127.0.0.1:4100' });
   });
 
   it('switches to AuthKit only when its AUTHKIT_DOMAIN line is uncommented', () => {

@@ -1,7 +1,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/oauth-client/flow';
-import { startStack, type Stack } from '../helpers/stack';
+import { mintToken } from '@/scripts/oauth-client/flow';
+import { startStack, type Stack } from '@/tests/helpers/stack';
 
 /**
  * Tenant isolation end to end, through the real v2 client and the built app: a note created by a

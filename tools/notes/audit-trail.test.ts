@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/oauth-client/flow';
-import { LOCAL_WORKOS_API_KEY } from '../../scripts/local-auth/workos-api';
-import { auditRecords, MCP_HEADERS, rpc } from '../helpers/app';
-import { startStack, type Stack } from '../helpers/stack';
+import { mintToken } from '@/scripts/oauth-client/flow';
+import { LOCAL_WORKOS_API_KEY } from '@/scripts/local-auth/workos-api';
+import { auditRecords, MCP_HEADERS, rpc } from '@/tests/helpers/app';
+import { startStack, type Stack } from '@/tests/helpers/stack';
 
 /**
  * Under concurrent mixed traffic (allowed, denied, challenged, rejected and failing calls) the

@@ -2,9 +2,9 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/oauth-client/flow';
-import { auditRecords } from '../helpers/app';
-import { startStack, type Stack } from '../helpers/stack';
+import { mintToken } from '@/scripts/oauth-client/flow';
+import { auditRecords } from '@/tests/helpers/app';
+import { startStack, type Stack } from '@/tests/helpers/stack';
 
 /**
  * The notes resource template and prompt end to end: real SDK clients (v2 pinned to 2026-07-28,

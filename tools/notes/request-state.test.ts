@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../scripts/oauth-client/flow';
-import { auditRecords, MCP_HEADERS, MODERN_HEADERS, modernMeta, readRpc } from '../helpers/app';
-import { startStack, type Stack } from '../helpers/stack';
+import { mintToken } from '@/scripts/oauth-client/flow';
+import { auditRecords, MCP_HEADERS, MODERN_HEADERS, modernMeta, readRpc } from '@/tests/helpers/app';
+import { startStack, type Stack } from '@/tests/helpers/stack';
 
 /**
  * Multi round-trip requests (2026-07-28) with two real users' tokens from the local authorization

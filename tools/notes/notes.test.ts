@@ -7,6 +7,8 @@ import type { CallToolResult } from '@modelcontextprotocol/server';
 import { createStorage, type Storage } from 'unstorage';
 import fsDriver from 'unstorage/drivers/fs';
 import memoryDriver from 'unstorage/drivers/memory';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { ConfigError } from '@/lib/config';
@@ -288,6 +290,11 @@ describe('notes storage: failing closed', () => {
 });
 
 describe('notes storage: backend resolution', () => {
+  it('a verbatim copy of .env.example uses the local storage server', () => {
+    const env = { ...parseEnv(readFileSync('.env.example', 'utf8')), NODE_ENV: 'development' };
+    expect(resolveNotesBackend(env)).toMatchObject({ driver: 'http', base: 'http://127.0.0.1:4100' });
+  });
+
   function configError(env: Record<string, string | undefined>): ConfigError {
     try {
       resolveNotesBackend(env);

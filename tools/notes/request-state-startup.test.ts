@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/net';
+import { freePort } from '@/tests/helpers/net';
 
 /**
  * Production refuses to start when a primitive asks for input (notes_delete does) and no

@@ -8,10 +8,10 @@ import {
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken, type TokenSet } from '../../scripts/oauth-client/flow';
-import { auditRecords } from '../helpers/app';
-import { SignInAsProvider } from '../helpers/oauth-client';
-import { startStack, type Stack } from '../helpers/stack';
+import { mintToken, type TokenSet } from '@/scripts/oauth-client/flow';
+import { auditRecords } from '@/tests/helpers/app';
+import { SignInAsProvider } from '@/tests/helpers/oauth-client';
+import { startStack, type Stack } from '@/tests/helpers/stack';
 
 /**
  * Scope hierarchies (SEP-2350) end to end: the local authorization server issues a token whose
