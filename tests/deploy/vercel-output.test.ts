@@ -76,7 +76,7 @@ function deploy(target: 'production' | 'preview'): Deployment {
 
 /** What a failed expectation prints: the answer and what the function logged, e.g. its [config] line. */
 async function explain(fn: EdgeFunction, response: Response): Promise<string> {
-  return `${response.status} ${await response.clone().text()}\n--- function console ---\n${fn.logs.join('\n')}`;
+  return `${response.status} ${await response.clone().text()}\n--- function console ---\n${fn.logs.join('\n')}\n`;
 }
 
 function callTool(deployment: Deployment, name: string, token?: string): Promise<Response> {
@@ -116,6 +116,11 @@ async function callThroughClient(deployment: Deployment, name: string, token?: s
 
 const tokenFor = (resource: string) =>
   issuer.sign({ aud: resource, sub: 'user_rehearsal', client_id: 'client_rehearsal', scope: 'openid' });
+
+it('vercel build built the app and skipped only the install (nothing fetched)', () => {
+  expect(build.log).toContain('Skipping "install" command');
+  expect(build.log).toContain('Running "next build"');
+});
 
 describe('production deployment, configured by the Deploy button alone', () => {
   let production: Deployment;
