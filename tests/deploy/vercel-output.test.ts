@@ -20,9 +20,10 @@ const PRODUCTION_HOST = 'edge-mcp-authkit.vercel.app';
 const PREVIEW_HOST = 'edge-mcp-authkit-git-feature-rehearsal.vercel.app';
 
 /**
- * Vercel's system variables for a deployment. NODE_ENV is not one of them, but the platform runs
- * functions with NODE_ENV=production (@vercel/next's Node launchers set it when it is missing); the
- * Edge bundle does not set it itself, so it is given here.
+ * Vercel's system variables for a deployment, plus NODE_ENV=production, which lib/config.ts reads to
+ * know it is in production. That one is an assumption about the platform: the Edge bundle does not
+ * set it (@vercel/next's Node launchers do, when it is missing), and without it the server takes a
+ * deployment for development, where a missing MCP_REQUEST_STATE_KEY is no error.
  */
 function platformVariables(target: 'production' | 'preview'): Record<string, string> {
   return {
