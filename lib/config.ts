@@ -286,7 +286,9 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'invalid value');
   }
   const env = parsed.data;
-  const production = env.NODE_ENV === 'production';
+  // A Vercel deployment is production whatever NODE_ENV says: the Edge bundle does not set it, and
+  // a preview or production deployment must never fall back to development defaults.
+  const production = env.NODE_ENV === 'production' || env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
   const port = parsePort(env.PORT);
 
   if (!env.AUTHKIT_DOMAIN && production) {

@@ -88,9 +88,9 @@ sed -i 's#^  whoami,$#&\n  weatherForecast,\n  weatherStation,#' tools/index.ts
 git diff --no-index --stat "$src/tools/index.ts" tools/index.ts || true
 checks "after adding" "weather_forecast" ""
 
-step "move 2: remove the notes example (README: delete tools/notes/ and the lines marked 'the notes example')"
+step "move 2: remove the notes example (README: delete tools/notes/ and every line marked 'the notes example')"
 rm -rf tools/notes
-grep -rl 'the notes example' tools | xargs sed -i '/the notes example/d'
+grep -rl 'the notes example' tools .env.example | xargs sed -i '/the notes example/d'
 checks "after removing" "weather_station" "notes_"
 
 step "both moves kept build, lint, type-check and tests green"

@@ -9,6 +9,8 @@ declare module 'oidc-provider' {
   export interface KoaContextWithOIDC {
     method: string;
     path: string;
+    /** Koa's parsed query string; assigning it rewrites the request's query string. */
+    query: Record<string, string | string[] | undefined>;
     body: unknown;
     status: number;
     type: string;

@@ -338,6 +338,15 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     throw error;
   }
 
+  // A sign-in that asks for no scope at all (a client of a server whose primitives require none
+  // advertises none) still signs the user in, as AuthKit does: oidc-provider refuses to resolve an
+  // authorization that grants no scope, so such a request asks for `openid`.
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/oauth2/authorize' && !ctx.query.scope)
+      ctx.query = { ...ctx.query, scope: 'openid' };
+    await next();
+  });
+
   // Advertise the resource scopes too; clients such as the token CLI default to them.
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next();

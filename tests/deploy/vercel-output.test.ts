@@ -20,14 +20,11 @@ const PRODUCTION_HOST = 'edge-mcp-authkit.vercel.app';
 const PREVIEW_HOST = 'edge-mcp-authkit-git-feature-rehearsal.vercel.app';
 
 /**
- * Vercel's system variables for a deployment, plus NODE_ENV=production, which lib/config.ts reads to
- * know it is in production. That one is an assumption about the platform: the Edge bundle does not
- * set it (@vercel/next's Node launchers do, when it is missing), and without it the server takes a
- * deployment for development, where a missing MCP_REQUEST_STATE_KEY is no error.
+ * Vercel's system variables for a deployment, and nothing else: no NODE_ENV, which the Edge bundle
+ * does not set (lib/config.ts takes VERCEL_ENV=production or preview for production).
  */
 function platformVariables(target: 'production' | 'preview'): Record<string, string> {
   return {
-    NODE_ENV: 'production',
     VERCEL: '1',
     VERCEL_ENV: target,
     VERCEL_URL: target === 'production' ? 'edge-mcp-authkit-a1b2c3d4e-rehearsal.vercel.app' : PREVIEW_HOST,

@@ -10,19 +10,20 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, startLoopbackCallback, type LoopbackCallback } from '../helpers/browser';
 import { BrowserOAuthProvider } from '../helpers/browser-oauth-provider';
-import { startStack, type Stack } from '../helpers/stack';
+import { FIXTURE_SCOPES } from '../helpers/fixture-app';
+import { type FixtureStack, startFixtureStack } from '../helpers/fixture-stack';
 
 /**
- * A person signs in: the official v2 client against the built app (next start) and the local
- * authorization server, and a person clicking in Debian's Chromium. Nothing here posts a form,
+ * A person signs in: the official v2 client against the framework serving a fixture app and the
+ * local authorization server, and a person clicking in Debian's Chromium. Nothing here posts a form,
  * sets a header or intercepts a request; the browser does what browsers do with the pages.
  */
-let stack: Stack;
+let stack: FixtureStack;
 let browser: Browser;
 let callback: LoopbackCallback;
 
 beforeAll(async () => {
-  [stack, browser, callback] = await Promise.all([startStack(), launchChromium(), startLoopbackCallback()]);
+  [stack, browser, callback] = await Promise.all([startFixtureStack(), launchChromium(), startLoopbackCallback()]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -54,41 +55,36 @@ describe.each(WIRES)('v2 client, $name wire, a person in Chromium', (wire) => {
     const { client, transport } = await connect(wire, provider);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(
-        expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']),
-      );
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'me', 'docs_write', 'docs_read']));
 
       // 401 -> discovery -> registration -> the browser: pick Alice at Acme, Allow -> redirect URI.
       await expect(
-        client.callTool({ name: 'notes_create', arguments: { title: `${wire.name} note`, body: 'x' } }),
+        client.callTool({ name: 'docs_write', arguments: { title: `${wire.name} note` } }),
       ).rejects.toBeInstanceOf(UnauthorizedError);
       expect(provider.authorizations).toHaveLength(1);
       await transport.finishAuth(await provider.redirected());
       const first = provider.tokens()!.access_token;
       expect(decodeJwt(first)).toMatchObject({ aud: stack.resource, sub: 'user_alice', org_id: 'org_acme' });
-      expect(scopesOf(first)).not.toContain('notes:read');
+      expect(scopesOf(first)).not.toContain(FIXTURE_SCOPES.read);
 
-      const created = await client.callTool({
-        name: 'notes_create',
-        arguments: { title: `${wire.name} note`, body: 'x' },
-      });
-      expect(created).toMatchObject({
-        structuredContent: { organizationId: 'org_acme', note: { title: `${wire.name} note`, authorId: 'user_alice' } },
-      });
+      const created = await client.callTool({ name: 'docs_write', arguments: { title: `${wire.name} note` } });
+      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', title: `${wire.name} note` } });
 
       // 403 insufficient_scope -> the browser again, consenting to the wider scope.
-      await expect(client.callTool({ name: 'notes_list', arguments: {} })).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(client.callTool({ name: 'docs_read', arguments: {} })).rejects.toBeInstanceOf(UnauthorizedError);
       expect(provider.authorizations).toHaveLength(2);
       expect(provider.authorizations[1]!.searchParams.get('scope')?.split(' ')).toEqual(
-        expect.arrayContaining(['notes:read', 'notes:write']),
+        expect.arrayContaining([FIXTURE_SCOPES.read, FIXTURE_SCOPES.write]),
       );
       await transport.finishAuth(await provider.redirected());
-      expect(scopesOf(provider.tokens()!.access_token)).toEqual(expect.arrayContaining(['notes:read', 'notes:write']));
+      expect(scopesOf(provider.tokens()!.access_token)).toEqual(
+        expect.arrayContaining([FIXTURE_SCOPES.read, FIXTURE_SCOPES.write]),
+      );
 
-      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as {
-        structuredContent: { notes: Array<{ title: string }> };
+      const listed = (await client.callTool({ name: 'docs_read', arguments: {} })) as {
+        structuredContent: { titles: string[] };
       };
-      expect(listed.structuredContent.notes.map((n) => n.title)).toContain(`${wire.name} note`);
+      expect(listed.structuredContent.titles).toContain(`${wire.name} note`);
     } finally {
       await client.close();
     }
@@ -101,7 +97,7 @@ describe.each(WIRES)('v2 client, $name wire, a person in Chromium', (wire) => {
     provider.decision = 'Deny';
     const { client, transport } = await connect(wire, provider);
     try {
-      await expect(client.callTool({ name: 'whoami', arguments: {} })).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(client.callTool({ name: 'me', arguments: {} })).rejects.toBeInstanceOf(UnauthorizedError);
       const params = await provider.redirected();
       expect(params.get('error')).toBe('access_denied');
       expect(params.has('code')).toBe(false);
@@ -113,8 +109,8 @@ describe.each(WIRES)('v2 client, $name wire, a person in Chromium', (wire) => {
       expect(String((refused as Error).message)).toMatch(/denied/i);
       expect(provider.tokens()).toBeUndefined();
       // No hang and no broken session: the client is still connected, anonymously.
-      expect(await client.callTool({ name: 'ping', arguments: {} })).toMatchObject({
-        structuredContent: { pong: true },
+      expect(await client.callTool({ name: 'echo', arguments: { message: 'hi' } })).toMatchObject({
+        structuredContent: { echo: 'hi' },
       });
     } finally {
       await client.close();

@@ -6,16 +6,15 @@ import {
 } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords } from '../helpers/app';
 import type { Listening } from '../helpers/net';
 import { SignInAsProvider } from '../helpers/oauth-client';
-import { startStack, type Stack } from '../helpers/stack';
+import { type FixtureStack, startFixtureStack } from '../helpers/fixture-stack';
 import { listenHttps, selfSignedCertificate } from '../helpers/tls';
 
 /**
  * Client ID Metadata Documents end to end: the official v2 client, whose client_id is the https
  * URL of its metadata document, signs in against the local authorization server without Dynamic
- * Client Registration and calls a private tool through the built app (next start). The document
+ * Client Registration and calls a private tool through the framework serving a fixture app. The document
  * is served over HTTPS on 127.0.0.1 with a certificate made for this run; only the authorization
  * server of this test trusts it (`outboundCa`). The app allows exactly that URL
  * (ALLOWED_CLIENT_IDS); a client whose URL differs from the entry by one character (letter case,
@@ -23,7 +22,7 @@ import { listenHttps, selfSignedCertificate } from '../helpers/tls';
  */
 const REDIRECT_URI = 'http://127.0.0.1:6274/oauth/callback'; // SignInAsProvider's; nothing listens there
 let documents: Listening;
-let stack: Stack;
+let stack: FixtureStack;
 let allowedId: string;
 let otherId: string;
 const documentFetches: string[] = [];
@@ -52,7 +51,7 @@ beforeAll(async () => {
   });
   allowedId = `${documents.url}/oauth/client.json`;
   otherId = `${documents.url}/oauth/Client.json`;
-  stack = await startStack({
+  stack = await startFixtureStack({
     auth: { outboundCa: certificate.cert, log: (line) => authLog.push(line) },
     env: { ALLOWED_CLIENT_IDS: allowedId },
   });
@@ -92,9 +91,9 @@ async function connect(provider: MetadataDocumentProvider, versionNegotiation?: 
 
 /** 401 -> discovery -> authorize with the https client_id -> sign-in; returns the redirect the client received. */
 async function signIn(provider: MetadataDocumentProvider, client: Client): Promise<URL> {
-  await expect(
-    client.callTool({ name: 'notes_create', arguments: { title: 'cimd', body: 'x' } }),
-  ).rejects.toBeInstanceOf(UnauthorizedError);
+  await expect(client.callTool({ name: 'docs_write', arguments: { title: 'cimd' } })).rejects.toBeInstanceOf(
+    UnauthorizedError,
+  );
   const authorization = provider.authorizations.at(-1);
   expect(authorization?.searchParams.get('client_id')).toBe(provider.clientMetadataUrl);
   return provider.takeCallback();
@@ -120,11 +119,11 @@ describe.each(WIRES)('v2 client with a Client ID Metadata Document, $name wire',
       const claims = decodeJwt(provider.tokens()!.access_token);
       expect(claims).toMatchObject({ iss: stack.auth.issuer, aud: stack.resource, client_id: allowedId });
 
-      const before = auditRecords(stack.app.output()).length;
-      const created = await client.callTool({ name: 'notes_create', arguments: { title: 'cimd', body: 'x' } });
-      expect(created).toMatchObject({ structuredContent: { note: { title: 'cimd', authorId: 'user_alice' } } });
-      expect(auditRecords(stack.app.output()).slice(before)).toMatchObject([
-        { type: 'tool_call', tool: 'notes_create', decision: 'allow', client_id: allowedId, sub: 'user_alice' },
+      const before = stack.records.length;
+      const created = await client.callTool({ name: 'docs_write', arguments: { title: 'cimd' } });
+      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', title: 'cimd' } });
+      expect(stack.records.slice(before)).toMatchObject([
+        { type: 'tool_call', tool: 'docs_write', decision: 'allow', client_id: allowedId, sub: 'user_alice' },
       ]);
 
       // No DCR: the client asked the authorization server for metadata, authorization and tokens only...
@@ -152,13 +151,13 @@ describe('ALLOWED_CLIENT_IDS compares the URL byte for byte', () => {
       expect(decodeJwt(provider.tokens()!.access_token).client_id).toBe(otherId);
       expect(documentFetches).toContain('GET /oauth/Client.json');
 
-      const before = auditRecords(stack.app.output()).length;
+      const before = stack.records.length;
       const sent = seen.length;
-      await expect(client.callTool({ name: 'notes_create', arguments: { title: 'no', body: 'x' } })).rejects.toThrow();
+      await expect(client.callTool({ name: 'docs_write', arguments: { title: 'no' } })).rejects.toThrow();
       const answers = seen.slice(sent).filter((s) => s.url === stack.resource);
       expect(answers.map((s) => s.status)).toEqual([403]);
       expect(JSON.parse(answers[0]!.body)).toMatchObject({ error: { data: { reason: 'client_not_allowed' } } });
-      expect(auditRecords(stack.app.output()).slice(before)).toMatchObject([
+      expect(stack.records.slice(before)).toMatchObject([
         { type: 'request_rejected', reason: 'client_not_allowed', status: 403, client_id: otherId, sub: 'user_alice' },
       ]);
     } finally {

@@ -96,7 +96,7 @@ function toolResult(run: Run): unknown {
 
 // legacy: 2025-11-25 with initialize; modern: 2026-07-28, stateless with server/discover.
 describe.each(['legacy', 'modern'])('MCP Inspector CLI, --protocol-era %s, a person in Chromium', (era) => {
-  it('signs in when whoami needs it, then a second command reuses the sign-in for notes_create', {
+  it('signs in when whoami needs it, then a second command reuses the sign-in', {
     timeout: 150_000,
   }, async () => {
     const home = await mkdtemp(join(tmpdir(), `inspector-cli-${era}-`));
@@ -120,23 +120,13 @@ describe.each(['legacy', 'modern'])('MCP Inspector CLI, --protocol-era %s, a per
     expect(authorizationUrl?.searchParams.get('redirect_uri')).toBe(callbackUrl);
 
     // No onAuthorizationUrl: a second sign-in would fail the test.
-    const title = `via Inspector (${era})`;
-    const created = await inspector(
+    const again = await inspector(
       home,
-      [
-        '--protocol-era',
-        era,
-        '--method',
-        'tools/call',
-        '--tool-name',
-        'notes_create',
-        '--tool-args-json',
-        JSON.stringify({ title, body: 'from the CLI' }),
-      ],
+      ['--protocol-era', era, '--method', 'tools/call', '--tool-name', 'whoami'],
       callbackUrl,
     );
-    expect(toolResult(created)).toMatchObject({
-      structuredContent: { organizationId: 'org_acme', note: { title, authorId: 'user_alice' } },
+    expect(toolResult(again)).toMatchObject({
+      structuredContent: { subject: 'user_alice', organizationId: 'org_acme' },
     });
   });
 });

@@ -10,25 +10,27 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/oauth-client/flow';
-import { MCP_HEADERS, rpc, type RunningApp } from '../helpers/app';
+import { MCP_HEADERS, rpc } from '../helpers/app';
+import { FIXTURE_SCOPES } from '../helpers/fixture-app';
+import { type FixtureStack, startFixtureStack } from '../helpers/fixture-stack';
 import { SignInAsProvider } from '../helpers/oauth-client';
-import { startStack, type Stack } from '../helpers/stack';
 
 /**
  * The whole OAuth dance with clients nobody here wrote: the MCP SDK v2 and v1 OAuth client
- * providers, against the built app (next start) and the local oidc-provider authorization server.
+ * providers, against the framework serving a fixture app over HTTP and the local oidc-provider
+ * authorization server.
  * 401 -> resource metadata -> dynamic registration -> PKCE + resource -> token -> retried call;
  * then 403 insufficient_scope -> step-up -> retried call.
  */
-let stack: Stack;
-let app: RunningApp;
-let auth: Stack['auth'];
+let stack: FixtureStack;
+let app: { url: string };
+let auth: FixtureStack['auth'];
 let resource: string;
 const OTHER_RESOURCE = 'http://127.0.0.1:9/other-mcp';
 
 beforeAll(async () => {
-  stack = await startStack({ extraResources: [OTHER_RESOURCE] });
-  ({ app, auth, resource } = stack);
+  stack = await startFixtureStack({ extraResources: [OTHER_RESOURCE] });
+  ({ server: app, auth, resource } = stack);
 });
 afterAll(async () => stack?.close());
 
@@ -89,20 +91,18 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
     try {
       // Anonymous: connect and list work; private tools are listed because signing in reaches them.
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(
-        expect.arrayContaining(['ping', 'whoami', 'notes_create', 'notes_list']),
-      );
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'me', 'docs_write', 'docs_read']));
 
       // 1. A private call: 401 -> PRM -> DCR -> authorize (PKCE S256 + resource) -> sign-in over HTTP.
-      await expect(
-        client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } }),
-      ).rejects.toBeInstanceOf(Unauthorized);
+      await expect(client.callTool({ name: 'docs_write', arguments: { title: 'first' } })).rejects.toBeInstanceOf(
+        Unauthorized,
+      );
       const first = provider.authorizations.at(-1)!;
       expect(first.origin).toBe(new URL(auth.issuer).origin);
       expect(first.pathname).toBe('/oauth2/authorize');
       expect(first.searchParams.get('code_challenge_method')).toBe('S256');
       expect(first.searchParams.get('resource')).toBe(resource);
-      expect(first.searchParams.get('scope')?.split(' ')).toContain('notes:write');
+      expect(first.searchParams.get('scope')?.split(' ')).toContain(FIXTURE_SCOPES.write);
       expect(provider.information?.client_id).toBeTruthy(); // dynamically registered
       // Discovery followed the resource_metadata URL of the 401 challenge to our RFC 9728 document.
       expect(provider.discovery).toMatchObject({
@@ -121,29 +121,27 @@ describe.each(generations)('$name', ({ connect, Unauthorized, refreshTokens }) =
         org_id: 'org_acme',
         client_id: provider.information?.client_id,
       });
-      expect(String(claims.scope).split(' ')).not.toContain('notes:read');
+      expect(String(claims.scope).split(' ')).not.toContain(FIXTURE_SCOPES.read);
 
-      const created = await client.callTool({ name: 'notes_create', arguments: { title: 'first', body: 'x' } });
-      expect(created).toMatchObject({
-        structuredContent: { organizationId: 'org_acme', note: { title: 'first', authorId: 'user_alice' } },
-      });
+      const created = await client.callTool({ name: 'docs_write', arguments: { title: 'first' } });
+      expect(created).toMatchObject({ structuredContent: { organizationId: 'org_acme', title: 'first' } });
 
-      // 2. Step-up: notes_list needs notes:read, which this token lacks -> 403 -> re-authorize.
-      await expect(client.callTool({ name: 'notes_list', arguments: {} })).rejects.toBeInstanceOf(Unauthorized);
+      // 2. Step-up: docs_read needs docs:read, which this token lacks -> 403 -> re-authorize.
+      await expect(client.callTool({ name: 'docs_read', arguments: {} })).rejects.toBeInstanceOf(Unauthorized);
       const stepUp = provider.authorizations.at(-1)!;
       expect(stepUp).not.toBe(first);
       expect(stepUp.searchParams.get('scope')?.split(' ')).toEqual(
-        expect.arrayContaining(['notes:read', 'notes:write']),
+        expect.arrayContaining([FIXTURE_SCOPES.read, FIXTURE_SCOPES.write]),
       );
       await finishAuth(provider.takeCallback());
       expect(String(decodeJwt(provider.tokens()!.access_token).scope).split(' ')).toEqual(
-        expect.arrayContaining(['notes:read', 'notes:write']),
+        expect.arrayContaining([FIXTURE_SCOPES.read, FIXTURE_SCOPES.write]),
       );
 
-      const listed = (await client.callTool({ name: 'notes_list', arguments: {} })) as {
-        structuredContent: { notes: Array<{ title: string }> };
+      const listed = (await client.callTool({ name: 'docs_read', arguments: {} })) as {
+        structuredContent: { titles: string[] };
       };
-      expect(listed.structuredContent.notes.map((n) => n.title)).toContain('first');
+      expect(listed.structuredContent.titles).toContain('first');
     } finally {
       await client.close();
     }
@@ -156,24 +154,24 @@ describe('tokens for another resource', () => {
       issuer: auth.issuer,
       user: 'alice',
       resource: OTHER_RESOURCE,
-      scope: 'notes:read notes:write',
+      scope: `${FIXTURE_SCOPES.read} ${FIXTURE_SCOPES.write}`,
     });
     expect(decodeJwt(other.accessToken).aud).toBe(OTHER_RESOURCE);
     const response = await fetch(`${app.url}/mcp`, {
       method: 'POST',
       headers: { ...MCP_HEADERS, authorization: `Bearer ${other.accessToken}` },
-      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+      body: rpc('tools/call', { name: 'echo', arguments: {} }),
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
       `Bearer error="invalid_token", error_description="The access token was not issued for this resource", resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`,
     );
 
-    const mine = await mintToken({ issuer: auth.issuer, user: 'alice', resource, scope: 'notes:read' });
+    const mine = await mintToken({ issuer: auth.issuer, user: 'alice', resource, scope: FIXTURE_SCOPES.read });
     const ok = await fetch(`${app.url}/mcp`, {
       method: 'POST',
       headers: { ...MCP_HEADERS, authorization: `Bearer ${mine.accessToken}` },
-      body: rpc('tools/call', { name: 'ping', arguments: {} }),
+      body: rpc('tools/call', { name: 'echo', arguments: {} }),
     });
     expect(ok.status).toBe(200);
   });

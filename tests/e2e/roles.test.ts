@@ -21,8 +21,7 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 async function tokenFor(user: string, org: string) {
-  return (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource, scope: 'notes:read' }))
-    .accessToken;
+  return (await mintToken({ issuer: stack.auth.issuer, user, org, resource: stack.resource })).accessToken;
 }
 async function post(token: string, body: string) {
   return fetch(`${stack.app.url}/mcp`, {

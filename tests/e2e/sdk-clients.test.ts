@@ -8,6 +8,7 @@ import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextproto
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRecords, startApp, type RunningApp } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { registry } from '@/tools';
 
 /**
  * Real MCP SDK clients over HTTP against the built app, on both protocol revisions: the v2 client
@@ -134,14 +135,7 @@ describe.each(generations)('%s', (_name, connect, wire) => {
     try {
       const { tools } = await client.listTools();
       // Private tools are listed for anonymous callers: signing in reaches them.
-      expect(tools.map((t) => t.name).sort()).toEqual([
-        'notes_create',
-        'notes_delete',
-        'notes_list',
-        'org_members',
-        'ping',
-        'whoami',
-      ]);
+      expect(tools.map((t) => t.name).sort()).toEqual(registry.tools.map((t) => t.name).sort());
       const result = await client.callTool({ name: 'ping', arguments: { message: 'hi' } });
       expect(result).toMatchObject({ structuredContent: { pong: true, message: 'hi' } });
     } finally {

@@ -2001,22 +2001,22 @@ const ROWS: Row[] = [
     check: SDK_ERROR(-32602),
   },
   {
-    name: 'app: batch [public, scoped], no MCP-Protocol-Version',
+    name: 'app: batch [public, signed-in], no MCP-Protocol-Version',
     on: 'app',
     request: () => ({
       headers: { 'content-type': 'application/json', accept: MCP_HEADERS.accept },
-      body: json([call('ping', {}, 1), call('notes_list', {}, 2)]),
+      body: json([call('ping', {}, 1), call('whoami', {}, 2)]),
     }),
     status: 401,
-    www: anon('notes:read'),
+    www: anon(),
     records: 2,
   },
   {
-    name: 'app: anonymous notes_list with an organization in the arguments',
+    name: 'app: anonymous whoami with an organization in the arguments',
     on: 'app',
-    request: () => post(call('notes_list', { organizationId: 'org_acme', org_id: 'org_acme' })),
+    request: () => post(call('whoami', { organizationId: 'org_acme', org_id: 'org_acme' })),
     status: 401,
-    www: anon('notes:read'),
+    www: anon(),
   },
   {
     name: 'app: a JSON-RPC method with a newline and a forged audit line',

@@ -105,6 +105,28 @@ describe('config: production', () => {
   });
 });
 
+describe('config: a Vercel deployment is production even without NODE_ENV', () => {
+  // Vercel's Edge functions run without NODE_ENV; development defaults must never reach a deployment.
+  it.each(['production', 'preview'])(
+    'VERCEL_ENV=%s: production rules (no localhost origins, issuer required)',
+    (vercelEnv) => {
+      const deployed = {
+        VERCEL: '1',
+        VERCEL_ENV: vercelEnv,
+        VERCEL_URL: 'x-1.vercel.app',
+        VERCEL_PROJECT_PRODUCTION_URL: 'mcp.acme.com',
+      };
+      expect(() => loadConfig(deployed)).toThrow(/AUTHKIT_DOMAIN: must be set in production/);
+      const config = loadConfig({ ...deployed, AUTHKIT_DOMAIN: 'https://acme.authkit.app' });
+      expect(config).toMatchObject({ production: true, allowedOrigins: [] });
+    },
+  );
+
+  it('VERCEL_ENV=development (vercel dev) keeps the development defaults', () => {
+    expect(loadConfig({ VERCEL_ENV: 'development' }).production).toBe(false);
+  });
+});
+
 describe('config: failures name the variable in one line', () => {
   const cases: Array<[string, Record<string, string | undefined>, string, RegExp]> = [
     [

