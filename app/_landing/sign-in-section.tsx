@@ -27,7 +27,7 @@ export function SignInSection({ issuer, users }: { issuer: string; users: Seeded
                   <td>
                     <code>{user.handle}</code> {user.name}
                   </td>
-                  <td data-label="organization: role">{user.memberships.join(', ')}</td>
+                  <td data-label="member of">{user.memberships.join(', ')}</td>
                 </tr>
               ))}
             </tbody>
