@@ -139,6 +139,7 @@ describe('mcporter, as the README and the landing page say, a person in Chromium
     expect(first.code, first.stderr.slice(-1500)).toBe(0);
     expect(allowedCalls()).toEqual([expect.objectContaining({ sub: 'user_alice', org_id: 'org_acme', outcome: 'ok' })]);
     expect(`${first.stdout}\n${first.stderr}`).not.toMatch(/access_token|refresh_token/);
+    expect(existsSync(join(home, '.mcporter', 'credentials.json'))).toBe(true);
 
     // Tokens kept in HOME: the same line again calls without a sign-in.
     const second = await run(forThisServer(call!), home);
