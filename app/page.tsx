@@ -4,6 +4,7 @@ import { AccessMap } from './_landing/access-map';
 import { ConnectSection } from './_landing/connect-section';
 import { localSignIn } from './_landing/local-sign-in';
 import { SignInSection } from './_landing/sign-in-section';
+import { TABLE_CSS } from './_landing/styles';
 
 export const dynamic = 'force-dynamic';
 
@@ -18,6 +19,7 @@ export default async function Home() {
   const mcpUrl = config?.resourceUrl ?? '(not configured)';
   return (
     <main>
+      <style>{TABLE_CSS}</style>
       <h1>Edge MCP server with AuthKit</h1>
       <p>
         MCP endpoint (streamable HTTP): <code id="mcp-url">{mcpUrl}</code>. Public tools work anonymously; the others

@@ -1,6 +1,6 @@
 import { inventoryRows, primitiveRows } from '@/lib/inventory';
 import type { Registry } from '@/lib/registry';
-import { cell, scrollBox } from './styles';
+import { scrollBox, TABLE } from './styles';
 
 /** The access map, row for row what `npm run inventory` prints. */
 export function AccessMap({ registry }: { registry: Registry }) {
@@ -8,29 +8,29 @@ export function AccessMap({ registry }: { registry: Registry }) {
     <section>
       <h2>Tools and who may call them</h2>
       <div style={scrollBox}>
-        <table id="access-map" style={{ borderCollapse: 'collapse', width: '100%' }}>
+        <table id="access-map" className={TABLE}>
           <thead>
             <tr>
-              <th style={cell}>tool</th>
-              <th style={cell}>access</th>
-              <th style={cell}>hints</th>
-              <th style={cell}>description</th>
+              <th>tool</th>
+              <th>access</th>
+              <th>hints</th>
+              <th>description</th>
             </tr>
           </thead>
           <tbody>
             {inventoryRows(registry).map((row) => (
               <tr key={row.tool} data-tool={row.tool}>
-                <td style={cell}>
+                <td>
                   <code>{row.tool}</code>
                 </td>
-                <td style={cell} data-field="access">
+                <td data-field="access" data-label="access">
                   {row.access}
                 </td>
-                <td style={cell} data-field="annotations">
+                <td data-field="annotations" data-label="hints">
                   {row.annotations.join(', ') || '-'}
                 </td>
-                {/* A readable column on a phone: the table scrolls inside its box instead of squeezing this. */}
-                <td style={{ ...cell, minWidth: '14rem' }}>{registry.get(row.tool)?.description}</td>
+                {/* Never squeezed on a wide screen: the table scrolls inside its box instead; a phone stacks the row. */}
+                <td className="prose">{registry.get(row.tool)?.description}</td>
               </tr>
             ))}
           </tbody>
@@ -53,26 +53,26 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
     <>
       <h2>Resources and prompts</h2>
       <div style={scrollBox}>
-        <table id="primitive-map" style={{ borderCollapse: 'collapse', width: '100%' }}>
+        <table id="primitive-map" className={TABLE}>
           <thead>
             <tr>
-              <th style={cell}>kind</th>
-              <th style={cell}>name</th>
-              <th style={cell}>access</th>
-              <th style={cell}>title</th>
+              <th>kind</th>
+              <th>name</th>
+              <th>access</th>
+              <th>title</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((row) => (
               <tr key={`${row.kind}:${row.name}`} data-primitive={`${row.kind}:${row.name}`}>
-                <td style={cell}>{row.kind}</td>
-                <td style={cell}>
+                <td data-label="kind">{row.kind}</td>
+                <td data-label="name">
                   <code>{row.uri ?? row.name}</code>
                 </td>
-                <td style={cell} data-field="access">
+                <td data-field="access" data-label="access">
                   {row.access}
                 </td>
-                <td style={{ ...cell, minWidth: '14rem' }}>{row.title}</td>
+                <td className="prose">{row.title}</td>
               </tr>
             ))}
           </tbody>

@@ -16,10 +16,11 @@ export function ConnectSection({ mcpUrl }: { mcpUrl: string }) {
         </div>
       ))}
       <p>
-        Clients that sign in only while connecting (for example mcporter&apos;s ad-hoc mode) never start OAuth here,
-        because connecting and <code>tools/list</code> are public. Use the client&apos;s own OAuth setting (
-        <code>npx mcporter auth {mcpUrl}</code>), or run the server with <code>MCP_AUTH_REQUIRED=true</code> so every
-        request asks for a token.
+        Clients that sign in only while connecting (for example mcporter&apos;s ad-hoc mode,{' '}
+        <code>npx mcporter call --allow-http {mcpUrl}.whoami</code>) never start OAuth here, because connecting and{' '}
+        <code>tools/list</code> are public. Use the client&apos;s own OAuth setting (mcporter&apos;s{' '}
+        <code>--auth oauth</code>, above), or run the server with <code>MCP_AUTH_REQUIRED=true</code> so every request
+        asks for a token.
       </p>
     </section>
   );

@@ -4,7 +4,7 @@
  * two equal). Plain data: the page renders it as text, so nothing here is HTML.
  */
 export type ConnectSnippet = {
-  id: 'inspector' | 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode';
+  id: 'inspector' | 'claude-desktop' | 'claude-code' | 'cursor' | 'vscode' | 'mcporter';
   client: string;
   /** Where the snippet goes and what to do next, in one or two sentences. */
   how: string;
@@ -12,7 +12,7 @@ export type ConnectSnippet = {
   code: string;
 };
 
-/** The key the JSON snippets file the server under; any name works. */
+/** The name the snippets file the server under; any name works. */
 export const SERVER_NAME = 'edge-mcp';
 
 export function connectSnippets(mcpUrl: string): ConnectSnippet[] {
@@ -67,6 +67,15 @@ export function connectSnippets(mcpUrl: string): ConnectSnippet[] {
     "${SERVER_NAME}": { "type": "http", "url": ${url} }
   }
 }`,
+    },
+    {
+      id: 'mcporter',
+      client: 'mcporter',
+      how: 'The first line records the server, with OAuth, in ~/.mcporter/mcporter.json; the first call opens the sign-in page in your browser (or prints the URL to visit), and later calls reuse the tokens.',
+      language: 'bash',
+      // --auth oauth: mcporter otherwise signs in only when connecting is refused, and connecting is public here.
+      code: `npx mcporter config add ${SERVER_NAME} ${mcpUrl} --auth oauth --scope home
+npx mcporter call ${SERVER_NAME}.whoami`,
     },
   ];
 }

@@ -1,5 +1,5 @@
 import type { SeededUser } from './local-sign-in';
-import { cell, scrollBox } from './styles';
+import { scrollBox, TABLE } from './styles';
 
 /** Where tokens come from and, with the local authorization server, whom to sign in as. */
 export function SignInSection({ issuer, users }: { issuer: string; users: SeededUser[] | undefined }) {
@@ -14,20 +14,20 @@ export function SignInSection({ issuer, users }: { issuer: string; users: Seeded
       </p>
       {users && (
         <div style={scrollBox}>
-          <table id="seeded-users" style={{ borderCollapse: 'collapse', width: '100%' }}>
+          <table id="seeded-users" className={TABLE}>
             <thead>
               <tr>
-                <th style={cell}>user</th>
-                <th style={cell}>organization: role</th>
+                <th>user</th>
+                <th>organization: role</th>
               </tr>
             </thead>
             <tbody>
               {users.map((user) => (
                 <tr key={user.handle} data-user={user.handle}>
-                  <td style={cell}>
+                  <td>
                     <code>{user.handle}</code> {user.name}
                   </td>
-                  <td style={cell}>{user.memberships.join(', ')}</td>
+                  <td data-label="member of">{user.memberships.join(', ')}</td>
                 </tr>
               ))}
             </tbody>

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
  * Runs `conformance server` (from @modelcontextprotocol/conformance) as a child process with a
  * deadline, and reads its machine-readable results: with `--output-dir` it writes one
  * `server-<scenario>-<timestamp>/checks.json` per scenario. Its own summary lines are kept to be
- * printed in CI output, and its own verdict on the baseline (`--expected-failures`) is kept too.
+ * printed when a test fails, and its own verdict on the baseline (`--expected-failures`) is kept too.
  */
 
 export type CheckStatus = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';

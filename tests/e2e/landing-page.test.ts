@@ -12,7 +12,8 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 /**
  * The landing page of the built app (next start), rendered by Debian's chromium through
  * playwright-core: the URL to connect, the issuer, a copyable snippet per client and the access map,
- * row for row the inventory's; readable at phone width without scrolling the page sideways.
+ * row for row the inventory's; readable at phone width without scrolling the page or a table sideways;
+ * an icon, so the browser's console shows no failed request.
  */
 const SCREENSHOT = '/tmp/landing.png';
 const SCREENSHOT_PHONE = '/tmp/landing-375.png';
@@ -109,12 +110,21 @@ describe('landing page', () => {
       const response = await page.goto(`${app.url}/`, { waitUntil: 'load', timeout: 20_000 });
       expect(response?.status()).toBe(200);
 
-      // Wide content (the access map, long snippets) scrolls inside its own box, never the page.
+      // Wide content (long snippets) scrolls inside its own box, never the page.
       const widths = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         inner: window.innerWidth,
       }));
       expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+      // The tables fit: every cell is on screen, none hidden behind a sideways scroll of its table.
+      const offScreen = await page.locator('table td').evaluateAll((cells) =>
+        cells
+          .map((cell) => ({ text: (cell.textContent ?? '').slice(0, 40), box: cell.getBoundingClientRect() }))
+          .filter(({ box }) => box.left < 0 || box.right > window.innerWidth)
+          .map(({ text, box }) => `${text} (${Math.round(box.left)}..${Math.round(box.right)})`),
+      );
+      expect(await page.locator('table td').count()).toBeGreaterThan(registry.tools.length);
+      expect(offScreen).toEqual([]);
 
       const mcpUrl = `${app.url}/mcp`;
       const expected = Object.fromEntries(connectSnippets(mcpUrl).map((s) => [s.id, s.code]));
@@ -128,6 +138,42 @@ describe('landing page', () => {
       expect(await page.locator('[data-client="inspector"]').textContent()).toContain(mcpUrl);
 
       await page.screenshot({ path: SCREENSHOT_PHONE, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('has an icon: the browser loads the one the page declares, /favicon.ico answers, nothing fails', {
+    timeout: 60_000,
+  }, async () => {
+    if (!app || !browser) throw new Error('the first test did not start the app and the browser');
+    const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()} ${message.location().url}`);
+    });
+    page.on('requestfailed', (request) => problems.push(`failed: ${request.url()}`));
+    const loaded = new Map<string, { status: number; type: string }>();
+    page.on('response', (response) => {
+      loaded.set(response.url(), { status: response.status(), type: response.headers()['content-type'] ?? '' });
+      if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`);
+    });
+    try {
+      await page.goto(`${app.url}/`, { waitUntil: 'load', timeout: 20_000 });
+      const icons = await page
+        .locator('link[rel~="icon"]')
+        .evaluateAll((links) => links.map((link) => (link as HTMLLinkElement).href));
+      expect(icons.length, 'no <link rel="icon"> in the page').toBeGreaterThan(0);
+      // Chromium fetches the icon it picks after the load event.
+      await expect
+        .poll(() => icons.map((href) => loaded.get(href)).find(Boolean), { timeout: 10_000, interval: 100 })
+        .toMatchObject({ status: 200, type: expect.stringMatching(/^image\//) });
+
+      // What browsers and tools ask for without reading the page.
+      const favicon = await page.goto(`${app.url}/favicon.ico`, { timeout: 10_000 });
+      expect(favicon?.status()).toBe(200);
+      expect(favicon?.headers()['content-type']).toMatch(/^image\//);
+      expect(problems).toEqual([]);
     } finally {
       await page.close();
     }

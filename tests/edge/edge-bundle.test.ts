@@ -1,7 +1,6 @@
-import { EdgeVM } from '@edge-runtime/vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleMcpRouteForEdge } from '../helpers/edge-route';
-import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
+import { bundleMcpRouteForEdge, edgeRouteVm } from '../helpers/edge-route';
+import { auditRecords, TEST_REQUEST_STATE_KEY } from '../helpers/app';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 
 /**
@@ -19,14 +18,6 @@ beforeAll(async () => {
   code = await bundleMcpRouteForEdge(reached);
 }, 60_000);
 afterAll(async () => issuer?.close());
-
-function edgeVm(env: Record<string, string>) {
-  return new EdgeVM({
-    // The Edge runtime exposes environment variables as process.env and nothing else of `process`.
-    extend: (context) => Object.assign(context, { process: { env } }),
-    initialCode: code,
-  });
-}
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({
   method: 'POST',
@@ -47,12 +38,19 @@ describe('the /mcp route on the Edge runtime', () => {
 
   it('serves ping, challenges anonymous whoami and verifies a token inside @edge-runtime/vm', async () => {
     const resource = 'http://127.0.0.1:3999/mcp';
-    const vm = edgeVm({
-      NODE_ENV: 'production',
-      AUTHKIT_DOMAIN: issuer.issuer,
-      MCP_RESOURCE_URL: resource,
-      MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
-    });
+    // The Edge runtime exposes environment variables as process.env and nothing else of `process`.
+    // The isolate's audit lines (console.log) come here, to be checked, instead of the test output.
+    const logged: string[] = [];
+    const vm = edgeRouteVm(
+      code,
+      {
+        NODE_ENV: 'production',
+        AUTHKIT_DOMAIN: issuer.issuer,
+        MCP_RESOURCE_URL: resource,
+        MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
+      },
+      (line) => logged.push(line),
+    );
     expect(vm.evaluate('typeof require')).toBe('undefined');
 
     const run = async (init: ReturnType<typeof post>) => {
@@ -90,5 +88,12 @@ describe('the /mcp route on the Edge runtime', () => {
     );
     expect(whoami.status).toBe(200);
     expect(whoami.text).toContain('user_edge');
+
+    // Audited inside the isolate, one record per call.
+    expect(auditRecords(logged.join('\n'))).toEqual([
+      expect.objectContaining({ tool: 'ping', decision: 'allow', outcome: 'ok' }),
+      expect.objectContaining({ tool: 'whoami', decision: 'challenge', status: 401, outcome: 'not_run' }),
+      expect.objectContaining({ tool: 'whoami', decision: 'allow', sub: 'user_edge', outcome: 'ok' }),
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { EdgeVM } from '@edge-runtime/vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '@/lib/http/origin';
 import { bundleForEdge } from '../helpers/edge';
-import { TEST_REQUEST_STATE_KEY } from '../helpers/app';
+import { auditRecords, TEST_REQUEST_STATE_KEY } from '../helpers/app';
 
 /**
  * Every method and body on the Edge bundle: middleware.ts and app/mcp/route.ts are bundled the way
@@ -23,6 +23,9 @@ beforeAll(async () => {
   );
 }, 60_000);
 
+/** What the isolates wrote with console.log (the audit lines), kept for the tests instead of printed. */
+const logged: string[] = [];
+
 function vm() {
   const env = {
     NODE_ENV: 'production',
@@ -30,7 +33,14 @@ function vm() {
     MCP_RESOURCE_URL: RESOURCE,
     MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
   };
-  return new EdgeVM({ extend: (context) => Object.assign(context, { process: { env } }), initialCode: code });
+  return new EdgeVM({
+    extend: (context) => {
+      Object.assign(context, { process: { env } });
+      context.console = { ...context.console, log: (...args: unknown[]) => logged.push(args.map(String).join(' ')) };
+      return context;
+    },
+    initialCode: code,
+  });
 }
 
 type Answer = { status: number; headers: Record<string, string>; text: string };
@@ -107,6 +117,7 @@ describe('methods on the Edge bundle', () => {
 
   it('route: a declared Content-Length over the limit is refused without reading a body that never ends', async () => {
     const edge = vm();
+    logged.length = 0;
     edge.context.__pulls = 0;
     const answer = await Promise.race([
       run(
@@ -122,5 +133,8 @@ describe('methods on the Edge bundle', () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.text)).toMatchObject({ error: { code: -32013 } });
     expect(edge.evaluate('globalThis.__pulls')).toBeLessThanOrEqual(1);
+    expect(auditRecords(logged.join('\n'))).toEqual([
+      expect.objectContaining({ type: 'request_rejected', reason: 'body_too_large', status: 413 }),
+    ]);
   });
 });

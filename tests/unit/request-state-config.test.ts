@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -22,6 +22,10 @@ const base = {
 };
 const asking = createRegistry([defineTool({ name: 'asks', ...base, ask: () => undefined })]);
 const quiet = createRegistry([defineTool({ name: 'quiet', ...base })]);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('request-state configuration', () => {
   it.each([
@@ -51,6 +55,7 @@ describe('request-state configuration', () => {
   });
 
   it('the endpoint answers that misconfiguration with the fixed 500, and runs nothing', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const config = loadConfig(prod);
     const endpoint = createMcpEndpoint({ registry: asking, config: () => config });
     const response = await endpoint(
@@ -62,5 +67,9 @@ describe('request-state configuration', () => {
     );
     expect(response.status).toBe(500);
     expect(await readRpc(response)).toMatchObject({ error: { message: 'Server misconfigured' } });
+    // The operator learns why from the log (the client only from the fixed message).
+    expect(logged).toHaveBeenCalledExactlyOnceWith(
+      expect.stringMatching(/^\[config\] MCP_REQUEST_STATE_KEY: must be set/),
+    );
   });
 });
