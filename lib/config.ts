@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_LIST_TTL_MS, MAX_LIST_TTL_MS } from './wire/cache';
 
 /**
- * The environment contract (docs: README "Configuration", .env.example).
+ * The environment contract (docs/CONFIGURATION.md, .env.example).
  * `loadConfig` is pure so every case is table-tested; `getConfig` memoizes it per isolate.
  */
 

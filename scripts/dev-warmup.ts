@@ -3,7 +3,7 @@
 // trail shows), then says where to connect. next dev compiles on first use,
 // and a client that gives up during that compile makes Next.js print an
 // `uncaughtException: aborted` trace (its own body handling, not this
-// project's; see the README's Tests section). Asking first keeps a healthy
+// project's; see docs/TESTS.md). Asking first keeps a healthy
 // start quiet. Bounded: it gives up after WARMUP_LIMIT_MS and exits 0 either way.
 
 import { devResourceUrl, loadDevEnv } from './dev-env';

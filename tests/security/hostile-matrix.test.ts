@@ -1825,7 +1825,7 @@ const ROWS: Row[] = [
     records: 0,
     check: METHOD_NOT_ALLOWED,
   },
-  // Documented exception (README "HTTP answers", SECURITY.md): a JSON Content-Type skips the
+  // Documented exception (docs/HTTP-ANSWERS.md, SECURITY.md): a JSON Content-Type skips the
   // middleware (its matcher cannot select by method), and Next answers a method the route does not
   // export with an empty 400 before any code of ours runs. Refused, nothing recorded, nothing run.
   ...(['QUERY', 'PROPFIND', 'FOO'] as const).map(
