@@ -1,9 +1,9 @@
+// Scope hierarchies, declared in one place (SEP-2350).
 import { notesScopeHierarchy } from './notes'; // the notes example
 
 /**
- * The one place a scope implies others (SEP-2350): an entry `'billing:admin': ['billing:read']` lets
- * a token granted `billing:admin` call what requires `billing:read`. The registry refuses cycles and
- * scopes no primitive requires.
+ * An entry `'billing:admin': ['billing:read']` lets a token granted `billing:admin` call what
+ * requires `billing:read`. The registry refuses cycles and scopes no primitive requires.
  */
 // biome-ignore format: one entry a line, so a hand edit is already formatted
 export const scopeHierarchy: Readonly<Record<string, readonly string[]>> = {
