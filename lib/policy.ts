@@ -125,17 +125,8 @@ export function evaluate(
 }
 
 /** One line a reviewer can read: used by the audit trail, the inventory and the landing page. */
-// A tool's policy never changes after the registry loads: each policy object is described once
-// (every audit record carries the text).
-const described = new WeakMap<object, string>();
-
 export function describeAccess(access: Access): string {
-  if (typeof access === 'string') return access;
-  const cached = described.get(access);
-  if (cached !== undefined) return cached;
-  const text = describeRequirements(access);
-  described.set(access, text);
-  return text;
+  return typeof access === 'string' ? access : describeRequirements(access);
 }
 
 function describeRequirements(access: Requirements): string {

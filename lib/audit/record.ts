@@ -34,25 +34,17 @@ export type AuditRecord = {
   arguments?: Record<string, unknown>;
 };
 
-const NO_IDENTITY: Partial<AuditRecord> = Object.freeze({});
-// Principals are frozen and shared by the token cache, so their audit fields are worked out once each.
-const identities = new WeakMap<Principal, Partial<AuditRecord>>();
-
+/** The caller's identity facts as a record carries them (never the token); none for an anonymous caller. */
 export function callerFields(principal: Principal | undefined): Partial<AuditRecord> {
-  if (principal?.kind !== 'user') return NO_IDENTITY;
-  let fields = identities.get(principal);
-  if (!fields) {
-    fields = Object.freeze({
-      sub: principal.subject,
-      org_id: principal.organizationId,
-      client_id: principal.clientId,
-      sid: principal.sessionId,
-      jti: principal.tokenId,
-      scopes: principal.scopes,
-    });
-    identities.set(principal, fields);
-  }
-  return fields;
+  if (principal?.kind !== 'user') return {};
+  return {
+    sub: principal.subject,
+    org_id: principal.organizationId,
+    client_id: principal.clientId,
+    sid: principal.sessionId,
+    jti: principal.tokenId,
+    scopes: principal.scopes,
+  };
 }
 
 /** Arguments a tool lets us audit, capped so a caller cannot make one record (or the sink's queue) huge. */
@@ -69,19 +61,7 @@ function bounded(record: Omit<AuditRecord, 'time'>): Omit<AuditRecord, 'time'> {
   return size <= MAX_AUDITED_ARGUMENTS_CHARS ? record : { ...record, arguments: { _omitted: `${size} characters` } };
 }
 
-// Records written in the same millisecond share one timestamp string (toISOString is the dearer part).
-let lastMs = Number.NaN;
-let lastIso = '';
-function now(): string {
-  const ms = Date.now();
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
-}
-
 /** The record as written: its time, and arguments capped in size. */
 export function stamp(record: Omit<AuditRecord, 'time'>): AuditRecord {
-  return { time: now(), ...bounded(record) };
+  return { time: new Date().toISOString(), ...bounded(record) };
 }

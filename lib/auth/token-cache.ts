@@ -30,16 +30,6 @@ const DEFAULT_TOKEN_CACHE_ENTRIES = 10_000;
 const MAX_TOKEN_CACHE_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
-// Reused for every signature (base64url, so one byte per character): the hash is synchronous, so
-// no two requests share it at once, and a fresh buffer per request showed in the profile.
-const scratch = new Uint8Array(1024);
-
-function signatureBytes(signature: string): Uint8Array {
-  if (signature.length > scratch.length) return encoder.encode(signature);
-  const { read, written } = encoder.encodeInto(signature, scratch);
-  // Multi-byte characters (never in a real token) may not fit: then the whole string, never a prefix.
-  return read === signature.length ? scratch.subarray(0, written) : encoder.encode(signature);
-}
 
 type Entry = { signingInput: string; principal: UserPrincipal; until: number };
 
@@ -47,7 +37,7 @@ type Entry = { signingInput: string; principal: UserPrincipal; until: number };
 export function tokenCacheParts(token: string): { key: string; signingInput: string } | undefined {
   const dot = token.lastIndexOf('.');
   if (dot < 0) return undefined; // no signature: never cached
-  return { key: bytesToHex(sha256(signatureBytes(token.slice(dot + 1)))), signingInput: token.slice(0, dot) };
+  return { key: bytesToHex(sha256(encoder.encode(token.slice(dot + 1)))), signingInput: token.slice(0, dot) };
 }
 
 export function createTokenCache(options: { maxEntries?: number; now?: () => number } = {}): TokenCache {

@@ -4,6 +4,7 @@ import { parseSecureUrl, type Config } from '../config';
 import type { Membership } from '../policy';
 import { permissionsOf, RoleCatalogSchema, type CatalogRole } from './role-catalog';
 import { evictOldest } from '../util/bounded-map';
+import { deepFreeze } from '../util/deep-freeze';
 import { withDeadline } from '../util/deadline';
 
 /**
@@ -172,15 +173,6 @@ function describeError(error: unknown): string {
 
 type Entry = { value: unknown; expiresAt: number };
 
-/** Cached answers are shared by every caller in the isolate: nobody may change them. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
-
 /**
  * @returns undefined when WorkOS is not configured (`workos` undefined or without an API key).
  * @throws ConfigError when `workos.apiUrl` is not https (or http on a loopback host).
@@ -238,6 +230,7 @@ export function createDirectoryLookup(
     const promise = load().then(
       (value) => {
         inFlight.delete(key);
+        // Shared by every caller in the isolate (handlers included): nobody may change it.
         remember(key, deepFreeze(value), ttlMs);
         return value;
       },
@@ -310,17 +303,9 @@ export function createDirectoryLookup(
       return RoleCatalogSchema.parse({ data: list.data }).data;
     });
 
-  // The answer last built from one cached roles list (unique to its user and organization) and a
-  // catalog: while both stay cached, callers get the same frozen object and can recognize it
-  // (lib/endpoint/endpoint.ts reuses the tool list it decided for that answer).
-  const answers = new WeakMap<readonly string[], { catalog: readonly CatalogRole[] | undefined; answer: Membership }>();
-  const answerFor = (roles: readonly string[], catalog: readonly CatalogRole[] | undefined): Membership => {
-    const known = answers.get(roles);
-    if (known && known.catalog === catalog) return known.answer;
-    const answer: Membership = deepFreeze({ roles, permissions: catalog ? permissionsOf(roles, catalog) : [] });
-    answers.set(roles, { catalog, answer });
-    return answer;
-  };
+  // Frozen like the cached lists it is made of: handlers receive it and must not change it.
+  const answerFor = (roles: readonly string[], catalog: readonly CatalogRole[] | undefined): Membership =>
+    deepFreeze({ roles, permissions: catalog ? permissionsOf(roles, catalog) : [] });
 
   return {
     membership: async (userId, organizationId, { permissions = true } = {}) => {

@@ -51,14 +51,6 @@ class MintedCaller {
   }
 }
 
-// The resource as a URL, parsed once per configured value rather than on every request; the SDK
-// only reads it (to compare and to derive the metadata URL).
-let resource: { text: string; url: URL } | undefined;
-function resourceUrlOf(text: string): URL {
-  if (resource?.text !== text) resource = { text, url: new URL(text) };
-  return resource.url;
-}
-
 /** AuthInfo for the SDK: the caller only. `token` stays empty so no handler or log can echo it. */
 export function authInfoFor(caller: CallerContext, resourceUrl: string): AuthInfo | undefined {
   const { principal } = caller;
@@ -67,7 +59,7 @@ export function authInfoFor(caller: CallerContext, resourceUrl: string): AuthInf
     clientId: principal.kind === 'user' ? (principal.clientId ?? '') : '',
     scopes: principal.kind === 'user' ? principal.scopes : [],
     ...(principal.kind === 'user' ? { expiresAt: principal.expiresAt } : {}),
-    resource: resourceUrlOf(resourceUrl),
+    resource: new URL(resourceUrl),
     extra: { caller: new MintedCaller(caller) },
   };
 }

@@ -35,14 +35,9 @@ const MAX_CACHED_HANDLERS = 64;
 type Handler = (request: Request) => Promise<Response>;
 const handlers = new Map<string, Handler>();
 // Keyed by definition identity, not name: two registries may both have a tool called "x"; each
-// registry's frozen scope hierarchy is keyed the same way.
+// registry's scope hierarchy is keyed the same way.
 const ids = new WeakMap<object, number>();
 let nextId = 0;
-const NONE: readonly never[] = Object.freeze([]);
-const keys = new WeakMap<
-  object,
-  { listTtlMs: number; hierarchy: ScopeHierarchy; requestState: RequestStateHooks | undefined; key: string }
->();
 function idOf(definition: object): number {
   let id = ids.get(definition);
   if (id === undefined) {
@@ -63,33 +58,23 @@ export function handlerFor(
   requestState?: RequestStateHooks,
 ): Handler {
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
-  const resources = set.resources ?? NONE;
-  const prompts = set.prompts ?? NONE;
+  const resources = set.resources ?? [];
+  const prompts = set.prompts ?? [];
   const offers = set.offers ?? {
     resources: resources.length > 0,
     prompts: prompts.length > 0,
     completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
   };
-  // A frozen set seen before (the endpoint reuses them) keeps its key; anything else is keyed afresh.
-  const reusable =
-    Object.isFrozen(serve) && Object.isFrozen(set.tools) && Object.isFrozen(resources) && Object.isFrozen(prompts);
-  const known = reusable ? keys.get(serve) : undefined;
-  let key: string;
-  if (known && known.listTtlMs === listTtlMs && known.hierarchy === hierarchy && known.requestState === requestState)
-    key = known.key;
-  else {
-    key = [
-      listTtlMs,
-      idOf(hierarchy),
-      set.tools.map(idOf).join(','),
-      resources.map(idOf).join(','),
-      prompts.map(idOf).join(','),
-      `${offers.resources}${offers.prompts}${offers.completions}`,
-      requestState ? idOf(requestState) : '-',
-      set.listOnly ? 'list' : 'serve',
-    ].join(':');
-    if (reusable) keys.set(serve, { listTtlMs, hierarchy, requestState, key });
-  }
+  const key = [
+    listTtlMs,
+    idOf(hierarchy),
+    set.tools.map(idOf).join(','),
+    resources.map(idOf).join(','),
+    prompts.map(idOf).join(','),
+    `${offers.resources}${offers.prompts}${offers.completions}`,
+    requestState ? idOf(requestState) : '-',
+    set.listOnly ? 'list' : 'serve',
+  ].join(':');
   let handler = handlers.get(key);
   if (!handler) {
     if (handlers.size >= MAX_CACHED_HANDLERS) handlers.clear();

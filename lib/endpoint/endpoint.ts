@@ -79,17 +79,6 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
   );
 
-  // Serve sets reused across requests, so dispatch finds their handler without rebuilding its key:
-  // per primitive for a single allowed call, and per principal for a lone tools/list while the
-  // principal (the token cache's) and its membership answer (the directory cache's) stay the same.
-  const callSets = new WeakMap<object, ServeSet>();
-  // The set and its lists only: the definitions inside are the registry's own and stay as they are.
-  const frozenSet = (set: ServeSet): ServeSet => {
-    for (const list of [set.tools, set.resources, set.prompts, set.offers]) if (list) Object.freeze(list);
-    return Object.freeze(set);
-  };
-  const listSets = new WeakMap<Principal, { membership: MembershipAnswer | undefined; set: ServeSet }>();
-
   return async function handleMcp(request: Request): Promise<Response> {
     let config: Config;
     try {
@@ -363,26 +352,16 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
       // The one call's primitive, and only the capabilities it needs: nothing else is asked of this
       // server in this request, and registering the rest per request was a measurable cost.
       const { primitive } = only;
-      let set = callSets.get(primitive.definition);
-      if (!set) {
-        set = frozenSet({
-          tools: primitive.kind === 'tool' ? [primitive.definition] : [],
-          resources: primitive.kind === 'resource' ? [primitive.definition] : [],
-          prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
-          offers: {
-            resources: primitive.kind === 'resource',
-            prompts: primitive.kind === 'prompt',
-            completions: primitive.kind !== 'tool' && primitive.definition.complete !== undefined,
-          },
-        });
-        callSets.set(primitive.definition, set);
-      }
-      return set;
-    }
-    const lone = !envelope.batch && envelope.method === 'tools/list';
-    if (lone) {
-      const known = listSets.get(principal);
-      if (known && known.membership === membership) return known.set;
+      return {
+        tools: primitive.kind === 'tool' ? [primitive.definition] : [],
+        resources: primitive.kind === 'resource' ? [primitive.definition] : [],
+        prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
+        offers: {
+          resources: primitive.kind === 'resource',
+          prompts: primitive.kind === 'prompt',
+          completions: primitive.kind !== 'tool' && primitive.definition.complete !== undefined,
+        },
+      };
     }
     const offers = {
       resources: registry.resources.length > 0,
@@ -394,11 +373,8 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
         isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
       );
     // A lone tools/list needs the caller's listing and nothing registered (lib/endpoint/dispatch.ts).
-    if (lone) {
-      const set = frozenSet({ tools: visible(registry.tools), offers, listOnly: true });
-      listSets.set(principal, { membership, set });
-      return set;
-    }
+    if (!envelope.batch && envelope.method === 'tools/list')
+      return { tools: visible(registry.tools), offers, listOnly: true };
     return {
       tools: visible(registry.tools),
       resources: visible(registry.resources),

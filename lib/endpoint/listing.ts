@@ -1,5 +1,6 @@
 import type { McpServer, StandardSchemaWithJSON, Tool } from '@modelcontextprotocol/server';
 import type { ToolDefinition } from '../registry';
+import { deepFreeze } from '../util/deep-freeze';
 
 /**
  * What `tools/list` shows, computed once. The SDK converts a tool's zod schema to JSON Schema every
@@ -12,14 +13,6 @@ import type { ToolDefinition } from '../registry';
 type Args = Record<string, unknown>;
 type JsonSchema = Record<string, unknown>;
 type Io = 'input' | 'output';
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
 
 const schemas = new WeakMap<ToolDefinition, StandardSchemaWithJSON<Args>>();
 

@@ -45,19 +45,13 @@ export function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | nu
   for (const { site, primitive } of calls) {
     if (site.id === null) continue;
     const name = primitive.definition.name;
-    const params = site.boundParams;
-    // Hashed on first use: only a request that echoes a state (a primitive that asks) reads it.
-    let digest: string | undefined;
     byId.set(
       site.id,
       byId.has(site.id)
         ? null
         : {
             key: auditKey(site.method, name),
-            get digest() {
-              digest ??= paramsDigest(params);
-              return digest;
-            },
+            digest: paramsDigest(site.boundParams),
             record: {
               type: RECORD_TYPES[site.method],
               method: site.method,

@@ -1,5 +1,5 @@
-import { classifyInboundRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
-import { type Envelope, isPlainObject } from './envelope';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import type { Envelope } from './envelope';
 
 /**
  * The 2026-07-28 mirrored headers (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) checked
@@ -86,38 +86,11 @@ function nameInBody(method: string, params: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The SDK's own test for a modern revision (a plain string comparison, so any later-sorting value counts). */
-const FIRST_MODERN_REVISION = '2026-07-28';
-
-/** The SDK's envelope claim: the reserved protocol-version key in a single message's `params._meta`. */
-function claimsEnvelope(message: unknown): boolean {
-  const params = isPlainObject(message) ? message.params : undefined;
-  const meta = isPlainObject(params) ? params._meta : undefined;
-  return isPlainObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
-}
-
 /**
  * The decision for one POST: pass (with the era the body claims) or a -32020 refusal. Anything
  * else the SDK would refuse (malformed envelope, unsupported version) is left to the SDK.
- *
- * Every -32020 the SDK's classification can give needs a modern `MCP-Protocol-Version` header or
- * an envelope claim in the body (a batch never gets one). Without either, the request is served as
- * legacy, or refused by the SDK itself, whatever the other headers say; so classifying it a second
- * time is skipped: it was the costliest step of a 2025-11-25 call (docs/PERFORMANCE.md).
- * `tests/unit/wire-headers.test.ts` holds this shortcut equal to `classifyWireHeaders`.
  */
 export function checkWireHeaders(headers: Headers, envelope: Envelope): HeaderCheck {
-  const versionHeader = trimOws(headers.get('mcp-protocol-version'));
-  if (
-    (versionHeader === undefined || versionHeader < FIRST_MODERN_REVISION) &&
-    (envelope.batch || !claimsEnvelope(envelope.message))
-  )
-    return { ok: true, era: 'legacy' };
-  return classifyWireHeaders(headers, envelope);
-}
-
-/** The same decision, always through the SDK's `classifyInboundRequest`. */
-export function classifyWireHeaders(headers: Headers, envelope: Envelope): HeaderCheck {
   const versionHeader = trimOws(headers.get('mcp-protocol-version'));
   const methodHeader = trimOws(headers.get('mcp-method'));
   const nameHeader = trimOws(headers.get('mcp-name'));
