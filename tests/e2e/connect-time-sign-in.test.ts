@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, signInInBrowser } from '../helpers/browser';
+import { type McporterRun, runMcporter } from '../helpers/mcporter';
 import { startStack, type Stack } from '../helpers/stack';
 
 /**
@@ -13,8 +12,6 @@ import { startStack, type Stack } from '../helpers/stack';
  * nobody here wrote): against the default server they never start OAuth, because connecting and
  * listing are public; with MCP_AUTH_REQUIRED=true the first request is challenged, so they do.
  */
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_LIMIT_MS = 60_000;
 
 let open: Stack;
 let required: Stack;
@@ -34,43 +31,16 @@ afterAll(async () => {
   for (const home of homes) await rm(home, { recursive: true, force: true });
 });
 
-type Run = { code: number | null; stdout: string; stderr: string; authorizationUrl?: string };
-
 /** `npx mcporter call --allow-http <url>.whoami` as a person runs it, with a private HOME. */
-async function mcporterWhoami(stack: Stack, person?: (url: string) => Promise<void>): Promise<Run> {
+async function mcporterWhoami(stack: Stack, person?: (url: string) => Promise<void>): Promise<McporterRun> {
   const home = await mkdtemp(join(tmpdir(), 'mcporter-'));
   homes.push(home);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home };
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'npx',
-      ['mcporter', 'call', '--allow-http', '--oauth-timeout', '30000', `${stack.resource}.whoami`],
-      {
-        cwd: PROJECT_ROOT,
-        env: env as NodeJS.ProcessEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const run: Run = { code: null, stdout: '', stderr: '' };
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    child.stdout.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      run.stderr += chunk.toString();
-      const url = /visit (http\S+) manually/.exec(run.stderr)?.[1];
-      if (url && !run.authorizationUrl) {
-        run.authorizationUrl = url;
-        (person ?? (async () => {}))(url).catch((error: unknown) => {
-          child.kill('SIGKILL');
-          reject(error instanceof Error ? error : new Error(String(error)));
-        });
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ...run, code });
-    });
-  });
+  return runMcporter(
+    ['npx', 'mcporter', 'call', '--allow-http', '--oauth-timeout', '30000', `${stack.resource}.whoami`],
+    env,
+    person,
+  );
 }
 
 describe('mcporter ad-hoc, a client that signs in only when it connects', () => {

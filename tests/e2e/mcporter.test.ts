@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { connectSnippets, SERVER_NAME } from '@/app/_landing/connect-snippets';
 import { registry } from '@/tools';
 import { auditRecords } from '../helpers/app';
 import { launchChromium, signInInBrowser } from '../helpers/browser';
+import { type McporterRun, runMcporter } from '../helpers/mcporter';
 import { readmeBlocks } from '../helpers/readme';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -59,11 +59,8 @@ async function freshHome(): Promise<string> {
   return home;
 }
 
-type Run = { code: number | null; stdout: string; stderr: string; authorizationUrl?: string };
-
 /** One command line as a person types it in the project directory (`npx mcporter ...`). */
-async function run(line: string[], home: string, person?: (url: string) => Promise<void>): Promise<Run> {
-  const [command, ...args] = line;
+async function run(line: string[], home: string, person?: (url: string) => Promise<void>): Promise<McporterRun> {
   const env: Record<string, string> = {
     PATH: `${join(home, 'bin')}:${process.env.PATH ?? ''}`,
     HOME: home,
@@ -71,32 +68,7 @@ async function run(line: string[], home: string, person?: (url: string) => Promi
     // Gives up on an unfinished sign-in well inside the run limit (the default is 5 minutes).
     MCPORTER_OAUTH_TIMEOUT_MS: '30000',
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(command!, args, {
-      cwd: PROJECT_ROOT,
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const result: Run = { code: null, stdout: '', stderr: '' };
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    child.stdout.on('data', (chunk: Buffer) => (result.stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      result.stderr += chunk.toString();
-      const url = /visit (http\S+) manually/.exec(result.stderr)?.[1];
-      if (url && !result.authorizationUrl) {
-        result.authorizationUrl = url;
-        (person ?? (async () => {}))(url).catch((error: unknown) => {
-          child.kill('SIGKILL');
-          reject(error instanceof Error ? error : new Error(String(error)));
-        });
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ ...result, code });
-    });
-  });
+  return runMcporter(line, env, person);
 }
 
 /** The README's line for this test's server: its URL, and the registry's private tool in the call. */
