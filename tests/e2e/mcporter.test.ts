@@ -20,7 +20,6 @@ import { startStack, type Stack } from '../helpers/stack';
  */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README_URL = 'http://localhost:3000/mcp';
-const RUN_LIMIT_MS = 60_000;
 
 /** A private tool from the registry, whatever tools a template owner keeps: signed-in, no arguments. */
 const privateTool = registry.tools.find(
