@@ -1,9 +1,9 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Access, PrincipalFor } from '../policy';
-import { paramHeaderProblem } from '../wire/params';
 import { checkAccess, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
+import { paramHeaderProblem } from './param-headers';
 
 /** A tool; `A`, its policy, types what the handler is given (`ToolDefinition<Input>` holds any tool). */
 export type ToolDefinition<Input extends z.ZodObject = z.ZodObject, A extends Access = Access> = {
