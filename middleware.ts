@@ -1,4 +1,5 @@
 import { NextResponse, type NextFetchEvent, type NextRequest } from 'next/server';
+import { auditRefusals } from '@/lib/audit/refusals';
 import { configOrUndefined, mcpFrontDoor, siteHeaders } from '@/lib/http/front-door';
 
 /**
@@ -10,7 +11,8 @@ export async function middleware(request: NextRequest, event: NextFetchEvent): P
   const config = configOrUndefined(); // read once: both the HSTS choice and /mcp's checks need it
   let headers = siteHeaders(config);
   if (new URL(request.url).pathname === '/mcp') {
-    const door = await mcpFrontDoor(request, config, (task) => event.waitUntil(task));
+    const onRefused = auditRefusals((task) => event.waitUntil(task)); // a refused request is audited too
+    const door = await mcpFrontDoor(request, config, onRefused);
     if (door.kind === 'answer') return door.response;
     headers = door.headers;
   }

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DEFAULT_LIST_TTL_MS, MAX_LIST_TTL_MS } from './wire/cache';
 
 /**
  * The environment contract (docs/CONFIGURATION.md, .env.example).
@@ -23,6 +22,10 @@ const SUPPORTED_ALGORITHMS = [
 export const CLOCK_TOLERANCE_SECONDS = 30;
 /** Largest POST body /mcp reads; past it the answer is 413 before anything is parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** ttlMs of caller-filtered lists unless MCP_LIST_TTL_MS says otherwise (lib/wire/cache.ts). */
+export const DEFAULT_LIST_TTL_MS = 30_000;
+/** Longest list TTL allowed: a revoked scope must stop showing its tools within minutes. */
+const MAX_LIST_TTL_MS = 300_000;
 /** Longest bearer token we will try to verify; longer ones are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
 /** Longest accepted access-token lifetime (`exp - iat`) unless AUTH_MAX_TOKEN_LIFETIME_SECONDS says otherwise. */

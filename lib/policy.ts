@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isScopeToken, type Challenge } from './auth/challenge';
-import type { Principal } from './auth/principal';
+import type { OrgPrincipal, Principal, UserPrincipal } from './auth/principal';
 import { effectiveScopes, NO_HIERARCHY, type ScopeHierarchy } from './scope-hierarchy';
 
 /**
@@ -25,6 +25,18 @@ export type Requirements = z.infer<typeof RequirementsSchema>;
 
 export const AccessSchema = z.union([z.literal('public'), z.literal('signed-in'), RequirementsSchema]);
 export type Access = z.infer<typeof AccessSchema>;
+
+type NonEmpty = readonly [string, ...string[]];
+
+/**
+ * The caller a policy lets through, as the type of its handlers' `principal`. Exact for a policy
+ * written in place (`defineTool` infers it literally); a policy known only as `Access` gives `Principal`.
+ */
+export type PrincipalFor<A extends Access> = A extends 'public'
+  ? Principal
+  : A extends { org: 'required' } | { roles: NonEmpty } | { permissions: NonEmpty }
+    ? OrgPrincipal
+    : UserPrincipal;
 
 /** Roles and permissions of the caller in their organization. */
 export type Membership = { roles: readonly string[]; permissions: readonly string[] };
@@ -57,6 +69,18 @@ export function requiredScopes(access: Access): string[] {
 
 const wantsRoles = (access: Access) => typeof access === 'object' && (access.roles?.length ?? 0) > 0;
 const wantsPermissions = (access: Access) => typeof access === 'object' && (access.permissions?.length ?? 0) > 0;
+const wantsOrganization = (access: Access) =>
+  typeof access === 'object' && (access.org === 'required' || wantsRoles(access) || wantsPermissions(access));
+
+/**
+ * Whether the caller is what `PrincipalFor` promises this policy's handlers. `evaluate` allows no
+ * caller this refuses, so the wrapper's re-check is what makes a handler's principal type true.
+ */
+export function admits<A extends Access>(access: A, principal: Principal): principal is PrincipalFor<A> {
+  if (access === 'public') return true;
+  if (principal.kind !== 'user') return false;
+  return !wantsOrganization(access) || Boolean(principal.organizationId);
+}
 
 /**
  * True when deciding needs the caller's organization membership: the policy asks for roles or
@@ -89,9 +113,7 @@ export function evaluate(
     return { effect: 'challenge', challenge: { kind: 'authentication_required', scopes: requiredScopes(access) } };
   }
   if (access === 'signed-in') return { effect: 'allow' };
-
-  const needsOrg = access.org === 'required' || wantsRoles(access) || wantsPermissions(access);
-  if (needsOrg && !principal.organizationId) return { effect: 'deny', reason: 'organization_required' };
+  if (!admits(access, principal)) return { effect: 'deny', reason: 'organization_required' };
 
   if (needsMembership(access, principal)) {
     if (membership === 'not_configured') return { effect: 'deny', reason: 'identity_lookup_not_configured' };

@@ -2,10 +2,11 @@
  * Scope hierarchies (MCP 2026-07-28, SEP-2350: servers must account for scope hierarchies when
  * deciding whether a token is sufficient). A hierarchy says which scope implies which others,
  * e.g. `notes:admin` implies `notes:read` and `notes:write`. It is declared once (tools/scopes.ts),
- * checked when the registry loads (lib/registry.ts: no cycles, no unknown scopes) and read by
+ * checked when the registry loads (lib/registry/index.ts: no cycles, no unknown scopes) and read by
  * policy evaluation, challenges, listing and the inventory through the functions here.
  *
- * Pure and Edge-safe; imports nothing, so policy and registry can both depend on it.
+ * Pure and Edge-safe; imports nothing, so it sits at the token's stage (README "Layout"): the
+ * challenges and the metadata read it as well as the policy and the registry.
  */
 
 /** scope -> the scopes it directly implies. */

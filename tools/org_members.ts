@@ -13,8 +13,6 @@ export default defineTool({
   input: z.object({}),
   annotations: { readOnlyHint: true, openWorldHint: false },
   handler: async (_input, { principal, directory }) => {
-    // Defense in depth: a role policy already requires an organization.
-    if (principal.kind !== 'user' || !principal.organizationId) return toolError('Sign in to an organization first');
     if (!directory) return toolError(LOOKUPS_NOT_CONFIGURED);
     // Only the caller's own organization is ever listed.
     const members = await directory.members(principal.organizationId);

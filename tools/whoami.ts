@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { defineTool, jsonResult } from '@/lib/registry';
 
 export default defineTool({
   name: 'whoami',
@@ -10,7 +10,6 @@ export default defineTool({
   input: z.object({}),
   annotations: { readOnlyHint: true, openWorldHint: false },
   handler: (_input, { principal }) => {
-    if (principal.kind !== 'user') return toolError('Sign in first');
     // Identity facts only; the token itself never reaches a tool.
     return jsonResult({
       subject: principal.subject,

@@ -10,16 +10,17 @@ export type SeededUser = {
 /**
  * The users to sign in as, when this server trusts the local authorization server: development with
  * AUTHKIT_DOMAIN unset, the same test scripts/local-auth/main.ts makes before it starts. Otherwise
- * undefined. The seeded directory stays in one place (scripts/local-auth/directory.ts) and never
- * reaches a production build: Next replaces `process.env.NODE_ENV` at build time, so the import
- * below is dead code there and is not bundled (tests/e2e/landing-page.test.ts checks the output).
+ * undefined. The seeded directory stays in one place (./seeded-directory.ts, which the local
+ * authorization server reads too) and never reaches a production build: Next replaces
+ * `process.env.NODE_ENV` at build time, so the import below is dead code there and is not bundled
+ * (tests/e2e/landing-page.test.ts checks the output).
  */
 export async function localSignIn(
   env: Record<string, string | undefined> = process.env,
 ): Promise<SeededUser[] | undefined> {
   if (process.env.NODE_ENV === 'production') return undefined;
   if (env.AUTHKIT_DOMAIN) return undefined;
-  const directory = await import('@/scripts/local-auth/directory');
+  const directory = await import('./seeded-directory');
   return directory.users.map((user) => ({
     handle: user.handle,
     name: directory.displayName(user),

@@ -32,6 +32,8 @@ const UserPrincipalSchema = z.object({
   permissions: z.array(z.string()).optional(),
 });
 export type UserPrincipal = z.infer<typeof UserPrincipalSchema>;
+/** A signed-in caller in an organization: what a policy requiring one promises its handlers. */
+export type OrgPrincipal = UserPrincipal & { organizationId: string };
 
 const AnonymousPrincipalSchema = z.object({ kind: z.literal('anonymous') });
 export type AnonymousPrincipal = z.infer<typeof AnonymousPrincipalSchema>;

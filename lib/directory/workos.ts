@@ -307,6 +307,22 @@ export function createDirectoryLookup(
   const answerFor = (roles: readonly string[], catalog: readonly CatalogRole[] | undefined): Membership =>
     deepFreeze({ roles, permissions: catalog ? permissionsOf(roles, catalog) : [] });
 
+  const membersOf = (organizationId: string) =>
+    cached(JSON.stringify(['members', organizationId]), 'members', async (): Promise<OrganizationMember[]> => {
+      const memberships = await allMemberships(organizationId);
+      const profiles = new Map((await allUsers(organizationId)).map((u) => [u.id, u]));
+      const byUser = new Map<string, OrganizationMembershipRecord[]>();
+      for (const m of memberships) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
+      return [...byUser]
+        .map(([userId, records]) => ({
+          userId,
+          roles: rolesOf(records),
+          email: profiles.get(userId)?.email ?? null,
+          name: profiles.get(userId)?.name ?? null,
+        }))
+        .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    });
+
   return {
     membership: async (userId, organizationId, { permissions = true } = {}) => {
       // Both at once: on a cold cache the caller waits for one round trip, not two.
@@ -325,21 +341,9 @@ export function createDirectoryLookup(
         UserProfileSchema.parse(await request(() => client.userManagement.getUser(userId))),
       ),
 
-    members: (organizationId) =>
-      cached(JSON.stringify(['members', organizationId]), 'members', async (): Promise<OrganizationMember[]> => {
-        const memberships = await allMemberships(organizationId);
-        const profiles = new Map((await allUsers(organizationId)).map((u) => [u.id, u]));
-        const byUser = new Map<string, OrganizationMembershipRecord[]>();
-        for (const m of memberships) byUser.set(m.userId, [...(byUser.get(m.userId) ?? []), m]);
-        return [...byUser]
-          .map(([userId, records]) => ({
-            userId,
-            roles: rolesOf(records),
-            email: profiles.get(userId)?.email ?? null,
-            name: profiles.get(userId)?.name ?? null,
-          }))
-          .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
-      }),
+    // Never asked without an organization, which would leave the membership list unfiltered. The
+    // policies that reach this require one (the wrapper checks); a direct call without one gets nothing.
+    members: (organizationId) => (organizationId ? membersOf(organizationId) : Promise.resolve('unavailable')),
 
     requestCount: () => requests,
   };

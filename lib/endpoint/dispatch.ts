@@ -1,8 +1,9 @@
 import type { McpServer, ServerOptions } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
+import { DEFAULT_LIST_TTL_MS } from '../config';
 import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import type { PromptDefinition, ResourceDefinition, ToolDefinition } from '../registry';
-import { cacheHintsFor, DEFAULT_LIST_TTL_MS } from '../wire/cache';
+import { cacheHintsFor } from '../wire/cache';
 import { cachedListing } from './listing';
 import type { RequestStateHooks } from './request-state';
 import { registerCompletion, registerPrompt, registerResource, registerTool } from './wrapper';

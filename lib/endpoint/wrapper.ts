@@ -72,6 +72,8 @@ async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, 
       status: 200,
       durationMs: Math.round(performance.now() - started),
     });
+  // The authority: nothing runs unless the policy allows this caller, and an allowed caller is one
+  // the policy `admits`, which is what lets a handler rely on its policy-typed principal.
   const decision = evaluate(access, caller.principal, caller.membership, hierarchy);
   if (decision.effect !== 'allow') {
     write({ decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });

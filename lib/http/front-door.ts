@@ -1,12 +1,11 @@
-import { finishAfter, openTrail } from '../audit/log';
 import { getConfig, type Config } from '../config';
 import { jsonRpcErrorResponse, methodNotAllowed, misconfigured, RPC_ERRORS } from './answers';
 import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from './origin';
 
 /**
- * The rules every request to /mcp meets before the endpoint: the Origin allowlist (403, audited),
- * CORS for listed origins, preflights, JSON 405s for every method but POST and OPTIONS, the security
- * headers and HSTS in production. middleware.ts applies them to the requests its matcher selects,
+ * The rules every request to /mcp meets before the endpoint: the Origin allowlist (403, audited
+ * through the caller's `onRefused`), CORS for listed origins, preflights, JSON 405s for every method
+ * but POST and OPTIONS, the security headers and HSTS in production. middleware.ts applies them to the requests its matcher selects,
  * and app/mcp/route.ts to every request it is handed (the matcher lets JSON POSTs skip the
  * middleware), so both paths answer alike from this one file. Applying them twice is harmless: a
  * request refused here is answered at once and never reaches the second application.
@@ -15,7 +14,14 @@ import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from './origin';
 /** Either the final answer, or the headers the response must carry when the request goes on. */
 export type FrontDoor = { kind: 'answer'; response: Response } | { kind: 'pass'; headers: Record<string, string> };
 
-type WaitUntil = (task: Promise<unknown>) => void;
+/** A request refused here, before the endpoint: the answer it gets and why. */
+export type Refusal = { request: Request; config: Config; response: Response; reason: 'origin_not_allowed' };
+/**
+ * What the caller does with a refusal, the response to send in the end: the audit record
+ * (lib/audit/refusals.ts), or the trail would never see the request. Passed in, so this first
+ * stage imports no later one.
+ */
+export type OnRefused = (refusal: Refusal) => Response | Promise<Response>;
 
 /** The methods /mcp serves: POST, and OPTIONS for preflights. */
 const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'OPTIONS']);
@@ -37,17 +43,17 @@ export function siteHeaders(config: Config | undefined): Record<string, string> 
   return headers;
 }
 
-/** The /mcp rules for one request; `waitUntil` carries the refusal's audit flush past the response. */
+/** The /mcp rules for one request; a refusal goes through `onRefused` before it is answered. */
 export async function mcpFrontDoor(
   request: Request,
   config: Config | undefined,
-  waitUntil: WaitUntil,
+  onRefused: OnRefused,
 ): Promise<FrontDoor> {
   const headers = siteHeaders(config);
   if (!config) return answer(misconfigured(), headers);
   const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
   if (origin.kind === 'forbidden')
-    return { kind: 'answer', response: await originRefused(request, config, headers, waitUntil) };
+    return { kind: 'answer', response: await onRefused(originRefused(request, config, headers)) };
   if (origin.kind === 'allowed') {
     headers['access-control-allow-origin'] = origin.origin;
     headers.vary = 'Origin';
@@ -61,25 +67,8 @@ export async function mcpFrontDoor(
   return { kind: 'pass', headers };
 }
 
-/** Refused before the endpoint: audited here, or the trail would never see it. */
-async function originRefused(
-  request: Request,
-  config: Config,
-  headers: Record<string, string>,
-  waitUntil: WaitUntil,
-): Promise<Response> {
-  const trail = openTrail(config);
-  await trail.reserve(1);
-  trail.write({
-    type: 'request_rejected',
-    requestId: trail.requestId,
-    method: request.method === 'OPTIONS' ? 'preflight' : undefined,
-    decision: 'reject',
-    reason: 'origin_not_allowed',
-    status: 403,
-    durationMs: 0,
-  });
-  const refused = withHeaders(
+function originRefused(request: Request, config: Config, headers: Record<string, string>): Refusal {
+  const response = withHeaders(
     jsonRpcErrorResponse(403, {
       code: RPC_ERRORS.forbidden,
       message: 'Origin not allowed',
@@ -87,7 +76,7 @@ async function originRefused(
     }),
     { ...headers, vary: 'Origin' },
   );
-  return finishAfter(refused, trail, waitUntil);
+  return { request, config, response, reason: 'origin_not_allowed' };
 }
 
 function answer(response: Response, headers: Record<string, string>): FrontDoor {
@@ -113,10 +102,10 @@ function withHeaders(response: Response, headers: Record<string, string>): Respo
  */
 export function behindFrontDoor(
   handler: (request: Request) => Promise<Response>,
-  waitUntil: WaitUntil,
+  onRefused: OnRefused,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    const door = await mcpFrontDoor(request, configOrUndefined(), waitUntil);
+    const door = await mcpFrontDoor(request, configOrUndefined(), onRefused);
     if (door.kind === 'answer') return door.response;
     return withHeaders(await handler(request), door.headers);
   };

@@ -4,11 +4,11 @@ import type { Principal } from '../auth/principal';
 
 /**
  * What every handler (tool, resource, prompt) is given. Never the token: a handler cannot leak
- * what it never sees.
+ * what it never sees. `P` is what the definition's policy guarantees (`PrincipalFor`).
  */
-export type HandlerContext = {
-  /** The verified caller. */
-  principal: Principal;
+export type HandlerContext<P extends Principal = Principal> = {
+  /** The verified caller, as the policy admitted it: signed in unless public, in an organization if required. */
+  principal: P;
   /** WorkOS lookups (profile, organization members), fetched only when called; undefined when not configured. */
   directory?: DirectoryLookup;
   /** Aborts when the client disconnects or the request ends: long handlers should stop and return. */
@@ -31,9 +31,9 @@ export type HandlerContext = {
  * The step before a handler that may ask the user: answers `input.ask(...)` to ask, a final result
  * to answer without running the handler (the user declined), or undefined to run the handler.
  */
-export type Ask<Args, Final> = (
+export type Ask<Args, Final, P extends Principal = Principal> = (
   args: Args,
-  context: HandlerContext & { input: InputContext },
+  context: HandlerContext<P> & { input: InputContext },
 ) => Final | InputRequiredResult | undefined | Promise<Final | InputRequiredResult | undefined>;
 
 /**

@@ -17,7 +17,7 @@ export type { Ask, HandlerContext, InputContext } from './context';
 export { RegistryError } from './checks';
 export { definePrompt, type PromptDefinition } from './prompt';
 export { defineResource, type Completer, type ResourceDefinition } from './resource';
-export { defineTool, jsonResult, toolError, type ToolContext, type ToolDefinition } from './tool';
+export { defineTool, jsonResult, toolError, type ToolDefinition } from './tool';
 
 export type Primitive =
   | { kind: 'tool'; definition: ToolDefinition }

@@ -1,30 +1,35 @@
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Access } from '../policy';
+import type { Access, PrincipalFor } from '../policy';
 import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 import type { Completer } from './resource';
 
-export type PromptDefinition<Args extends z.ZodObject = z.ZodObject> = {
+/** A prompt; `A`, its policy, types what the handler and completers are given (`PromptDefinition<Args>` holds any). */
+export type PromptDefinition<Args extends z.ZodObject = z.ZodObject, A extends Access = Access> = {
   kind: 'prompt';
   name: string;
   title: string;
   description: string;
   /** Who may get it. Required; evaluated before dispatch and again inside the wrapper. */
-  access: Access;
+  access: A;
   /** The prompt's arguments: string fields (MCP prompt arguments are strings). */
   arguments?: Args;
   /** Argument fields safe to copy into the audit record; nothing else of the arguments is logged. */
   audit?: ReadonlyArray<keyof z.infer<Args> & string>;
   /** Completion per argument (completion/complete); only for callers who may get the prompt. */
-  complete?: Readonly<Partial<Record<keyof z.infer<Args> & string, Completer>>>;
+  complete?: Readonly<Partial<Record<keyof z.infer<Args> & string, Completer<PrincipalFor<A>>>>>;
   /** May ask the user before the handler runs (see `Ask`); makes MCP_REQUEST_STATE_KEY required in production. */
-  ask?: Ask<z.infer<Args>, GetPromptResult>;
-  handler: (args: z.infer<Args>, context: HandlerContext) => GetPromptResult | Promise<GetPromptResult>;
+  ask?: Ask<z.infer<Args>, GetPromptResult, PrincipalFor<A>>;
+  handler: (
+    args: z.infer<Args>,
+    context: HandlerContext<PrincipalFor<A>>,
+  ) => GetPromptResult | Promise<GetPromptResult>;
 };
 
 /**
- * Declares a prompt: one file, its policy first. Checked when the registry loads.
+ * Declares a prompt: one file, its policy first. Checked when the registry loads. The policy types
+ * the `principal` that the handler and the completers see, as in `defineTool`.
  *
  * @example
  * export default definePrompt({
@@ -33,14 +38,16 @@ export type PromptDefinition<Args extends z.ZodObject = z.ZodObject> = {
  *   title: 'Summarize notes',
  *   description: 'Ask the model to summarize a note',
  *   arguments: z.object({ note_id: z.string() }),
- *   complete: { note_id: (prefix, { principal }) => noteIdsStartingWith(principal, prefix) },
+ *   complete: { note_id: (prefix, { principal }) => noteIdsStartingWith(principal.organizationId, prefix) },
  *   handler: async ({ note_id }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Summarize ${note_id}` } }] }),
  * });
  */
-export function definePrompt<Args extends z.ZodObject>(
-  definition: Omit<PromptDefinition<Args>, 'kind'>,
+export function definePrompt<Args extends z.ZodObject, const A extends Access>(
+  definition: Omit<PromptDefinition<Args, A>, 'kind'>,
 ): PromptDefinition<Args> {
-  return { ...definition, kind: 'prompt' };
+  const prompt: PromptDefinition<Args, A> = { ...definition, kind: 'prompt' };
+  // Held like any prompt: the wrapper calls the handler and the completers only for a caller the policy admits.
+  return prompt as PromptDefinition<Args>;
 }
 
 const ShapeSchema = z.object({

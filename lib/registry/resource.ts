@@ -1,16 +1,18 @@
 import { type ReadResourceResult, UriTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Access } from '../policy';
+import type { Principal } from '../auth/principal';
+import type { Access, PrincipalFor } from '../policy';
 import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 
 /** A completer: values for one template variable or prompt argument, from the caller's own data only. */
-export type Completer = (
+export type Completer<P extends Principal = Principal> = (
   value: string,
-  context: HandlerContext & { arguments: Readonly<Record<string, string>> },
+  context: HandlerContext<P> & { arguments: Readonly<Record<string, string>> },
 ) => readonly string[] | Promise<readonly string[]>;
 
-export type ResourceDefinition = {
+/** A resource; `A`, its policy, types what `read` and the completers are given (`ResourceDefinition` holds any). */
+export type ResourceDefinition<A extends Access = Access> = {
   kind: 'resource';
   /** Identifies the resource in listings and the audit trail. */
   name: string;
@@ -20,11 +22,11 @@ export type ResourceDefinition = {
   description: string;
   mimeType?: string;
   /** Who may read it. Required; evaluated before dispatch and again inside the wrapper. */
-  access: Access;
+  access: A;
   /** May ask the user before `read` runs (see `Ask`); makes MCP_REQUEST_STATE_KEY required in production. */
-  ask?: Ask<{ uri: URL; variables: Readonly<Record<string, string>> }, ReadResourceResult>;
+  ask?: Ask<{ uri: URL; variables: Readonly<Record<string, string>> }, ReadResourceResult, PrincipalFor<A>>;
   /** Completion per template variable (completion/complete); only for callers who may read the resource. */
-  complete?: Readonly<Record<string, Completer>>;
+  complete?: Readonly<Record<string, Completer<PrincipalFor<A>>>>;
   /**
    * The contents, or undefined when there is nothing at this URI for this caller: that answer is
    * exactly the one an unknown resource gets, so another tenant's data is not even confirmed to exist.
@@ -32,12 +34,13 @@ export type ResourceDefinition = {
   read: (
     uri: URL,
     variables: Readonly<Record<string, string>>,
-    context: HandlerContext,
+    context: HandlerContext<PrincipalFor<A>>,
   ) => ReadResourceResult | undefined | Promise<ReadResourceResult | undefined>;
 };
 
 /**
- * Declares a resource or a resource template: one file, its policy first. Checked when the registry loads.
+ * Declares a resource or a resource template: one file, its policy first. Checked when the registry
+ * loads. The policy types the `principal` that `read` and the completers see, as in `defineTool`.
  *
  * @example
  * export default defineResource({
@@ -47,13 +50,17 @@ export type ResourceDefinition = {
  *   title: 'A note',
  *   description: 'One note of your organization',
  *   read: async (uri, { note_id }, { principal }) => {
- *     const note = await findNote(principal, note_id);
+ *     const note = await findNote(principal.organizationId, note_id);
  *     return note && { contents: [{ uri: uri.href, mimeType: 'text/plain', text: note.text }] };
  *   },
  * });
  */
-export function defineResource(definition: Omit<ResourceDefinition, 'kind'>): ResourceDefinition {
-  return { ...definition, kind: 'resource' };
+export function defineResource<const A extends Access>(
+  definition: Omit<ResourceDefinition<A>, 'kind'>,
+): ResourceDefinition {
+  const resource: ResourceDefinition<A> = { ...definition, kind: 'resource' };
+  // Held like any resource: the wrapper calls `read` and the completers only for a caller the policy admits.
+  return resource as ResourceDefinition;
 }
 
 const ShapeSchema = z.object({

@@ -1,18 +1,17 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Access } from '../policy';
-import { paramHeaderProblem } from '../wire/params';
+import type { Access, PrincipalFor } from '../policy';
 import { checkAccess, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
+import { paramHeaderProblem } from './param-headers';
 
-export type ToolContext = HandlerContext;
-
-export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {
+/** A tool; `A`, its policy, types what the handler is given (`ToolDefinition<Input>` holds any tool). */
+export type ToolDefinition<Input extends z.ZodObject = z.ZodObject, A extends Access = Access> = {
   name: string;
   title: string;
   description: string;
   /** Who may call it. Required; evaluated before dispatch and again inside the wrapper. */
-  access: Access;
+  access: A;
   input: Input;
   /** Hints for clients only; never used for authorization. */
   annotations?: ToolAnnotations;
@@ -23,12 +22,17 @@ export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {
    * to ask, a result to answer without running the handler, or undefined to run it. A tool with
    * `ask` makes MCP_REQUEST_STATE_KEY required in production.
    */
-  ask?: Ask<z.infer<Input>, CallToolResult>;
-  handler: (input: z.infer<Input>, context: ToolContext) => CallToolResult | Promise<CallToolResult>;
+  ask?: Ask<z.infer<Input>, CallToolResult, PrincipalFor<A>>;
+  handler: (
+    input: z.infer<Input>,
+    context: HandlerContext<PrincipalFor<A>>,
+  ) => CallToolResult | Promise<CallToolResult>;
 };
 
 /**
- * Declares a tool: one file under tools/, its policy first. Checked when the registry loads.
+ * Declares a tool: one file under tools/, its policy first. Checked when the registry loads. The
+ * policy types the handler's `principal` (`PrincipalFor`): a `UserPrincipal` unless public, with
+ * `organizationId: string` when it requires an organization, roles or permissions.
  *
  * @example
  * export default defineTool({
@@ -40,8 +44,11 @@ export type ToolDefinition<Input extends z.ZodObject = z.ZodObject> = {
  *   handler: async ({ limit }, { principal }) => jsonResult({ notes: [] }),
  * });
  */
-export function defineTool<Input extends z.ZodObject>(definition: ToolDefinition<Input>): ToolDefinition<Input> {
-  return definition;
+export function defineTool<Input extends z.ZodObject, const A extends Access>(
+  definition: ToolDefinition<Input, A>,
+): ToolDefinition<Input> {
+  // Held like any tool: the wrapper calls the handler only for a caller the policy admits.
+  return definition as ToolDefinition<Input>;
 }
 
 /** A handler result carrying JSON both as text (older clients) and as structured content. */

@@ -17,9 +17,6 @@ import type { ServerOptions } from '@modelcontextprotocol/server';
 
 export type CacheHints = NonNullable<ServerOptions['cacheHints']>;
 
-export const DEFAULT_LIST_TTL_MS = 30_000;
-/** Longest list TTL allowed: a revoked scope must stop showing its tools within minutes. */
-export const MAX_LIST_TTL_MS = 300_000;
 const DISCOVER_TTL_MS = 300_000;
 
 export function cacheHintsFor(listTtlMs: number): CacheHints {

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { paramDeclarations } from '../registry/param-headers';
+import { isPlainObject } from './envelope';
 import { decodeHeaderValue, HEADER_MISMATCH } from './headers';
 
 /**
@@ -9,90 +11,16 @@ import { decodeHeaderValue, HEADER_MISMATCH } from './headers';
  * gate, and exports none of it, so it is done here, before the gate, for the tools a caller may
  * see (a hidden tool is answered like an unknown one, whatever its headers say).
  *
- * Declarations are read from the same JSON Schema `tools/list` shows (zod's, input side), checked
- * when the registry loads (`paramHeaderProblem`), and cached per tool definition.
+ * The declarations are the registry's, checked when it loads (lib/registry/param-headers.ts).
  */
-
-export type ParamDeclaration = {
-  /** Property names from the arguments object down to the annotated value. */
-  path: readonly string[];
-  header: string;
-  type: 'string' | 'integer' | 'boolean' | 'number';
-};
 
 export type ParamHeaderReason = 'param_header_missing' | 'param_header_invalid' | 'param_header_mismatch';
 export type ParamCheck =
   | { ok: true }
   | { ok: false; status: 400; code: typeof HEADER_MISMATCH; reason: ParamHeaderReason; message: string };
 
-const KEY = 'x-mcp-header';
 const HEADER_PREFIX = 'mcp-param-';
-// RFC 9110 token: what a header field name may be.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const PRIMITIVE = new Set(['string', 'integer', 'boolean']);
 const DECIMAL = /^-?\d+(\.\d+)?$/;
-
-type Scan = { declarations: ParamDeclaration[]; problem?: string };
-
-const isNode = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Every `x-mcp-header` in the schema; a problem when one is anywhere but a `properties` chain, or is malformed. */
-function scan(schema: unknown): Scan {
-  const declarations: ParamDeclaration[] = [];
-  const names = new Set<string>();
-  const problems: string[] = [];
-  const visit = (node: unknown, path: string[], onChain: boolean): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, path, false);
-      return;
-    }
-    if (!isNode(node)) return;
-    if (Object.hasOwn(node, KEY)) {
-      const header = node[KEY];
-      const type = node.type;
-      const where = path.join('.') || '<root>';
-      if (!onChain || path.length === 0)
-        problems.push(`${where}: ${KEY} is allowed only on properties reached through "properties"`);
-      else if (typeof header !== 'string' || !TOKEN.test(header))
-        problems.push(`${where}: ${KEY} must be a header-name token`);
-      else if (typeof type !== 'string' || !PRIMITIVE.has(type))
-        problems.push(`${where}: ${KEY} is allowed only on string, integer or boolean properties`);
-      else if (names.has(header.toLowerCase())) problems.push(`${where}: ${KEY} "${header}" is declared twice`);
-      else {
-        names.add(header.toLowerCase());
-        declarations.push({ path, header, type: type as ParamDeclaration['type'] });
-      }
-    }
-    for (const [key, value] of Object.entries(node)) {
-      if (key === KEY) continue;
-      if (key === 'properties' && isNode(value)) {
-        for (const [name, child] of Object.entries(value)) visit(child, [...path, name], onChain);
-      } else visit(value, path, false);
-    }
-  };
-  visit(schema, [], true);
-  return { declarations, problem: problems[0] };
-}
-
-const scans = new WeakMap<z.ZodObject, Scan>();
-function scanOf(input: z.ZodObject): Scan {
-  let found = scans.get(input);
-  if (!found) {
-    found = scan(z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }));
-    scans.set(input, found);
-  }
-  return found;
-}
-
-/** Why a tool's `x-mcp-header` declarations are invalid, or undefined (the registry refuses such a tool). */
-export function paramHeaderProblem(input: z.ZodObject): string | undefined {
-  return scanOf(input).problem;
-}
-
-export function paramDeclarations(input: z.ZodObject): readonly ParamDeclaration[] {
-  return scanOf(input).declarations;
-}
 
 // Fixed messages: neither a header value nor an argument is echoed back.
 const MESSAGES: Record<ParamHeaderReason, string> = {
@@ -111,7 +39,7 @@ const refuse = (reason: ParamHeaderReason): ParamCheck => ({
 function at(root: unknown, path: readonly string[]): unknown {
   let node = root;
   for (const key of path) {
-    if (!isNode(node) || !Object.hasOwn(node, key)) return undefined;
+    if (!isPlainObject(node) || !Object.hasOwn(node, key)) return undefined;
     node = node[key];
   }
   return node;

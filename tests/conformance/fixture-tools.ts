@@ -7,7 +7,7 @@ import { defineTool, type InputContext } from '@/lib/registry';
  * results follow each scenario's "Server Implementation Requirements"), declared with our own
  * `defineTool` so they go through the registry checks, the gate and the audited wrapper.
  *
- * ToolContext gives a handler the verified principal, progress (when the client asked for it) and
+ * The handler context gives a handler the verified principal, progress (when the client asked for it) and
  * a logger (filtered by the level the client set). The tools that ask the client (sampling,
  * elicitation) do so through the registry's `ask` step: multi round-trip input on 2026-07-28, the
  * SDK's legacy path on 2025-11-25 (which cannot reach the client of a stateless server).

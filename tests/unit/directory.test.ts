@@ -10,7 +10,7 @@ import type { UserPrincipal } from '@/lib/auth/principal';
 import { createDirectoryLookup, type DirectoryLookupOptions } from '@/lib/directory/workos';
 import { permissionsOf } from '@/lib/directory/role-catalog';
 import { ConfigError } from '@/lib/config';
-import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
+import { createRegistry, type HandlerContext, type ToolDefinition } from '@/lib/registry';
 import * as seeded from '@/scripts/local-auth/directory';
 import type { LocalAuthServer } from '@/scripts/local-auth/server';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY, type WorkosApiHandler } from '@/scripts/local-auth/workos-api';
@@ -82,7 +82,7 @@ const call = (
   // biome-ignore lint/suspicious/noExplicitAny: the helper calls tools of any input shape with {}
   tool: ToolDefinition<any>,
   principal: UserPrincipal,
-  context: Omit<ToolContext, 'principal'> = {},
+  context: Omit<HandlerContext, 'principal'> = {},
 ): Promise<CallToolResult> => Promise.resolve(tool.handler(tool.input.parse({}), { ...context, principal }));
 const text = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 

@@ -12,7 +12,7 @@ import { parseEnv } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { UserPrincipal } from '@/lib/auth/principal';
 import { ConfigError } from '@/lib/config';
-import { createRegistry, type ToolContext, type ToolDefinition } from '@/lib/registry';
+import { createRegistry, type HandlerContext, type ToolDefinition } from '@/lib/registry';
 import { NOT_CONFIGURED, noteKey, notesStore, resolveNotesBackend, setNotesStorageForTests } from '@/tools/notes/store';
 import { startStorageServer, type StorageServer } from '@/scripts/storage-server';
 import notesCreate from '@/tools/notes/notes_create';
@@ -76,7 +76,7 @@ async function call(
   // biome-ignore lint/suspicious/noExplicitAny: the helper calls every notes tool, whatever its input shape
   tool: ToolDefinition<any>,
   args: Record<string, unknown>,
-  principal: ToolContext['principal'],
+  principal: HandlerContext['principal'],
 ): Promise<CallToolResult> {
   return tool.handler(tool.input.parse(args), { principal });
 }

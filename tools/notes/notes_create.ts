@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { defineTool, jsonResult } from '@/lib/registry';
 import { BODY_MAX, TITLE_MAX, withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
@@ -14,14 +14,9 @@ export default defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   // The title is recorded in the audit trail; the body never is.
   audit: ['title'],
-  handler: async ({ title, body }, { principal }) => {
-    // Defense in depth: the policy already requires an organization; without one, nothing is written.
-    if (principal.kind !== 'user' || !principal.organizationId)
-      return toolError('Notes need a signed-in user in an organization');
-    const organizationId = principal.organizationId;
-    return withNotesStore(async (store) => {
-      const note = await store.create(organizationId, { title, body, authorId: principal.subject });
+  handler: ({ title, body }, { principal: { organizationId, subject } }) =>
+    withNotesStore(async (store) => {
+      const note = await store.create(organizationId, { title, body, authorId: subject });
       return jsonResult({ organizationId, note });
-    });
-  },
+    }),
 });

@@ -38,15 +38,10 @@ export default defineTool({
       { asked: 'notes_delete', id },
     );
   },
-  handler: async ({ id }, { principal }) => {
-    // Defense in depth: the policy already requires an organization; without one, nothing is deleted.
-    if (principal.kind !== 'user' || !principal.organizationId)
-      return toolError('Notes need a signed-in user in an organization');
-    const organizationId = principal.organizationId;
-    return withNotesStore(async (store) => {
+  handler: ({ id }, { principal: { organizationId } }) =>
+    withNotesStore(async (store) => {
       // Only the caller's namespace is looked at: another organization's id is simply not found there.
       const deleted = await store.remove(organizationId, id);
       return deleted ? jsonResult({ deleted: true, id }) : toolError('Note not found');
-    });
-  },
+    }),
 });

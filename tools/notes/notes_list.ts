@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, jsonResult, toolError } from '@/lib/registry';
+import { defineTool, jsonResult } from '@/lib/registry';
 import { withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
@@ -13,14 +13,10 @@ export default defineTool({
     limit: z.number().int().min(1).max(100).optional().describe('At most this many notes (default: all, newest first)'),
   }),
   annotations: { readOnlyHint: true, openWorldHint: false },
-  handler: async ({ limit }, { principal }) => {
-    // Defense in depth: the policy already requires an organization; without one, nothing is read.
-    if (principal.kind !== 'user' || !principal.organizationId)
-      return toolError('Notes need a signed-in user in an organization');
-    const organizationId = principal.organizationId;
-    return withNotesStore(async (store) => {
+  // The policy requires an organization, so the principal has one (the wrapper checks before this runs).
+  handler: ({ limit }, { principal: { organizationId } }) =>
+    withNotesStore(async (store) => {
       const notes = await store.list(organizationId, { limit });
       return jsonResult({ organizationId, count: notes.length, notes });
-    });
-  },
+    }),
 });

@@ -3,7 +3,6 @@ import { createStorage, type Storage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
 import upstashDriver from 'unstorage/drivers/upstash';
 import { z } from 'zod';
-import type { Principal } from '@/lib/auth/principal';
 import { ConfigError, parseSecureUrl } from '@/lib/config';
 import { withDeadline } from '@/lib/util/deadline';
 import { toolError } from '@/lib/registry';
@@ -74,6 +73,9 @@ export class NotesError extends Error {
 // Keys
 
 function checkOrg(orgId: string): string {
+  // The policies require an organization, and the wrapper checks it before any handler runs; the
+  // store still touches no namespace without one.
+  if (!orgId) throw new NotesError('invalid_organization', 'Notes need a signed-in user in an organization');
   if (!SegmentSchema.safeParse(orgId).success) {
     throw new NotesError('invalid_organization', 'This organization id cannot be used for notes');
   }
@@ -297,15 +299,8 @@ export function requireNotesStore(): NotesStore {
   return store;
 }
 
-/** The caller's organization, or undefined: the policy already requires one (defense in depth). */
-export function organizationOf(principal: Principal): string | undefined {
-  return principal.kind === 'user' ? principal.organizationId : undefined;
-}
-
 /** Note ids of the caller's organization starting with `prefix`, for completion: never another organization's. */
-export async function noteIdsStartingWith(principal: Principal, prefix: string): Promise<string[]> {
-  const organizationId = organizationOf(principal);
-  if (!organizationId) return [];
+export async function noteIdsStartingWith(organizationId: string, prefix: string): Promise<string[]> {
   const notes = await requireNotesStore().list(organizationId);
   return notes.map((note) => note.id).filter((id) => id.startsWith(prefix));
 }
