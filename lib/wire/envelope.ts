@@ -52,7 +52,7 @@ export type Envelope = {
 const MAX_METHOD_CHARS = 64;
 const UNBOUND = new Set(['_meta', 'inputResponses', 'requestState']);
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const stringsOnly = (value: unknown) =>
