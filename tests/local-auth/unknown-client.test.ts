@@ -1,0 +1,173 @@
+// @vitest-environment node
+// A client that comes back with a client_id the server no longer knows (restarted with its
+// registrations file deleted) gets `invalid_client` in a form it can act on, never a page that
+// leaves it waiting: JSON to whoever asks for JSON (mcp-remote asks so before opening a browser),
+// a page that can take the error back to a loopback redirect URI in a browser, and `invalid_client`
+// from the token endpoint, on which the MCP SDK's `auth()` drops the registration and registers again.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { auth } from '@modelcontextprotocol/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalAuthServer, LocalAuthServerOptions } from '../../scripts/local-auth/server';
+import { authorizeOverHttp, createPkcePair, discover, registerPublicClient } from '../../scripts/oauth-client/flow';
+import { SignInAsProvider } from '../helpers/oauth-client';
+import { makeTempDir, startTestServer } from './helpers';
+
+const SCOPES = ['tool:read'];
+let tmp: { dir: string; remove: () => Promise<void> };
+let resourceServer: Server;
+let resource: string;
+/** Whichever authorization server runs now: the resource metadata names it. */
+let current: LocalAuthServer | undefined;
+const servers: LocalAuthServer[] = [];
+
+beforeAll(async () => {
+  tmp = await makeTempDir();
+  // RFC 9728 metadata, as the MCP server publishes it.
+  resourceServer = createServer((req, res) => {
+    if (req.url === '/.well-known/oauth-protected-resource/mcp' && current) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ resource, authorization_servers: [current.issuer], scopes_supported: SCOPES }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => resourceServer.listen(0, '127.0.0.1', resolve));
+  resource = `http://127.0.0.1:${(resourceServer.address() as AddressInfo).port}/mcp`;
+});
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  current = undefined;
+});
+afterAll(async () => {
+  resourceServer?.closeAllConnections();
+  await new Promise<void>((resolve) => (resourceServer ? resourceServer.close(() => resolve()) : resolve()));
+  await tmp?.remove();
+});
+
+async function start(overrides: Partial<LocalAuthServerOptions> = {}): Promise<LocalAuthServer> {
+  const server = await startTestServer(join(tmp.dir, 'keys.json'), {
+    resources: [resource],
+    scopes: SCOPES,
+    ...overrides,
+  });
+  servers.push(server);
+  current = server;
+  return server;
+}
+
+/** A client registered before a restart that lost every registration, and an authorization URL naming it. */
+async function staleClient(redirectUri: string): Promise<{ server: LocalAuthServer; url: URL; clientId: string }> {
+  const clientsFile = join(tmp.dir, `clients-${Date.now()}.json`);
+  const before = await start({ clientsFile });
+  const { clientId } = await registerPublicClient(await discover(before.issuer), { redirectUri });
+  await before.close();
+  await rm(clientsFile);
+  const server = await start({ clientsFile, port: before.port });
+  const url = new URL((await discover(server.issuer)).authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    scope: 'tool:read',
+    state: 'the-state',
+    code_challenge: createPkcePair().challenge,
+    code_challenge_method: 'S256',
+    resource,
+  }).toString();
+  return { server, url, clientId };
+}
+
+/** The in-memory SDK provider, plus what every real client implements: dropping rejected credentials. */
+class ForgetfulProvider extends SignInAsProvider {
+  readonly invalidated: string[] = [];
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
+    this.invalidated.push(scope);
+    if (scope === 'all' || scope === 'client') this.information = undefined;
+    if (scope === 'all' || scope === 'tokens') this.stored = undefined;
+    if (scope === 'all' || scope === 'discovery') this.discovery = undefined;
+  }
+}
+
+describe('a client_id the authorization server no longer knows', () => {
+  it('is answered invalid_client as JSON to a request that asks for JSON', async () => {
+    const { url } = await staleClient('http://127.0.0.1:33418/oauth/callback');
+    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.error).toBe('invalid_client');
+    expect(String(body.error_description)).toMatch(/not registered .*register the client again/);
+  });
+
+  it('gets a browser a page whose link takes invalid_client, the state and iss back to a loopback redirect URI', async () => {
+    const { server, url, clientId } = await staleClient('http://127.0.0.1:33418/oauth/callback');
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull(); // never sent on automatically (RFC 6749 §4.1.2.1)
+    const html = await res.text();
+    expect(html).toContain('Unknown client');
+    expect(html).toContain(clientId);
+    const href = /<a class="button primary" href="([^"]+)">Return to the application<\/a>/.exec(html)?.[1];
+    expect(href, html).toBeTruthy();
+    const back = new URL((href ?? '').replaceAll('&amp;', '&'));
+    expect(`${back.origin}${back.pathname}`).toBe('http://127.0.0.1:33418/oauth/callback');
+    expect(back.searchParams.get('error')).toBe('invalid_client');
+    expect(back.searchParams.get('state')).toBe('the-state');
+    expect(back.searchParams.get('iss')).toBe(server.issuer);
+    expect(back.searchParams.has('code')).toBe(false);
+  });
+
+  it('offers no link to a redirect URI off this machine', async () => {
+    const { url } = await staleClient('https://client.example/callback');
+    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('Unknown client');
+    expect(html).not.toContain('client.example');
+  });
+
+  it('makes the MCP SDK client register again when its refresh is refused with invalid_client', async () => {
+    const clientsFile = join(tmp.dir, 'sdk-clients.json');
+    const before = await start({ clientsFile });
+    const provider = new ForgetfulProvider('alice', undefined, true, false);
+    expect(await auth(provider as never, { serverUrl: resource })).toBe('REDIRECT');
+    const first = await authorizeOverHttp({ authorizationUrl: provider.authorizations.at(-1) ?? '', user: 'alice' });
+    expect(
+      await auth(provider as never, {
+        serverUrl: resource,
+        authorizationCode: first.searchParams.get('code') ?? '',
+        iss: first.searchParams.get('iss') ?? undefined,
+      }),
+    ).toBe('AUTHORIZED');
+    const oldClientId = provider.information?.client_id;
+    expect(provider.tokens()?.refresh_token).toBeTypeOf('string');
+
+    await before.close();
+    await rm(clientsFile);
+    await start({ clientsFile, port: before.port });
+
+    // The access token ran out: the SDK refreshes, the token endpoint answers invalid_client, the SDK
+    // drops the registration and its tokens, registers again and sends the person to sign in.
+    expect(await auth(provider as never, { serverUrl: resource })).toBe('REDIRECT');
+    expect(provider.invalidated).toEqual(expect.arrayContaining(['client', 'tokens']));
+    const newClientId = provider.information?.client_id;
+    expect(newClientId).toBeTypeOf('string');
+    expect(newClientId).not.toBe(oldClientId);
+    const url = provider.authorizations.at(-1);
+    expect(url?.searchParams.get('client_id')).toBe(newClientId);
+    const callback = await authorizeOverHttp({ authorizationUrl: url ?? '', user: 'alice' });
+    expect(
+      await auth(provider as never, {
+        serverUrl: resource,
+        authorizationCode: callback.searchParams.get('code') ?? '',
+        iss: callback.searchParams.get('iss') ?? undefined,
+      }),
+    ).toBe('AUTHORIZED');
+  });
+});
