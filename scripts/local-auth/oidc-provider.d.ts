@@ -38,6 +38,8 @@ declare module 'oidc-provider' {
 
   export interface ClientStatic {
     find(id: string): Promise<Client | undefined>;
+    /** Throws InvalidClientMetadata when `metadata` is not a registration this provider accepts. */
+    validate(metadata: Record<string, unknown>): Promise<void>;
   }
 
   export interface Grant {

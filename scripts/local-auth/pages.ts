@@ -17,8 +17,7 @@ body{font:15px/1.5 system-ui,sans-serif;background:#f4f4f6;color:#1c1c24;margin:
 main{max-width:440px;margin:0 auto;background:#fff;border-radius:10px;padding:24px 28px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
 h1{font-size:20px;margin:0 0 4px}.muted{color:#6b6b76;font-size:13px}
 form.choice{margin:10px 0}button{font:inherit;cursor:pointer;border-radius:6px;padding:8px 14px;border:1px solid #c9c9d2;background:#fff}
-button.primary,a.button.primary{background:#5b4fe9;border-color:#5b4fe9;color:#fff}
-a.button{display:inline-block;text-decoration:none;border-radius:6px;padding:8px 14px;border:1px solid #c9c9d2}
+button.primary{background:#5b4fe9;border-color:#5b4fe9;color:#fff}
 form.choice button{width:100%;text-align:left}.row{display:flex;gap:8px;margin-top:16px}
 code{background:#f0f0f4;padding:1px 5px;border-radius:4px}.error{color:#b42318}
 `;
@@ -114,20 +113,13 @@ export function errorPage(title: string, message: string): string {
   return layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
 }
 
-/**
- * An authorization request from a client_id this server does not know. `returnTo` (a loopback
- * redirect URI carrying `error=invalid_client`) lets the person end the client's wait for the redirect.
- */
-export function unknownClientPage(input: { clientId: unknown; returnTo?: string | undefined }): string {
-  const id =
-    typeof input.clientId === 'string' ? `<code>${escapeHtml(input.clientId.slice(0, 200))}</code>` : 'This client';
-  const back = input.returnTo
-    ? `<p>Go back to the application: it receives <code>invalid_client</code> and can register again.</p>
-<div class="row"><a class="button primary" href="${escapeHtml(input.returnTo)}">Return to the application</a></div>`
-    : '<p>Start again from the application once it has registered again.</p>';
+/** An authorization request from a client_id this server does not know and could not restore. */
+export function unknownClientPage(clientId: unknown): string {
+  const id = typeof clientId === 'string' ? `<code>${escapeHtml(clientId.slice(0, 200))}</code>` : 'This client';
   return layout(
     'Unknown client',
     `<h1>Unknown client</h1><p>${id} is not registered with this authorization server: its registrations
-were reset (for example <code>.local-auth/clients.json</code> was deleted) or this one was removed.</p>${back}`,
+were reset (for example <code>.local-auth/clients.json</code> was deleted) or this one was removed.</p>
+<p>The application has to register again: remove its saved registration for this server, then start again from it.</p>`,
   );
 }

@@ -157,16 +157,40 @@ function scopeReader(source: ScopeSource, log: (line: string) => void): () => Pr
   };
 }
 
-/** RFC 8252 §7.3 loopback redirect URIs: the person's own machine, the only place an unknown client may be sent back to. */
-function loopbackRedirect(value: unknown): URL | undefined {
-  if (typeof value !== 'string') return undefined;
-  const url = URL.parse(value);
-  if (url?.protocol !== 'http:' || url.username || url.password) return undefined;
-  return ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname) ? url : undefined;
+/** RFC 8252 §7.3 loopback redirect URIs: the person's own machine. */
+function isLoopbackRedirect(value: string | null): value is string {
+  const url = value === null ? null : URL.parse(value);
+  if (url?.protocol !== 'http:' || url.username || url.password || url.hash) return false;
+  return ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
 }
 
 const UNKNOWN_CLIENT_DESCRIPTION =
   'this client_id is not registered with this authorization server (its registrations were reset or this one was removed); register the client again';
+
+/**
+ * The registration an authorization request implies when its client_id is unknown here, or
+ * undefined when it implies none. Only the shape every MCP client registers as (RFC 8252 native
+ * app): a public client (no secret; PKCE S256 is required anyway) using the authorization code flow
+ * with a loopback redirect URI, so restoring it hands nobody anything open registration does not.
+ */
+function impliedRegistration(query: URLSearchParams): Record<string, unknown> | undefined {
+  const clientId = query.get('client_id');
+  const redirectUri = query.get('redirect_uri');
+  if (!clientId || clientId.length > 200 || !/^[\x21-\x7E]+$/.test(clientId) || clientId.startsWith('https:')) {
+    return undefined; // a metadata document URL is fetched, never registered
+  }
+  if (query.get('response_type') !== 'code' || query.get('code_challenge_method') !== 'S256') return undefined;
+  if (!query.get('code_challenge') || !isLoopbackRedirect(redirectUri)) return undefined;
+  return {
+    client_id: clientId,
+    client_id_issued_at: Math.floor(Date.now() / 1000),
+    application_type: 'native',
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  };
+}
 
 function checkIssuer(issuer: string): string {
   const url = URL.parse(issuer);
@@ -339,8 +363,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     async renderError(ctx, out) {
       const params = ctx.oidc?.params ?? ctx.query;
       const clientId = params.client_id;
-      // An authorization request from a client this server does not know (it restarted without
-      // its registrations, or the registration was dropped): say so in a way the client can act on.
+      // An authorization request from a client this server does not know and could not restore
+      // (restoreRegistration): say so in a way the client can act on.
       const unknownClient =
         ctx.oidc?.route === 'authorization' &&
         out.error === 'invalid_client' &&
@@ -361,22 +385,9 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
         ctx.body = { error, error_description: description };
         return;
       }
+      // A browser is never sent on to a redirect URI no registration vouches for (RFC 6749 §4.1.2.1).
       ctx.type = 'html';
-      if (!unknownClient) {
-        ctx.body = errorPage(error, description);
-        return;
-      }
-      // A browser is never sent on automatically to a redirect URI no registration vouches for
-      // (RFC 6749 §4.1.2.1); the person may take the error back to a loopback one, which ends the
-      // client's wait for the redirect with `invalid_client` instead of leaving it waiting.
-      const back = loopbackRedirect(params.redirect_uri);
-      if (back) {
-        back.searchParams.set('error', error);
-        back.searchParams.set('error_description', UNKNOWN_CLIENT_DESCRIPTION);
-        if (typeof params.state === 'string') back.searchParams.set('state', params.state);
-        back.searchParams.set('iss', issuer);
-      }
-      ctx.body = unknownClientPage({ clientId, returnTo: back?.href });
+      ctx.body = unknownClient ? unknownClientPage(clientId) : errorPage(error, description);
     },
     ttl: {
       AccessToken: accessTokenTtl,
@@ -472,6 +483,25 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     log,
   });
 
+  // A client that saved its registration and comes back after the registrations were lost (the
+  // clients file deleted, or the oldest dropped) would land on an error page and wait for a redirect
+  // that never comes: mcp-remote and the MCP Inspector do not register again on an error from the
+  // authorization endpoint. The request names all a public native client's registration holds, so
+  // the registration is restored and the sign-in goes on.
+  const restoreRegistration = async (query: URLSearchParams): Promise<void> => {
+    const metadata = impliedRegistration(query);
+    if (!metadata || (await provider.Client.find(String(metadata.client_id)))) return;
+    try {
+      await provider.Client.validate(metadata);
+    } catch {
+      return; // oidc-provider answers the request as for any unknown client
+    }
+    await storage.adapter('Client').upsert(String(metadata.client_id), metadata);
+    log(
+      `client ${String(metadata.client_id)} was not registered (registrations reset?): restored as a public client for ${String(query.get('redirect_uri'))}`,
+    );
+  };
+
   handle = async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (workosApi(req, res)) return; // /user_management/* and /authorization/*, before oidc-provider
@@ -488,6 +518,9 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     if (path.startsWith('/interaction/')) {
       await interactions(req, res, path);
       return;
+    }
+    if (path === ROUTES.authorization && req.method === 'GET') {
+      await restoreRegistration(new URL(req.url ?? '/', issuer).searchParams);
     }
     if (path === ROUTES.registration) {
       // oidc-provider sends no CORS headers for registration; browser-based

@@ -1,9 +1,10 @@
 // @vitest-environment node
 // A client that comes back with a client_id the server no longer knows (restarted with its
-// registrations file deleted) gets `invalid_client` in a form it can act on, never a page that
-// leaves it waiting: JSON to whoever asks for JSON (mcp-remote asks so before opening a browser),
-// a page that can take the error back to a loopback redirect URI in a browser, and `invalid_client`
-// from the token endpoint, on which the MCP SDK's `auth()` drops the registration and registers again.
+// registrations file deleted) never lands on a page that leaves it waiting: a public native client's
+// registration is restored from its authorization request and the sign-in goes on; anything else
+// gets `invalid_client` (JSON to whoever asks for JSON, as mcp-remote does before it opens a
+// browser); and the token endpoint's `invalid_client` makes the MCP SDK's `auth()` drop the
+// registration and register again.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
@@ -59,13 +60,16 @@ async function start(overrides: Partial<LocalAuthServerOptions> = {}): Promise<L
 }
 
 /** A client registered before a restart that lost every registration, and an authorization URL naming it. */
-async function staleClient(redirectUri: string): Promise<{ server: LocalAuthServer; url: URL; clientId: string }> {
+async function staleClient(
+  redirectUri: string,
+  log?: (line: string) => void,
+): Promise<{ server: LocalAuthServer; url: URL; clientId: string }> {
   const clientsFile = join(tmp.dir, `clients-${Date.now()}.json`);
   const before = await start({ clientsFile });
   const { clientId } = await registerPublicClient(await discover(before.issuer), { redirectUri });
   await before.close();
   await rm(clientsFile);
-  const server = await start({ clientsFile, port: before.port });
+  const server = await start({ clientsFile, port: before.port, log });
   const url = new URL((await discover(server.issuer)).authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
@@ -92,8 +96,41 @@ class ForgetfulProvider extends SignInAsProvider {
 }
 
 describe('a client_id the authorization server no longer knows', () => {
-  it('is answered invalid_client as JSON to a request that asks for JSON', async () => {
-    const { url } = await staleClient('http://127.0.0.1:33418/oauth/callback');
+  it("is restored from a public native client's authorization request, and the sign-in goes on", async () => {
+    const lines: string[] = [];
+    const { server, url, clientId } = await staleClient('http://127.0.0.1:33418/oauth/callback', (l) => lines.push(l));
+    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
+    await res.body?.cancel();
+    expect(res.status, 'on to the sign-in page').toBe(303);
+    expect(lines.join('\n')).toContain(`client ${clientId} was not registered`);
+
+    // The whole flow with the client_id the client saved, also after its loopback port changed.
+    const metadata = await discover(server.issuer);
+    for (const redirectUri of ['http://127.0.0.1:33418/oauth/callback', 'http://127.0.0.1:40123/oauth/callback']) {
+      const pkce = createPkcePair();
+      const target = new URL(url);
+      target.searchParams.set('redirect_uri', redirectUri);
+      target.searchParams.set('code_challenge', pkce.challenge);
+      const callback = await authorizeOverHttp({ authorizationUrl: target, user: 'alice' });
+      const token = await fetch(metadata.token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: clientId,
+          code: callback.searchParams.get('code') ?? '',
+          redirect_uri: redirectUri,
+          code_verifier: pkce.verifier,
+        }),
+      });
+      const body = (await token.json()) as Record<string, unknown>;
+      expect(token.status, JSON.stringify(body)).toBe(200);
+      expect(body.refresh_token).toBeTypeOf('string');
+    }
+  });
+
+  it('is answered invalid_client as JSON when it cannot be restored (a redirect URI off this machine)', async () => {
+    const { url } = await staleClient('https://client.example/callback');
     const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -102,33 +139,27 @@ describe('a client_id the authorization server no longer knows', () => {
     expect(String(body.error_description)).toMatch(/not registered .*register the client again/);
   });
 
-  it('gets a browser a page whose link takes invalid_client, the state and iss back to a loopback redirect URI', async () => {
-    const { server, url, clientId } = await staleClient('http://127.0.0.1:33418/oauth/callback');
+  it('is not restored without PKCE S256 on the authorization code flow', async () => {
+    const { url } = await staleClient('http://127.0.0.1:33418/oauth/callback');
+    url.searchParams.delete('code_challenge');
+    url.searchParams.delete('code_challenge_method');
+    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Record<string, unknown>).error).toBe('invalid_client');
+  });
+
+  it('gets a browser a page that says to register again, never a redirect to an unvouched URI', async () => {
+    const { url, clientId } = await staleClient('https://client.example/callback');
     const res = await fetch(url, {
       redirect: 'manual',
       headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
     });
     expect(res.status).toBe(400);
-    expect(res.headers.get('location')).toBeNull(); // never sent on automatically (RFC 6749 §4.1.2.1)
+    expect(res.headers.get('location')).toBeNull(); // RFC 6749 §4.1.2.1
     const html = await res.text();
     expect(html).toContain('Unknown client');
     expect(html).toContain(clientId);
-    const href = /<a class="button primary" href="([^"]+)">Return to the application<\/a>/.exec(html)?.[1];
-    expect(href, html).toBeTruthy();
-    const back = new URL((href ?? '').replaceAll('&amp;', '&'));
-    expect(`${back.origin}${back.pathname}`).toBe('http://127.0.0.1:33418/oauth/callback');
-    expect(back.searchParams.get('error')).toBe('invalid_client');
-    expect(back.searchParams.get('state')).toBe('the-state');
-    expect(back.searchParams.get('iss')).toBe(server.issuer);
-    expect(back.searchParams.has('code')).toBe(false);
-  });
-
-  it('offers no link to a redirect URI off this machine', async () => {
-    const { url } = await staleClient('https://client.example/callback');
-    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html' } });
-    expect(res.status).toBe(400);
-    const html = await res.text();
-    expect(html).toContain('Unknown client');
+    expect(html).toContain('register again');
     expect(html).not.toContain('client.example');
   });
 
@@ -169,5 +200,33 @@ describe('a client_id the authorization server no longer knows', () => {
         iss: callback.searchParams.get('iss') ?? undefined,
       }),
     ).toBe('AUTHORIZED');
+  });
+
+  it('lets the MCP SDK client that kept its registration but not its tokens sign in with it again', async () => {
+    const clientsFile = join(tmp.dir, 'sdk-kept.json');
+    const before = await start({ clientsFile });
+    const provider = new ForgetfulProvider('alice', undefined, true, false);
+    expect(await auth(provider as never, { serverUrl: resource })).toBe('REDIRECT');
+    const savedClientId = provider.information?.client_id;
+    await before.close();
+    await rm(clientsFile);
+    await start({ clientsFile, port: before.port });
+
+    // No tokens (dropped for a new scope, or never obtained): straight to the authorization endpoint.
+    provider.stored = undefined;
+    expect(await auth(provider as never, { serverUrl: resource })).toBe('REDIRECT');
+    const url = provider.authorizations.at(-1);
+    expect(url?.searchParams.get('client_id')).toBe(savedClientId);
+    const callback = await authorizeOverHttp({ authorizationUrl: url ?? '', user: 'alice' });
+    expect(callback.searchParams.get('code'), callback.href).toBeTruthy();
+    expect(
+      await auth(provider as never, {
+        serverUrl: resource,
+        authorizationCode: callback.searchParams.get('code') ?? '',
+        iss: callback.searchParams.get('iss') ?? undefined,
+      }),
+    ).toBe('AUTHORIZED');
+    expect(provider.information?.client_id).toBe(savedClientId);
+    expect(provider.invalidated).toEqual([]);
   });
 });
