@@ -123,18 +123,14 @@ describe('the local authorization server npm run dev starts', () => {
     expect((await stat(join(keyDir, 'clients.json'))).mode & 0o777).toBe(0o600);
 
     const second = await startMain(env);
-    const metadata = await discover(second.issuer);
-    const url = new URL(metadata.authorization_endpoint);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: 'http://127.0.0.1/local-auth/callback',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      scope: 'tool:read',
-    }).toString();
-    const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
-    await res.body?.cancel();
-    expect(res.status, 'the client registered before the restart is still known').toBe(303);
+    // A known client with a refresh token nobody issued gets invalid_grant; an unknown one invalid_client.
+    const res = await fetch((await discover(second.issuer)).token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'none', client_id: clientId }),
+    });
+    expect(((await res.json()) as { error?: string }).error, 'the client registered before the restart is known').toBe(
+      'invalid_grant',
+    );
   });
 });

@@ -65,20 +65,20 @@ async function signInWith(
   });
 }
 
-/** What the authorization endpoint says about a client_id, asked as mcp-remote asks (JSON). */
-async function authorizationAnswer(metadata: AuthorizationServerMetadata, clientId: string): Promise<number> {
-  const url = new URL(metadata.authorization_endpoint);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: 'http://127.0.0.1/local-auth/callback',
-    code_challenge: createPkcePair().challenge,
-    code_challenge_method: 'S256',
-    scope: 'notes:read',
-  }).toString();
-  const res = await fetch(url, { redirect: 'manual', headers: { accept: 'application/json' } });
-  await res.body?.cancel();
-  return res.status;
+/**
+ * Whether the server knows a client_id, asked at the token endpoint with a refresh token nobody
+ * issued: `invalid_grant` for a known client, `invalid_client` for an unknown one.
+ */
+async function knows(server: LocalAuthServer, clientId: string): Promise<boolean> {
+  const res = await fetch((await discover(server.issuer)).token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'none', client_id: clientId }),
+  });
+  const { error } = (await res.json()) as { error?: string };
+  if (error !== 'invalid_grant' && error !== 'invalid_client')
+    throw new Error(`unexpected answer ${res.status} ${error}`);
+  return error === 'invalid_grant';
 }
 
 describe('client registrations', () => {
@@ -105,16 +105,15 @@ describe('client registrations', () => {
   it('are per server: one without a file, or with another file, does not know them', async () => {
     const first = await start({ clientsFile: join(tmp.dir, 'first.json') });
     const client = await registerPublicClient(await discover(first.issuer));
-    expect(await authorizationAnswer(await discover(first.issuer), client.clientId)).toBe(303);
+    expect(await knows(first, client.clientId)).toBe(true);
 
     const inMemory = await start();
     const other = await start({ clientsFile: join(tmp.dir, 'second.json') });
-    for (const server of [inMemory, other]) {
-      expect(await authorizationAnswer(await discover(server.issuer), client.clientId)).toBe(400);
-    }
+    for (const server of [inMemory, other]) expect(await knows(server, client.clientId)).toBe(false);
     // and what they register stays with them
     const local = await registerPublicClient(await discover(inMemory.issuer));
-    expect(await authorizationAnswer(await discover(first.issuer), local.clientId)).toBe(400);
+    expect(await knows(first, local.clientId)).toBe(false);
+    expect(await knows(other, local.clientId)).toBe(false);
   });
 
   it(`keeps at most ${MAX_CLIENTS}, dropping the oldest`, async () => {

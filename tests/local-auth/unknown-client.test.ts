@@ -68,7 +68,7 @@ async function staleClient(
   const before = await start({ clientsFile });
   const { clientId } = await registerPublicClient(await discover(before.issuer), { redirectUri });
   await before.close();
-  await rm(clientsFile);
+  await rm(clientsFile, { force: true }); // absent when registrations were never kept
   const server = await start({ clientsFile, port: before.port, log });
   const url = new URL((await discover(server.issuer)).authorization_endpoint);
   url.search = new URLSearchParams({
@@ -180,7 +180,7 @@ describe('a client_id the authorization server no longer knows', () => {
     expect(provider.tokens()?.refresh_token).toBeTypeOf('string');
 
     await before.close();
-    await rm(clientsFile);
+    await rm(clientsFile, { force: true }); // absent when registrations were never kept
     await start({ clientsFile, port: before.port });
 
     // The access token ran out: the SDK refreshes, the token endpoint answers invalid_client, the SDK
@@ -209,7 +209,7 @@ describe('a client_id the authorization server no longer knows', () => {
     expect(await auth(provider as never, { serverUrl: resource })).toBe('REDIRECT');
     const savedClientId = provider.information?.client_id;
     await before.close();
-    await rm(clientsFile);
+    await rm(clientsFile, { force: true }); // absent when registrations were never kept
     await start({ clientsFile, port: before.port });
 
     // No tokens (dropped for a new scope, or never obtained): straight to the authorization endpoint.
