@@ -35,8 +35,8 @@ export async function startStack(
     /** Extra app environment; a function when it depends on the running authorization server. */
     env?: Record<string, string> | ((auth: LocalAuthServer) => Record<string, string>);
     workosApi?: WorkosApiHandler;
-    /** More authorization server options (a development CA for metadata documents, a log, a registrations file). */
-    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log' | 'clientsFile'>;
+    /** More authorization server options (a development CA for metadata documents, a log, a registrations file, a token lifetime). */
+    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log' | 'clientsFile' | 'accessTokenTtlSeconds'>;
   } = {},
 ): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
