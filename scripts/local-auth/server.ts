@@ -379,7 +379,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
         log(`authorization request from unknown client ${clientId.slice(0, 100)}: answered invalid_client`);
       }
       // Whoever asks for JSON gets the OAuth error object: mcp-remote checks an authorization URL
-      // this way before opening a browser, and registers again on `invalid_client`.
+      // this way before opening a browser, and drops its registration on `invalid_client`.
       if (ctx.accepts('html', 'json') === 'json') {
         ctx.type = 'json';
         ctx.body = { error, error_description: description };
