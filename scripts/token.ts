@@ -5,10 +5,15 @@
 //                            [--resource http://localhost:3000/mcp] [--issuer http://localhost:4000]
 //
 // Prints only the access token on stdout, so `TOKEN=$(npx tsx scripts/token.ts --user bob)` works.
+// The defaults are what `npm run dev` uses, from the shell or .env.local: the resource
+// MCP_RESOURCE_URL or http://localhost:${PORT:-3000}/mcp, the issuer
+// http://localhost:${LOCAL_AUTH_PORT:-4000}; the scopes default to all the server offers.
 
 import { parseArgs } from 'node:util';
 import { findUser, organizationsOf, users } from './local-auth/directory';
-import { mintToken } from './oauth-client/flow';
+import { devResourceUrl, loadDevEnv } from './dev-env';
+import { discover, mintToken, OAuthFlowError } from './oauth-client/flow';
+import { OIDC_SCOPES } from './local-auth/oidc-scopes';
 
 const USAGE = `usage: tsx scripts/token.ts --user <${users.map((u) => u.handle).join('|')}> [--org <id>] [--scope "<scopes>"] [--resource <url>] [--issuer <url>]`;
 
@@ -44,7 +49,22 @@ function parseCli() {
   }
 }
 
+/** Why a sign-in ended in access_denied when nothing was denied: none of the scopes asked for is offered. */
+async function scopeHint(issuer: string, scope: string | undefined): Promise<string> {
+  if (!scope) return '';
+  const offered = await discover(issuer).then(
+    (metadata) => (metadata.scopes_supported ?? []).filter((s) => !OIDC_SCOPES.includes(s)),
+    () => undefined,
+  );
+  if (!offered) return '';
+  const missing = scope.split(/\s+/).filter((s) => s && !offered.includes(s) && !OIDC_SCOPES.includes(s));
+  return missing.length
+    ? ` (not offered by ${issuer}: ${missing.join(' ')}; it offers: ${offered.join(' ') || 'none'}. A scope is offered once a tool requires it and next dev has reloaded it.)`
+    : '';
+}
+
 async function main(): Promise<void> {
+  loadDevEnv();
   const values = parseCli();
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -65,7 +85,7 @@ async function main(): Promise<void> {
 
   const issuer =
     values.issuer ?? process.env.LOCAL_AUTH_ISSUER ?? `http://localhost:${process.env.LOCAL_AUTH_PORT ?? '4000'}`;
-  const resource = values.resource ?? process.env.MCP_RESOURCE_URL ?? 'http://localhost:3000/mcp';
+  const resource = values.resource ?? devResourceUrl();
 
   try {
     const token = await mintToken({ issuer, user: user.id, org, scope: values.scope, resource });
@@ -77,7 +97,9 @@ async function main(): Promise<void> {
         `cannot reach the local auth server at ${issuer} (${code}). Start it with \`npm run dev\` or \`npx tsx scripts/local-auth/main.ts\`.`,
       );
     }
-    fail(`token request failed: ${error instanceof Error ? error.message : String(error)}`);
+    const hint =
+      error instanceof OAuthFlowError && error.error === 'access_denied' ? await scopeHint(issuer, values.scope) : '';
+    fail(`token request failed: ${error instanceof Error ? error.message : String(error)}${hint}`);
   }
 }
 

@@ -1,10 +1,14 @@
-// A per-server in-memory storage adapter for oidc-provider. The built-in
-// memory adapter keeps one store for the whole process, so two servers in one
-// process (tests, a restart) would share clients, grants and refresh tokens.
-// A store per server behaves like a real process restart: only what is on disk
-// (the signing keys) survives.
+// Storage adapters for oidc-provider, one set per server. The built-in memory
+// adapter keeps one store for the whole process, so two servers in one process
+// (tests, a restart) would share clients, grants and refresh tokens. A store
+// per server behaves like a real process restart: only what is on disk
+// survives, which is the signing keys (keys.ts) and, when a file is given, the
+// client registrations (clients.ts), so a client that registered once keeps
+// working across restarts. Grants, sessions, codes and tokens stay in memory.
 
-interface StoredPayload {
+import { loadClientRegistrations, type ClientRegistrations } from './clients';
+
+export interface StoredPayload {
   grantId?: unknown;
   uid?: unknown;
   userCode?: unknown;
@@ -27,7 +31,39 @@ export interface Adapter {
   revokeByGrantId(grantId: string): Promise<void>;
 }
 
+export interface AdapterFactory {
+  /** What oidc-provider's `adapter` configuration takes. */
+  adapter: (model: string) => Adapter;
+  /** Resolves once every registration written so far is on disk. */
+  flush(): Promise<void>;
+}
+
 const SWEEP_EVERY = 200;
+
+/** Memory for every model; with `clientsFile`, the `Client` model is kept in that file as well. */
+export async function createAdapterFactory(
+  opts: { clientsFile?: string | undefined; log?: ((line: string) => void) | undefined } = {},
+): Promise<AdapterFactory> {
+  const clients = opts.clientsFile ? await loadClientRegistrations(opts.clientsFile, opts.log) : undefined;
+  const memory = createMemoryAdapterFactory();
+  return {
+    adapter: (model) => (model === 'Client' && clients ? clientAdapter(clients) : memory(model)),
+    flush: () => clients?.flush() ?? Promise.resolve(),
+  };
+}
+
+function clientAdapter(clients: ClientRegistrations): Adapter {
+  const none = async (): Promise<undefined> => undefined;
+  return {
+    upsert: (id, payload) => clients.set(id, payload),
+    find: async (id) => clients.get(id),
+    findByUid: none,
+    findByUserCode: none,
+    consume: async () => {},
+    destroy: (id) => clients.delete(id),
+    revokeByGrantId: async () => {},
+  };
+}
 
 export function createMemoryAdapterFactory(): (model: string) => Adapter {
   const entries = new Map<string, Entry>();

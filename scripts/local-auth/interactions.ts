@@ -37,8 +37,8 @@ export interface GrantContext {
 
 export interface InteractionDeps {
   provider: Provider;
-  /** Resource scopes offered (opts.scopes). */
-  offeredScopes: ReadonlySet<string>;
+  /** Resource scopes offered now (opts.scopes, asked at each step: they may change while the server runs). */
+  offeredScopes: () => Promise<ReadonlySet<string>>;
   /** OIDC scopes the provider knows (openid, profile, ...). */
   oidcScopes: ReadonlySet<string>;
   /** grantId -> context, read by extraTokenClaims. */
@@ -216,8 +216,9 @@ export function createInteractionHandler(deps: InteractionDeps) {
     // Grant exactly what was requested (intersected with what is offered), so
     // a client that asked for less gets less and must step up for more.
     const scopes = requestedScopes(interaction);
+    const offered = await offeredScopes();
     const oidc = scopes.filter((s) => oidcScopes.has(s));
-    const resourceScopes = scopes.filter((s) => offeredScopes.has(s));
+    const resourceScopes = scopes.filter((s) => offered.has(s));
     if (oidc.length) grant.addOIDCScope(oidc);
     if (resourceScopes.length) {
       for (const resource of paramList(interaction.params, 'resource')) {
@@ -297,6 +298,7 @@ export function createInteractionHandler(deps: InteractionDeps) {
         return;
       }
       const scopes = requestedScopes(interaction);
+      const offered = await offeredScopes();
       sendHtml(
         res,
         200,
@@ -309,8 +311,8 @@ export function createInteractionHandler(deps: InteractionDeps) {
           organizationId: pick.org.id,
           organizationName: pick.org.name,
           resources: paramList(interaction.params, 'resource'),
-          scopes: scopes.filter((s) => offeredScopes.has(s) || oidcScopes.has(s)),
-          ignoredScopes: scopes.filter((s) => !offeredScopes.has(s) && !oidcScopes.has(s)),
+          scopes: scopes.filter((s) => offered.has(s) || oidcScopes.has(s)),
+          ignoredScopes: scopes.filter((s) => !offered.has(s) && !oidcScopes.has(s)),
         }),
       );
       return;

@@ -5,18 +5,23 @@
 //   LOCAL_AUTH_PORT    port to listen on (default 4000); issuer is http://localhost:<port>
 //   MCP_RESOURCE_URL   resource indicator tokens are issued for (default http://localhost:${PORT:-3000}/mcp)
 //   AUTHKIT_DOMAIN     when set (shell or .env.local), real AuthKit is used and this server does not start
-//   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: every scope the tool registry requires)
+//   LOCAL_AUTH_SCOPES  space-separated resource scopes offered (default: the scopes_supported the MCP
+//                      server's protected resource metadata lists at each authorization, so they follow
+//                      edits to tools/; the tool registry's scopes at start while it does not answer)
 //   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
+//   LOCAL_AUTH_CLIENTS_FILE  client registrations, kept across restarts (default clients.json beside the key file)
 //   LOCAL_AUTH_CIMD_CA_FILE  PEM CA certificate: Client ID Metadata Documents are fetched trusting
 //                      only it, loopback included (a document you serve locally with a dev cert)
 
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { memberships, findOrganization, users } from './directory';
 import { DEFAULT_KEY_FILE } from './keys';
-import { startLocalAuthServer } from './server';
+import { resourceScopes } from './resource-scopes';
+import { startLocalAuthServer, type ScopeSource } from './server';
 import { registry } from '../../tools';
 import { devResourceUrl, loadDevEnv, PROJECT_ROOT } from '../dev-env';
+import { OIDC_SCOPES } from './oidc-scopes';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -56,21 +61,29 @@ async function main(): Promise<void> {
   }
   const port = parsePort(process.env.LOCAL_AUTH_PORT ?? '4000');
   const resource = devResourceUrl();
-  // Offer exactly what the MCP server advertises in scopes_supported, so the two cannot drift apart.
-  const scopes = (process.env.LOCAL_AUTH_SCOPES ?? registry.scopes().join(' ')).split(/\s+/).filter(Boolean);
+  const log = (line: string): void => console.log(`[local-auth] ${line}`);
+  const fixed = process.env.LOCAL_AUTH_SCOPES?.split(/\s+/).filter(Boolean);
+  // Offer exactly what the MCP server advertises in scopes_supported, asked again at each
+  // authorization, so the two cannot drift apart while next dev reloads edited tools.
+  const atStart = registry.scopes().filter((scope) => !OIDC_SCOPES.includes(scope));
+  const scopes: ScopeSource = fixed ?? resourceScopes({ resource, fallback: atStart, log });
+  const keyFile = resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE);
 
   const server = await startLocalAuthServer({
     port,
     issuer: `http://localhost:${port}`,
     resources: [resource],
     scopes,
-    keyFile: resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE),
+    keyFile,
+    clientsFile: process.env.LOCAL_AUTH_CLIENTS_FILE
+      ? resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_CLIENTS_FILE)
+      : join(dirname(keyFile), 'clients.json'),
     outboundCa: readCaFile(process.env.LOCAL_AUTH_CIMD_CA_FILE),
-    log: (line) => console.log(`[local-auth] ${line}`),
+    log,
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
   console.log(
-    `[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${scopes.join(' ')}"]`,
+    `[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${(fixed ?? atStart).join(' ')}"]`,
   );
 
   let stopping = false;

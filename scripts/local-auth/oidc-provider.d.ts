@@ -14,10 +14,16 @@ declare module 'oidc-provider' {
     body: unknown;
     status: number;
     type: string;
+    /** The parsed query string (Koa). */
+    query: Record<string, unknown>;
+    /** Content negotiation (Koa): the first of `types` the request's Accept prefers, or false. */
+    accepts(...types: string[]): string | false;
     /** Set by oidc-provider for its own routes; absent for unmatched paths. */
     oidc?: {
       route?: string;
       client?: Client;
+      /** The request's recognized parameters (query or form), once oidc-provider assembled them. */
+      params?: Record<string, unknown>;
       /** The interaction result being resumed, if any. */
       result?: { login?: { accountId: string } };
     };
@@ -34,6 +40,8 @@ declare module 'oidc-provider' {
 
   export interface ClientStatic {
     find(id: string): Promise<Client | undefined>;
+    /** Throws InvalidClientMetadata when `metadata` is not a registration this provider accepts. */
+    validate(metadata: Record<string, unknown>): Promise<void>;
   }
 
   export interface Grant {

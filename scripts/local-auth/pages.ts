@@ -112,3 +112,14 @@ ${tokenField(input.formToken)}<input type="hidden" name="user" value="${escapeHt
 export function errorPage(title: string, message: string): string {
   return layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
 }
+
+/** An authorization request from a client_id this server does not know and could not restore. */
+export function unknownClientPage(clientId: unknown): string {
+  const id = typeof clientId === 'string' ? `<code>${escapeHtml(clientId.slice(0, 200))}</code>` : 'This client';
+  return layout(
+    'Unknown client',
+    `<h1>Unknown client</h1><p>${id} is not registered with this authorization server: its registrations
+were reset (for example <code>.local-auth/clients.json</code> was deleted) or this one was removed.</p>
+<p>The application has to register again: remove its saved registration for this server, then start again from it.</p>`,
+  );
+}

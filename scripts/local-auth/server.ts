@@ -15,15 +15,22 @@ import Provider, {
   type InteractionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
-import { createMemoryAdapterFactory } from './adapter';
+import { createAdapterFactory } from './adapter';
 import { findUserById } from './directory';
 import { escapeControlChars, isOwnHost, ownAuthorities } from './hosts';
 import { createInteractionHandler, type GrantContext } from './interactions';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { fetchTrustingOnly } from './outbound-fetch';
-import { errorPage } from './pages';
+import { errorPage, unknownClientPage } from './pages';
 import { createWorkosApiHandler, type WorkosApiHandler } from './workos-api';
 import { OIDC_SCOPES } from './oidc-scopes';
+
+/**
+ * The resource scopes offered: a fixed list, or a function asked at every authorization, token
+ * request and metadata request, so what is offered can follow the MCP server's tools while this
+ * server runs (main.ts reads the MCP server's protected resource metadata).
+ */
+export type ScopeSource = readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
 
 export interface LocalAuthServerOptions {
   /** TCP port; 0 picks a free one. Default 0. */
@@ -35,9 +42,14 @@ export interface LocalAuthServerOptions {
   /** Resource indicators (RFC 8707) tokens may be issued for; the first is the default. */
   resources: string[];
   /** Scopes offered for those resources (what the MCP server advertises). */
-  scopes: string[];
+  scopes: ScopeSource;
   /** Private JWKS file; created on first run. Default `.local-auth/keys.json`. */
   keyFile?: string | undefined;
+  /**
+   * File keeping client registrations across restarts (created mode 0600). Default: none, so
+   * registrations live as long as this server, and two servers never share them.
+   */
+  clientsFile?: string | undefined;
   /** Access token lifetime. Default 3600. */
   accessTokenTtlSeconds?: number | undefined;
   /** Receives one-line operational messages. Never given tokens or secrets. */
@@ -81,6 +93,14 @@ function normalizeUrl(value: string): string | undefined {
   return URL.parse(value)?.href;
 }
 
+function scopeProblem(scope: string): string | undefined {
+  if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope))
+    return `scope ${JSON.stringify(scope)} is not a valid OAuth scope token`;
+  if (OIDC_SCOPES.includes(scope))
+    return `${scope} is an OIDC scope and is always available; list only resource scopes`;
+  return undefined;
+}
+
 function checkOptions(opts: LocalAuthServerOptions): void {
   if (!Array.isArray(opts.resources) || opts.resources.length === 0) {
     throw new Error('local-auth: `resources` must list at least one resource URL');
@@ -93,14 +113,83 @@ function checkOptions(opts: LocalAuthServerOptions): void {
       );
     }
   }
+  if (typeof opts.scopes === 'function') return;
+  if (!Array.isArray(opts.scopes)) throw new Error('local-auth: `scopes` must be a list of scopes or a function');
   for (const scope of opts.scopes) {
-    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) {
-      throw new Error(`local-auth: scope ${JSON.stringify(scope)} is not a valid OAuth scope token`);
-    }
-    if (OIDC_SCOPES.includes(scope)) {
-      throw new Error(`local-auth: ${scope} is an OIDC scope and is always available; list only resource scopes`);
-    }
+    const problem = scopeProblem(scope);
+    if (problem) throw new Error(`local-auth: ${problem}`);
   }
+}
+
+/**
+ * What is offered right now. A fixed list is checked once by checkOptions; a function's answers are
+ * checked on each call: an invalid scope is left out (logged once), and a function that fails
+ * leaves the previous answer in place, so a bad moment never stops a sign-in.
+ */
+function scopeReader(source: ScopeSource, log: (line: string) => void): () => Promise<readonly string[]> {
+  if (typeof source !== 'function') {
+    const fixed = Object.freeze([...source]);
+    return async () => fixed;
+  }
+  let last: readonly string[] = [];
+  const reported = new Set<string>();
+  return async () => {
+    let answer: readonly string[];
+    try {
+      answer = await source();
+    } catch (error) {
+      log(
+        `scopes: ${error instanceof Error ? error.message : String(error)}; still offering: ${last.join(' ') || '(none)'}`,
+      );
+      return last;
+    }
+    const offered: string[] = [];
+    for (const scope of new Set(Array.isArray(answer) ? answer : [])) {
+      const problem = typeof scope === 'string' ? scopeProblem(scope) : 'a scope is not a string';
+      if (problem === undefined) offered.push(scope);
+      else if (!reported.has(problem)) {
+        reported.add(problem);
+        log(`not offered: ${problem}`);
+      }
+    }
+    last = Object.freeze(offered);
+    return last;
+  };
+}
+
+/** RFC 8252 §7.3 loopback redirect URIs: the person's own machine. */
+function isLoopbackRedirect(value: string | null): value is string {
+  const url = value === null ? null : URL.parse(value);
+  if (url?.protocol !== 'http:' || url.username || url.password || url.hash) return false;
+  return ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}
+
+const UNKNOWN_CLIENT_DESCRIPTION =
+  'this client_id is not registered with this authorization server (its registrations were reset or this one was removed); register the client again';
+
+/**
+ * The registration an authorization request implies when its client_id is unknown here, or
+ * undefined when it implies none. Only the shape every MCP client registers as (RFC 8252 native
+ * app): a public client (no secret; PKCE S256 is required anyway) using the authorization code flow
+ * with a loopback redirect URI, so restoring it hands nobody anything open registration does not.
+ */
+function impliedRegistration(query: URLSearchParams): Record<string, unknown> | undefined {
+  const clientId = query.get('client_id');
+  const redirectUri = query.get('redirect_uri');
+  if (!clientId || clientId.length > 200 || !/^[\x21-\x7E]+$/.test(clientId) || clientId.startsWith('https:')) {
+    return undefined; // a metadata document URL is fetched, never registered
+  }
+  if (query.get('response_type') !== 'code' || query.get('code_challenge_method') !== 'S256') return undefined;
+  if (!query.get('code_challenge') || !isLoopbackRedirect(redirectUri)) return undefined;
+  return {
+    client_id: clientId,
+    client_id_issued_at: Math.floor(Date.now() / 1000),
+    application_type: 'native',
+    redirect_uris: [redirectUri],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  };
 }
 
 function checkIssuer(issuer: string): string {
@@ -168,7 +257,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   const log = (line: string): void => sink(escapeControlChars(line));
   const host = opts.host ?? '127.0.0.1';
   const accessTokenTtl = opts.accessTokenTtlSeconds ?? 3600;
-  const offeredScopes = new Set(opts.scopes);
+  const currentScopes = scopeReader(opts.scopes, log);
+  const offeredScopes = async (): Promise<ReadonlySet<string>> => new Set(await currentScopes());
   const oidcScopes = new Set(OIDC_SCOPES);
   // Match resources by normalized URL but put the configured spelling in `aud`,
   // which is what the MCP server compares against.
@@ -176,6 +266,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   const grantContexts = new Map<string, GrantContext>();
   const keys = await loadOrCreateSigningKeys(opts.keyFile ?? DEFAULT_KEY_FILE);
   if (keys.created) log(`generated signing key in ${keys.file}`);
+  const storage = await createAdapterFactory({ clientsFile: opts.clientsFile, log });
   if (opts.outboundCa) log('client metadata documents: trusting only the configured development CA (loopback allowed)');
 
   let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
@@ -204,7 +295,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   const configuration: Configuration = {
     ...(opts.outboundCa ? { fetch: fetchTrustingOnly(opts.outboundCa) } : {}),
     jwks: keys.jwks,
-    adapter: createMemoryAdapterFactory(),
+    adapter: storage.adapter,
     routes: { ...ROUTES },
     scopes: [...OIDC_SCOPES],
     // Authorization code flow only, like AuthKit (no implicit or hybrid).
@@ -270,8 +361,33 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     },
     pkce: { required: () => true },
     async renderError(ctx, out) {
+      const params = ctx.oidc?.params ?? ctx.query;
+      const clientId = params.client_id;
+      // An authorization request from a client this server does not know and could not restore
+      // (restoreRegistration): say so in a way the client can act on.
+      const unknownClient =
+        ctx.oidc?.route === 'authorization' &&
+        out.error === 'invalid_client' &&
+        !ctx.oidc.client &&
+        typeof clientId === 'string' &&
+        !clientId.startsWith('https:'); // a metadata document URL is fetched, never registered
+      const error = out.error ?? 'server_error';
+      const description = unknownClient
+        ? UNKNOWN_CLIENT_DESCRIPTION
+        : (out.error_description ?? 'The request could not be processed.');
+      if (unknownClient) {
+        log(`authorization request from unknown client ${clientId.slice(0, 100)}: answered invalid_client`);
+      }
+      // Whoever asks for JSON gets the OAuth error object: mcp-remote checks an authorization URL
+      // this way before opening a browser, and drops its registration on `invalid_client`.
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.type = 'json';
+        ctx.body = { error, error_description: description };
+        return;
+      }
+      // A browser is never sent on to a redirect URI no registration vouches for (RFC 6749 §4.1.2.1).
       ctx.type = 'html';
-      ctx.body = errorPage(out.error ?? 'error', out.error_description ?? 'The request could not be processed.');
+      ctx.body = unknownClient ? unknownClientPage(clientId) : errorPage(error, description);
     },
     ttl: {
       AccessToken: accessTokenTtl,
@@ -313,13 +429,13 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
         // Token and refresh requests without `resource` still get a JWT for
         // the granted resource, even when `openid` was requested too.
         useGrantedResource: () => true,
-        getResourceServerInfo(_ctx, indicator) {
+        async getResourceServerInfo(_ctx, indicator) {
           const resource = resourcesByHref.get(normalizeUrl(indicator) ?? indicator);
           if (!resource) {
             throw new errors.InvalidTarget(`resource ${indicator} is not served by this authorization server`);
           }
           return {
-            scope: opts.scopes.join(' '),
+            scope: (await currentScopes()).join(' '),
             audience: resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: accessTokenTtl,
@@ -351,7 +467,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next();
     if (ctx.oidc?.route === 'discovery' && isRecord(ctx.body)) {
-      ctx.body = { ...ctx.body, scopes_supported: [...OIDC_SCOPES, ...opts.scopes] };
+      ctx.body = { ...ctx.body, scopes_supported: [...OIDC_SCOPES, ...(await currentScopes())] };
     }
   });
 
@@ -376,6 +492,25 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     log,
   });
 
+  // A client that saved its registration and comes back after the registrations were lost (the
+  // clients file deleted, or the oldest dropped) would land on an error page and wait for a redirect
+  // that never comes: mcp-remote and the MCP Inspector do not register again on an error from the
+  // authorization endpoint. The request names all a public native client's registration holds, so
+  // the registration is restored and the sign-in goes on.
+  const restoreRegistration = async (query: URLSearchParams): Promise<void> => {
+    const metadata = impliedRegistration(query);
+    if (!metadata || (await provider.Client.find(String(metadata.client_id)))) return;
+    try {
+      await provider.Client.validate(metadata);
+    } catch {
+      return; // oidc-provider answers the request as for any unknown client
+    }
+    await storage.adapter('Client').upsert(String(metadata.client_id), metadata);
+    log(
+      `client ${String(metadata.client_id)} was not registered (registrations reset?): restored as a public client for ${String(query.get('redirect_uri'))}`,
+    );
+  };
+
   handle = async (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (workosApi(req, res)) return; // /user_management/* and /authorization/*, before oidc-provider
@@ -392,6 +527,9 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     if (path.startsWith('/interaction/')) {
       await interactions(req, res, path);
       return;
+    }
+    if (path === ROUTES.authorization && req.method === 'GET') {
+      await restoreRegistration(new URL(req.url ?? '/', issuer).searchParams);
     }
     if (path === ROUTES.registration) {
       // oidc-provider sends no CORS headers for registration; browser-based
@@ -427,6 +565,6 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
         server.close((error) => (error ? reject(error) : resolve()));
         // Keep-alive connections (fetch reuses sockets) would hold close() open.
         server.closeAllConnections();
-      })),
+      }).then(() => storage.flush())),
   };
 }

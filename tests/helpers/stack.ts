@@ -21,6 +21,11 @@ export type Stack = {
   auth: LocalAuthServer;
   store: StorageServer;
   resource: string;
+  /**
+   * Stops the authorization server, runs `between` (say, deleting its registrations file), and
+   * starts it again as before: same port, key file, options. `auth` is the new one afterwards.
+   */
+  restartAuth(between?: () => Promise<void>): Promise<LocalAuthServer>;
   close(): Promise<void>;
 };
 
@@ -30,25 +35,26 @@ export async function startStack(
     /** Extra app environment; a function when it depends on the running authorization server. */
     env?: Record<string, string> | ((auth: LocalAuthServer) => Record<string, string>);
     workosApi?: WorkosApiHandler;
-    /** More authorization server options (a development CA for metadata documents, a log). */
-    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log'>;
+    /** More authorization server options (a development CA for metadata documents, a log, a registrations file, a token lifetime). */
+    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log' | 'clientsFile' | 'accessTokenTtlSeconds'>;
   } = {},
 ): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-stack-'));
   const store = await startStorageServer({ port: 0, dir: join(dir, 'notes') });
   // The app's port is in the resource URL the authorization server is configured with, so it is
   // chosen first; when another process takes it before next binds it, both start again on a new one.
+  const authOptions = (resource: string): LocalAuthServerOptions => ({
+    port: 0,
+    resources: [resource, ...(options.extraResources ?? [])],
+    scopes: registry.scopes(),
+    keyFile: join(dir, 'keys.json'),
+    workosApi: options.workosApi,
+    ...options.auth,
+  });
   const started = retryOnPortInUse(async () => {
     const port = await freePort();
     const resource = `http://127.0.0.1:${port}/mcp`;
-    const auth = await startLocalAuthServer({
-      port: 0,
-      resources: [resource, ...(options.extraResources ?? [])],
-      scopes: registry.scopes(),
-      keyFile: join(dir, 'keys.json'),
-      workosApi: options.workosApi,
-      ...options.auth,
-    });
+    const auth = await startLocalAuthServer(authOptions(resource));
     try {
       const app = await startApp(
         {
@@ -70,16 +76,23 @@ export async function startStack(
     await rm(dir, { recursive: true, force: true });
     throw error;
   });
-  return {
+  const stack: Stack = {
     app,
     auth,
     store,
     resource,
+    restartAuth: async (between) => {
+      await stack.auth.close();
+      await between?.();
+      stack.auth = await startLocalAuthServer({ ...authOptions(resource), port: stack.auth.port });
+      return stack.auth;
+    },
     close: async () => {
       await app.stop();
-      await auth.close();
+      await stack.auth.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return stack;
 }

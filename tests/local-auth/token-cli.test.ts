@@ -2,15 +2,24 @@
 import { spawn } from 'node:child_process';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { freePort } from '../helpers/net';
-import { RESOURCE, useTestServer } from './helpers';
+import { RESOURCE, makeTempDir, startTestServer, useTestServer } from './helpers';
 
 /** `npm run token` as a user runs it: a child process, stdout is the token and nothing else. */
 const testServer = useTestServer();
 
-function runTokenCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runTokenCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // Only what a test sets decides the defaults, not the runner's environment.
+  const { MCP_RESOURCE_URL: _r, LOCAL_AUTH_ISSUER: _i, LOCAL_AUTH_PORT: _a, PORT: _p, ...inherited } = process.env;
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'scripts/token.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['tsx', 'scripts/token.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...inherited, ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -66,5 +75,45 @@ describe('npm run token', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`cannot reach the local auth server at ${issuer}`);
     expect(stderr).toContain('npm run dev');
+  });
+
+  it("defaults to npm run dev's resource and issuer: http://localhost:$PORT/mcp at http://localhost:$LOCAL_AUTH_PORT", async () => {
+    const tmp = await makeTempDir();
+    const webPort = await freePort();
+    const resource = `http://localhost:${webPort}/mcp`;
+    // Serves only that resource: a token for any other (the old fixed :3000 default) is refused.
+    const server = await startTestServer(join(tmp.dir, 'keys.json'), { resources: [resource], scopes: ['tool:read'] });
+    try {
+      const { code, stdout, stderr } = await runTokenCli(['--user', 'alice'], {
+        PORT: String(webPort),
+        LOCAL_AUTH_PORT: String(server.port),
+      });
+      expect(code, stderr).toBe(0);
+      const { payload } = await jwtVerify(stdout.trim(), createRemoteJWKSet(new URL(`${server.issuer}/oauth2/jwks`)), {
+        issuer: server.issuer,
+        audience: resource,
+      });
+      expect(payload).toMatchObject({ sub: 'user_alice', scope: 'tool:read' });
+    } finally {
+      await server.close();
+      await tmp.remove();
+    }
+  });
+
+  it('says which scope is not offered when a sign-in for it ends in access_denied', async () => {
+    const { code, stderr } = await runTokenCli([
+      '--user',
+      'alice',
+      '--scope',
+      'nothing:offers-this',
+      '--issuer',
+      testServer().issuer,
+      '--resource',
+      RESOURCE,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('access_denied');
+    expect(stderr).toContain('not offered by');
+    expect(stderr).toContain('nothing:offers-this');
   });
 });
