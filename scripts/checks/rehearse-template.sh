@@ -88,9 +88,13 @@ sed -i 's#^  whoami,$#&\n  weatherForecast,\n  weatherStation,#' tools/index.ts
 git diff --no-index --stat "$src/tools/index.ts" tools/index.ts || true
 checks "after adding" "weather_forecast" ""
 
-step "move 2: remove the notes example (README: delete tools/notes/ and every line marked 'the notes example')"
-rm -rf tools/notes
-grep -rl 'the notes example' tools .env.example | xargs sed -i '/the notes example/d'
+step "move 2: remove the notes example by the README's recipe"
+# The README's own command, read from its bash block, so the recipe and the rehearsal cannot drift.
+recipe=$(awk '/^```bash$/{inblock=1; next} /^```$/{inblock=0} inblock && /rm -rf tools\/notes/' README.md)
+[ -n "$recipe" ] || { echo "[rehearse] README has no bash line removing tools/notes"; exit 1; }
+echo "[rehearse] \$ $recipe"
+bash -euo pipefail -c "$recipe"
+[ ! -e tools/notes ] || { echo "[rehearse] the README's recipe left tools/notes"; exit 1; }
 checks "after removing" "weather_station" "notes_"
 
 step "both moves kept build, lint, type-check and tests green"
