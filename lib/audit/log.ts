@@ -18,14 +18,6 @@ export type AuditSink = (record: AuditRecord) => void;
  */
 export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JSON.stringify(record)}}`);
 
-let sink: AuditSink = stdoutAuditSink;
-
-export function setAuditSink(next: AuditSink): void {
-  sink = next;
-}
-
-const current: AuditSink = (record) => sink(record);
-
 const httpSinkFor = perConfig(
   (config) => config.auditSink ?? null,
   (config) =>
@@ -43,7 +35,7 @@ export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
 export function openTrail(
   config: Config,
   httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config),
-  line: AuditSink = current,
+  line: AuditSink = stdoutAuditSink,
 ): RequestTrail {
   return openRequestTrail(crypto.randomUUID(), httpSink, { write: safely(line), closed: () => {} });
 }
@@ -63,7 +55,7 @@ function safely(line: AuditSink): AuditSink {
  * A record outside any request's trail (a caller no endpoint minted): its line only. A request's
  * stages write through `trail.write` instead, which adds the HTTP copy against its reservation.
  */
-export function audit(record: Omit<AuditRecord, 'time'>, line: AuditSink = current): void {
+export function audit(record: Omit<AuditRecord, 'time'>, line: AuditSink = stdoutAuditSink): void {
   safely(line)(stamp(record));
 }
 
