@@ -35,6 +35,13 @@ export type ServeSet = {
   listOnly?: boolean;
 };
 
+/** The capabilities a server with these primitives declares. */
+const offersOf = (resources: readonly ResourceDefinition[], prompts: readonly PromptDefinition[]) => ({
+  resources: resources.length > 0,
+  prompts: prompts.length > 0,
+  completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
+});
+
 /**
  * One allowed call needs only its primitive; anything else (lists, batches, unknown or hidden
  * names) gets every primitive the caller may see, so hidden and unknown answer alike.
@@ -48,25 +55,16 @@ export function serveSet(
 ): ServeSet {
   const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
   if (only?.decision.effect === 'allow') {
-    // The one call's primitive, and only the capabilities it needs: nothing else is asked of this
-    // server in this request, and registering the rest per request was a measurable cost.
-    const { primitive } = only;
+    // The one call's primitive, and only the capabilities it needs (handlerFor's default offers):
+    // nothing else is asked of this server in this request, and registering the rest was a measurable cost.
+    const { kind, definition } = only.primitive;
     return {
-      tools: primitive.kind === 'tool' ? [primitive.definition] : [],
-      resources: primitive.kind === 'resource' ? [primitive.definition] : [],
-      prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
-      offers: {
-        resources: primitive.kind === 'resource',
-        prompts: primitive.kind === 'prompt',
-        completions: primitive.kind !== 'tool' && primitive.definition.complete !== undefined,
-      },
+      tools: kind === 'tool' ? [definition] : [],
+      resources: kind === 'resource' ? [definition] : [],
+      prompts: kind === 'prompt' ? [definition] : [],
     };
   }
-  const offers = {
-    resources: registry.resources.length > 0,
-    prompts: registry.prompts.length > 0,
-    completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
-  };
+  const offers = offersOf(registry.resources, registry.prompts);
   const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
     definitions.filter((definition) =>
       isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
@@ -116,11 +114,7 @@ export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options:
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
   const resources = set.resources ?? [];
   const prompts = set.prompts ?? [];
-  const offers = set.offers ?? {
-    resources: resources.length > 0,
-    prompts: prompts.length > 0,
-    completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
-  };
+  const offers = set.offers ?? offersOf(resources, prompts);
   const key = [
     listTtlMs,
     idOf(hierarchy),

@@ -15,13 +15,12 @@ import { batchRefusal } from '../wire/batch';
 import { withNoStore } from '../wire/cache';
 import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
 import { checkWireHeaders } from '../wire/headers';
-import { checkParamHeaders, type ParamCheck } from '../wire/params';
 import { unservedMethod } from '../wire/unserved';
 import { auditKey, notRunRecord } from './call-records';
 import { authInfoFor, type CallerContext } from './caller';
 import { handlerFor, serveSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
-import { gate, isVisible, type GatedCall } from './gate';
+import { gate, paramRefusal, type GatedCall } from './gate';
 import { directoryLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
 import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
 
@@ -77,12 +76,10 @@ type Scope = {
   started: number;
 };
 
-/** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
-const CLIENT_CLOSED_REQUEST = 499;
-
-// The endpoint's own refusals; a body never read gets no `data.reason`.
+// The endpoint's own refusals; a body never read gets no `data.reason`. 499: the client went away
+// before its body arrived, so the answer is recorded and sent to nobody.
 const CLIENT_GONE: Refusal = {
-  status: CLIENT_CLOSED_REQUEST,
+  status: 499,
   code: RPC_ERRORS.invalidRequest,
   message: 'The request body was not received',
   reason: 'client_aborted',
@@ -165,12 +162,8 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
     return refuse(trail, body.refusal, { durationMs: durationMs() });
   }
   const { envelope } = body;
-  const at = (principal?: Principal): RefusedAt => ({
-    id: envelope.id,
-    method: envelope.method,
-    principal,
-    durationMs: durationMs(),
-  });
+  const { id, method } = envelope;
+  const at = (principal?: Principal): RefusedAt => ({ id, method, principal, durationMs: durationMs() });
 
   // A batch the revision does not allow is never looked into: one record, whatever its length.
   const batch = batchRefusal(envelope);
@@ -203,12 +196,8 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
   if (gated.refusal) {
     const { status } = gated.refusal;
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
-    return refuse(
-      trail,
-      gated.refusal,
-      at(principal),
-      gated.calls && envelope.calls.map((site) => notRun(site, status, false)),
-    );
+    const records = gated.calls && envelope.calls.map((site) => notRun(site, status, false));
+    return refuse(trail, gated.refusal, at(principal), records);
   }
 
   const response = await dispatch(deps, scope, body.bytes, envelope, principal, gated);
@@ -229,10 +218,10 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
   return response;
 }
 
+type Body = { refusal?: undefined; bytes: Uint8Array<ArrayBuffer>; envelope: Envelope };
+
 /** The body, read once within the limit and parsed into the envelope every later stage reads. */
-async function readBody(
-  request: Request,
-): Promise<{ refusal: Refusal } | { refusal?: undefined; bytes: Uint8Array<ArrayBuffer>; envelope: Envelope }> {
+async function readBody(request: Request): Promise<{ refusal: Refusal } | Body> {
   let bytes: Uint8Array<ArrayBuffer> | null;
   try {
     bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
@@ -270,24 +259,13 @@ async function gateStage(
       await resolveMembership(principal, directory, { permissions: permissionsNeeded(envelope, registry, principal) })
     : undefined;
   const gated = gate(envelope, registry, principal, membership);
-  // Declared Mcp-Param-* headers (2026-07-28) against the arguments, before any challenge and before
-  // anything runs; only for tools this caller may see, so a hidden tool still answers like an unknown one.
+  // Before any challenge and before anything runs.
   const params = era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
   if (params) return { refusal: params };
   if (gated.kind === 'unavailable') return { refusal: identityUnavailable('identity_unavailable'), calls: gated.calls };
   if (gated.kind === 'challenge')
     return { refusal: challengeRefusal(gated.challenge, config.resourceMetadataUrl), calls: gated.calls };
   return { calls: gated.calls, membership, directory };
-}
-
-function paramRefusal(headers: Headers, calls: readonly GatedCall[]): Extract<ParamCheck, { ok: false }> | undefined {
-  for (const { primitive, decision, site } of calls) {
-    // Mcp-Param-* headers are declared on tool input schemas only (SEP-2243).
-    if (primitive.kind !== 'tool' || !isVisible(decision)) continue;
-    const check = checkParamHeaders(headers, primitive.definition.input, site.arguments);
-    if (!check.ok) return check;
-  }
-  return undefined;
 }
 
 /** Dispatch through mcp-handler, with a server for this caller's serve set and the caller minted for it. */
