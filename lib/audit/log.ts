@@ -4,10 +4,12 @@ import { perConfig, type Config } from '../config';
 import { stamp, type AuditRecord } from './record';
 
 /**
- * Writes audit records: one JSON line each on stdout (the default sink; Vercel log drains pick it
- * up) and, when AUDIT_SINK_URL is set, a signed HTTP copy against the request's reservation.
+ * Writes audit records: one JSON line each through the request's line writer (stdout unless the
+ * endpoint was handed another, as tests do; Vercel log drains pick stdout up) and, when
+ * AUDIT_SINK_URL is set, a signed HTTP copy against the request's reservation.
  */
 
+/** Where one stamped record's line goes. */
 export type AuditSink = (record: AuditRecord) => void;
 
 /**
@@ -15,12 +17,6 @@ export type AuditSink = (record: AuditRecord) => void;
  * record's own serialization, so the record is stringified once and no wrapper object is built.
  */
 export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JSON.stringify(record)}}`);
-
-let sink: AuditSink = stdoutAuditSink;
-
-export function setAuditSink(next: AuditSink): void {
-  sink = next;
-}
 
 const httpSinkFor = perConfig(
   (config) => config.auditSink ?? null,
@@ -39,25 +35,28 @@ export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
 export function openTrail(
   config: Config,
   httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config),
+  line: AuditSink = stdoutAuditSink,
 ): RequestTrail {
-  return openRequestTrail(crypto.randomUUID(), httpSink, { write: writeLine, closed: () => {} });
+  return openRequestTrail(crypto.randomUUID(), httpSink, { write: safely(line), closed: () => {} });
 }
 
-/** One stamped record's stdout line. */
-function writeLine(record: AuditRecord): void {
-  try {
-    sink(record);
-  } catch {
-    // An audit sink failure never changes the answer to the caller.
-  }
+/** The line writer, made harmless: an audit sink failure never changes the answer to the caller. */
+function safely(line: AuditSink): AuditSink {
+  return (record) => {
+    try {
+      line(record);
+    } catch {
+      // the answer goes on
+    }
+  };
 }
 
 /**
- * A record outside any request's trail: its stdout line only. A request's stages write through
- * `trail.write` instead, which adds the HTTP copy against the request's reservation.
+ * A record outside any request's trail (a caller no endpoint minted): its line only. A request's
+ * stages write through `trail.write` instead, which adds the HTTP copy against its reservation.
  */
-export function audit(record: Omit<AuditRecord, 'time'>): void {
-  writeLine(stamp(record));
+export function audit(record: Omit<AuditRecord, 'time'>, line: AuditSink = stdoutAuditSink): void {
+  safely(line)(stamp(record));
 }
 
 /** Longest a response body may take before its request is settled anyway. */

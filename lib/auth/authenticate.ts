@@ -1,14 +1,27 @@
 import { perConfig, type Config } from '../config';
-import type { Challenge } from './challenge';
+import { RPC_ERRORS, type Refusal } from '../http/answers';
+import { challengeRefusal, type Challenge } from './challenge';
 import { readCredentials } from './authorization-header';
 import { ANONYMOUS, type Principal } from './principal';
 import { createTokenVerifier, type TokenVerifier } from './verify';
 
 /** What authentication concluded for one request, before any policy is looked at. */
-export type Authentication =
-  | { ok: true; principal: Principal }
-  | { ok: false; kind: 'challenge'; challenge: Challenge }
-  | { ok: false; kind: 'unavailable' };
+export type Authentication = { ok: true; principal: Principal } | { ok: false; refusal: Refusal };
+
+/**
+ * Identity could not be checked (the issuer's keys, or the directory a policy needs, are out of
+ * reach): nothing ran, try again shortly. `reason` is what the audit records; the caller reads `unavailable`.
+ */
+export function identityUnavailable(reason: string): Refusal {
+  return {
+    status: 503,
+    code: RPC_ERRORS.unavailable,
+    message: 'Identity verification is temporarily unavailable; nothing was executed',
+    reason,
+    publicReason: 'unavailable',
+    headers: { 'retry-after': '10' },
+  };
+}
 
 /** One verifier (and so one JWKS cache) per isolate and configuration. */
 export const verifierFor: (config: Config) => TokenVerifier = perConfig(
@@ -28,24 +41,36 @@ export async function authenticate(
   config: Config,
   verify: TokenVerifier = verifierFor(config),
 ): Promise<Authentication> {
+  const challenge = (c: Challenge): Authentication => ({
+    ok: false,
+    refusal: challengeRefusal(c, config.resourceMetadataUrl),
+  });
   const credentials = readCredentials(request.headers, request.url);
   switch (credentials.kind) {
     case 'malformed':
-      return {
-        ok: false,
-        kind: 'challenge',
-        challenge: { kind: 'invalid_request', description: credentials.description },
-      };
+      return challenge({ kind: 'invalid_request', description: credentials.description });
     case 'none':
       return config.authRequired
-        ? { ok: false, kind: 'challenge', challenge: { kind: 'authentication_required', scopes: [] } }
+        ? challenge({ kind: 'authentication_required', scopes: [] })
         : { ok: true, principal: ANONYMOUS };
     case 'bearer': {
       const result = await verify(credentials.token);
       if (result.ok) return { ok: true, principal: result.principal };
-      if (result.kind === 'unavailable') return { ok: false, kind: 'unavailable' };
+      if (result.kind === 'unavailable') return { ok: false, refusal: identityUnavailable('jwks_unavailable') };
       // An invalid token is refused on every request, public tools included: never downgraded.
-      return { ok: false, kind: 'challenge', challenge: { kind: 'invalid_token', description: result.description } };
+      return challenge({ kind: 'invalid_token', description: result.description });
     }
   }
+}
+
+/** An OAuth client outside ALLOWED_CLIENT_IDS is refused outright: re-authorizing cannot fix it, so no challenge. */
+export function clientRefusal(principal: Principal, config: Config): Refusal | undefined {
+  if (!config.allowedClientIds || principal.kind !== 'user') return undefined;
+  if (config.allowedClientIds.includes(principal.clientId ?? '')) return undefined;
+  return {
+    status: 403,
+    code: RPC_ERRORS.forbidden,
+    message: 'This OAuth client is not approved for this server',
+    reason: 'client_not_allowed',
+  };
 }

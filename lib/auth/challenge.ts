@@ -1,4 +1,4 @@
-import { RPC_ERRORS } from '../http/answers';
+import { RPC_ERRORS, type Refusal } from '../http/answers';
 import { advertisedScopes } from '../scope-hierarchy';
 
 /**
@@ -40,10 +40,16 @@ export function challengeStatus(challenge: Challenge): 400 | 401 | 403 {
   return CHALLENGE_ANSWER[challenge.kind].status;
 }
 
-/** Status, JSON-RPC code and body message for a challenge, from the one table. */
-export function challengeAnswer(challenge: Challenge): { status: 400 | 401 | 403; rpcCode: number; message: string } {
+/** A challenge as a refusal, from the one table: its status, code and message, and the header beside them. */
+export function challengeRefusal(challenge: Challenge, resourceMetadataUrl: string): Refusal {
   const answer = CHALLENGE_ANSWER[challenge.kind] as ChallengeAnswer<typeof challenge.kind>;
-  return { status: answer.status, rpcCode: answer.rpcCode, message: answer.message(challenge as never) };
+  return {
+    status: answer.status,
+    code: answer.rpcCode,
+    message: answer.message(challenge as never),
+    reason: challenge.kind,
+    headers: { 'www-authenticate': wwwAuthenticate(challenge, resourceMetadataUrl) },
+  };
 }
 
 /** error / error_description may use %x20-21 / %x23-5B / %x5D-7E only (RFC 6750 §3). */

@@ -1,9 +1,14 @@
 import type { McpServer, ServerOptions } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
+import type { AuditSink } from '../audit/log';
+import type { Principal } from '../auth/principal';
 import { DEFAULT_LIST_TTL_MS } from '../config';
+import { evaluate, type Access, type MembershipAnswer } from '../policy';
 import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
-import type { PromptDefinition, ResourceDefinition, ToolDefinition } from '../registry';
+import type { PromptDefinition, Registry, ResourceDefinition, ToolDefinition } from '../registry';
 import { cacheHintsFor } from '../wire/cache';
+import type { Envelope } from '../wire/envelope';
+import { isVisible, type GatedCall } from './gate';
 import { cachedListing } from './listing';
 import type { RequestStateHooks } from './request-state';
 import { registerCompletion, registerPrompt, registerResource, registerTool } from './wrapper';
@@ -30,6 +35,62 @@ export type ServeSet = {
   listOnly?: boolean;
 };
 
+/** The capabilities a server with these primitives declares. */
+const offersOf = (resources: readonly ResourceDefinition[], prompts: readonly PromptDefinition[]) => ({
+  resources: resources.length > 0,
+  prompts: prompts.length > 0,
+  completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
+});
+
+/**
+ * One allowed call needs only its primitive; anything else (lists, batches, unknown or hidden
+ * names) gets every primitive the caller may see, so hidden and unknown answer alike.
+ */
+export function serveSet(
+  registry: Registry,
+  envelope: Envelope,
+  calls: readonly GatedCall[],
+  principal: Principal,
+  membership: MembershipAnswer | undefined,
+): ServeSet {
+  const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
+  if (only?.decision.effect === 'allow') {
+    // The one call's primitive, and only the capabilities it needs (handlerFor's default offers):
+    // nothing else is asked of this server in this request, and registering the rest was a measurable cost.
+    const { kind, definition } = only.primitive;
+    return {
+      tools: kind === 'tool' ? [definition] : [],
+      resources: kind === 'resource' ? [definition] : [],
+      prompts: kind === 'prompt' ? [definition] : [],
+    };
+  }
+  const offers = offersOf(registry.resources, registry.prompts);
+  const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
+    definitions.filter((definition) =>
+      isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
+    );
+  // A lone tools/list needs the caller's listing and nothing registered (handlerFor, below).
+  if (!envelope.batch && envelope.method === 'tools/list')
+    return { tools: visible(registry.tools), offers, listOnly: true };
+  return {
+    tools: visible(registry.tools),
+    resources: visible(registry.resources),
+    prompts: visible(registry.prompts),
+    offers,
+  };
+}
+
+/** How a cached server is built; the defaults serve a test or a bench that calls handlerFor alone. */
+export type DispatchOptions = {
+  listTtlMs?: number;
+  /** The registry's scope hierarchy, for the wrapper's authoritative re-check. */
+  hierarchy?: ScopeHierarchy;
+  /** Seals and verifies multi round-trip state (lib/endpoint/request-state.ts). */
+  requestState?: RequestStateHooks;
+  /** Where the wrapper writes the record of a caller no endpoint minted (default stdout). */
+  auditLine?: AuditSink;
+};
+
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
 const MAX_CACHED_HANDLERS = 64;
 
@@ -48,24 +109,12 @@ function idOf(definition: object): number {
   return id;
 }
 
-/**
- * @param hierarchy the registry's scope hierarchy, for the wrapper's authoritative re-check.
- * @param requestState seals and verifies multi round-trip state (lib/endpoint/request-state.ts).
- */
-export function handlerFor(
-  serve: readonly ToolDefinition[] | ServeSet,
-  listTtlMs = DEFAULT_LIST_TTL_MS,
-  hierarchy: ScopeHierarchy = NO_HIERARCHY,
-  requestState?: RequestStateHooks,
-): Handler {
+export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options: DispatchOptions = {}): Handler {
+  const { listTtlMs = DEFAULT_LIST_TTL_MS, hierarchy = NO_HIERARCHY, requestState, auditLine } = options;
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
   const resources = set.resources ?? [];
   const prompts = set.prompts ?? [];
-  const offers = set.offers ?? {
-    resources: resources.length > 0,
-    prompts: prompts.length > 0,
-    completions: resources.some((r) => r.complete) || prompts.some((p) => p.complete),
-  };
+  const offers = set.offers ?? offersOf(resources, prompts);
   const key = [
     listTtlMs,
     idOf(hierarchy),
@@ -74,6 +123,7 @@ export function handlerFor(
     prompts.map(idOf).join(','),
     `${offers.resources}${offers.prompts}${offers.completions}`,
     requestState ? idOf(requestState) : '-',
+    auditLine ? idOf(auditLine) : '-',
     set.listOnly ? 'list' : 'serve',
   ].join(':');
   let handler = handlers.get(key);
@@ -96,7 +146,7 @@ export function handlerFor(
     handler = createMcpHandler(
       (server: McpServer) => {
         if (!set.listOnly) {
-          const wrap = { hierarchy, requestState };
+          const wrap = { hierarchy, requestState, auditLine };
           for (const tool of set.tools) registerTool(server, tool, wrap);
           for (const resource of resources) registerResource(server, resource, wrap);
           for (const prompt of prompts) registerPrompt(server, prompt, wrap);

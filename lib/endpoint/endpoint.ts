@@ -1,35 +1,43 @@
-import { finishAfter, httpAuditSinkFor, openTrail } from '../audit/log';
-import { callerFields } from '../audit/record';
 import type { HttpAuditSink } from '../audit/http-sink';
+import { finishAfter, httpAuditSinkFor, openTrail, type AuditSink } from '../audit/log';
+import { recordRejection, refuse, type RefusedAt } from '../audit/refusals';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
-import { authenticate } from '../auth/authenticate';
-import type { DirectoryLookup } from '../directory/workos';
-import { directoryLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
-import { challengeAnswer, challengeStatus, wwwAuthenticate, type Challenge } from '../auth/challenge';
+import { authenticate, clientRefusal, identityUnavailable } from '../auth/authenticate';
+import { challengeRefusal } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
-import { batchRefusal } from '../wire/batch';
 import { ConfigError, MAX_BODY_BYTES, getConfig, perConfig, type Config } from '../config';
-import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
-import { authInfoFor, type CallerContext } from './caller';
-import { handlerFor, type ServeSet } from './dispatch';
-import { forwardedRequest } from './forwarded-request';
-import { gate, isVisible, type GatedCall } from './gate';
-import { jsonRpcErrorResponse, misconfigured, readBodyWithLimit, RPC_ERRORS, type JsonRpcId } from '../http/answers';
-import { evaluate, type Access, type MembershipAnswer } from '../policy';
+import type { DirectoryLookup } from '../directory/workos';
+import { misconfigured, readBodyWithLimit, RPC_ERRORS, type Refusal } from '../http/answers';
+import type { MembershipAnswer } from '../policy';
 import type { Registry } from '../registry';
-import { parseEnvelope, type Envelope } from '../wire/envelope';
-import { auditKey, notRunRecord } from './call-records';
-import { checkWireHeaders } from '../wire/headers';
-import { checkParamHeaders, type ParamCheck } from '../wire/params';
-import { unservedMethod } from '../wire/unserved';
+import { batchRefusal } from '../wire/batch';
 import { withNoStore } from '../wire/cache';
+import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
+import { checkWireHeaders } from '../wire/headers';
+import { unservedMethod } from '../wire/unserved';
+import { auditKey, notRunRecord } from './call-records';
+import { authInfoFor, type CallerContext } from './caller';
+import { handlerFor, serveSet } from './dispatch';
+import { forwardedRequest } from './forwarded-request';
+import { gate, paramRefusal, type GatedCall } from './gate';
+import { directoryLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
+import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
 
 /**
- * POST /mcp, in order: read the body (413) -> reserve room for its audit records (503 under
- * backpressure) -> authenticate (400/401/503) -> refuse batches the revision does not allow (400) ->
- * gate every tools/call (401/403) -> dispatch through mcp-handler with a server built for this caller
- * -> settle the audit once the response has been sent.
+ * POST /mcp, stage by stage. Each stage answers with a refusal, recorded once by `refuse`
+ * (lib/audit/refusals.ts), or hands the next stage what it reads:
+ *  0. front door, before this file (app/mcp/route.ts, lib/http/front-door.ts): Origin (403), methods, headers;
+ *  1. configuration and request-state keys (500, nothing recorded), then the request's audit trail opens;
+ *  2. body: read with a limit (499 when the client left, 413) and parsed once into the envelope;
+ *  3. audit room: one record per call, one for a refused batch (503 under backpressure);
+ *  4. wire: the 2026-07-28 mirrored headers agree with the body (400);
+ *  5. authentication: the bearer token (400/401; 503 when the keys are out of reach);
+ *  6. admission: a batch the revision does not allow (400), an unapproved client (403), an unserved method (404/200);
+ *  7. gate: membership when a policy needs it, every call evaluated, declared Mcp-Param-* headers (400),
+ *     then the gate's refusal (503, or one challenge for every call: 401/403), one record per call;
+ *  8. dispatch: mcp-handler with a server built for this caller, the SDK's own refusals recorded;
+ *  9. audit: every call's record owed until the response has been sent, then settled (a throw: 500, one record).
  */
 
 export type McpEndpointOptions = {
@@ -43,343 +51,252 @@ export type McpEndpointOptions = {
   waitUntil?: (task: Promise<unknown>) => void;
   /** The HTTP audit sink; defaults to the one AUDIT_SINK_URL configures. Tests inject a small or failing one. */
   auditSink?: (config: Config) => HttpAuditSink | undefined;
+  /** Where each audit record's line goes; defaults to stdout. Tests pass their own to read the records. */
+  auditLine?: AuditSink;
 };
 
-const JWKS_RETRY_AFTER_SECONDS = '10';
-const BACKPRESSURE_RETRY_AFTER_SECONDS = '5';
-/** The status recorded (and answered, to nobody) when the client went away before its body arrived. */
-const CLIENT_CLOSED_REQUEST = 499;
+/** What every request reads, built once from the options. */
+type Deps = {
+  registry: Registry;
+  config: () => Config;
+  requestState: (config: Config) => RequestStateHooks;
+  verifier: (config: Config) => TokenVerifier | undefined;
+  directory: (config: Config) => DirectoryLookup | undefined;
+  httpSink: (config: Config) => HttpAuditSink | undefined;
+  auditLine?: AuditSink;
+  waitUntil?: (task: Promise<unknown>) => void;
+};
+
+/** One request's share of them: its configuration and trail, and when it started. */
+type Scope = {
+  request: Request;
+  config: Config;
+  requestState: RequestStateHooks;
+  trail: RequestTrail;
+  started: number;
+};
+
+// The endpoint's own refusals; a body never read gets no `data.reason`. 499: the client went away
+// before its body arrived, so the answer is recorded and sent to nobody.
+const CLIENT_GONE: Refusal = {
+  status: 499,
+  code: RPC_ERRORS.invalidRequest,
+  message: 'The request body was not received',
+  reason: 'client_aborted',
+  publicReason: null,
+};
+const BODY_TOO_LARGE: Refusal = {
+  status: 413,
+  code: RPC_ERRORS.tooLarge,
+  message: `Request body exceeds ${MAX_BODY_BYTES} bytes`,
+  reason: 'body_too_large',
+  publicReason: null,
+};
+const AUDIT_BACKPRESSURE: Refusal = {
+  status: 503,
+  code: RPC_ERRORS.unavailable,
+  message: 'The audit trail is saturated; nothing was executed',
+  reason: 'audit_backpressure',
+  headers: { 'retry-after': '5' },
+};
+const INTERNAL_ERROR: Refusal = {
+  status: 500,
+  code: RPC_ERRORS.internal,
+  message: 'Internal error; nothing more is known to the caller',
+  reason: 'internal_error',
+  publicReason: null,
+};
 const decoder = new TextDecoder();
 
-function challengeResponse(challenge: Challenge, config: Config, id: JsonRpcId): Response {
-  const { status, rpcCode, message } = challengeAnswer(challenge);
-  return jsonRpcErrorResponse(
-    status,
-    { code: rpcCode, message, reason: challenge.kind },
-    { id, headers: { 'www-authenticate': wwwAuthenticate(challenge, config.resourceMetadataUrl) } },
-  );
-}
-
-function unavailableResponse(id: JsonRpcId): Response {
-  return jsonRpcErrorResponse(
-    503,
-    {
-      code: RPC_ERRORS.unavailable,
-      message: 'Identity verification is temporarily unavailable; nothing was executed',
-      reason: 'unavailable',
-    },
-    { id, headers: { 'retry-after': JWKS_RETRY_AFTER_SECONDS } },
-  );
-}
-
 export function createMcpEndpoint(options: McpEndpointOptions): (request: Request) => Promise<Response> {
-  const loadConfig = options.config ?? getConfig;
-  const requestStateHooks = perConfig(
-    (config) => [config.requestState, config.issuer, config.production],
-    (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
-  );
-
+  const deps: Deps = {
+    registry: options.registry,
+    config: options.config ?? getConfig,
+    requestState: perConfig(
+      (config) => [config.requestState, config.issuer, config.production],
+      (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
+    ),
+    verifier: options.verifier ?? (() => undefined),
+    directory: options.directory ?? directoryLookupFor,
+    httpSink: options.auditSink ?? httpAuditSinkFor,
+    auditLine: options.auditLine,
+    waitUntil: options.waitUntil,
+  };
   return async function handleMcp(request: Request): Promise<Response> {
-    let config: Config;
-    try {
-      config = loadConfig();
-    } catch (error) {
-      console.error(
-        error instanceof ConfigError ? `[config] ${error.message}` : '[config] configuration failed to load',
-      );
-      return misconfigured();
-    }
-    let requestState: RequestStateHooks;
-    try {
-      requestState = requestStateHooks(config);
-    } catch (error) {
-      console.error(
-        error instanceof ConfigError ? `[config] ${error.message}` : '[config] request state failed to load',
-      );
-      return misconfigured();
-    }
-    const trail = openTrail(config, (options.auditSink ?? httpAuditSinkFor)(config));
+    const loaded = load(deps);
+    if (!loaded) return misconfigured();
+    const { config } = loaded;
+    const trail = openTrail(config, deps.httpSink(config), deps.auditLine);
     let response: Response;
     try {
-      response = await answer(request, config, trail, requestState);
+      response = await answer(deps, { request, ...loaded, trail, started: performance.now() });
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
-      trail.write({
-        type: 'request_rejected',
-        requestId: trail.requestId,
-        decision: 'reject',
-        reason: 'internal_error',
-        status: 500,
-      });
-      response = jsonRpcErrorResponse(500, {
-        code: RPC_ERRORS.internal,
-        message: 'Internal error; nothing more is known to the caller',
-      });
+      response = refuse(trail, INTERNAL_ERROR);
     }
-    return finishAfter(response, trail, options.waitUntil);
+    return finishAfter(response, trail, deps.waitUntil);
   };
+}
 
-  async function answer(
-    request: Request,
-    config: Config,
-    trail: RequestTrail,
-    requestState: RequestStateHooks,
-  ): Promise<Response> {
-    const { requestId } = trail;
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    const reject = (status: number, reason: string, principal?: Principal, method?: string) =>
-      trail.write({
-        type: 'request_rejected',
-        requestId,
-        method,
-        decision: 'reject',
-        reason,
-        status,
-        durationMs: elapsed(),
-        ...callerFields(principal),
-      });
-
-    let bytes: Uint8Array<ArrayBuffer> | null;
-    try {
-      bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
-    } catch {
-      // The client went away mid-body (or the platform's stream failed): nobody reads the answer.
-      await trail.reserve(1);
-      reject(CLIENT_CLOSED_REQUEST, 'client_aborted');
-      return jsonRpcErrorResponse(CLIENT_CLOSED_REQUEST, {
-        code: RPC_ERRORS.invalidRequest,
-        message: 'The request body was not received',
-      });
-    }
-    if (bytes === null) {
-      await trail.reserve(1);
-      reject(413, 'body_too_large');
-      return jsonRpcErrorResponse(413, {
-        code: RPC_ERRORS.tooLarge,
-        message: `Request body exceeds ${MAX_BODY_BYTES} bytes`,
-      });
-    }
-    let message: unknown;
-    try {
-      message = JSON.parse(decoder.decode(bytes));
-    } catch {
-      message = undefined; // the SDK answers the parse error after authentication
-    }
-    const envelope = parseEnvelope(message, request.headers.get('mcp-protocol-version'));
-    const { id, method } = envelope;
-
-    // A batch the revision does not allow is never looked into: one record, whatever its length.
-    const refusedBatch = batchRefusal(envelope);
-    const sites = refusedBatch ? [] : envelope.calls;
-    if (!(await trail.reserve(Math.max(1, sites.length)))) {
-      reject(503, 'audit_backpressure', undefined, method);
-      return jsonRpcErrorResponse(
-        503,
-        {
-          code: RPC_ERRORS.unavailable,
-          message: 'The audit trail is saturated; nothing was executed',
-          reason: 'audit_backpressure',
-        },
-        { id, headers: { 'retry-after': BACKPRESSURE_RETRY_AFTER_SECONDS } },
-      );
-    }
-
-    // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
-    const wire = checkWireHeaders(request.headers, envelope);
-    if (!wire.ok) {
-      reject(wire.status, wire.reason, undefined, method);
-      return jsonRpcErrorResponse(wire.status, { code: wire.code, message: wire.message, reason: wire.reason }, { id });
-    }
-
-    const auth = await authenticate(request, config, options.verifier?.(config));
-    if (!auth.ok) {
-      if (auth.kind === 'unavailable') {
-        reject(503, 'jwks_unavailable', undefined, method);
-        return unavailableResponse(id);
-      }
-      reject(challengeStatus(auth.challenge), auth.challenge.kind, undefined, method);
-      return challengeResponse(auth.challenge, config, id);
-    }
-    const { principal } = auth;
-
-    // After authentication (an invalid token is always a 401), before the gate and the SDK.
-    if (refusedBatch) {
-      reject(400, refusedBatch.reason, principal, method);
-      return jsonRpcErrorResponse(400, {
-        code: RPC_ERRORS.invalidRequest,
-        message: refusedBatch.message,
-        reason: refusedBatch.reason,
-      });
-    }
-
-    // An unapproved OAuth client is refused outright: re-authorizing cannot fix it, so no challenge.
-    if (
-      config.allowedClientIds &&
-      principal.kind === 'user' &&
-      !config.allowedClientIds.includes(principal.clientId ?? '')
-    ) {
-      reject(403, 'client_not_allowed', principal, method);
-      return jsonRpcErrorResponse(
-        403,
-        {
-          code: RPC_ERRORS.forbidden,
-          message: 'This OAuth client is not approved for this server',
-          reason: 'client_not_allowed',
-        },
-        { id },
-      );
-    }
-
-    // After authentication, so a bad token is still a 401; before dispatch, so no stream opens.
-    const unserved = unservedMethod(envelope, wire.era);
-    if (unserved) {
-      reject(unserved.status, unserved.reason, principal, method);
-      return jsonRpcErrorResponse(
-        unserved.status,
-        { code: unserved.code, message: unserved.message, reason: unserved.reason },
-        { id },
-      );
-    }
-
-    const directoryLookup = (options.directory ?? directoryLookupFor)(config);
-    const membership = membershipNeeded(envelope, options.registry, principal)
-      ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
-        await resolveMembership(principal, directoryLookup, {
-          permissions: permissionsNeeded(envelope, options.registry, principal),
-        })
-      : undefined;
-
-    const gated = gate(refusedBatch ? { ...envelope, calls: [] } : envelope, options.registry, principal, membership);
-    const byCall = new Map(gated.calls.map((call) => [call.site, call]));
-    // Refused as a whole: every call gets its record now, none will reach the wrapper.
-    const recordAll = (status: number) => {
-      for (const site of sites)
-        trail.write(
-          notRunRecord(site, byCall.get(site), { requestId, status, aborted: false, durationMs: elapsed(), principal }),
-        );
-    };
-    // Declared Mcp-Param-* headers (2026-07-28) against the arguments, before any challenge and before
-    // anything runs; only for tools this caller may see, so a hidden tool still answers like an unknown one.
-    const params = wire.era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
-    if (params) {
-      reject(params.status, params.reason, principal, method);
-      return jsonRpcErrorResponse(
-        params.status,
-        { code: params.code, message: params.message, reason: params.reason },
-        { id },
-      );
-    }
-    if (gated.kind === 'unavailable') {
-      recordAll(503);
-      return unavailableResponse(id);
-    }
-    if (gated.kind === 'challenge') {
-      recordAll(challengeStatus(gated.challenge));
-      return challengeResponse(gated.challenge, config, id);
-    }
-
-    let calls: CallerContext['calls'];
-    const caller: CallerContext = {
-      principal,
-      membership,
-      requestId,
-      lookup: directoryLookup,
-      begin: (key) => trail.begin(key),
-      write: (record) => trail.write(record),
-      // Built on first read: only a request that echoes or mints a request state asks for it.
-      get calls() {
-        calls ??= boundCalls(gated.calls);
-        return calls;
-      },
-    };
-    // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
-    const forwarded = forwardedRequest(request, bytes, authInfoFor(caller, config.resourceUrl));
-    const response = withNoStore(
-      await handlerFor(
-        primitivesToServe(envelope, gated.calls, principal, membership),
-        config.listTtlMs,
-        options.registry.scopeHierarchy,
-        requestState,
-      )(forwarded),
-    );
-    // Owed until the response has been sent: the wrapper records every call it runs while it streams.
-    trail.owe(
-      sites.map((site): OwedRecord => {
-        const call = byCall.get(site);
-        return {
-          tool: call && auditKey(site.method, call.primitive.definition.name),
-          expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
-          record: () =>
-            notRunRecord(site, call, {
-              requestId,
-              status: response.status,
-              aborted: request.signal.aborted,
-              durationMs: elapsed(),
-              principal,
-            }),
-        };
-      }),
-    );
-    // The SDK's own refusals (protocol version, parse errors, 406/415) of a request without tool calls.
-    if (response.status >= 400 && sites.length === 0) reject(response.status, 'protocol_error', principal, method);
-    return response;
-  }
-
-  function paramRefusal(headers: Headers, calls: readonly GatedCall[]): Extract<ParamCheck, { ok: false }> | undefined {
-    for (const { primitive, decision, site } of calls) {
-      // Mcp-Param-* headers are declared on tool input schemas only (SEP-2243).
-      if (primitive.kind !== 'tool' || !isVisible(decision)) continue;
-      const check = checkParamHeaders(headers, primitive.definition.input, site.arguments);
-      if (!check.ok) return check;
-    }
+/** The configuration and its request-state hooks; undefined (a 500, named in the server log) when either fails. */
+function load(deps: Deps): { config: Config; requestState: RequestStateHooks } | undefined {
+  let loading = 'configuration';
+  try {
+    const config = deps.config();
+    loading = 'request state';
+    return { config, requestState: deps.requestState(config) };
+  } catch (error) {
+    console.error(error instanceof ConfigError ? `[config] ${error.message}` : `[config] ${loading} failed to load`);
     return undefined;
   }
+}
 
-  /**
-   * One allowed call needs only its primitive; anything else (lists, batches, unknown or hidden
-   * names) gets every primitive the caller may see, so hidden and unknown answer alike.
-   */
-  function primitivesToServe(
-    envelope: Envelope,
-    calls: GatedCall[],
-    principal: Principal,
-    membership: MembershipAnswer | undefined,
-  ): ServeSet {
-    const { registry } = options;
-    const only = !envelope.batch && calls.length === 1 ? calls[0] : undefined;
-    if (only?.decision.effect === 'allow') {
-      // The one call's primitive, and only the capabilities it needs: nothing else is asked of this
-      // server in this request, and registering the rest per request was a measurable cost.
-      const { primitive } = only;
-      return {
-        tools: primitive.kind === 'tool' ? [primitive.definition] : [],
-        resources: primitive.kind === 'resource' ? [primitive.definition] : [],
-        prompts: primitive.kind === 'prompt' ? [primitive.definition] : [],
-        offers: {
-          resources: primitive.kind === 'resource',
-          prompts: primitive.kind === 'prompt',
-          completions: primitive.kind !== 'tool' && primitive.definition.complete !== undefined,
-        },
-      };
-    }
-    const offers = {
-      resources: registry.resources.length > 0,
-      prompts: registry.prompts.length > 0,
-      completions: registry.resources.some((r) => r.complete) || registry.prompts.some((p) => p.complete),
-    };
-    const visible = <T extends { access: Access }>(definitions: readonly T[]) =>
-      definitions.filter((definition) =>
-        isVisible(evaluate(definition.access, principal, membership, registry.scopeHierarchy)),
-      );
-    // A lone tools/list needs the caller's listing and nothing registered (lib/endpoint/dispatch.ts).
-    if (!envelope.batch && envelope.method === 'tools/list')
-      return { tools: visible(registry.tools), offers, listOnly: true };
-    return {
-      tools: visible(registry.tools),
-      resources: visible(registry.resources),
-      prompts: visible(registry.prompts),
-      offers,
-    };
+/** One request through the stages, in order: the first refusal is its answer. */
+async function answer(deps: Deps, scope: Scope): Promise<Response> {
+  const { request, config, trail } = scope;
+  const durationMs = () => Math.round(performance.now() - scope.started);
+
+  const body = await readBody(request);
+  if (body.refusal) {
+    await trail.reserve(1);
+    return refuse(trail, body.refusal, { durationMs: durationMs() });
   }
+  const { envelope } = body;
+  const { id, method } = envelope;
+  const at = (principal?: Principal): RefusedAt => ({ id, method, principal, durationMs: durationMs() });
+
+  // A batch the revision does not allow is never looked into: one record, whatever its length.
+  const batch = batchRefusal(envelope);
+  if (!(await trail.reserve(batch ? 1 : Math.max(1, envelope.calls.length))))
+    return refuse(trail, AUDIT_BACKPRESSURE, at());
+
+  // Spec order on 2026-07-28: mirrored headers agree with the body before any challenge or policy.
+  const wire = checkWireHeaders(request.headers, envelope);
+  if (!wire.ok) return refuse(trail, wire, at());
+
+  const auth = await authenticate(request, config, deps.verifier(config));
+  if (!auth.ok) return refuse(trail, auth.refusal, at());
+  const { principal } = auth;
+
+  // After authentication, so a bad token is still a 401; before the gate, so nothing runs or streams.
+  const refused = batch ?? clientRefusal(principal, config) ?? unservedMethod(envelope, wire.era);
+  if (refused) return refuse(trail, refused, at(principal));
+
+  const gated = await gateStage(deps, scope, envelope, wire.era, principal);
+  const byCall = new Map<Call, GatedCall>(gated.calls?.map((call) => [call.site, call]));
+  // A call's record when no wrapper ran it: the gate's decision and what became of the request.
+  const notRun = (site: Call, status: number, aborted: boolean) =>
+    notRunRecord(site, byCall.get(site), {
+      requestId: trail.requestId,
+      status,
+      aborted,
+      durationMs: durationMs(),
+      principal,
+    });
+  if (gated.refusal) {
+    const { status } = gated.refusal;
+    // Refused as a whole: every call gets its record now, none will reach the wrapper.
+    const records = gated.calls && envelope.calls.map((site) => notRun(site, status, false));
+    return refuse(trail, gated.refusal, at(principal), records);
+  }
+
+  const response = await dispatch(deps, scope, body.bytes, envelope, principal, gated);
+  // Owed until the response has been sent: the wrapper records every call it runs while it streams.
+  trail.owe(
+    envelope.calls.map((site): OwedRecord => {
+      const call = byCall.get(site);
+      return {
+        tool: call && auditKey(site.method, call.primitive.definition.name),
+        expectedToRun: call?.decision.effect === 'allow' && site.wellFormed && !site.notification,
+        record: () => notRun(site, response.status, request.signal.aborted),
+      };
+    }),
+  );
+  // The SDK's own refusals (protocol version, parse errors, 406/415) of a request without calls.
+  if (response.status >= 400 && envelope.calls.length === 0)
+    recordRejection(trail, { status: response.status, reason: 'protocol_error' }, at(principal));
+  return response;
+}
+
+type Body = { refusal?: undefined; bytes: Uint8Array<ArrayBuffer>; envelope: Envelope };
+
+/** The body, read once within the limit and parsed into the envelope every later stage reads. */
+async function readBody(request: Request): Promise<{ refusal: Refusal } | Body> {
+  let bytes: Uint8Array<ArrayBuffer> | null;
+  try {
+    bytes = await readBodyWithLimit(request, MAX_BODY_BYTES);
+  } catch {
+    // The client went away mid-body (or the platform's stream failed): nobody reads the answer.
+    return { refusal: CLIENT_GONE };
+  }
+  if (bytes === null) return { refusal: BODY_TOO_LARGE };
+  let message: unknown;
+  try {
+    message = JSON.parse(decoder.decode(bytes));
+  } catch {
+    message = undefined; // the SDK answers the parse error after authentication
+  }
+  return { bytes, envelope: parseEnvelope(message, request.headers.get('mcp-protocol-version')) };
+}
+
+type Gated = { calls: GatedCall[]; membership: MembershipAnswer | undefined; directory: DirectoryLookup | undefined };
+
+/**
+ * The gate: membership looked up only when a policy reached needs it, every call evaluated, then
+ * the declared Mcp-Param-* headers. A refusal that carries `calls` is recorded call by call.
+ */
+async function gateStage(
+  deps: Deps,
+  { request, config }: Scope,
+  envelope: Envelope,
+  era: 'modern' | 'legacy' | 'other',
+  principal: Principal,
+): Promise<{ refusal: Refusal; calls?: GatedCall[] } | ({ refusal?: undefined } & Gated)> {
+  const { registry } = deps;
+  const directory = deps.directory(config);
+  const membership = membershipNeeded(envelope, registry, principal)
+    ? // The role catalog only when a permission policy is reached: its outage must not stop role-only tools.
+      await resolveMembership(principal, directory, { permissions: permissionsNeeded(envelope, registry, principal) })
+    : undefined;
+  const gated = gate(envelope, registry, principal, membership);
+  // Before any challenge and before anything runs.
+  const params = era === 'modern' ? paramRefusal(request.headers, gated.calls) : undefined;
+  if (params) return { refusal: params };
+  if (gated.kind === 'unavailable') return { refusal: identityUnavailable('identity_unavailable'), calls: gated.calls };
+  if (gated.kind === 'challenge')
+    return { refusal: challengeRefusal(gated.challenge, config.resourceMetadataUrl), calls: gated.calls };
+  return { calls: gated.calls, membership, directory };
+}
+
+/** Dispatch through mcp-handler, with a server for this caller's serve set and the caller minted for it. */
+async function dispatch(
+  deps: Deps,
+  { request, config, trail, requestState }: Scope,
+  bytes: Uint8Array<ArrayBuffer>,
+  envelope: Envelope,
+  principal: Principal,
+  gated: Gated,
+): Promise<Response> {
+  let calls: CallerContext['calls'];
+  const caller: CallerContext = {
+    principal,
+    membership: gated.membership,
+    requestId: trail.requestId,
+    lookup: gated.directory,
+    begin: (key) => trail.begin(key),
+    write: (record) => trail.write(record),
+    // Built on first read: only a request that echoes or mints a request state asks for it.
+    get calls() {
+      calls ??= boundCalls(gated.calls);
+      return calls;
+    },
+  };
+  // The SDK reads exactly the bytes the gate parsed, never sees the token, and sees the client leave.
+  const forwarded = forwardedRequest(request, bytes, authInfoFor(caller, config.resourceUrl));
+  const handler = handlerFor(serveSet(deps.registry, envelope, gated.calls, principal, gated.membership), {
+    listTtlMs: config.listTtlMs,
+    hierarchy: deps.registry.scopeHierarchy,
+    requestState,
+  });
+  return withNoStore(await handler(forwarded));
 }

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal';
 import { evaluate, type Decision, type MembershipAnswer } from '../policy';
 import type { Primitive, Registry, ResourceDefinition } from '../registry';
 import type { Call, Envelope } from '../wire/envelope';
+import { checkParamHeaders, type ParamCheck } from '../wire/params';
 
 /**
  * The gate before dispatch: every call in the message (tools/call, resources/read, prompts/get,
@@ -85,4 +86,21 @@ export function gate(
       ? { kind: 'authentication_required', scopes }
       : { kind: 'insufficient_scope', scopes, description: 'The access token lacks a scope this tool requires' };
   return { kind: 'challenge', challenge, calls };
+}
+
+/**
+ * Declared Mcp-Param-* headers (2026-07-28) against the arguments of the tools this caller may see,
+ * so a hidden tool still answers like an unknown one, whatever its headers say.
+ */
+export function paramRefusal(
+  headers: Headers,
+  calls: readonly GatedCall[],
+): Extract<ParamCheck, { ok: false }> | undefined {
+  for (const { primitive, decision, site } of calls) {
+    // Mcp-Param-* headers are declared on tool input schemas only (SEP-2243).
+    if (primitive.kind !== 'tool' || !isVisible(decision)) continue;
+    const check = checkParamHeaders(headers, primitive.definition.input, site.arguments);
+    if (!check.ok) return check;
+  }
+  return undefined;
 }

@@ -15,7 +15,7 @@ import {
   ResourceTemplate,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { audit } from '../audit/log';
+import { audit, type AuditSink } from '../audit/log';
 import { callerFields, type AuditRecord, type Outcome } from '../audit/record';
 import { describeAccess, evaluate, type Access } from '../policy';
 import { toolError } from '../registry/tool';
@@ -44,11 +44,11 @@ import type { RequestStateHooks } from './request-state';
 type Base = Omit<AuditRecord, 'time' | 'decision' | 'reason' | 'status' | 'outcome' | 'durationMs'>;
 
 /** What every wrapped handler of one cached server shares. */
-export type WrapOptions = { hierarchy: ScopeHierarchy; requestState?: RequestStateHooks };
+export type WrapOptions = { hierarchy: ScopeHierarchy; requestState?: RequestStateHooks; auditLine?: AuditSink };
 
 type Run<T> = {
   ctx: ServerContext;
-  hierarchy: ScopeHierarchy;
+  wrap: WrapOptions;
   key: string;
   base: (caller: CallerContext) => Base;
   access: Access;
@@ -59,14 +59,15 @@ type Run<T> = {
   run: (context: HandlerContext, caller: CallerContext) => Promise<{ result: T; outcome: Outcome }>;
 };
 
-async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, run }: Run<T>): Promise<T> {
+async function audited<T>({ ctx, wrap, key, base, access, refused, failed, run }: Run<T>): Promise<T> {
   const started = performance.now();
   const caller = callerOf(ctx.http?.authInfo);
   // Its request was already settled (the client left, the call was recorded as not run): never run it now.
   if (caller.begin && !caller.begin(key)) return refused('ended');
   const record = base(caller);
   const write = (fields: Pick<AuditRecord, 'decision' | 'reason' | 'outcome'>) =>
-    (caller.write ?? audit)({
+    // A caller no endpoint minted has no trail: its record is a line alone.
+    (caller.write ?? ((unminted) => audit(unminted, wrap.auditLine)))({
       ...record,
       ...fields,
       status: 200,
@@ -74,7 +75,7 @@ async function audited<T>({ ctx, hierarchy, key, base, access, refused, failed, 
     });
   // The authority: nothing runs unless the policy allows this caller, and an allowed caller is one
   // the policy `admits`, which is what lets a handler rely on its policy-typed principal.
-  const decision = evaluate(access, caller.principal, caller.membership, hierarchy);
+  const decision = evaluate(access, caller.principal, caller.membership, wrap.hierarchy);
   if (decision.effect !== 'allow') {
     write({ decision: 'deny', reason: `wrapper:${decision.effect}`, outcome: 'not_run' });
     return refused('denied');
@@ -186,18 +187,15 @@ const recordBase =
 const finalOutcome = (result: { isError?: boolean } | InputRequiredResult): Outcome =>
   isInputRequiredResult(result) ? 'input_required' : result.isError ? 'tool_error' : 'ok';
 
-export function registerTool(
-  server: McpServer,
-  tool: ToolDefinition,
-  { hierarchy, requestState: hooks }: WrapOptions,
-): void {
+export function registerTool(server: McpServer, tool: ToolDefinition, wrap: WrapOptions): void {
+  const hooks = wrap.requestState;
   server.registerTool(
     tool.name,
     { title: tool.title, description: tool.description, inputSchema: listedInput(tool), annotations: tool.annotations },
     (args: Record<string, unknown>, ctx) =>
       audited<CallToolResult | InputRequiredResult>({
         ctx,
-        hierarchy,
+        wrap,
         key: auditKey('tools/call', tool.name),
         base: (caller) => ({
           type: 'tool_call',
@@ -220,16 +218,13 @@ export function registerTool(
   );
 }
 
-export function registerResource(
-  server: McpServer,
-  resource: ResourceDefinition,
-  { hierarchy, requestState: hooks }: WrapOptions,
-): void {
+export function registerResource(server: McpServer, resource: ResourceDefinition, wrap: WrapOptions): void {
+  const hooks = wrap.requestState;
   const metadata = { title: resource.title, description: resource.description, mimeType: resource.mimeType };
   const read = (uri: URL, variables: Record<string, string>, ctx: ServerContext) =>
     audited<ReadResourceResult | InputRequiredResult>({
       ctx,
-      hierarchy,
+      wrap,
       key: auditKey('resources/read', resource.name),
       base: recordBase('resource_read', 'resources/read', { resource: resource.name }, resource.access),
       access: resource.access,
@@ -261,15 +256,12 @@ export function registerResource(
 const flat = (variables: Record<string, string | string[]>): Record<string, string> =>
   Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
 
-export function registerPrompt(
-  server: McpServer,
-  prompt: PromptDefinition,
-  { hierarchy, requestState: hooks }: WrapOptions,
-): void {
+export function registerPrompt(server: McpServer, prompt: PromptDefinition, wrap: WrapOptions): void {
+  const hooks = wrap.requestState;
   const get = (args: Record<string, unknown>, ctx: ServerContext) =>
     audited<GetPromptResult | InputRequiredResult>({
       ctx,
-      hierarchy,
+      wrap,
       key: auditKey('prompts/get', prompt.name),
       base: recordBase('prompt_get', 'prompts/get', { prompt: prompt.name }, prompt.access, {
         arguments: auditedArguments(prompt.audit, args),
@@ -308,7 +300,7 @@ const MAX_COMPLETIONS = 100;
 export function registerCompletion(
   server: McpServer,
   served: { resources: readonly ResourceDefinition[]; prompts: readonly PromptDefinition[] },
-  { hierarchy }: WrapOptions,
+  wrap: WrapOptions,
 ): void {
   server.server.registerCapabilities({ completions: {} });
   server.server.setRequestHandler('completion/complete', async (request, ctx) => {
@@ -327,7 +319,7 @@ export function registerCompletion(
     const kind = target.kind;
     return audited<CompleteResult>({
       ctx,
-      hierarchy,
+      wrap,
       key: auditKey('completion/complete', target.name),
       base: recordBase('completion', 'completion/complete', { [kind]: target.name }, target.access),
       access: target.access,

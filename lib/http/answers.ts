@@ -38,6 +38,28 @@ export function jsonRpcErrorResponse(
   });
 }
 
+/**
+ * A request refused before anything ran, in the one shape every stage refuses with (the front door,
+ * the wire, authentication, the gate): its status and JSON-RPC error, the reason the audit records,
+ * and the headers its answer carries. lib/audit/refusals.ts `refuse` records it and answers it.
+ */
+export type Refusal = {
+  status: number;
+  code: number;
+  message: string;
+  /** Why, as the audit record says it; also the error's `data.reason` unless `publicReason` says otherwise. */
+  reason: string;
+  /** The error's `data.reason` where it differs from `reason`; null for none. */
+  publicReason?: string | null;
+  headers?: Record<string, string>;
+};
+
+/** The answer to a refusal: its JSON-RPC error under the request's id (null when none is known). */
+export function refusalResponse(refusal: Refusal, id: JsonRpcId = null): Response {
+  const { status, code, message, reason, publicReason = reason, headers } = refusal;
+  return jsonRpcErrorResponse(status, { code, message, reason: publicReason ?? undefined }, { id, headers });
+}
+
 export function methodNotAllowed(allow: string): Response {
   return jsonRpcErrorResponse(
     405,

@@ -1,5 +1,5 @@
 import { getConfig, type Config } from '../config';
-import { jsonRpcErrorResponse, methodNotAllowed, misconfigured, RPC_ERRORS } from './answers';
+import { methodNotAllowed, misconfigured, RPC_ERRORS, type Refusal } from './answers';
 import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from './origin';
 
 /**
@@ -14,14 +14,11 @@ import { checkOrigin, MCP_CORS_HEADERS, SECURITY_HEADERS } from './origin';
 /** Either the final answer, or the headers the response must carry when the request goes on. */
 export type FrontDoor = { kind: 'answer'; response: Response } | { kind: 'pass'; headers: Record<string, string> };
 
-/** A request refused here, before the endpoint: the answer it gets and why. */
-export type Refusal = { request: Request; config: Config; response: Response; reason: 'origin_not_allowed' };
 /**
- * What the caller does with a refusal, the response to send in the end: the audit record
- * (lib/audit/refusals.ts), or the trail would never see the request. Passed in, so this first
- * stage imports no later one.
+ * What the caller does with a request refused here: record it and answer it (lib/audit/refusals.ts),
+ * or the trail would never see the request. Passed in, so this first stage imports no later one.
  */
-export type OnRefused = (refusal: Refusal) => Response | Promise<Response>;
+export type OnRefused = (request: Request, config: Config, refusal: Refusal) => Response | Promise<Response>;
 
 /** The methods /mcp serves: POST, and OPTIONS for preflights. */
 const MCP_METHODS: ReadonlySet<string> = new Set(['POST', 'OPTIONS']);
@@ -53,7 +50,7 @@ export async function mcpFrontDoor(
   if (!config) return answer(misconfigured(), headers);
   const origin = checkOrigin(request.headers.get('origin'), config.allowedOrigins);
   if (origin.kind === 'forbidden')
-    return { kind: 'answer', response: await onRefused(originRefused(request, config, headers)) };
+    return { kind: 'answer', response: await onRefused(request, config, originRefused(headers)) };
   if (origin.kind === 'allowed') {
     headers['access-control-allow-origin'] = origin.origin;
     headers.vary = 'Origin';
@@ -67,16 +64,14 @@ export async function mcpFrontDoor(
   return { kind: 'pass', headers };
 }
 
-function originRefused(request: Request, config: Config, headers: Record<string, string>): Refusal {
-  const response = withHeaders(
-    jsonRpcErrorResponse(403, {
-      code: RPC_ERRORS.forbidden,
-      message: 'Origin not allowed',
-      reason: 'origin_not_allowed',
-    }),
-    { ...headers, vary: 'Origin' },
-  );
-  return { request, config, response, reason: 'origin_not_allowed' };
+function originRefused(headers: Record<string, string>): Refusal {
+  return {
+    status: 403,
+    code: RPC_ERRORS.forbidden,
+    message: 'Origin not allowed',
+    reason: 'origin_not_allowed',
+    headers: { ...headers, vary: 'Origin' },
+  };
 }
 
 function answer(response: Response, headers: Record<string, string>): FrontDoor {

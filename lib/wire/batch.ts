@@ -1,3 +1,4 @@
+import { RPC_ERRORS, type Refusal } from '../http/answers';
 import type { Envelope } from './envelope';
 
 /**
@@ -14,18 +15,25 @@ export const SDK_MAX_BATCH = 100;
 /** The revisions whose streamable HTTP transport accepts batches; `null` is a request without the header. */
 const BATCHING_REVISIONS: ReadonlySet<string | null> = new Set([null, '2025-03-26']);
 
-export type BatchRefusal = { reason: 'batch_not_supported' | 'batch_too_large'; message: string };
+export type BatchRefusal = Refusal & { reason: 'batch_not_supported' | 'batch_too_large' };
+
+const refuse = (reason: BatchRefusal['reason'], message: string): BatchRefusal => ({
+  status: 400,
+  code: RPC_ERRORS.invalidRequest,
+  message,
+  reason,
+});
 
 export function batchRefusal(envelope: Envelope): BatchRefusal | undefined {
   if (!envelope.batch) return undefined;
   if (!BATCHING_REVISIONS.has(envelope.revision)) {
-    return {
-      reason: 'batch_not_supported',
-      message: 'JSON-RPC batches are not part of this protocol revision; send one message per request',
-    };
+    return refuse(
+      'batch_not_supported',
+      'JSON-RPC batches are not part of this protocol revision; send one message per request',
+    );
   }
   if (envelope.size > SDK_MAX_BATCH) {
-    return { reason: 'batch_too_large', message: `A JSON-RPC batch may hold at most ${SDK_MAX_BATCH} messages` };
+    return refuse('batch_too_large', `A JSON-RPC batch may hold at most ${SDK_MAX_BATCH} messages`);
   }
   return undefined;
 }

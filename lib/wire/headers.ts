@@ -1,4 +1,5 @@
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import type { Refusal } from '../http/answers';
 import type { Envelope } from './envelope';
 
 /**
@@ -15,7 +16,7 @@ export const HEADER_MISMATCH = -32020;
 
 export type HeaderCheck =
   | { ok: true; era: 'modern' | 'legacy' | 'other' }
-  | { ok: false; status: 400; code: typeof HEADER_MISMATCH; reason: HeaderMismatchReason; message: string };
+  | (Refusal & { ok: false; status: 400; code: typeof HEADER_MISMATCH; reason: HeaderMismatchReason });
 
 export type HeaderMismatchReason =
   | 'version_header_mismatch'

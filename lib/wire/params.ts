@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Refusal } from '../http/answers';
 import { paramDeclarations } from '../registry/param-headers';
 import { isPlainObject } from './envelope';
 import { decodeHeaderValue, HEADER_MISMATCH } from './headers';
@@ -17,7 +18,7 @@ import { decodeHeaderValue, HEADER_MISMATCH } from './headers';
 export type ParamHeaderReason = 'param_header_missing' | 'param_header_invalid' | 'param_header_mismatch';
 export type ParamCheck =
   | { ok: true }
-  | { ok: false; status: 400; code: typeof HEADER_MISMATCH; reason: ParamHeaderReason; message: string };
+  | (Refusal & { ok: false; status: 400; code: typeof HEADER_MISMATCH; reason: ParamHeaderReason });
 
 const HEADER_PREFIX = 'mcp-param-';
 const DECIMAL = /^-?\d+(\.\d+)?$/;

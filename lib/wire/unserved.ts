@@ -1,3 +1,4 @@
+import type { Refusal } from '../http/answers';
 import type { Envelope } from './envelope';
 
 /**
@@ -12,12 +13,7 @@ import type { Envelope } from './envelope';
 
 export const METHOD_NOT_FOUND = -32601;
 
-export type Unserved = {
-  status: number;
-  code: typeof METHOD_NOT_FOUND;
-  message: string;
-  reason: 'subscriptions_unsupported';
-};
+export type Unserved = Refusal & { code: typeof METHOD_NOT_FOUND; reason: 'subscriptions_unsupported' };
 
 const UNSERVED: Readonly<Record<string, string>> = {
   'subscriptions/listen':

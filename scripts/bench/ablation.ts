@@ -1,6 +1,5 @@
 import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
-import { setAuditSink } from '@/lib/audit/log';
 import { createDirectoryLookup, MAX_TTL_MS } from '@/lib/directory/workos';
 import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
 import type { TokenVerifier } from '@/lib/auth/verify';
@@ -44,7 +43,6 @@ const URL_MCP = 'http://127.0.0.1:3000/mcp';
 
 const fixtures = await startFixtures();
 try {
-  setAuditSink(noopSink);
   const config = loadConfig(fixtures.env(URL_MCP));
   const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
   const token = await fixtures.token(URL_MCP);
@@ -55,6 +53,8 @@ try {
       ['allow', 'challenge'].includes(evaluate(tool.access, principal, undefined).effect),
     );
   const cTools = visibleTo(alice);
+  // The wrapper's records of callers minted here (no trail) go nowhere, as the endpoints' do.
+  const quiet = { auditLine: noopSink };
   log(`[ablation] tools visible to (c): ${cTools.map((t) => t.name).join(', ')}`);
 
   const dispatchRequest = (body: string, principal: Principal) => {
@@ -63,8 +63,14 @@ try {
     return request;
   };
   const stub: TokenVerifier = async () => ({ ok: true, principal: alice });
-  const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup });
-  const stubbed = createMcpEndpoint({ registry, config: () => config, directory: () => lookup, verifier: () => stub });
+  const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup, auditLine: noopSink });
+  const stubbed = createMcpEndpoint({
+    registry,
+    config: () => config,
+    directory: () => lookup,
+    verifier: () => stub,
+    auditLine: noopSink,
+  });
 
   const noTelemetry = createMcpHandler(
     (server) => {
@@ -108,23 +114,29 @@ try {
   );
   add(
     'D1 ping handlerFor([ping])',
-    handlerFor(registry.tools.filter((t) => t.name === 'ping')),
+    handlerFor(
+      registry.tools.filter((t) => t.name === 'ping'),
+      quiet,
+    ),
     () => dispatchRequest(BODIES.ping, ANONYMOUS),
     EXPECT.b,
   );
   add(
     `Dc ping handlerFor(${cTools.length} tools)`,
-    handlerFor(cTools),
+    handlerFor(cTools, quiet),
     () => dispatchRequest(BODIES.ping, alice),
     EXPECT.b,
   );
   add(
     `D1 whoami handlerFor([whoami])`,
-    handlerFor(cTools.filter((t) => t.name === 'whoami')),
+    handlerFor(
+      cTools.filter((t) => t.name === 'whoami'),
+      quiet,
+    ),
     () => dispatchRequest(BODIES.whoami, alice),
     EXPECT.c,
   );
-  add(`Dc whoami`, handlerFor(cTools), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
+  add(`Dc whoami`, handlerFor(cTools, quiet), () => dispatchRequest(BODIES.whoami, alice), EXPECT.c);
   add('E stub  endpoint, stub verifier', stubbed, () => post('c', '2025-11-25', token), EXPECT.c);
   add('c       endpoint, cached token', endpoint, () => post('c', '2025-11-25', token), EXPECT.c);
 

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { setAuditSink, stdoutAuditSink, type AuditSink } from '@/lib/audit/log';
+import { stdoutAuditSink, type AuditSink } from '@/lib/audit/log';
 import { createDirectoryLookup, MAX_TTL_MS } from '@/lib/directory/workos';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -51,6 +51,10 @@ const RESOURCE = URL_MCP;
 
 export const noopSink: AuditSink = () => {};
 
+/** The endpoint's audit line: each round writes through its slot's sink (stdout unless it names another). */
+let line: AuditSink = stdoutAuditSink;
+const auditLine: AuditSink = (record) => line(record);
+
 /** A scenario's POST on a wire, with a bearer token or extra headers. */
 export const post = (id: ScenarioId, wire: Wire, token?: string, extra: Record<string, string> = {}): Request => {
   const { headers, body } = mcpRequest(wire, SCENARIO_CALL[id]);
@@ -62,7 +66,7 @@ export const post = (id: ScenarioId, wire: Wire, token?: string, extra: Record<s
 };
 
 export async function runRound(slot: Slot, ms: number, concurrency: number): Promise<Round> {
-  if (slot.sink) setAuditSink(slot.sink);
+  if (slot.sink) line = slot.sink;
   const latencies: number[] = [];
   let errors = 0;
   let sent = 0;
@@ -114,7 +118,7 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
     const config = loadConfig(fixtures.env(RESOURCE));
     const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
     if (!lookup) throw new Error('identity lookup not configured');
-    const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup });
+    const endpoint = createMcpEndpoint({ registry, config: () => config, directory: () => lookup, auditLine });
     const bare = bareHandler();
     const token = await fixtures.token(RESOURCE);
 
@@ -196,7 +200,7 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       const a = slots[0]!.rounds.at(-1)!;
       log(`[inproc] round ${r + 1}/${rounds}: (a) ${Math.round(a.rps)} req/s on ${slots[0]!.wire}`);
     }
-    setAuditSink(noopSink);
+    line = noopSink;
     const identityApiRequestsDuringMeasurement = lookup.requestCount() - identityRequestsBefore;
 
     const scenarios: ScenarioSummary[] = [];

@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { jsonRpcErrorResponse, methodNotAllowed, RPC_ERRORS } from '@/lib/http/answers';
@@ -47,7 +46,6 @@ export async function startFixtureServer(options: { signedIn?: boolean } = {}): 
   const signedIn = options.signedIn ?? true;
   const issuer = await startTestIssuer();
   const audit: AuditRecord[] = [];
-  setAuditSink((record) => audit.push(record));
 
   let config: Config | undefined;
   let bearer = '';
@@ -57,6 +55,7 @@ export async function startFixtureServer(options: { signedIn?: boolean } = {}): 
       if (!config) throw new Error('fixture config used before the server listened');
       return config;
     },
+    auditLine: (record) => audit.push(record),
   });
   const server = await serveFetchHandler(async (request) => {
     if (request.method !== 'POST') return methodNotAllowed('POST');

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { type Config, loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -46,7 +45,6 @@ export async function startFixtureStack(
   const registry = options.registry ?? createFixtureApp();
   const dir = await mkdtemp(join(tmpdir(), 'mcp-fixture-'));
   const records: AuditRecord[] = [];
-  setAuditSink((record) => records.push(record));
 
   let config: Config | undefined;
   const endpoint = createMcpEndpoint({
@@ -55,6 +53,7 @@ export async function startFixtureStack(
       if (!config) throw new Error('fixture config used before the server listened');
       return config;
     },
+    auditLine: (record) => records.push(record),
   });
   // The resource URL holds the port, so the server binds first and is configured once it listens.
   const server = await serveFetchHandler(async (request) => {

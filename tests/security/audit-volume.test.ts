@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { createHttpAuditSink, verifyAuditSignature, type GapRecord, type HttpAuditSink } from '@/lib/audit/http-sink';
 import { loadConfig, type Config } from '@/lib/config';
@@ -57,7 +56,6 @@ beforeAll(async () => {
     AUDIT_SINK_URL: `${receiver.url}/audit`,
     AUDIT_SINK_SECRET: SECRET,
   });
-  setAuditSink((record) => stdout.push(record));
 });
 afterAll(async () => receiver?.close());
 afterEach(async () => {
@@ -72,7 +70,13 @@ afterEach(async () => {
 /** An endpoint with its own sink: the default (AUDIT_SINK_URL, as in production) unless one is given. */
 async function serve(sink?: HttpAuditSink): Promise<Listening> {
   return serveFetchHandler(
-    createMcpEndpoint({ registry, config: () => config, waitUntil, ...(sink ? { auditSink: () => sink } : {}) }),
+    createMcpEndpoint({
+      registry,
+      config: () => config,
+      waitUntil,
+      ...(sink ? { auditSink: () => sink } : {}),
+      auditLine: (record) => stdout.push(record),
+    }),
   );
 }
 

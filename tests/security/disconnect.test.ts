@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -53,7 +52,7 @@ const config = loadConfig({
   AUTHKIT_DOMAIN: 'https://issuer.example.test',
   MCP_RESOURCE_URL: RESOURCE,
 });
-const handle = createMcpEndpoint({ registry, config: () => config });
+const handle = createMcpEndpoint({ registry, config: () => config, auditLine: (record) => records.push(record) });
 const problems: string[] = [];
 const onUnhandled = (reason: unknown) => problems.push(`unhandledRejection: ${String(reason)}`);
 const onUncaught = (error: Error) => problems.push(`uncaughtException: ${error.message}`);
@@ -61,7 +60,6 @@ const onUncaught = (error: Error) => problems.push(`uncaughtException: ${error.m
 let server: Server;
 let port = 0;
 beforeAll(async () => {
-  setAuditSink((record) => records.push(record));
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUncaught);
   server = createServer((req, res) => {

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import type { DirectoryLookup } from '@/lib/directory/workos';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
@@ -69,9 +68,9 @@ beforeAll(async () => {
       config: () => config,
       verifier: (c) => (verify ??= createTokenVerifier(c)),
       directory: () => lookup,
+      auditLine: (record) => records.push(record),
     }),
   );
-  setAuditSink((record) => records.push(record));
 
   const sign = (scope: string, org: boolean) =>
     issuer.sign({

@@ -1,7 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import type { DirectoryLookup } from '@/lib/directory/workos';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
@@ -101,10 +100,15 @@ beforeAll(async () => {
   for (const target of Object.keys(configs) as Array<keyof typeof configs>) {
     const config = configs[target];
     servers[target] = await serveFetchHandler(
-      createMcpEndpoint({ registry, config: () => config, verifier: ownVerifier(), directory: () => lookup }),
+      createMcpEndpoint({
+        registry,
+        config: () => config,
+        verifier: ownVerifier(),
+        directory: () => lookup,
+        auditLine: (record) => records.push(record),
+      }),
     );
   }
-  setAuditSink((record) => records.push(record));
   app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, ALLOWED_ORIGINS: 'http://localhost:3000' });
 });
 
@@ -2214,6 +2218,7 @@ describe('after the hostile rows', () => {
       config: () => config,
       verifier: ownVerifier(),
       directory: () => lookup,
+      auditLine: (record) => records.push(record),
     });
     let pulls = 0;
     const endless = new ReadableStream<Uint8Array>({

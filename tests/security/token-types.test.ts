@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { authorizeOverHttp, createPkcePair, discover, registerPublicClient } from '../../scripts/oauth-client/flow';
@@ -79,8 +78,9 @@ beforeAll(async () => {
     MCP_RESOURCE_URL: RESOURCE,
     AUTH_EXTRA_AUDIENCES: tokens.clientId,
   });
-  setAuditSink(() => {});
-  endpoint = await serveFetchHandler(createMcpEndpoint({ registry: countingRegistry(ran), config: () => config }));
+  endpoint = await serveFetchHandler(
+    createMcpEndpoint({ registry: countingRegistry(ran), config: () => config, auditLine: () => {} }),
+  );
 }, 60_000);
 
 afterAll(async () => {

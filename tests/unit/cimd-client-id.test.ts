@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -30,9 +29,12 @@ beforeAll(async () => {
   };
   const anyClient: Config = loadConfig(base);
   const onlyCimd: Config = loadConfig({ ...base, ALLOWED_CLIENT_IDS: `client_dcr ${CIMD}` });
-  open = await serveFetchHandler(createMcpEndpoint({ registry, config: () => anyClient }));
-  allowlisted = await serveFetchHandler(createMcpEndpoint({ registry, config: () => onlyCimd }));
-  setAuditSink((record) => audit.push(record));
+  open = await serveFetchHandler(
+    createMcpEndpoint({ registry, config: () => anyClient, auditLine: (record) => audit.push(record) }),
+  );
+  allowlisted = await serveFetchHandler(
+    createMcpEndpoint({ registry, config: () => onlyCimd, auditLine: (record) => audit.push(record) }),
+  );
 });
 afterAll(async () => {
   await Promise.all([open?.close(), allowlisted?.close(), issuer?.close()]);

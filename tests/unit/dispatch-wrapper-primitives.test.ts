@@ -2,7 +2,6 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
 import { authInfoFor, handlerFor, type CallerContext } from '@/lib/endpoint/dispatch';
@@ -42,15 +41,16 @@ let server: Listening;
 const records: AuditRecord[] = [];
 
 beforeAll(async () => {
-  const handler = handlerFor({ tools: [], resources: [secretResource], prompts: [secretPrompt] });
+  const handler = handlerFor(
+    { tools: [], resources: [secretResource], prompts: [secretPrompt] },
+    { auditLine: (record) => records.push(record) },
+  );
   server = await serveFetchHandler((request) => {
     request.auth = next();
     return handler(request);
   });
-  setAuditSink((record) => records.push(record));
 });
 afterAll(async () => {
-  setAuditSink((record) => console.log(JSON.stringify({ audit: record })));
   await server?.close();
 });
 afterEach(() => {

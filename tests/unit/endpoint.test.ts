@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -64,11 +63,16 @@ beforeAll(async () => {
   const env = { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE };
   const config: Config = loadConfig(env);
   const required: Config = loadConfig({ ...env, MCP_AUTH_REQUIRED: 'true' });
-  server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
-  authServer = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => required }));
+  server = await serveFetchHandler(
+    createMcpEndpoint({ registry: fixture, config: () => config, auditLine: (record) => records.push(record) }),
+  );
+  authServer = await serveFetchHandler(
+    createMcpEndpoint({ registry: fixture, config: () => required, auditLine: (record) => records.push(record) }),
+  );
   const approved: Config = loadConfig({ ...env, ALLOWED_CLIENT_IDS: 'client_approved, client_other' });
-  clientServer = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => approved }));
-  setAuditSink((record) => records.push(record));
+  clientServer = await serveFetchHandler(
+    createMcpEndpoint({ registry: fixture, config: () => approved, auditLine: (record) => records.push(record) }),
+  );
 });
 afterAll(async () => {
   await Promise.all([server?.close(), authServer?.close(), clientServer?.close(), issuer?.close()]);

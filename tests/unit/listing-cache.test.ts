@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMcpHandler } from 'mcp-handler';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
@@ -71,7 +70,7 @@ beforeAll(async () => {
     AUTHKIT_DOMAIN: issuer.issuer,
     MCP_RESOURCE_URL: RESOURCE,
   });
-  endpoint = createMcpEndpoint({ registry, config: () => config });
+  endpoint = createMcpEndpoint({ registry, config: () => config, auditLine: () => {} });
   token = await issuer.sign({
     aud: RESOURCE,
     sub: 'user_bob',
@@ -79,7 +78,6 @@ beforeAll(async () => {
     client_id: 'c',
     scope: 'secret:read',
   });
-  setAuditSink(() => {});
 });
 afterAll(async () => {
   await issuer?.close();

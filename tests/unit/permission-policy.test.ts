@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { createDirectoryLookup, type DirectoryLookup } from '@/lib/directory/workos';
 import { permissionsNeeded, resolveMembership } from '@/lib/endpoint/membership';
@@ -60,8 +59,14 @@ beforeAll(async () => {
     WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
     WORKOS_API_URL: directory.url,
   });
-  server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, directory: () => lookup }));
-  setAuditSink((record) => records.push(record));
+  server = await serveFetchHandler(
+    createMcpEndpoint({
+      registry,
+      config: () => config,
+      directory: () => lookup,
+      auditLine: (record) => records.push(record),
+    }),
+  );
 });
 afterAll(async () => {
   await Promise.all([server?.close(), directory?.close(), issuer?.close()]);

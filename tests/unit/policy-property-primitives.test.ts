@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import type { Access } from '@/lib/policy';
@@ -41,7 +40,6 @@ let config: Config;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-  setAuditSink(() => {});
 });
 afterAll(async () => {
   await issuer?.close();
@@ -123,7 +121,7 @@ const seen = { allowed: 0, signInThenAllowed: 0, stepUpThenAllowed: 0, hidden: 0
 async function checkOne(policies: Access[], caller: Caller, wire: Wire): Promise<void> {
   const runs = new Map<string, number>();
   const { registry, names } = buildRegistry(policies, runs);
-  const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config }));
+  const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, auditLine: () => {} }));
   try {
     const bearer = caller.kind === 'user' ? await issuer.sign(claimsOf(caller)) : undefined;
     const granted = caller.kind === 'user' ? caller.scopes : [];

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import type { Access } from '@/lib/policy';
@@ -42,7 +41,6 @@ let config: Config;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-  setAuditSink(() => {});
 });
 afterAll(async () => {
   await issuer?.close();
@@ -89,7 +87,7 @@ function buildRegistry(policies: Access[], runs: Map<string, number>): Registry 
 async function checkOne(policies: Access[], caller: Caller): Promise<void> {
   const runs = new Map<string, number>();
   const registry = buildRegistry(policies, runs);
-  const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config }));
+  const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, auditLine: () => {} }));
   try {
     const bearer = caller.kind === 'user' ? await issuer.sign(claimsOf(caller)) : undefined;
     const granted = caller.kind === 'user' ? caller.scopes : [];
@@ -208,8 +206,12 @@ describe('dispatch caches handlers per tool definition, not per name', () => {
           handler: () => (ran.push(label), jsonResult({ label })),
         }),
       ]);
-    const first = await serveFetchHandler(createMcpEndpoint({ registry: make('first'), config: () => config }));
-    const second = await serveFetchHandler(createMcpEndpoint({ registry: make('second'), config: () => config }));
+    const first = await serveFetchHandler(
+      createMcpEndpoint({ registry: make('first'), config: () => config, auditLine: () => {} }),
+    );
+    const second = await serveFetchHandler(
+      createMcpEndpoint({ registry: make('second'), config: () => config, auditLine: () => {} }),
+    );
     try {
       expect((await post(first, callBody('shared_name'), undefined)).status).toBe(200);
       const response = await post(second, callBody('shared_name'), undefined);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -62,8 +61,9 @@ beforeAll(async () => {
     AUTHKIT_DOMAIN: issuer.issuer,
     MCP_RESOURCE_URL: RESOURCE,
   });
-  server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
-  setAuditSink((record) => audit.push(record));
+  server = await serveFetchHandler(
+    createMcpEndpoint({ registry: fixture, config: () => config, auditLine: (record) => audit.push(record) }),
+  );
   for (const caller of CALLER_NAMES) {
     const claims = CALLERS[caller];
     tokens.set(

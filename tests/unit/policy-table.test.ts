@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
@@ -59,8 +58,7 @@ beforeAll(async () => {
     AUTHKIT_DOMAIN: issuer.issuer,
     MCP_RESOURCE_URL: RESOURCE,
   });
-  server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config }));
-  setAuditSink(() => {});
+  server = await serveFetchHandler(createMcpEndpoint({ registry: fixture, config: () => config, auditLine: () => {} }));
   for (const caller of CALLER_NAMES) {
     const claims = CALLERS[caller];
     tokens.set(
@@ -173,7 +171,7 @@ describe('membership lookup outage', () => {
       requestCount: () => 0,
     };
     const outage = await serveFetchHandler(
-      createMcpEndpoint({ registry: fixture, config: () => issuerConfig, directory: () => down }),
+      createMcpEndpoint({ registry: fixture, config: () => issuerConfig, directory: () => down, auditLine: () => {} }),
     );
     try {
       for (const tool of ['admin_panel', 'staff_area', 'notes_manage']) {

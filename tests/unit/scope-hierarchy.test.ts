@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { wwwAuthenticate } from '@/lib/auth/challenge';
 import type { UserPrincipal } from '@/lib/auth/principal';
@@ -120,8 +119,9 @@ describe('through the endpoint: a docs:admin token calls docs:read and docs:writ
   beforeAll(async () => {
     issuer = await startTestIssuer();
     config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-    server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config }));
-    setAuditSink((record) => audit.push(record));
+    server = await serveFetchHandler(
+      createMcpEndpoint({ registry, config: () => config, auditLine: (record) => audit.push(record) }),
+    );
   });
   afterAll(async () => {
     await Promise.all([server?.close(), issuer?.close()]);

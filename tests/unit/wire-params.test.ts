@@ -1,7 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { setAuditSink } from '@/lib/audit/log';
 import type { AuditRecord } from '@/lib/audit/record';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
@@ -143,8 +142,9 @@ describe('through the endpoint on 2026-07-28', () => {
   beforeAll(async () => {
     issuer = await startTestIssuer();
     config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-    server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config }));
-    setAuditSink((record) => audit.push(record));
+    server = await serveFetchHandler(
+      createMcpEndpoint({ registry, config: () => config, auditLine: (record) => audit.push(record) }),
+    );
     token = await issuer.sign({ aud: RESOURCE, sub: 'user_p', org_id: 'org_1', roles: ['member'], client_id: 'c' });
   });
   afterAll(async () => {
