@@ -114,6 +114,11 @@ export type Flags = {
   httpSeconds: number;
   httpRoundSeconds: number;
   connections: number;
+  /**
+   * Milliseconds the WorkOS stand-in holds every directory API answer: on loopback a `getUser` costs
+   * (p2) almost nothing, where the real one is an internet round trip. 0 = plain loopback.
+   */
+  workosDelayMs: number;
   skipInproc: boolean;
   skipHttp: boolean;
   profile: boolean;
@@ -121,6 +126,21 @@ export type Flags = {
   only?: ScenarioId[];
   outDir: string;
 };
+
+/** What `npm run bench -- --help` prints. */
+export const USAGE = `npm run bench [-- flags]   (each flag also as a BENCH_<NAME> environment variable)
+
+  --quick                  a smoke run: in process 20 s, HTTP 40 s, 1500 cold tokens, 150 ms rounds
+  --inproc-seconds 90      in-process measuring time (--quick: 20)
+  --inproc-round-ms 250    one in-process round per scenario slot (--quick: 150)
+  --concurrency 8          in-process closed-loop callers
+  --cold-tokens 6000       fresh tokens signed for (c-cold) (--quick: 1500)
+  --http-seconds 240       HTTP measuring time, at least 3 rounds of every target (--quick: 40)
+  --http-round-seconds 1   one HTTP round per target
+  --connections 16         autocannon connections
+  --workos-delay-ms 50     every WorkOS directory API answer held this long (a round trip); 0 = loopback
+  --only c,d               only these scenarios ((a) always runs)
+  --skip-inproc, --skip-http, --profile, --out-dir bench-results, --help`;
 
 export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Flags {
   const given = new Map<string, string>();
@@ -140,6 +160,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     'http-seconds',
     'http-round-seconds',
     'connections',
+    'workos-delay-ms',
     'skip-inproc',
     'skip-http',
     'profile',
@@ -177,6 +198,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     httpSeconds: num('http-seconds', quick ? 40 : 240, 1, 3600),
     httpRoundSeconds: num('http-round-seconds', 1, 1, 600),
     connections: Math.round(num('connections', 16, 1, 1024)),
+    workosDelayMs: num('workos-delay-ms', 50, 0, 10_000),
     skipInproc: bool('skip-inproc'),
     skipHttp: bool('skip-http'),
     profile: bool('profile'),
@@ -291,6 +313,21 @@ export function pairedRatioInterval(
   medians.sort((p, q) => p - q);
   const tail = (1 - (options.level ?? 0.95)) / 2;
   return { low: medians[Math.floor(tail * (resamples - 1))]!, high: medians[Math.ceil((1 - tail) * (resamples - 1))]! };
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'CANNOT DECIDE';
+
+/**
+ * A check's verdict from the 95 % interval of its ratio, not from the point estimate: PASS or FAIL
+ * only when the whole interval is on one side of the limit (the limit itself passes). An interval
+ * that straddles it, or none at all (no finite ratio), cannot decide.
+ */
+export function verdict(interval: { low: number; high: number }, op: '>=' | '<=', limit: number): Verdict {
+  if (Number.isNaN(interval.low) || Number.isNaN(interval.high)) return 'CANNOT DECIDE';
+  const passes = (v: number) => (op === '>=' ? v >= limit : v <= limit);
+  const low = passes(interval.low);
+  const high = passes(interval.high);
+  return low && high ? 'PASS' : !low && !high ? 'FAIL' : 'CANNOT DECIDE';
 }
 
 export function withRatios(summaries: ScenarioSummary[], a: ScenarioSummary | undefined): ScenarioSummary[] {

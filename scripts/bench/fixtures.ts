@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 /**
  * What every benchmark needs: an RS256 issuer with its JWKS on 127.0.0.1 (loopback.ts),
  * the seeded WorkOS-shaped directory API on 127.0.0.1 (the handler scripts/local-auth serves under
- * /user_management/), tokens for the seeded admin (alice @ org_acme), and scenario (a): a bare
+ * /user_management/, optionally answering a round trip late), tokens for the seeded admin (alice @ org_acme), and scenario (a): a bare
  * mcp-handler with a ping-equivalent tool and nothing else.
  */
 
@@ -36,7 +36,8 @@ export function bareHandler(): (request: Request) => Promise<Response> {
 
 export type Fixtures = {
   issuer: Issuer;
-  workos: Listening & { api: WorkosApiHandler };
+  /** The directory API stand-in, and how long it holds each answer. */
+  workos: Listening & { api: WorkosApiHandler; delayMs: number };
   /** Environment for loadConfig / next start, for a resource URL. */
   env(resource: string): Record<string, string>;
   /** A token for alice (admin of org_acme) with aud = resource, valid for an hour. */
@@ -56,15 +57,28 @@ export const ALICE = {
 /** Production refuses to start without a request-state key once a primitive asks (notes_delete): one per run. */
 export const BENCH_REQUEST_STATE_KEY = randomBytes(48).toString('base64url');
 
-export async function startFixtures(): Promise<Fixtures> {
+export type FixtureOptions = {
+  /**
+   * Milliseconds the directory API holds every answer, for whoever asks: a real WorkOS call is an
+   * internet round trip, which loopback hides from (p2). Default 0 (loopback).
+   */
+  workosDelayMs?: number;
+};
+
+export async function startFixtures(options: FixtureOptions = {}): Promise<Fixtures> {
+  const delayMs = options.workosDelayMs ?? 0;
   const issuer = await startIssuer();
   const api = createWorkosApiHandler();
   const server = await listen((req, res) => {
-    if (!api(req, res)) res.writeHead(404).end();
+    const answer = () => {
+      if (!api(req, res)) res.writeHead(404).end();
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
   return {
     issuer,
-    workos: { ...server, api },
+    workos: { ...server, api, delayMs },
     env: (resource) => ({
       NODE_ENV: 'production',
       AUTHKIT_DOMAIN: issuer.issuer,

@@ -40,6 +40,8 @@ export type HttpResult = {
   rounds: number;
   nextStart: Array<{ variant: VariantName; note: string; url: string; buildId: string | undefined }>;
   bareServer: { url: string; note: string };
+  /** How long the WorkOS stand-in held each directory API answer. */
+  workosDelayMs: number;
   identityApiRequestsDuringMeasurement: number;
   jwksFetches: number;
   scenarios: ScenarioSummary[];
@@ -382,6 +384,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
         url: bare.url,
         note: '(a) is served by a node:http adapter (scripts/bench/bare-server.ts), not by next start',
       },
+      workosDelayMs: fixtures.workos.delayMs,
       identityApiRequestsDuringMeasurement,
       jwksFetches: fixtures.issuer.jwksFetches(),
       scenarios,

@@ -107,13 +107,15 @@ export type InProcessResult = {
   roundMs: number;
   rounds: number;
   coldTokensSigned: number;
+  /** How long the WorkOS stand-in held each directory API answer. */
+  workosDelayMs: number;
   identityApiRequestsDuringMeasurement: number;
   jwksFetches: number;
   scenarios: ScenarioSummary[];
 };
 
 export async function runInProcess(flags: Flags): Promise<InProcessResult> {
-  const fixtures = await startFixtures();
+  const fixtures = await startFixtures({ workosDelayMs: flags.workosDelayMs });
   try {
     const config = loadConfig(fixtures.env(RESOURCE));
     const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
@@ -221,6 +223,7 @@ export async function runInProcess(flags: Flags): Promise<InProcessResult> {
       roundMs: flags.inprocRoundMs,
       rounds,
       coldTokensSigned: flags.coldTokens,
+      workosDelayMs: flags.workosDelayMs,
       identityApiRequestsDuringMeasurement,
       jwksFetches: fixtures.issuer.jwksFetches(),
       scenarios,

@@ -12,7 +12,7 @@ import whoami from '@/tools/whoami';
  *   verified tokens (the JWKS is cached by jose, as every such template does);
  * - (p2) (p1) plus a WorkOS `userManagement.getUser` on every request, through the real
  *   `@workos-inc/node` client (the WorkOS Vercel MCP template's pattern), here against the local
- *   directory API on 127.0.0.1.
+ *   directory API on 127.0.0.1, which holds each answer `--workos-delay-ms` (a round trip's worth).
  *
  * Both serve `whoami` with the same definition and result shape as tools/whoami.ts.
  */

@@ -33,6 +33,8 @@ const SOURCES = [
   'instrumentation-node.ts',
   'next.config.ts',
   'tsconfig.json',
+  // next.config.ts points next build at it; without it the copy does not build.
+  'tsconfig.build.json',
   'package.json',
 ];
 const require = createRequire(import.meta.url);
@@ -107,14 +109,15 @@ function writeVariant(root: string, dir: string, name: VariantName): void {
   if (name === 'edge-all-through-middleware')
     middleware = replaceOnce(middleware, '|favicon.ico|mcp$).*)', '|favicon.ico).*)', 'middleware.ts');
   writeFileSync(middlewareFile, middleware);
-  // Type-checked in the repository already; the copy need not be checked again.
+  // Type-checked in the repository already; the copy need not be checked again. Inside the config's
+  // own `typescript` entry: a second `typescript` key would replace it or be replaced by it.
   const configFile = join(dir, 'next.config.ts');
   writeFileSync(
     configFile,
     replaceOnce(
       readFileSync(configFile, 'utf8'),
-      'poweredByHeader: false,',
-      'poweredByHeader: false,\n  typescript: { ignoreBuildErrors: true },',
+      'typescript: {',
+      'typescript: { ignoreBuildErrors: true,',
       'next.config.ts',
     ),
   );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { median, pairedRatio, pairedRatioInterval, percentile, type Round } from '@/scripts/bench/common';
+import { median, pairedRatio, pairedRatioInterval, percentile, verdict, type Round } from '@/scripts/bench/common';
+import { PENDING_BUDGETS, TARGETS, targetsText } from '@/scripts/bench/targets';
 
 /** The statistics `npm run bench` decides its must-show checks with (scripts/bench/common.ts). */
 const round = (rps: number, p99 = 1): Round => ({ requests: 1, errors: 0, seconds: 1, rps, p50: 1, p99 });
@@ -47,5 +48,38 @@ describe('benchmark statistics', () => {
     expect(interval.high).toBeLessThanOrEqual(1.05);
     expect(pairedRatioInterval(noisy, a, (r) => r.rps)).toEqual(interval); // seeded: reproducible
     expect(pairedRatioInterval([], [], (r) => r.rps).low).toBeNaN();
+  });
+
+  it('decides from the whole interval: one side of the limit passes or fails, a straddle or no interval cannot decide', () => {
+    expect(verdict({ low: 0.96, high: 1.1 }, '>=', 0.95)).toBe('PASS');
+    expect(verdict({ low: 0.95, high: 0.95 }, '>=', 0.95)).toBe('PASS'); // the limit itself passes
+    expect(verdict({ low: 0.8, high: 0.94 }, '>=', 0.95)).toBe('FAIL');
+    expect(verdict({ low: 0.9, high: 1.0 }, '>=', 0.95)).toBe('CANNOT DECIDE');
+    expect(verdict({ low: 0.9, high: 1.2 }, '<=', 1.2)).toBe('PASS');
+    expect(verdict({ low: 1.21, high: 1.5 }, '<=', 1.2)).toBe('FAIL');
+    expect(verdict({ low: 1.1, high: 1.3 }, '<=', 1.2)).toBe('CANNOT DECIDE');
+    expect(verdict({ low: Number.NaN, high: Number.NaN }, '>=', 0.7)).toBe('CANNOT DECIDE');
+  });
+
+  it('checks exactly the targets of issue "Lighter", and states the unmeasured budget without checking it', () => {
+    const summary = TARGETS.map((t) => [
+      t.where,
+      `${t.x.id}/${t.x.variant}`,
+      `${t.y.id}/${t.y.variant}`,
+      t.metric,
+      t.op,
+      t.limit,
+    ]);
+    expect(summary).toEqual([
+      ['over HTTP (edge)', 'c/edge', 'p1/edge', 'rps', '>=', 0.95],
+      ['over HTTP (edge)', 'c/edge', 'b-pad/edge', 'p99', '<=', 1.2],
+      ['in process', 'c/stdout', 'a/no audit', 'rps', '>=', 0.7],
+      ['in process', 'd/stdout', 'a/no audit', 'rps', '>=', 0.85],
+    ]);
+    expect(new Set(TARGETS.map((t) => t.key)).size).toBe(TARGETS.length);
+    const text = targetsText(50);
+    for (const t of TARGETS) expect(text).toContain(t.name);
+    for (const budget of PENDING_BUDGETS) expect(text).toContain(budget);
+    expect(text).toContain('50 ms');
   });
 });
