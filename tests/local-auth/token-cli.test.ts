@@ -10,7 +10,10 @@ const testServer = useTestServer();
 
 function runTokenCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'scripts/token.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Node with tsx's loader, as inventory.test.ts runs its CLI: `npx tsx` would add two processes to each run.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
