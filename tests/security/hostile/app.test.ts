@@ -27,7 +27,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): The built app: middleware, Next's routing, Node's HTTP parser. */
+/**
+ * The hostile matrix, the built app: middleware, Next's routing, Node's HTTP parser.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -1,6 +1,9 @@
 import { D, RESOURCE, type Row, bearer, call, hostileRows, invalidToken, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Audience. */
+/**
+ * The hostile matrix, audience.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -1,6 +1,9 @@
 import { INVALID_REQUEST, type Row, anon, call, hostileRows, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Authorization header: missing, empty, repeated, other schemes. */
+/**
+ * The hostile matrix, authorization header: missing, empty, repeated, other schemes.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

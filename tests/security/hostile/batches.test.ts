@@ -15,7 +15,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Batches: every element gated. */
+/**
+ * The hostile matrix, batches: every element gated.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

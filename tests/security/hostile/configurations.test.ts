@@ -1,6 +1,9 @@
 import { type Row, anon, bearer, call, hostileRows, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Other configurations. */
+/**
+ * The hostile matrix, other configurations.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

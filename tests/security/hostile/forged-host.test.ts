@@ -1,6 +1,9 @@
 import { D, type Row, anon, bearer, call, hostileRows, invalidToken, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Forged Host / X-Forwarded-Host: resource_metadata and the audience come from configuration. */
+/**
+ * The hostile matrix, forged Host / X-Forwarded-Host: resource_metadata and the audience come from configuration.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -1,6 +1,9 @@
 import { D, type Row, bearer, call, hostileRows, invalidToken, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Invalid token on a public tool or a non-tool request: never anonymous. */
+/**
+ * The hostile matrix, invalid token on a public tool or a non-tool request: never anonymous.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -2,7 +2,10 @@ import { expect } from 'vitest';
 import { header } from '../helpers';
 import { D, type Row, bearer, call, hostileRows, invalidToken, issuer, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Issuer. */
+/**
+ * The hostile matrix, issuer.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -13,7 +13,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): JWKS unavailable: fail closed. */
+/**
+ * The hostile matrix, JWKS unavailable: fail closed.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

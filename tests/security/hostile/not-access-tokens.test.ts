@@ -16,7 +16,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): ID tokens and other JWTs of the same issuer are not access tokens. */
+/**
+ * The hostile matrix, ID tokens and other JWTs of the same issuer are not access tokens.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -14,7 +14,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Organizations and roles: arguments never choose them. */
+/**
+ * The hostile matrix, organizations and roles: arguments never choose them.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

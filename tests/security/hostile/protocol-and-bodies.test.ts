@@ -18,7 +18,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Protocol version, malformed bodies. */
+/**
+ * The hostile matrix, protocol version, malformed bodies.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

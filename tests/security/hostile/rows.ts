@@ -25,16 +25,16 @@ import {
 } from '../helpers';
 
 /**
- * The hostile-request matrix, one file per family of rows in this folder; this module holds what
- * they share: the stack, the request and answer vocabulary, the tokens and the row runner.
- * Every row is one (or, for the kid flood, many) hostile requests with
- * the exact status and WWW-Authenticate text expected, and proof that no tool ran:
+ * The hostile-request matrix: one file per family of rows in this folder, and this module for what
+ * they share (the stack, the request and answer vocabulary, the tokens and the row runner). Every
+ * row is one (or, for the kid flood, many) hostile requests with the exact status and
+ * WWW-Authenticate text expected, and proof that no tool ran:
  *  - in-process rows hit createMcpEndpoint over real HTTP on 127.0.0.1 with a fixture registry
  *    whose handlers count every run, and read the audit records the endpoint wrote;
- *  - app rows (app.test.ts) hit the built app under `next start` (middleware, Next's own routing, Node's HTTP
- *    parser) and prove "no tool ran" from its audit lines: each request is followed by a marker
- *    request whose audit record closes that request's slice of the log, so the records each row
- *    left are counted exactly (0 when the middleware or Next answered before the route).
+ *  - app rows (app.test.ts) hit the built app under `next start` (middleware, Next's own routing,
+ *    Node's HTTP parser) and prove "no tool ran" from its audit lines: each request is followed by a
+ *    marker request whose audit record closes that request's slice of the log, so the records each
+ *    row left are counted exactly (0 when the middleware or Next answered before the route).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +312,8 @@ function expectAnswer(row: Row, response: RawResponse, prm: string) {
 export function hostileRows(family: string, ROWS: Row[]): void {
   describe(`hostile requests (${family}): exact answers, no tool runs`, () => {
     beforeAll(async () => {
-      if (ROWS.some((row) => row.on === 'app')) await appRecordsOfLastRequest(); // start the app's log slicing after startup
+      // Start the app's log slicing after its startup lines.
+      if (ROWS.some((row) => row.on === 'app')) await appRecordsOfLastRequest();
     });
     afterAll(() => {
       console.log(

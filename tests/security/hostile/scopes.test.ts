@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { header, rawRequest } from '../helpers';
 import { type Row, bearer, call, hostileRows, post, ran, servers, stepUp, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Look-alike scopes (a valid token; exact comparison). */
+/**
+ * The hostile matrix, look-alike scopes (a valid token; exact comparison).
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -13,7 +13,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Shapes the SDK refuses after the gate: each tools/call still leaves exactly one record. */
+/**
+ * The hostile matrix, shapes the SDK refuses after the gate: each tools/call still leaves exactly one record.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

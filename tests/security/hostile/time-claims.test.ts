@@ -17,7 +17,10 @@ import {
   useHostileStack,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Time and required claims. */
+/**
+ * The hostile matrix, time and required claims.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

@@ -1,6 +1,9 @@
 import { INVALID_REQUEST, type Row, anon, bearer, call, hostileRows, post, tok, useHostileStack } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Tokens anywhere but the Authorization header. */
+/**
+ * The hostile matrix, tokens anywhere but the Authorization header.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {

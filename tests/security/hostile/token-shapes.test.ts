@@ -20,7 +20,10 @@ import {
   withSegment,
 } from './rows';
 
-/** Hostile-request matrix (tests/security/hostile/rows.ts): Token shapes. */
+/**
+ * The hostile matrix, token shapes.
+ * The stack, the vocabulary and the row runner are in ./rows.ts.
+ */
 
 const ROWS: Row[] = [
   {
