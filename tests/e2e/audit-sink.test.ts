@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyAuditSignature } from '@/lib/audit/http-sink';
-import { auditRecords, MCP_HEADERS, rpc, startApp, type RunningApp } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { auditRecords, MCP_HEADERS, rpc } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 import { listen, type Listening } from '../helpers/net';
 
 /**
@@ -10,15 +10,12 @@ import { listen, type Listening } from '../helpers/net';
  * is down changes no response and loses no stdout record.
  */
 const SECRET = 'test-audit-secret-0123456789abcdef-0123456789';
-let issuer: TestIssuer;
 let receiver: Listening;
-let app: RunningApp;
 let down = false;
 const deliveries: Array<{ body: string; timestamp: string; signature: string }> = [];
 let attempts = 0;
 
 beforeAll(async () => {
-  issuer = await startTestIssuer();
   receiver = await listen(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -34,21 +31,15 @@ beforeAll(async () => {
     });
     res.writeHead(204).end();
   });
-  app = await startApp({
-    AUTHKIT_DOMAIN: issuer.issuer,
-    AUDIT_SINK_URL: `${receiver.url}/audit`,
-    AUDIT_SINK_SECRET: SECRET,
-  });
 });
 afterAll(async () => {
-  await app?.stop();
   await receiver?.close();
-  await issuer?.close();
 });
+const stack = useAppWithIssuer(() => ({ AUDIT_SINK_URL: `${receiver.url}/audit`, AUDIT_SINK_SECRET: SECRET }));
 
 async function traffic(): Promise<number[]> {
-  const token = await issuer.sign({
-    aud: `${app.url}/mcp`,
+  const token = await stack.issuer.sign({
+    aud: `${stack.app.url}/mcp`,
     sub: 'user_sink',
     org_id: 'org_acme',
     client_id: 'c1',
@@ -62,7 +53,7 @@ async function traffic(): Promise<number[]> {
   ];
   const statuses: number[] = [];
   for (const [tool, bearer] of calls) {
-    const response = await fetch(`${app.url}/mcp`, {
+    const response = await fetch(`${stack.app.url}/mcp`, {
       method: 'POST',
       headers: { ...MCP_HEADERS, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
       body: rpc('tools/call', { name: tool, arguments: {} }),
@@ -80,7 +71,7 @@ async function until(condition: () => boolean, ms = 10_000): Promise<void> {
 
 describe('HTTP audit sink', () => {
   it('delivers signed batches whose records are exactly the ones printed to stdout', async () => {
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     expect(await traffic()).toEqual([200, 200, 401, 401]);
     await until(() => deliveries.flatMap((d) => (JSON.parse(d.body) as { records: unknown[] }).records).length >= 4);
 
@@ -106,7 +97,7 @@ describe('HTTP audit sink', () => {
     const delivered = deliveries.flatMap(
       (d) => (JSON.parse(d.body) as { records: Array<Record<string, unknown>> }).records,
     );
-    const printed = auditRecords(app.output()).slice(before);
+    const printed = auditRecords(stack.app.output()).slice(before);
     expect(printed).toHaveLength(4);
     expect(delivered.map((r) => r.requestId).sort()).toEqual(printed.map((r) => r.requestId).sort());
     expect(delivered).toEqual(expect.arrayContaining(printed));
@@ -114,16 +105,16 @@ describe('HTTP audit sink', () => {
 
   it('a sink that is down changes no response and loses no stdout record', async () => {
     down = true;
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     const attemptsBefore = attempts;
     try {
       expect(await traffic()).toEqual([200, 200, 401, 401]);
       await until(() => attempts > attemptsBefore);
       expect(attempts).toBeGreaterThan(attemptsBefore); // it did try, and failed
-      await until(() => auditRecords(app.output()).length >= before + 4);
-      expect(auditRecords(app.output()).slice(before)).toHaveLength(4);
-      expect(app.output()).toContain('[audit] sink delivery failed: HTTP 503');
-      expect(app.output()).not.toContain(SECRET);
+      await until(() => auditRecords(stack.app.output()).length >= before + 4);
+      expect(auditRecords(stack.app.output()).slice(before)).toHaveLength(4);
+      expect(stack.app.output()).toContain('[audit] sink delivery failed: HTTP 503');
+      expect(stack.app.output()).not.toContain(SECRET);
     } finally {
       down = false;
     }

@@ -1,29 +1,19 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { describe, expect, it } from 'vitest';
+import { auditRecords, MCP_HEADERS, readRpc, rpc } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 
 /**
  * A client that hangs up on the first POST /mcp, while next start is still loading the route, costs
  * nothing but that request: Next.js logs an `uncaughtException: Error: aborted` for it (its own body
  * handling, see the README's Tests section) and must go on serving.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer }); // ready on its metadata route; /mcp still cold
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
-});
+const stack = useAppWithIssuer(); // ready on its metadata route; /mcp still cold
 
 describe('a client that gives up during the first /mcp request', () => {
   it('leaves the server answering the next call', async () => {
     const gaveUp = new AbortController();
-    const first = fetch(`${app.url}/mcp`, {
+    const first = fetch(`${stack.app.url}/mcp`, {
       method: 'POST',
       headers: MCP_HEADERS,
       body: rpc('tools/call', { name: 'ping', arguments: {} }),
@@ -32,7 +22,7 @@ describe('a client that gives up during the first /mcp request', () => {
     setTimeout(() => gaveUp.abort(), 20);
     await expect(first).rejects.toMatchObject({ name: 'AbortError' });
 
-    const next = await fetch(`${app.url}/mcp`, {
+    const next = await fetch(`${stack.app.url}/mcp`, {
       method: 'POST',
       headers: MCP_HEADERS,
       body: rpc('tools/call', { name: 'ping', arguments: {} }, 2),
@@ -60,15 +50,15 @@ function hangUpMidBody(port: number): Promise<void> {
 // read (the request's abort signal), and leave its record, rather than leave the route waiting.
 describe('a client that hangs up mid-body on a warm route', () => {
   it('leaves one client_aborted record per request and no uncaught exception', async () => {
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     // The cold-route test above may leave Next's own trace (see the top of this file); none may be added.
-    const uncaught = () => app.output().split('uncaughtException').length;
+    const uncaught = () => stack.app.output().split('uncaughtException').length;
     const uncaughtBefore = uncaught();
-    for (let i = 0; i < 3; i++) await hangUpMidBody(app.port);
+    for (let i = 0; i < 3; i++) await hangUpMidBody(stack.app.port);
     let aborted: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 50 && aborted.length < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      aborted = auditRecords(app.output())
+      aborted = auditRecords(stack.app.output())
         .slice(before)
         .filter((record) => record.reason === 'client_aborted');
     }

@@ -1,6 +1,7 @@
 import { generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp } from '../helpers/app';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MCP_HEADERS, readRpc, rpc, startApp } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
 import { freePort } from '../helpers/net';
 import { registry } from '@/tools';
@@ -9,27 +10,20 @@ import { registry } from '@/tools';
  * The DESIGN.md status table, asserted against the built app under `next start` (Edge runtime),
  * header text included.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
+const stack = useAppWithIssuer({ ALLOWED_ORIGINS: 'http://localhost:6274' });
 let prm: string;
 let resource: string;
 
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, ALLOWED_ORIGINS: 'http://localhost:6274' });
-  resource = `${app.url}/mcp`;
-  prm = `${app.url}/.well-known/oauth-protected-resource/mcp`;
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
+beforeAll(() => {
+  resource = stack.endpoint;
+  prm = `${stack.app.url}/.well-known/oauth-protected-resource/mcp`;
 });
 
 const post = (body: string, headers: Record<string, string> = {}, path = '/mcp') =>
-  fetch(`${app.url}${path}`, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body });
+  fetch(`${stack.app.url}${path}`, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body });
 const call = (name: string, args: Record<string, unknown> = {}) => rpc('tools/call', { name, arguments: args });
 const token = (extra: Record<string, unknown> = {}, options?: Parameters<TestIssuer['sign']>[1]) =>
-  issuer.sign(
+  stack.issuer.sign(
     { aud: resource, sub: 'user_alice', org_id: 'org_acme', client_id: 'client_1', scope: 'openid', ...extra },
     options,
   );
@@ -146,7 +140,7 @@ describe('400, 403, 405, 413', () => {
   });
 
   it('an allowed Origin gets CORS headers and a preflight answer', async () => {
-    const preflight = await fetch(`${app.url}/mcp`, {
+    const preflight = await fetch(`${stack.app.url}/mcp`, {
       method: 'OPTIONS',
       headers: { origin: 'http://localhost:6274', 'access-control-request-method': 'POST' },
     });
@@ -172,7 +166,7 @@ describe('400, 403, 405, 413', () => {
 
   it('GET and DELETE -> 405 with Allow', async () => {
     for (const method of ['GET', 'DELETE']) {
-      const response = await fetch(`${app.url}/mcp`, { method, headers: { accept: 'text/event-stream' } });
+      const response = await fetch(`${stack.app.url}/mcp`, { method, headers: { accept: 'text/event-stream' } });
       expect(response.headers.get('allow')).toBe('POST');
       await expectJsonError(response, 405);
     }
@@ -188,14 +182,14 @@ describe('400, 403, 405, 413', () => {
 describe('discovery metadata', () => {
   it('serves RFC 9728 metadata at the root and path-inserted URLs, CORS-readable', async () => {
     for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
-      const response = await fetch(`${app.url}${path}`, {
+      const response = await fetch(`${stack.app.url}${path}`, {
         headers: { origin: 'https://any.example', 'x-forwarded-host': 'evil.example' },
       });
       expect(response.status).toBe(200);
       expect(response.headers.get('access-control-allow-origin')).toBe('*');
       expect(await response.json()).toEqual({
         resource,
-        authorization_servers: [issuer.issuer],
+        authorization_servers: [stack.issuer.issuer],
         // Every scope a primitive requires or the hierarchy names (tools/scopes.ts: SEP-2350).
         scopes_supported: registry.scopes(),
         bearer_methods_supported: ['header'],
@@ -205,11 +199,11 @@ describe('discovery metadata', () => {
   });
 
   it("mirrors the issuer's authorization server metadata", async () => {
-    const response = await fetch(`${app.url}/.well-known/oauth-authorization-server`);
+    const response = await fetch(`${stack.app.url}/.well-known/oauth-authorization-server`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
-      issuer: issuer.issuer,
-      registration_endpoint: `${issuer.issuer}/oauth2/register`,
+      issuer: stack.issuer.issuer,
+      registration_endpoint: `${stack.issuer.issuer}/oauth2/register`,
     });
   });
 });
@@ -273,14 +267,14 @@ describe('503 when nothing answers at the issuer', () => {
 
 describe('401 on every request when MCP_AUTH_REQUIRED=true', () => {
   it('challenges an anonymous call to a public tool, and serves it with a token', async () => {
-    const app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, MCP_AUTH_REQUIRED: 'true' });
+    const app = await startApp({ AUTHKIT_DOMAIN: stack.issuer.issuer, MCP_AUTH_REQUIRED: 'true' });
     try {
       const anonymous = await fetch(`${app.url}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: call('ping') });
       expect(anonymous.headers.get('www-authenticate')).toBe(
         `Bearer resource_metadata="${app.url}/.well-known/oauth-protected-resource/mcp"`,
       );
       await expectJsonError(anonymous, 401);
-      const token = await issuer.sign({ aud: `${app.url}/mcp`, sub: 'user_alice' });
+      const token = await stack.issuer.sign({ aud: `${app.url}/mcp`, sub: 'user_alice' });
       const signedIn = await fetch(`${app.url}/mcp`, {
         method: 'POST',
         headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },

@@ -5,9 +5,9 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRecords, startApp, type RunningApp } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { auditRecords } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 import { registry } from '@/tools';
 
 /**
@@ -16,22 +16,15 @@ import { registry } from '@/tools';
  * probes and picks 2026-07-28 here), and in its default legacy mode (2025-11-25 `initialize`), and
  * the v1 client (2025-11-25). Nothing here is hand-written JSON-RPC.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
+const stack = useAppWithIssuer();
 let endpoint: URL;
 
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer });
-  endpoint = new URL(`${app.url}/mcp`);
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
+beforeAll(() => {
+  endpoint = new URL(stack.endpoint);
 });
 
 const tokenFor = () =>
-  issuer.sign({
+  stack.issuer.sign({
     aud: endpoint.toString(),
     sub: 'user_alice',
     org_id: 'org_acme',
@@ -94,7 +87,7 @@ describe.each(generations)('%s', (_name, connect, wire) => {
   it('a tool the caller can never reach answers exactly like an unknown tool, and each decision is audited once', async () => {
     const token = await tokenFor();
     const client = await connect({ authorization: `Bearer ${token}` });
-    const before = auditRecords(app.output()).length;
+    const before = auditRecords(stack.app.output()).length;
     let hidden: unknown;
     let unknown: unknown;
     try {
@@ -117,7 +110,7 @@ describe.each(generations)('%s', (_name, connect, wire) => {
       JSON.stringify(unknown).replaceAll('no_such_tool', 'X'),
     );
     // The trail keeps the true reason, once, with the caller's identity.
-    const records = auditRecords(app.output())
+    const records = auditRecords(stack.app.output())
       .slice(before)
       .filter((r) => r.tool === 'org_members');
     expect(records).toHaveLength(1);
@@ -169,7 +162,7 @@ describe.each(generations)('%s', (_name, connect, wire) => {
     } finally {
       await client.close();
     }
-    expect(app.output()).toMatch(
+    expect(stack.app.output()).toMatch(
       /"tool":"whoami","policy":"signed-in","decision":"challenge","reason":"authentication_required","status":401/,
     );
   });

@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_HEADERS, readRpc, rpc, startApp, type RunningApp, modernMeta, MODERN_HEADERS } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
+import { describe, expect, it } from 'vitest';
+import { MCP_HEADERS, readRpc, rpc, modernMeta, MODERN_HEADERS } from '../helpers/app';
+import { useAppWithIssuer } from '../helpers/app-with-issuer';
 
 /**
  * Cache hints against the built app: caller-filtered lists are private with the configured TTL,
  * server/discover is public only because it is the same for every caller (checked here), and
  * every /mcp answer says Cache-Control no-store.
  */
-let issuer: TestIssuer;
-let app: RunningApp;
-let endpoint: string;
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, MCP_LIST_TTL_MS: '12345' });
-  endpoint = `${app.url}/mcp`;
-});
-afterAll(async () => {
-  await app?.stop();
-  await issuer?.close();
-});
+const stack = useAppWithIssuer({ MCP_LIST_TTL_MS: '12345' });
 
 const META = modernMeta('cache-test');
 const modernBody = (method: string, params: Record<string, unknown> = {}) =>
@@ -30,7 +18,7 @@ const modernHeaders = (method: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 const bearer = async (sub: string, scope: string) =>
-  `Bearer ${await issuer.sign({ aud: endpoint, sub, org_id: 'org_acme', client_id: 'client_1', scope })}`;
+  `Bearer ${await stack.issuer.sign({ aud: stack.endpoint, sub, org_id: 'org_acme', client_id: 'client_1', scope })}`;
 
 type Listed = { result: { tools: Array<{ name: string }>; ttlMs: number; cacheScope: string } };
 
@@ -42,7 +30,7 @@ describe('cache hints on 2026-07-28', () => {
       { authorization: await bearer('user_b', 'openid notes:read notes:write') },
     ];
     for (const auth of callers) {
-      const response = await fetch(endpoint, {
+      const response = await fetch(stack.endpoint, {
         method: 'POST',
         headers: modernHeaders('tools/list', auth),
         body: modernBody('tools/list'),
@@ -63,7 +51,7 @@ describe('cache hints on 2026-07-28', () => {
       { authorization: await bearer('user_b', 'openid notes:write') },
     ];
     for (const auth of callers) {
-      const response = await fetch(endpoint, {
+      const response = await fetch(stack.endpoint, {
         method: 'POST',
         headers: modernHeaders('server/discover', auth),
         body: modernBody('server/discover'),
@@ -83,17 +71,20 @@ describe('Cache-Control: no-store on every /mcp answer', () => {
     [
       '2026 tools/call ping (200)',
       () =>
-        fetch(endpoint, {
+        fetch(stack.endpoint, {
           method: 'POST',
           headers: modernHeaders('tools/call', { 'mcp-name': 'ping' }),
           body: modernBody('tools/call', { name: 'ping', arguments: {} }),
         }),
     ],
-    ['2025 tools/list (200)', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/list') })],
+    [
+      '2025 tools/list (200)',
+      () => fetch(stack.endpoint, { method: 'POST', headers: MCP_HEADERS, body: rpc('tools/list') }),
+    ],
     [
       '2025 initialize (200)',
       () =>
-        fetch(endpoint, {
+        fetch(stack.endpoint, {
           method: 'POST',
           headers: MCP_HEADERS,
           body: rpc('initialize', {
@@ -106,7 +97,7 @@ describe('Cache-Control: no-store on every /mcp answer', () => {
     [
       'anonymous whoami (401)',
       () =>
-        fetch(endpoint, {
+        fetch(stack.endpoint, {
           method: 'POST',
           headers: MCP_HEADERS,
           body: rpc('tools/call', { name: 'whoami', arguments: {} }),
@@ -115,23 +106,28 @@ describe('Cache-Control: no-store on every /mcp answer', () => {
     [
       'header mismatch (400)',
       () =>
-        fetch(endpoint, {
+        fetch(stack.endpoint, {
           method: 'POST',
           headers: modernHeaders('tools/list'),
           body: modernBody('tools/call', { name: 'ping' }),
         }),
     ],
-    ['SDK parse error', () => fetch(endpoint, { method: 'POST', headers: MCP_HEADERS, body: '{not json' })],
+    ['SDK parse error', () => fetch(stack.endpoint, { method: 'POST', headers: MCP_HEADERS, body: '{not json' })],
     [
       'SDK unknown method on 2026 (404)',
-      () => fetch(endpoint, { method: 'POST', headers: modernHeaders('nope/nope'), body: modernBody('nope/nope') }),
+      () =>
+        fetch(stack.endpoint, { method: 'POST', headers: modernHeaders('nope/nope'), body: modernBody('nope/nope') }),
     ],
     [
       'wrong Accept (406)',
       () =>
-        fetch(endpoint, { method: 'POST', headers: { ...MCP_HEADERS, accept: 'text/html' }, body: rpc('tools/list') }),
+        fetch(stack.endpoint, {
+          method: 'POST',
+          headers: { ...MCP_HEADERS, accept: 'text/html' },
+          body: rpc('tools/list'),
+        }),
     ],
-    ['GET (405)', () => fetch(endpoint)],
+    ['GET (405)', () => fetch(stack.endpoint)],
   ];
   it.each(cases)('%s', async (_name, send) => {
     const response = await send();

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import type { Access } from '@/lib/policy';
 
 /**
- * Generators and independent checks shared by the policy property tests (tools in
- * tests/unit/policy-property.test.ts; resources and prompts in policy-property-primitives.test.ts).
+ * Generators and independent checks shared by the policy property tests in
+ * tests/unit/policy-property.test.ts (tools; then resources and prompts).
  */
 
 export const SCOPES = ['a:read', 'a:write', 'b:read'] as const;

@@ -1,9 +1,9 @@
 import type { Access } from '@/lib/policy';
 
 /**
- * The policy table's specification, shared by tests/unit/policy-table.test.ts (tools) and
- * tests/unit/policy-table-primitives.test.ts (resources and prompts): one evaluate decides for all
- * three, so every primitive must answer each cell the same way. Written out by hand on purpose.
+ * The policy table's specification, shared by the two halves of tests/unit/policy-table.test.ts
+ * (tools; resources, prompts and completions): one evaluate decides for all three, so every
+ * primitive must answer each cell the same way. Written out by hand on purpose.
  */
 export const POLICIES = {
   open: 'public',
@@ -35,6 +35,13 @@ export const CALLERS = {
 } as const satisfies Record<string, Record<string, unknown> | undefined>;
 export type CallerName = keyof typeof CALLERS;
 export const CALLER_NAMES = Object.keys(CALLERS) as CallerName[];
+/** Each caller's token claims (useEndpoint adds `aud`): `user_<name>` of client_1, then the caller's own. */
+export const CALLER_CLAIMS = Object.fromEntries(
+  CALLER_NAMES.map((caller) => {
+    const claims = CALLERS[caller];
+    return [caller, claims ? { sub: `user_${caller}`, client_id: 'client_1', ...claims } : undefined];
+  }),
+) as Record<CallerName, Record<string, unknown> | undefined>;
 
 export const RESOURCE = 'http://127.0.0.1:1/mcp';
 export const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';

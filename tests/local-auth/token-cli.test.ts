@@ -16,7 +16,8 @@ function runTokenCli(
   // Only what a test sets decides the defaults, not the runner's environment.
   const { MCP_RESOURCE_URL: _r, LOCAL_AUTH_ISSUER: _i, LOCAL_AUTH_PORT: _a, PORT: _p, ...inherited } = process.env;
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'scripts/token.ts', ...args], {
+    // Node with tsx's loader, as inventory.test.ts runs its CLI: `npx tsx` would add two processes to each run.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...inherited, ...env },
     });

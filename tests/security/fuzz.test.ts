@@ -1,13 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '@/lib/audit/record';
 import type { DirectoryLookup } from '@/lib/directory/workos';
 import { createTokenVerifier, type TokenVerifier } from '@/lib/auth/verify';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { MCP_HEADERS } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
 import {
   b64,
   countingRegistry,
@@ -33,12 +29,32 @@ const TOOLS = ['open', 'member', 'notes_read', 'notes_write', 'admin_only', 'org
 const TIME_LIMIT_MS = 8_000;
 
 const ran: RunLog = [];
-const records: AuditRecord[] = [];
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
 
-let issuer: TestIssuer;
-let server: Listening;
+beforeAll(() => {
+  process.on('unhandledRejection', onRejection);
+});
+afterAll(() => {
+  console.log(
+    `[security] fuzzing: ${fuzzed.cases} cases in ${fuzzed.properties} properties, ${fuzzed.interrupted} stopped by the ${TIME_LIMIT_MS / 1000} s limit`,
+  );
+  process.off('unhandledRejection', onRejection);
+});
+
+let verify: TokenVerifier | undefined;
+const lookup: DirectoryLookup = {
+  membership: async () => ({ roles: ['member'], permissions: [] }),
+  user: async () => 'unavailable',
+  members: async () => 'unavailable',
+  requestCount: () => 0,
+};
+const endpoint = useEndpoint(
+  countingRegistry(ran),
+  { MCP_RESOURCE_URL: RESOURCE },
+  { verifier: (c) => (verify ??= createTokenVerifier(c)), directory: () => lookup },
+);
+const records = endpoint.records;
 
 type Caller =
   | { kind: 'anonymous' }
@@ -48,32 +64,8 @@ let callers: Caller[] = [];
 let validToken = '';
 
 beforeAll(async () => {
-  process.on('unhandledRejection', onRejection);
-  issuer = await startTestIssuer();
-  const config: Config = loadConfig({
-    NODE_ENV: 'production',
-    AUTHKIT_DOMAIN: issuer.issuer,
-    MCP_RESOURCE_URL: RESOURCE,
-  });
-  let verify: TokenVerifier | undefined;
-  const lookup: DirectoryLookup = {
-    membership: async () => ({ roles: ['member'], permissions: [] }),
-    user: async () => 'unavailable',
-    members: async () => 'unavailable',
-    requestCount: () => 0,
-  };
-  server = await serveFetchHandler(
-    createMcpEndpoint({
-      registry: countingRegistry(ran),
-      config: () => config,
-      verifier: (c) => (verify ??= createTokenVerifier(c)),
-      directory: () => lookup,
-      auditLine: (record) => records.push(record),
-    }),
-  );
-
   const sign = (scope: string, org: boolean) =>
-    issuer.sign({
+    endpoint.issuer.sign({
       aud: RESOURCE,
       sub: 'user_fuzz',
       client_id: 'client_fuzz',
@@ -85,18 +77,9 @@ beforeAll(async () => {
     for (const org of [true, false])
       callers.push({ kind: 'valid', token: await sign(scope, org), scopes: scope.split(' ').filter(Boolean), org });
   }
-  callers.push({ kind: 'invalid', token: await issuer.sign({ aud: RESOURCE }, { expiresIn: -600 }) });
-  callers.push({ kind: 'invalid', token: await issuer.sign({ aud: 'https://other.example/mcp' }) });
+  callers.push({ kind: 'invalid', token: await endpoint.issuer.sign({ aud: RESOURCE }, { expiresIn: -600 }) });
+  callers.push({ kind: 'invalid', token: await endpoint.issuer.sign({ aud: 'https://other.example/mcp' }) });
   validToken = await sign('notes:read notes:write', true);
-});
-
-afterAll(async () => {
-  console.log(
-    `[security] fuzzing: ${fuzzed.cases} cases in ${fuzzed.properties} properties, ${fuzzed.interrupted} stopped by the ${TIME_LIMIT_MS / 1000} s limit`,
-  );
-  process.off('unhandledRejection', onRejection);
-  await server?.close();
-  await issuer?.close();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +97,7 @@ function admits(caller: Caller, tool: string): boolean {
   return false; // admin_only: nobody is an admin here
 }
 
-const send = (spec: RawRequest) => rawRequest(server.url, { timeoutMs: 10_000, ...spec });
+const send = (spec: RawRequest) => rawRequest(endpoint.server.url, { timeoutMs: 10_000, ...spec });
 
 /** What every answer must satisfy, whatever was sent. */
 function expectSafeAnswer(response: RawResponse, sent: string) {
@@ -420,7 +403,7 @@ describe('fuzzing the endpoint over HTTP', () => {
     );
     const claimsArb = fc.record(
       {
-        iss: fc.oneof(fc.constant(issuer.issuer), fc.string({ maxLength: 30 })),
+        iss: fc.oneof(fc.constant(endpoint.issuer.issuer), fc.string({ maxLength: 30 })),
         aud: fc.oneof(fc.constant(RESOURCE), fc.constant([RESOURCE]), fc.string({ maxLength: 30 })),
         sub: fc.oneof(fc.string({ maxLength: 20 }), fc.integer()),
         exp: timeArb,

@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '@/lib/audit/record';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
+import { describe, expect, it } from 'vitest';
 import { MCP_HEADERS, readRpc, TEST_REQUEST_STATE_KEY } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
+import type { Listening } from '../helpers/net';
 import { registry } from '@/tools';
 
 /**
@@ -14,34 +11,15 @@ import { registry } from '@/tools';
  */
 const RESOURCE = 'http://127.0.0.1:1/mcp';
 const CIMD = 'https://client.example.com/oauth/client-metadata.json';
-const audit: AuditRecord[] = [];
-let issuer: TestIssuer;
-let open: Listening;
-let allowlisted: Listening;
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  const base = {
-    NODE_ENV: 'production',
-    AUTHKIT_DOMAIN: issuer.issuer,
-    MCP_RESOURCE_URL: RESOURCE,
-    MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY,
-  };
-  const anyClient: Config = loadConfig(base);
-  const onlyCimd: Config = loadConfig({ ...base, ALLOWED_CLIENT_IDS: `client_dcr ${CIMD}` });
-  open = await serveFetchHandler(
-    createMcpEndpoint({ registry, config: () => anyClient, auditLine: (record) => audit.push(record) }),
-  );
-  allowlisted = await serveFetchHandler(
-    createMcpEndpoint({ registry, config: () => onlyCimd, auditLine: (record) => audit.push(record) }),
-  );
-});
-afterAll(async () => {
-  await Promise.all([open?.close(), allowlisted?.close(), issuer?.close()]);
-});
+const endpoint = useEndpoint(
+  registry,
+  { MCP_RESOURCE_URL: RESOURCE, MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY },
+  { variants: { allowlisted: { ALLOWED_CLIENT_IDS: `client_dcr ${CIMD}` } } },
+);
+const audit = endpoint.records;
 
 async function whoami(server: Listening, clientId: string): Promise<Response> {
-  const token = await issuer.sign({ aud: RESOURCE, sub: 'user_cimd', client_id: clientId, scope: 'openid' });
+  const token = await endpoint.issuer.sign({ aud: RESOURCE, sub: 'user_cimd', client_id: clientId, scope: 'openid' });
   return fetch(`${server.url}/mcp`, {
     method: 'POST',
     headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
@@ -52,14 +30,14 @@ async function whoami(server: Listening, clientId: string): Promise<Response> {
 
 describe('https client_id (Client ID Metadata Document)', () => {
   it('is accepted, and audited as that exact client id', async () => {
-    const response = await whoami(open, CIMD);
+    const response = await whoami(endpoint.server, CIMD);
     expect(response.status).toBe(200);
     expect(await readRpc(response)).toHaveProperty('result');
     expect(audit.filter((r) => r.tool === 'whoami').at(-1)).toMatchObject({ client_id: CIMD, outcome: 'ok' });
   });
 
   it('ALLOWED_CLIENT_IDS lets the listed URL through', async () => {
-    expect((await whoami(allowlisted, CIMD)).status).toBe(200);
+    expect((await whoami(endpoint.variants.allowlisted, CIMD)).status).toBe(200);
   });
 
   it.each([
@@ -71,7 +49,7 @@ describe('https client_id (Client ID Metadata Document)', () => {
     ['http instead of https', CIMD.replace('https:', 'http:')],
   ])('ALLOWED_CLIENT_IDS refuses the same URL with %s (403, nothing runs)', async (_name, variant) => {
     const before = audit.length;
-    const response = await whoami(allowlisted, variant);
+    const response = await whoami(endpoint.variants.allowlisted, variant);
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: { data: { reason: 'client_not_allowed' } } });
     expect(audit.slice(before)).toMatchObject([{ type: 'request_rejected', reason: 'client_not_allowed' }]);

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AuditRecord } from '@/lib/audit/record';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
+import type { Listening } from '../helpers/net';
 
 /**
  * The endpoint composition with a fixture registry, served in-process over real HTTP on
@@ -51,38 +48,29 @@ const fixture = createRegistry([
   }),
 ]);
 
-let issuer: TestIssuer;
-let server: Listening;
-let authServer: Listening;
-let clientServer: Listening;
-const records: AuditRecord[] = [];
 const RESOURCE = 'http://127.0.0.1:1/mcp';
-
-beforeAll(async () => {
-  issuer = await startTestIssuer();
-  const env = { NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE };
-  const config: Config = loadConfig(env);
-  const required: Config = loadConfig({ ...env, MCP_AUTH_REQUIRED: 'true' });
-  server = await serveFetchHandler(
-    createMcpEndpoint({ registry: fixture, config: () => config, auditLine: (record) => records.push(record) }),
-  );
-  authServer = await serveFetchHandler(
-    createMcpEndpoint({ registry: fixture, config: () => required, auditLine: (record) => records.push(record) }),
-  );
-  const approved: Config = loadConfig({ ...env, ALLOWED_CLIENT_IDS: 'client_approved, client_other' });
-  clientServer = await serveFetchHandler(
-    createMcpEndpoint({ registry: fixture, config: () => approved, auditLine: (record) => records.push(record) }),
-  );
-});
-afterAll(async () => {
-  await Promise.all([server?.close(), authServer?.close(), clientServer?.close(), issuer?.close()]);
-});
+const endpoint = useEndpoint(
+  fixture,
+  { MCP_RESOURCE_URL: RESOURCE },
+  {
+    variants: {
+      required: { MCP_AUTH_REQUIRED: 'true' },
+      approved: { ALLOWED_CLIENT_IDS: 'client_approved, client_other' },
+    },
+  },
+);
+const records = endpoint.records;
 
 const PRM = 'http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp';
 const call = (name: string, id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
 const token = (scope: string, extra: Record<string, unknown> = {}) =>
-  issuer.sign({ aud: RESOURCE, sub: 'user_bob', org_id: 'org_acme', client_id: 'c', scope, ...extra });
-async function send(body: unknown, bearer?: string, target: Listening = server, headers: Record<string, string> = {}) {
+  endpoint.issuer.sign({ aud: RESOURCE, sub: 'user_bob', org_id: 'org_acme', client_id: 'c', scope, ...extra });
+async function send(
+  body: unknown,
+  bearer?: string,
+  target: Listening = endpoint.server,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(`${target.url}/mcp`, {
     method: 'POST',
     headers: { ...MCP_HEADERS, ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...headers },
@@ -129,7 +117,7 @@ describe('scope step-up', () => {
 describe('batches and hidden tools', () => {
   it('gates every element of a 2025-03-26 batch: one private call refuses the whole request', async () => {
     ran.length = 0;
-    const response = await send([call('open', 1), call('notes_read', 2)], undefined, server, {
+    const response = await send([call('open', 1), call('notes_read', 2)], undefined, endpoint.server, {
       'mcp-protocol-version': '2025-03-26',
     });
     expect(response.status).toBe(401);
@@ -186,11 +174,11 @@ describe('tool failures', () => {
 describe('MCP_AUTH_REQUIRED=true', () => {
   it('every anonymous request gets a 401 challenge, even ping and tools/list', async () => {
     for (const body of [call('open'), { jsonrpc: '2.0', id: 1, method: 'tools/list' }]) {
-      const response = await send(body, undefined, authServer);
+      const response = await send(body, undefined, endpoint.variants.required);
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${PRM}"`);
     }
-    expect((await send(call('open'), await token('openid'), authServer)).status).toBe(200);
+    expect((await send(call('open'), await token('openid'), endpoint.variants.required)).status).toBe(200);
   });
 });
 
@@ -198,7 +186,11 @@ describe('ALLOWED_CLIENT_IDS', () => {
   it('a token from an unlisted client is refused with 403 (no challenge to loop on), audited, and nothing runs', async () => {
     ran.length = 0;
     records.length = 0;
-    const response = await send(call('open'), await token('openid', { client_id: 'client_rogue' }), clientServer);
+    const response = await send(
+      call('open'),
+      await token('openid', { client_id: 'client_rogue' }),
+      endpoint.variants.approved,
+    );
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate')).toBeNull();
     expect(await response.json()).toMatchObject({
@@ -219,10 +211,13 @@ describe('ALLOWED_CLIENT_IDS', () => {
   });
 
   it('a token without client_id is refused too; a listed client passes', async () => {
-    expect((await send(call('open'), await token('openid', { client_id: undefined }), clientServer)).status).toBe(403);
+    expect(
+      (await send(call('open'), await token('openid', { client_id: undefined }), endpoint.variants.approved)).status,
+    ).toBe(403);
     ran.length = 0;
     expect(
-      (await send(call('open'), await token('openid', { client_id: 'client_approved' }), clientServer)).status,
+      (await send(call('open'), await token('openid', { client_id: 'client_approved' }), endpoint.variants.approved))
+        .status,
     ).toBe(200);
     expect(ran).toEqual(['open']);
   });

@@ -1,17 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AuditRecord } from '@/lib/audit/record';
 import { createDirectoryLookup, type DirectoryLookup } from '@/lib/directory/workos';
 import { permissionsNeeded, resolveMembership } from '@/lib/endpoint/membership';
 import { parseEnvelope } from '@/lib/wire/envelope';
 import type { UserPrincipal } from '@/lib/auth/principal';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { createWorkosApiHandler, LOCAL_WORKOS_API_KEY } from '@/scripts/local-auth/workos-api';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { listen, serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
+import { listen, type Listening } from '../helpers/net';
 
 /**
  * Permission policies decided from WorkOS lookups, through the endpoint composition in-process
@@ -36,46 +33,36 @@ const registry = createRegistry([
   tool('admin_panel', { roles: ['admin'] }),
 ]);
 
-let issuer: TestIssuer;
 let directory: Listening;
-let server: Listening;
-let config: Config;
 let lookup: DirectoryLookup;
 let catalogDown = false;
 let t = 1_000_000;
-const records: AuditRecord[] = [];
 const RESOURCE = 'http://127.0.0.1:1/mcp';
 const api = createWorkosApiHandler({ failing: (path) => catalogDown && path.startsWith('/authorization/') });
 
 beforeAll(async () => {
-  issuer = await startTestIssuer();
   directory = await listen((req, res) => {
     if (!api(req, res)) res.writeHead(404).end();
   });
-  config = loadConfig({
-    NODE_ENV: 'production',
-    AUTHKIT_DOMAIN: issuer.issuer,
+});
+afterAll(async () => {
+  await directory?.close();
+});
+const endpoint = useEndpoint(
+  registry,
+  () => ({
     MCP_RESOURCE_URL: RESOURCE,
     WORKOS_API_KEY: LOCAL_WORKOS_API_KEY,
     WORKOS_API_URL: directory.url,
-  });
-  server = await serveFetchHandler(
-    createMcpEndpoint({
-      registry,
-      config: () => config,
-      directory: () => lookup,
-      auditLine: (record) => records.push(record),
-    }),
-  );
-});
-afterAll(async () => {
-  await Promise.all([server?.close(), directory?.close(), issuer?.close()]);
-});
+  }),
+  { directory: () => lookup },
+);
+const records = endpoint.records;
 // A fresh cache and clock per test, so every test counts its own requests.
 beforeEach(() => {
   ran.length = 0;
   records.length = 0;
-  const created = createDirectoryLookup(config.workos, { now: () => t, log: () => {} });
+  const created = createDirectoryLookup(endpoint.config.workos, { now: () => t, log: () => {} });
   if (!created) throw new Error('expected a lookup');
   lookup = created;
 });
@@ -87,9 +74,9 @@ const call = (name: string) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', p
 const LIST = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 const envelopeOf = (message: unknown) => parseEnvelope(message, '2025-11-25');
 const token = (sub: string, extra: Record<string, unknown> = {}) =>
-  issuer.sign({ aud: RESOURCE, sub, org_id: 'org_acme', client_id: 'c', scope: 'openid', ...extra });
+  endpoint.issuer.sign({ aud: RESOURCE, sub, org_id: 'org_acme', client_id: 'c', scope: 'openid', ...extra });
 const send = (body: unknown, bearer: string) =>
-  fetch(`${server.url}/mcp`, {
+  fetch(`${endpoint.server.url}/mcp`, {
     method: 'POST',
     headers: { ...MCP_HEADERS, authorization: `Bearer ${bearer}` },
     body: JSON.stringify(body),

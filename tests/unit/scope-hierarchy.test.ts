@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AuditRecord } from '@/lib/audit/record';
 import { wwwAuthenticate } from '@/lib/auth/challenge';
 import type { UserPrincipal } from '@/lib/auth/principal';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
+import { loadConfig } from '@/lib/config';
 import { protectedResourceMetadata } from '@/lib/metadata';
 import { evaluate } from '@/lib/policy';
 import { createRegistry, defineTool, jsonResult } from '@/lib/registry';
 import { effectiveScopes, satisfyingScopes } from '@/lib/scope-hierarchy';
 import { MCP_HEADERS, readRpc } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
 
 /**
  * Scope hierarchies (SEP-2350) and offline_access (SEP-2207): pure evaluation, then the real
@@ -111,28 +108,15 @@ describe('through the endpoint: a docs:admin token calls docs:read and docs:writ
   const registry = createRegistry([tool('docs_read', 'docs:read'), tool('docs_write', 'docs:write')], {
     scopeHierarchy: { 'docs:admin': ['docs:read', 'docs:write'] },
   });
-  const audit: AuditRecord[] = [];
-  let issuer: TestIssuer;
-  let server: Listening;
-  let config: Config;
-
-  beforeAll(async () => {
-    issuer = await startTestIssuer();
-    config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-    server = await serveFetchHandler(
-      createMcpEndpoint({ registry, config: () => config, auditLine: (record) => audit.push(record) }),
-    );
-  });
-  afterAll(async () => {
-    await Promise.all([server?.close(), issuer?.close()]);
-  });
+  const endpoint = useEndpoint(registry, { MCP_RESOURCE_URL: RESOURCE });
+  const audit = endpoint.records;
 
   const post = async (scope: string, body: unknown) =>
-    fetch(`${server.url}/mcp`, {
+    fetch(`${endpoint.server.url}/mcp`, {
       method: 'POST',
       headers: {
         ...MCP_HEADERS,
-        authorization: `Bearer ${await issuer.sign({ aud: RESOURCE, sub: 'user_admin', client_id: 'c', scope })}`,
+        authorization: `Bearer ${await endpoint.issuer.sign({ aud: RESOURCE, sub: 'user_admin', client_id: 'c', scope })}`,
       },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
@@ -163,7 +147,7 @@ describe('through the endpoint: a docs:admin token calls docs:read and docs:writ
   });
 
   it('scopes_supported lists the implying scope too', () => {
-    expect(protectedResourceMetadata(config, registry.scopes()).scopes_supported).toEqual([
+    expect(protectedResourceMetadata(endpoint.config, registry.scopes()).scopes_supported).toEqual([
       'docs:admin',
       'docs:read',
       'docs:write',

@@ -1,15 +1,11 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AuditRecord } from '@/lib/audit/record';
-import { loadConfig, type Config } from '@/lib/config';
-import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { createRegistry, defineTool, jsonResult, RegistryError } from '@/lib/registry';
 import { paramDeclarations } from '@/lib/registry/param-headers';
 import { checkParamHeaders } from '@/lib/wire/params';
 import { modernMeta } from '../helpers/app';
-import { startTestIssuer, type TestIssuer } from '../helpers/issuer';
-import { serveFetchHandler, type Listening } from '../helpers/net';
+import { useEndpoint } from '../helpers/endpoint';
 
 /**
  * Declared Mcp-Param-* headers (SEP-2243): the decision as a table, the registry's load-time
@@ -133,26 +129,17 @@ describe('through the endpoint on 2026-07-28', () => {
     regional('member_region', 'signed-in'),
     regional('admin_region', { roles: ['admin'] }),
   ]);
-  const audit: AuditRecord[] = [];
-  let issuer: TestIssuer;
-  let server: Listening;
-  let config: Config;
-  let token: string;
-
-  beforeAll(async () => {
-    issuer = await startTestIssuer();
-    config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: RESOURCE });
-    server = await serveFetchHandler(
-      createMcpEndpoint({ registry, config: () => config, auditLine: (record) => audit.push(record) }),
-    );
-    token = await issuer.sign({ aud: RESOURCE, sub: 'user_p', org_id: 'org_1', roles: ['member'], client_id: 'c' });
-  });
-  afterAll(async () => {
-    await Promise.all([server?.close(), issuer?.close()]);
-  });
+  const endpoint = useEndpoint(
+    registry,
+    { MCP_RESOURCE_URL: RESOURCE },
+    {
+      callers: { member: { sub: 'user_p', org_id: 'org_1', roles: ['member'], client_id: 'c' } },
+    },
+  );
+  const audit = endpoint.records;
 
   const post = (name: string, region: string, header: string | undefined, bearer?: string) =>
-    fetch(`${server.url}/mcp`, {
+    fetch(`${endpoint.server.url}/mcp`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -187,7 +174,11 @@ describe('through the endpoint on 2026-07-28', () => {
     let before = mark();
     await expectRefused(await post('open_region', 'us', 'eu'), 'param_header_mismatch', before);
     before = mark();
-    await expectRefused(await post('member_region', 'eu', 'us', token), 'param_header_mismatch', before);
+    await expectRefused(
+      await post('member_region', 'eu', 'us', endpoint.token('member')),
+      'param_header_mismatch',
+      before,
+    );
     expect(audit.at(-1)).toMatchObject({ sub: 'user_p' });
   });
 
@@ -203,8 +194,8 @@ describe('through the endpoint on 2026-07-28', () => {
   });
 
   it('a hidden tool answers like an unknown one whatever its headers say', async () => {
-    const hidden = await (await post('admin_region', 'us', 'eu', token)).json();
-    const unknown = await (await post('no_such_tool', 'us', 'eu', token)).json();
+    const hidden = await (await post('admin_region', 'us', 'eu', endpoint.token('member'))).json();
+    const unknown = await (await post('no_such_tool', 'us', 'eu', endpoint.token('member'))).json();
     expect(hidden.error.code).toBe(-32602);
     expect(unknown.error.code).toBe(-32602);
     expect(hidden.error.message.replace('admin_region', 'X')).toBe(unknown.error.message.replace('no_such_tool', 'X'));
@@ -220,7 +211,7 @@ describe('through the endpoint on 2026-07-28', () => {
       { name: 'param-v2', version: '1.0.0' },
       { versionNegotiation: { mode: { pin: '2026-07-28' } } },
     );
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${endpoint.server.url}/mcp`)));
     try {
       await client.listTools();
       const result = await client.callTool({ name: 'open_region', arguments: { region: 'zürich' } });
