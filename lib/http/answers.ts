@@ -94,7 +94,7 @@ export async function readBodyWithLimit(request: Request, limit: number): Promis
       size += value.byteLength;
       if (size > limit) {
         // Not awaited: under `next start`, with the body still arriving, the cancel of Next's body
-        // stream did not settle and the 413 was never sent (tests/security/hostile/protocol-and-bodies.test.ts, the chunked 1.2 MB row).
+        // stream did not settle and the 413 was never sent (tests/security/hostile/app.test.ts, the chunked 1.2 MB row).
         cancel();
         return null;
       }
