@@ -3,6 +3,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Files `npm test` leaves out: the soak runs on its own (`npm run test:soak`, vitest.soak.config.ts). */
 export const SOAK_FILES = 'tests/soak/**/*.test.ts';
+/** Runs that wait on real clocks (token expiry), run with the soak: `npm run test:soak`. */
+export const SLOW_FILES = 'tests/slow/**/*.test.ts';
 /** The deployment rehearsal (`npm run test:deploy`, vitest.deploy.config.ts): its own vercel build, too slow for npm test. */
 export const DEPLOY_FILES = 'tests/deploy/**/*.test.ts';
 
@@ -11,7 +13,7 @@ export default defineConfig({
   test: {
     // tools/: an example's tests live beside it, so removing its folder removes them too.
     include: ['tests/**/*.test.ts', 'tools/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, SOAK_FILES, DEPLOY_FILES],
+    exclude: [...configDefaults.exclude, SOAK_FILES, SLOW_FILES, DEPLOY_FILES],
     // Builds the app once (next build) for the tests that run it with next start.
     globalSetup: ['tests/helpers/global-setup.ts'],
     testTimeout: 30_000,
