@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/oauth-client/flow';
 import { MCP_HEADERS, readRpc, rpc } from '../helpers/app';
-import { freePorts, PortInUseError, retryOnPortInUse } from '../helpers/net';
+import { DevCommand } from '../helpers/dev-command';
+import { retryOnPortInUse } from '../helpers/net';
 import { OIDC_SCOPES } from '../../scripts/local-auth/oidc-scopes';
 
 // Two `npm run dev`s, one after the other: Next.js refuses a second next dev in the same directory,
@@ -19,75 +20,26 @@ describe('npm run dev as the README gives it', () => {
    */
   const START_LIMIT_MS = 90_000;
 
-  let child: ChildProcess;
-  let output = '';
+  const dev = new DevCommand();
   let keyDir: string;
-  const ports = { web: 0, auth: 0, store: 0 };
 
-  function waitFor(pattern: RegExp, limitMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const deadline = Date.now() + limitMs;
-      const timer = setInterval(() => {
-        if (pattern.test(output)) {
-          clearInterval(timer);
-          resolve();
-        } else if (Date.now() > deadline || child.exitCode !== null) {
-          clearInterval(timer);
-          reject(new Error(`npm run dev did not print ${pattern} (exit ${child.exitCode}):\n${output.slice(-3000)}`));
-        }
-      }, 100);
-    });
-  }
-
-  /** Kills npm run dev's whole process group and waits (bounded) for npm to exit. */
-  async function killDev(): Promise<void> {
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      return; // already gone
-    }
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  }
-
-  /** One start on three fresh ports; a port taken before its server bound it is a PortInUseError. */
-  async function startDev(): Promise<void> {
-    [ports.web, ports.auth, ports.store] = (await freePorts(3)) as [number, number, number];
-    output = '';
-    const { AUTHKIT_DOMAIN: _unset, MCP_RESOURCE_URL: _derived, ...env } = process.env;
-    child = spawn('npm', ['run', 'dev'], {
-      env: {
-        ...env,
-        NODE_ENV: 'development',
-        NEXT_TELEMETRY_DISABLED: '1',
-        PORT: String(ports.web),
-        LOCAL_AUTH_PORT: String(ports.auth),
-        NOTES_STORAGE_PORT: String(ports.store),
-        LOCAL_AUTH_KEY_FILE: join(keyDir, 'keys.json'),
+  const startDev = () =>
+    dev.start(
+      (ports) => {
+        const { AUTHKIT_DOMAIN: _unset, MCP_RESOURCE_URL: _derived, ...env } = process.env;
+        return {
+          ...env,
+          NODE_ENV: 'development',
+          NEXT_TELEMETRY_DISABLED: '1',
+          PORT: String(ports.web),
+          LOCAL_AUTH_PORT: String(ports.auth),
+          NOTES_STORAGE_PORT: String(ports.store),
+          LOCAL_AUTH_KEY_FILE: join(keyDir, 'keys.json'),
+        };
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so Ctrl-C reaches npm, concurrently and all three servers
-    });
-    const own = child;
-    // Only the current attempt writes to output: a killed one may still flush its pipes.
-    const append = (chunk: Buffer) => {
-      if (child === own) output += chunk.toString();
-    };
-    own.stdout?.on('data', append);
-    own.stderr?.on('data', append);
-    try {
-      await waitFor(/\[web\].*Ready/, START_LIMIT_MS);
-      await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
-      await waitFor(/\[store\].*notes store on/, START_LIMIT_MS);
-      await waitFor(/\[warm\].*connect an MCP client/, START_LIMIT_MS);
-    } catch (error) {
-      await killDev();
-      const taken = /EADDRINUSE[^\n]*?:(\d+)/.exec(output);
-      if (taken) throw new PortInUseError(Number(taken[1]), output.slice(-3000));
-      throw error;
-    }
-  }
+      [/\[web\].*Ready/, /\[auth\].*npm run token/, /\[store\].*notes store on/, /\[warm\].*connect an MCP client/],
+      START_LIMIT_MS,
+    );
 
   // Local addresses as /proc/net/tcp{,6} spell them (hex, little-endian words): 127.0.0.1 and ::1.
   const LOOPBACK = new Set(['0100007F', '00000000000000000000000001000000']);
@@ -117,27 +69,21 @@ describe('npm run dev as the README gives it', () => {
   );
 
   afterAll(async () => {
-    if (child?.exitCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await dev.kill();
     await rm(keyDir, { recursive: true, force: true });
   });
 
   describe('npm run dev', () => {
     it('prints the URL to connect and how to get a token', () => {
-      expect(output).toContain(
-        `connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`,
+      expect(dev.output).toContain(
+        `connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${dev.ports.web}/mcp`,
       );
-      expect(output).toMatch(/or get a token for curl: npm run token -- --user alice/);
+      expect(dev.output).toMatch(/or get a token for curl: npm run token -- --user alice/);
     });
 
     it('listens on loopback only: no server of the three is reachable from the network', async () => {
       const listening = await listeningAddresses();
-      for (const [name, port] of Object.entries(ports)) {
+      for (const [name, port] of Object.entries(dev.ports)) {
         const addresses = listening.get(port) ?? [];
         expect(addresses.length, `${name} (:${port}) is not listening`).toBeGreaterThan(0);
         for (const address of addresses)
@@ -146,7 +92,7 @@ describe('npm run dev as the README gives it', () => {
     });
 
     it('prints no uncaughtException when clients give up on /mcp after the connect line', async () => {
-      const url = `http://localhost:${ports.web}/mcp`;
+      const url = `http://localhost:${dev.ports.web}/mcp`;
       // Spread over the seconds a cold compile takes, so without the warm-up some would abort mid-compile.
       await Promise.all(
         [500, 1000, 1500, 2000, 2500, 3000, 4000].map((ms, i) =>
@@ -162,11 +108,11 @@ describe('npm run dev as the README gives it', () => {
         ),
       );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      expect(output).not.toMatch(/uncaughtException|Error: aborted/);
+      expect(dev.output).not.toMatch(/uncaughtException|Error: aborted/);
     }, 30_000);
 
     it('serves a public tool anonymously and a private one with a token from the local authorization server', async () => {
-      const url = `http://localhost:${ports.web}/mcp`;
+      const url = `http://localhost:${dev.ports.web}/mcp`;
       // next dev compiles the route on its first request.
       const ping = await fetch(url, {
         method: 'POST',
@@ -183,11 +129,11 @@ describe('npm run dev as the README gives it', () => {
       });
       expect(anonymous.status).toBe(401);
       expect(anonymous.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp"`,
+        `Bearer resource_metadata="http://localhost:${dev.ports.web}/.well-known/oauth-protected-resource/mcp"`,
       );
 
       const { accessToken } = await mintToken({
-        issuer: `http://localhost:${ports.auth}`,
+        issuer: `http://localhost:${dev.ports.auth}`,
         user: 'user_bob',
         org: 'org_acme',
         resource: url,
@@ -204,14 +150,14 @@ describe('npm run dev as the README gives it', () => {
     }, 90_000);
 
     it('stops all three servers on Ctrl-C', async () => {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      process.kill(-child.pid!, 'SIGINT');
+      const exited = new Promise<number | null>((resolve) => dev.child!.once('exit', (code) => resolve(code)));
+      process.kill(-dev.child!.pid!, 'SIGINT');
       const code = await Promise.race([
         exited,
         new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000)),
       ]);
       expect(code).not.toBe('timeout');
-      for (const port of Object.values(ports)) {
+      for (const port of Object.values(dev.ports)) {
         await expect(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
       }
     }, 30_000);
@@ -228,36 +174,8 @@ describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
    */
   const START_LIMIT_MS = 120_000;
 
-  let child: ChildProcess;
-  let output = '';
+  const dev = new DevCommand();
   let keyDir: string;
-  const ports = { web: 0, auth: 0, store: 0 };
-
-  function waitFor(pattern: RegExp, limitMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const deadline = Date.now() + limitMs;
-      const timer = setInterval(() => {
-        if (pattern.test(output)) {
-          clearInterval(timer);
-          resolve();
-        } else if (Date.now() > deadline || child.exitCode !== null) {
-          clearInterval(timer);
-          reject(new Error(`npm run dev did not print ${pattern} (exit ${child.exitCode}):\n${output.slice(-3000)}`));
-        }
-      }, 100);
-    });
-  }
-
-  async function killDev(): Promise<void> {
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      return; // already gone
-    }
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  }
 
   /** The environment `npm run dev` and `npm run token` share here, as a developer's shell would have it. */
   function devEnv(): NodeJS.ProcessEnv {
@@ -267,33 +185,19 @@ describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
       NODE_ENV: 'development',
       NEXT_TELEMETRY_DISABLED: '1',
       MCP_AUTH_REQUIRED: 'true',
-      PORT: String(ports.web),
-      LOCAL_AUTH_PORT: String(ports.auth),
-      NOTES_STORAGE_PORT: String(ports.store),
+      PORT: String(dev.ports.web),
+      LOCAL_AUTH_PORT: String(dev.ports.auth),
+      NOTES_STORAGE_PORT: String(dev.ports.store),
       LOCAL_AUTH_KEY_FILE: join(keyDir, 'keys.json'),
     };
   }
 
-  async function startDev(): Promise<void> {
-    [ports.web, ports.auth, ports.store] = (await freePorts(3)) as [number, number, number];
-    output = '';
-    child = spawn('npm', ['run', 'dev'], { env: devEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const own = child;
-    const append = (chunk: Buffer) => {
-      if (child === own) output += chunk.toString();
-    };
-    own.stdout?.on('data', append);
-    own.stderr?.on('data', append);
-    try {
-      await waitFor(/\[auth\].*npm run token/, START_LIMIT_MS);
-      await waitFor(/\[warm\].*(connect an MCP client|did not answer)/, START_LIMIT_MS);
-    } catch (error) {
-      await killDev();
-      const taken = /EADDRINUSE[^\n]*?:(\d+)/.exec(output);
-      if (taken) throw new PortInUseError(Number(taken[1]), output.slice(-3000));
-      throw error;
-    }
-  }
+  const startDev = () =>
+    dev.start(
+      () => devEnv(),
+      [/\[auth\].*npm run token/, /\[warm\].*(connect an MCP client|did not answer)/],
+      START_LIMIT_MS,
+    );
 
   function runToken(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -322,21 +226,21 @@ describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
   );
 
   afterAll(async () => {
-    await killDev();
+    await dev.kill();
     await rm(keyDir, { recursive: true, force: true });
   });
 
   describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
     it('[warm] says /mcp is ready and where to connect, taking the sign-in challenge for an answer', () => {
-      expect(output).toMatch(/\[warm\].*\/mcp compiled in [\d.]+ s \(every request needs a token/);
-      expect(output).toContain(
-        `connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${ports.web}/mcp`,
+      expect(dev.output).toMatch(/\[warm\].*\/mcp compiled in [\d.]+ s \(every request needs a token/);
+      expect(dev.output).toContain(
+        `connect an MCP client (e.g. npx @modelcontextprotocol/inspector) to http://localhost:${dev.ports.web}/mcp`,
       );
-      expect(output).not.toMatch(/did not answer/);
+      expect(dev.output).not.toMatch(/did not answer/);
     });
 
     it('answers anonymous requests with the challenge the warm-up looked for', async () => {
-      const res = await fetch(`http://localhost:${ports.web}/mcp`, {
+      const res = await fetch(`http://localhost:${dev.ports.web}/mcp`, {
         method: 'POST',
         headers: MCP_HEADERS,
         body: rpc('tools/list', {}),
@@ -344,14 +248,14 @@ describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
       });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp"`,
+        `Bearer resource_metadata="http://localhost:${dev.ports.web}/.well-known/oauth-protected-resource/mcp"`,
       );
     });
 
     it('npm run token, with only PORT and LOCAL_AUTH_PORT set, mints a token /mcp accepts', async () => {
       const { code, stdout, stderr } = await runToken(['--user', 'bob']);
       expect(code, stderr).toBe(0);
-      const whoami = await fetch(`http://localhost:${ports.web}/mcp`, {
+      const whoami = await fetch(`http://localhost:${dev.ports.web}/mcp`, {
         method: 'POST',
         headers: { ...MCP_HEADERS, authorization: `Bearer ${stdout.trim()}` },
         body: rpc('tools/call', { name: 'whoami', arguments: {} }),
@@ -365,15 +269,15 @@ describe('npm run dev with MCP_AUTH_REQUIRED=true', () => {
 
     it("offers the scopes next dev's protected resource metadata lists", async () => {
       const prm = (await (
-        await fetch(`http://localhost:${ports.web}/.well-known/oauth-protected-resource/mcp`)
+        await fetch(`http://localhost:${dev.ports.web}/.well-known/oauth-protected-resource/mcp`)
       ).json()) as { scopes_supported?: string[] };
       const as = (await (
-        await fetch(`http://localhost:${ports.auth}/.well-known/oauth-authorization-server`)
+        await fetch(`http://localhost:${dev.ports.auth}/.well-known/oauth-authorization-server`)
       ).json()) as { scopes_supported: string[] };
       const resourceScopes = as.scopes_supported.filter((s) => !OIDC_SCOPES.includes(s));
       expect(resourceScopes.sort()).toEqual([...(prm.scopes_supported ?? [])].sort());
       // Read from the metadata (the warm-up compiled it before the first sign-in), not the fallback.
-      expect(output).not.toMatch(/\[auth\].*cannot read/);
+      expect(dev.output).not.toMatch(/\[auth\].*cannot read/);
     });
   });
 });
