@@ -169,11 +169,14 @@ describe('landing page', () => {
         .poll(() => icons.map((href) => loaded.get(href)).find(Boolean), { timeout: 10_000, interval: 100 })
         .toMatchObject({ status: 200, type: expect.stringMatching(/^image\//) });
 
+      // Checked before leaving the page: navigating away aborts any icon request Chromium still has in flight
+      // (a second fetch of the same icon), which is not a failure of the page (seen once in CI).
+      expect(problems).toEqual([]);
+
       // What browsers and tools ask for without reading the page.
       const favicon = await page.goto(`${app.url}/favicon.ico`, { timeout: 10_000 });
       expect(favicon?.status()).toBe(200);
       expect(favicon?.headers()['content-type']).toMatch(/^image\//);
-      expect(problems).toEqual([]);
     } finally {
       await page.close();
     }
