@@ -9,6 +9,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    projects: undefined,
     include: [DEPLOY_FILES],
     exclude: [...configDefaults.exclude],
     globalSetup: [],

@@ -7,5 +7,5 @@ import base, { SLOW_FILES, SOAK_FILES } from './vitest.config.js';
  */
 export default defineConfig({
   ...base,
-  test: { ...base.test, include: [SOAK_FILES, SLOW_FILES], exclude: [...configDefaults.exclude] },
+  test: { ...base.test, projects: undefined, include: [SOAK_FILES, SLOW_FILES], exclude: [...configDefaults.exclude] },
 });
