@@ -50,6 +50,15 @@ export type RequestTrail = {
   refused(refusal: Pick<Refusal, 'status' | 'code'>): void;
 };
 
+/** An observer's failure never reaches the request: its answer and its records stay as they are. */
+function quietly(notify: () => void): void {
+  try {
+    notify();
+  } catch {
+    // the request goes on
+  }
+}
+
 export function openRequestTrail(
   requestId: string,
   sink: HttpAuditSink | undefined,
@@ -85,7 +94,7 @@ export function openRequestTrail(
       sink?.enqueue(full, reservation);
     },
     refused(refusal) {
-      observer.refused?.(refusal);
+      quietly(() => observer.refused?.(refusal));
     },
     settle() {
       if (settled) return undefined;
@@ -100,7 +109,7 @@ export function openRequestTrail(
         else this.write(entry.record());
       }
       hooks.closed();
-      observer.closed?.();
+      quietly(() => observer.closed?.());
       reservation?.release();
       return sink?.flush();
     },

@@ -1,4 +1,4 @@
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Configuration } from '@vercel/otel';
 import { registerMcpOTel } from 'mcp-handler/otel';
 import { otlpConfigured } from './destination';
 import { RedactUrlsSpanProcessor } from './redact-urls';
@@ -10,7 +10,7 @@ import { RedactUrlsSpanProcessor } from './redact-urls';
  */
 
 /** Without an OTLP endpoint @vercel/otel would still export to localhost:4318; a declared exporter stops that. */
-const DISCARD: SpanExporter = {
+const DISCARD: Exclude<Configuration['traceExporter'], string | undefined> = {
   export: (_spans, done) => done({ code: 0 }),
   shutdown: () => Promise.resolve(),
 };

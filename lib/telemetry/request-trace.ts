@@ -2,6 +2,7 @@ import {
   context,
   createContextKey,
   type Link,
+  type ProxyTracerProvider,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -16,6 +17,7 @@ import {
   answerFailure,
   failureAttributes,
   type Failure,
+  messageAttributes,
   type MessageFacts,
   messagesOf,
   principalAttributes,
@@ -37,7 +39,8 @@ import { metaTraceContext } from './trace-context';
  * somewhere to go) every span is a non-recording one and each method returns at once.
  */
 
-const tracer = trace.getTracer('edge-mcp-authkit');
+const TRACER = 'edge-mcp-authkit';
+const tracer = trace.getTracer(TRACER);
 /** Where the SDK's answers are reported, in the context dispatch runs in (./answers.ts reads it). */
 export const ANSWER_OBSERVER = createContextKey('edge-mcp-authkit: answer observer');
 export type AnswerObserver = (message: unknown) => void;
@@ -100,20 +103,19 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
       if (spans.length > 0) record(entry);
     },
     messages(body, revisionHeader, requestId) {
+      // No tracer provider registered (no delegate behind the API's proxy): nothing to do, at no cost.
+      if (!(trace.getTracerProvider() as ProxyTracerProvider).getDelegateTracer?.(TRACER)) return;
       const ambientSpan = trace.getSpanContext(ambient);
-      spans = messagesOf(body, revisionHeader, MAX_SPANS).map((facts) => {
+      spans = messagesOf(body, MAX_SPANS).map((facts) => {
         const remote = metaTraceContext(facts.meta);
         const links: Link[] = remote && ambientSpan ? [{ context: ambientSpan }] : [];
         const parent = remote ? trace.setSpanContext(ambient, remote) : ambient;
-        const attributes = { ...facts.attributes, 'audit.request_id': requestId };
-        const span = tracer.startSpan(
-          facts.method,
-          { kind: SpanKind.SERVER, startTime: arrived, attributes, links },
-          parent,
-        );
+        const span = tracer.startSpan(facts.method, { kind: SpanKind.SERVER, startTime: arrived, links }, parent);
+        if (span.isRecording())
+          span.setAttributes({ ...messageAttributes(facts, revisionHeader), 'audit.request_id': requestId });
         return { facts, span };
       });
-      // Nothing records these spans: keep nothing, so every later call returns at once.
+      // Sampled out: keep nothing, so every later call returns at once.
       if (!spans.some((s) => s.span.isRecording())) spans = [];
       else hash = subjectHasher(subjectKey);
     },

@@ -46,37 +46,41 @@ export type MessageFacts = {
   method: string;
   /** The JSON-RPC id as a string; absent for a notification, a null id or an overlong one. */
   id?: string;
+  params?: Record<string, unknown>;
   /** `params._meta`, where the client's trace context is. */
   meta?: unknown;
   /** The tool or prompt name or resource URI a call names: matches a record to its message, never an attribute. */
   name?: string;
-  attributes: Attributes;
 };
 
-/** The messages of a body (at most `limit`), each with the attributes known before anything runs. */
-export function messagesOf(body: unknown, revisionHeader: string | null, limit: number): MessageFacts[] {
+/** The messages of a body (at most `limit`). */
+export function messagesOf(body: unknown, limit: number): MessageFacts[] {
   const items = Array.isArray(body) ? body.slice(0, limit) : [body];
   return items.filter(isPlainObject).map((item) => {
     const method = typeof item.method === 'string' && METHODS.has(item.method) ? item.method : '_OTHER';
     const params = isPlainObject(item.params) ? item.params : undefined;
-    const meta = params?._meta;
     const rawId = typeof item.id === 'string' || typeof item.id === 'number' ? String(item.id) : undefined;
     const id = rawId !== undefined && rawId.length <= MAX_ID_CHARS ? rawId : undefined;
-    const declared = isPlainObject(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
-    const version = [declared, revisionHeader, method === 'initialize' ? params?.protocolVersion : undefined].find(
-      (v): v is string => typeof v === 'string' && REVISION.test(v),
-    );
-    const attributes: Attributes = {
-      'mcp.method.name': method,
-      'network.protocol.name': 'http',
-      'network.transport': 'tcp',
-      ...(id !== undefined && { 'jsonrpc.request.id': id }),
-      ...(version && { 'mcp.protocol.version': version }),
-      ...(method === 'tools/call' && { 'gen_ai.operation.name': 'execute_tool' }),
-    };
     const named = params?.name ?? params?.uri;
-    return { method, id, meta, attributes, ...(typeof named === 'string' && { name: named }) };
+    return { method, id, params, meta: params?._meta, ...(typeof named === 'string' && { name: named }) };
   });
+}
+
+/** What a message's span says before anything runs (only computed for a span that records). */
+export function messageAttributes(message: MessageFacts, revisionHeader: string | null): Attributes {
+  const { method, id, meta, params } = message;
+  const declared = isPlainObject(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
+  const version = [declared, revisionHeader, method === 'initialize' ? params?.protocolVersion : undefined].find(
+    (v): v is string => typeof v === 'string' && REVISION.test(v),
+  );
+  return {
+    'mcp.method.name': method,
+    'network.protocol.name': 'http',
+    'network.transport': 'tcp',
+    ...(id !== undefined && { 'jsonrpc.request.id': id }),
+    ...(version && { 'mcp.protocol.version': version }),
+    ...(method === 'tools/call' && { 'gen_ai.operation.name': 'execute_tool' }),
+  };
 }
 
 /** `{mcp.method.name} {target}`: the target is a tool or prompt of the registry, never a name a caller chose. */

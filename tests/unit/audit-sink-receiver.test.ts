@@ -162,7 +162,8 @@ describe('a receiver verifying with the standardwebhooks library alone', () => {
   it('refuses a batch whose body, id or timestamp was changed', async () => {
     const delivery = current.accepted[0]!;
     const tampered: Delivery[] = [
-      { ...delivery, body: delivery.body.replace('"decision":"challenge"', '"decision":"allow"') },
+      // A decision flipped: the one change an attacker would make.
+      { ...delivery, body: delivery.body.replace(/"decision":"(\w+)"/, (_m, d) => `"decision":"${d === 'allow' ? 'deny' : 'allow'}"`) },
       { ...delivery, body: delivery.body.replace('"records":[', '"records":[{"type":"tool_call"},') },
       { ...delivery, headers: { ...delivery.headers, 'webhook-id': `${delivery.headers['webhook-id']}x` } },
       {
@@ -171,6 +172,7 @@ describe('a receiver verifying with the standardwebhooks library alone', () => {
       },
       { ...delivery, headers: { ...delivery.headers, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` } },
     ];
+    expect(tampered[0]!.body).not.toBe(delivery.body);
     const refusedBefore = current.refused.length;
     for (const attempt of tampered) expect(await replay(current, attempt)).toBe(401);
     expect(current.refused.slice(refusedBefore).map((r) => r.why)).toEqual(Array(5).fill('No matching signature found'));

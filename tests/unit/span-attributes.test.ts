@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit/record';
 import {
   answerFailure,
+  messageAttributes,
   messagesOf,
   principalAttributes,
   recordAttributes,
@@ -57,13 +58,13 @@ describe('messages, names and attributes', () => {
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       'not a message',
     ];
-    const messages = messagesOf(body, '2025-03-26', 100);
+    const messages = messagesOf(body, 100);
     expect(messages.map((m) => [m.method, m.id])).toEqual([
       ['tools/call', '7'],
       ['_OTHER', undefined],
       ['notifications/initialized', undefined],
     ]);
-    expect(messages[0]!.attributes).toEqual({
+    expect(messageAttributes(messages[0]!, '2025-03-26')).toEqual({
       'mcp.method.name': 'tools/call',
       'jsonrpc.request.id': '7',
       'mcp.protocol.version': '2025-03-26',
@@ -72,12 +73,13 @@ describe('messages, names and attributes', () => {
       'network.transport': 'tcp',
     });
     // The name a caller chose matches records to messages; it is never an attribute.
-    expect(JSON.stringify(messages.map((m) => m.attributes))).not.toContain('secret_name');
-    expect(messagesOf(Array(500).fill({ method: 'ping' }), null, 100)).toHaveLength(100);
+    expect(JSON.stringify(messages.map((m) => messageAttributes(m, null)))).not.toContain('secret_name');
+    expect(messagesOf(Array(500).fill({ method: 'ping' }), 100)).toHaveLength(100);
   });
 
   it('takes the revision from _meta, then the header, then what initialize asks for; never a malformed one', () => {
-    const version = (body: unknown, header: string | null) => messagesOf(body, header, 1)[0]!.attributes['mcp.protocol.version'];
+    const version = (body: unknown, header: string | null) =>
+      messageAttributes(messagesOf(body, 1)[0]!, header)['mcp.protocol.version'];
     const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
     expect(version({ method: 'tools/list', params: { _meta: meta } }, '2025-11-25')).toBe('2026-07-28');
     expect(version({ method: 'tools/list' }, '2025-11-25')).toBe('2025-11-25');
