@@ -100,7 +100,8 @@ export function parseWebhookSecrets(variable: string, raw: string | undefined): 
       return false;
     }
   };
-  if (secrets.length === 0 || secrets.length > 2 || !secrets.every(valid)) throw new ConfigError(variable, WEBHOOK_SECRET_HINT);
+  if (secrets.length === 0 || secrets.length > 2 || !secrets.every(valid))
+    throw new ConfigError(variable, WEBHOOK_SECRET_HINT);
   return secrets;
 }
 
@@ -352,7 +353,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   }
   const traceSubjectKey = env.MCP_TRACE_SUBJECT_KEY || undefined;
   if (traceSubjectKey && traceSubjectKey.length < 32)
-    throw new ConfigError('MCP_TRACE_SUBJECT_KEY', 'must be at least 32 random characters (e.g. openssl rand -base64 48)');
+    throw new ConfigError(
+      'MCP_TRACE_SUBJECT_KEY',
+      'must be at least 32 random characters (e.g. openssl rand -base64 48)',
+    );
 
   return {
     production,

@@ -21,7 +21,9 @@ export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JS
 const httpSinkFor = perConfig(
   (config) => config.auditSink ?? null,
   (config) =>
-    config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secrets: config.auditSink.secrets }) : undefined,
+    config.auditSink
+      ? createHttpAuditSink({ url: config.auditSink.url, secrets: config.auditSink.secrets })
+      : undefined,
 );
 /** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
 export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {

@@ -28,7 +28,8 @@ export type LossCounter = {
 };
 
 const REASONS: readonly LossReason[] = ['delivery_failed', 'sink_down', 'backpressure', 'queue_full', 'unserialisable'];
-const zero = (): Record<LossReason, number> => Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
+const zero = (): Record<LossReason, number> =>
+  Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<LossReason, number>;
 const sum = (counts: Record<LossReason, number>) => REASONS.reduce((total, reason) => total + counts[reason], 0);
 
 /** `where` is the receiver's origin (never its path or query); `log` and `metric` must not throw. */

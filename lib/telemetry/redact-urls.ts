@@ -17,7 +17,9 @@ const ID_SEGMENT = /^(?=[^/]*\d)[^/.]{16,}$|^\d+$/;
 export function redactUrl(text: string): string {
   return text
     .replace(/[?#][^\s]*/g, '')
-    .replace(/(\/)([^/\s]+)/g, (whole, slash: string, segment: string) => (ID_SEGMENT.test(segment) ? `${slash}{id}` : whole));
+    .replace(/(\/)([^/\s]+)/g, (whole, slash: string, segment: string) =>
+      ID_SEGMENT.test(segment) ? `${slash}{id}` : whole,
+    );
 }
 
 /** What a span processor's `onStart` receives: a live span with its attributes so far. */

@@ -80,8 +80,9 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
       entry.type === 'request_rejected' || spans.length === 1
         ? spans
         : [
-            spans.find((s) => !s.record && s.facts.method === entry.method && s.facts.name === (entry.tool ?? entry.prompt)) ??
-              spans.find((s) => !s.record && s.facts.method === entry.method),
+            spans.find(
+              (s) => !s.record && s.facts.method === entry.method && s.facts.name === (entry.tool ?? entry.prompt),
+            ) ?? spans.find((s) => !s.record && s.facts.method === entry.method),
           ];
     for (const message of targets) {
       if (!message) continue;
@@ -121,7 +122,10 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
     },
     caller(principal) {
       if (spans.length === 0) return;
-      const attributes = principalAttributes(principal, principal.kind === 'user' ? hash?.(principal.subject) : undefined);
+      const attributes = principalAttributes(
+        principal,
+        principal.kind === 'user' ? hash?.(principal.subject) : undefined,
+      );
       for (const message of spans) if (!message.record) message.span.setAttributes(attributes);
     },
     refused(refusal) {

@@ -167,11 +167,17 @@ describe('traces from the Edge route', () => {
       'gen_ai.tool.name': 'whoami',
       'audit.decision': 'allow',
       'audit.client_id': 'c-trace',
-      'audit.subject_hash': createHmac('sha256', SUBJECT_KEY).update('user_trace_SUBJECT_MARK').digest('hex').slice(0, 32),
+      'audit.subject_hash': createHmac('sha256', SUBJECT_KEY)
+        .update('user_trace_SUBJECT_MARK')
+        .digest('hex')
+        .slice(0, 32),
     });
 
     // Wait for the refused request's spans (ours and Next's), then search every export.
-    await until(() => collector.spans.some((s) => s.scope === 'edge-mcp-authkit' && s.attributes['audit.decision'] === 'reject'), 20_000);
+    await until(
+      () => collector.spans.some((s) => s.scope === 'edge-mcp-authkit' && s.attributes['audit.decision'] === 'reject'),
+      20_000,
+    );
     const everything = collector.bodies.join('\n');
     expect(everything).toContain(String(span.attributes['audit.request_id']));
     const [, payload, signature] = token.split('.');

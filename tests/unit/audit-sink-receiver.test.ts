@@ -18,7 +18,11 @@ import { listen, type Listening } from '../helpers/net';
  */
 const key = (label: string) => `whsec_${Buffer.from(`${label}-audit-receiver-secret-0123456789`).toString('base64')}`;
 const NEW = key('new');
-const PRODUCTION = { NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://issuer.example.test', MCP_RESOURCE_URL: 'https://mcp.example.test/mcp' };
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTHKIT_DOMAIN: 'https://issuer.example.test',
+  MCP_RESOURCE_URL: 'https://mcp.example.test/mcp',
+};
 const OLD = key('old');
 
 type Delivery = { headers: Record<string, string>; body: string };
@@ -100,7 +104,20 @@ async function call(url: string, name: string): Promise<number> {
 
 /** Sends a delivery again, as an attacker or a network could. */
 async function replay(to: Receiver, delivery: Delivery): Promise<number> {
-  const response = await fetch(`${to.url}/audit`, { method: 'POST', headers: delivery.headers, body: delivery.body });
+  const {
+    'content-type': type,
+    'webhook-id': id,
+    'webhook-timestamp': at,
+    'webhook-signature': signature,
+  } = delivery.headers;
+  const headers = {
+    'content-type': type!,
+    'webhook-id': id!,
+    'webhook-timestamp': at!,
+    'webhook-signature': signature!,
+  };
+  const response = await fetch(`${to.url}/audit`, { method: 'POST', headers, body: delivery.body });
+  await response.arrayBuffer();
   return response.status;
 }
 
@@ -163,19 +180,33 @@ describe('a receiver verifying with the standardwebhooks library alone', () => {
     const delivery = current.accepted[0]!;
     const tampered: Delivery[] = [
       // A decision flipped: the one change an attacker would make.
-      { ...delivery, body: delivery.body.replace(/"decision":"(\w+)"/, (_m, d) => `"decision":"${d === 'allow' ? 'deny' : 'allow'}"`) },
+      {
+        ...delivery,
+        body: delivery.body.replace(
+          /"decision":"(\w+)"/,
+          (_m, d) => `"decision":"${d === 'allow' ? 'deny' : 'allow'}"`,
+        ),
+      },
       { ...delivery, body: delivery.body.replace('"records":[', '"records":[{"type":"tool_call"},') },
       { ...delivery, headers: { ...delivery.headers, 'webhook-id': `${delivery.headers['webhook-id']}x` } },
       {
         ...delivery,
-        headers: { ...delivery.headers, 'webhook-timestamp': String(Number(delivery.headers['webhook-timestamp']) + 1) },
+        headers: {
+          ...delivery.headers,
+          'webhook-timestamp': String(Number(delivery.headers['webhook-timestamp']) + 1),
+        },
       },
-      { ...delivery, headers: { ...delivery.headers, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` } },
+      {
+        ...delivery,
+        headers: { ...delivery.headers, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` },
+      },
     ];
     expect(tampered[0]!.body).not.toBe(delivery.body);
     const refusedBefore = current.refused.length;
     for (const attempt of tampered) expect(await replay(current, attempt)).toBe(401);
-    expect(current.refused.slice(refusedBefore).map((r) => r.why)).toEqual(Array(5).fill('No matching signature found'));
+    expect(current.refused.slice(refusedBefore).map((r) => r.why)).toEqual(
+      Array(5).fill('No matching signature found'),
+    );
   });
 
   it('refuses a batch replayed after the 5-minute window, and one dated ahead of it', async () => {

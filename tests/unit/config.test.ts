@@ -203,12 +203,7 @@ describe('config: failures name the variable in one line', () => {
       'AUDIT_SINK_SECRET',
       /two separated by a space while rotating/,
     ],
-    [
-      'trace subject key too short',
-      { MCP_TRACE_SUBJECT_KEY: 'short' },
-      'MCP_TRACE_SUBJECT_KEY',
-      /32/,
-    ],
+    ['trace subject key too short', { MCP_TRACE_SUBJECT_KEY: 'short' }, 'MCP_TRACE_SUBJECT_KEY', /32/],
     [
       'audit sink over http to a public host',
       { AUDIT_SINK_URL: 'http://logs.example.com/a', AUDIT_SINK_SECRET: `whsec_${btoa('x'.repeat(32))}` },

@@ -108,7 +108,9 @@ describe('messages, names and attributes', () => {
 
   it('names a span for a tool or prompt of the registry only (its record names a policy)', () => {
     expect(spanName('tools/call', base)).toBe('tools/call write_doc');
-    expect(spanName('prompts/get', { ...base, type: 'prompt_get', tool: undefined, prompt: 'p' })).toBe('prompts/get p');
+    expect(spanName('prompts/get', { ...base, type: 'prompt_get', tool: undefined, prompt: 'p' })).toBe(
+      'prompts/get p',
+    );
     expect(spanName('tools/call', { ...base, policy: undefined, tool: 'no_such_tool' })).toBe('tools/call');
     expect(spanName('resources/read', { ...base, tool: undefined, resource: 'doc_index' })).toBe('resources/read');
     expect(spanName('tools/list', undefined)).toBe('tools/list');
@@ -133,7 +135,9 @@ describe('messages, names and attributes', () => {
       'audit.caller.kind': 'anonymous',
     });
     // An issue-26-style record names its caller kind.
-    expect(recordAttributes({ ...base, kind: 'machine' } as AuditRecord, undefined)['audit.caller.kind']).toBe('machine');
+    expect(recordAttributes({ ...base, kind: 'machine' } as AuditRecord, undefined)['audit.caller.kind']).toBe(
+      'machine',
+    );
     expect(principalAttributes({ kind: 'anonymous' }, undefined)).toEqual({ 'audit.caller.kind': 'anonymous' });
   });
 
@@ -170,7 +174,10 @@ describe('URLs on other spans', () => {
       'https://api.workos.com/user_management/users/user_01HZX5Q8M3C6X0J9Y2K7W4V1B2',
       'https://api.workos.com/user_management/users/{id}',
     ],
-    ['fetch GET https://api.workos.com/organizations/org_01HZX5Q8M3C6X0J9Y2K7W4V1B2/x?a=1', 'fetch GET https://api.workos.com/organizations/{id}/x'],
+    [
+      'fetch GET https://api.workos.com/organizations/org_01HZX5Q8M3C6X0J9Y2K7W4V1B2/x?a=1',
+      'fetch GET https://api.workos.com/organizations/{id}/x',
+    ],
     ['https://my-app-git-feature-123.vercel.app/oauth2/jwks', 'https://my-app-git-feature-123.vercel.app/oauth2/jwks'],
     ['/notes/12345', '/notes/{id}'],
     ['POST /mcp', 'POST /mcp'],

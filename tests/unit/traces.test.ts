@@ -110,7 +110,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await (trace.getTracerProvider() as ProxyTracerProvider).getDelegate().forceFlush?.();
+  await flushTraces();
   trace.disable();
   context.disable();
   propagation.disable();
@@ -120,7 +120,11 @@ afterAll(async () => {
 
 type AnyClient = {
   listTools(): Promise<unknown>;
-  callTool(params: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }): Promise<unknown>;
+  callTool(params: {
+    name: string;
+    arguments?: Record<string, unknown>;
+    _meta?: Record<string, unknown>;
+  }): Promise<unknown>;
   close(): Promise<void>;
 };
 type Connect = (bearer?: string) => Promise<AnyClient>;
@@ -130,8 +134,13 @@ const wires: Array<[wire: string, connect: Connect]> = [
   [
     '2026-07-28',
     async (bearer) => {
-      const client = new Client({ name: 'trace-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-      await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: headers(bearer) } }));
+      const client = new Client(
+        { name: 'trace-v2', version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      );
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: headers(bearer) } }),
+      );
       return client as unknown as AnyClient;
     },
   ],
@@ -139,7 +148,9 @@ const wires: Array<[wire: string, connect: Connect]> = [
     '2025-11-25',
     async (bearer) => {
       const client = new ClientV1({ name: 'trace-v1', version: '1.0.0' });
-      await client.connect(new TransportV1(new URL(`${server.url}/mcp`), { requestInit: { headers: headers(bearer) } }));
+      await client.connect(
+        new TransportV1(new URL(`${server.url}/mcp`), { requestInit: { headers: headers(bearer) } }),
+      );
       return client as unknown as AnyClient;
     },
   ],
@@ -168,9 +179,17 @@ async function spanIn(traceId: string): Promise<CollectedSpan> {
     const found = mcpSpans().find((s) => s.traceId === traceId);
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`no MCP span in trace ${traceId} within 10 s`);
-    await (trace.getTracerProvider() as ProxyTracerProvider).getDelegate().forceFlush?.();
+    await flushTraces();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Exports every ended span now (the batch processor would wait up to 5 s). */
+async function flushTraces(): Promise<void> {
+  const provider = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate() as {
+    forceFlush?: () => Promise<void>;
+  };
+  await provider.forceFlush?.();
 }
 
 const recordOf = (span: CollectedSpan) => records.find((r) => r.requestId === span.attributes['audit.request_id']);
@@ -220,7 +239,11 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
     }
     const span = await spanIn(parent.traceId);
     expect(span).toMatchObject({ name: 'tools/call fails', parentSpanId: parent.spanId, status: 2 });
-    expect(span.attributes).toMatchObject({ 'error.type': 'tool_error', 'audit.decision': 'allow', 'audit.outcome': 'tool_error' });
+    expect(span.attributes).toMatchObject({
+      'error.type': 'tool_error',
+      'audit.decision': 'allow',
+      'audit.outcome': 'tool_error',
+    });
   });
 
   it('hidden as unknown: the caller gets the unknown-tool answer, the span keeps the true decision', async () => {
@@ -230,8 +253,12 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
     let answers: unknown[];
     try {
       answers = [
-        await outcome(client.callTool({ name: 'admin_only', arguments: {}, _meta: { traceparent: hidden.traceparent } })),
-        await outcome(client.callTool({ name: 'no_such_tool', arguments: {}, _meta: { traceparent: unknown.traceparent } })),
+        await outcome(
+          client.callTool({ name: 'admin_only', arguments: {}, _meta: { traceparent: hidden.traceparent } }),
+        ),
+        await outcome(
+          client.callTool({ name: 'no_such_tool', arguments: {}, _meta: { traceparent: unknown.traceparent } }),
+        ),
       ];
     } finally {
       await client.close();
@@ -250,7 +277,11 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
     });
     // A name the registry does not know is never a span name or attribute: the caller chose it.
     expect(unknownSpan).toMatchObject({ name: 'tools/call', parentSpanId: unknown.spanId, status: 2 });
-    expect(unknownSpan.attributes).toMatchObject({ 'audit.decision': 'reject', 'audit.reason': 'unknown_tool', 'error.type': '-32602' });
+    expect(unknownSpan.attributes).toMatchObject({
+      'audit.decision': 'reject',
+      'audit.reason': 'unknown_tool',
+      'error.type': '-32602',
+    });
     expect(JSON.stringify(unknownSpan)).not.toContain('no_such_tool');
   });
 
@@ -259,7 +290,13 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
     const parent = clientSpan();
     let answer: unknown;
     try {
-      answer = await outcome(client.callTool({ name: 'write_doc', arguments: { title: 't', body: UNDECLARED }, _meta: { traceparent: parent.traceparent } }));
+      answer = await outcome(
+        client.callTool({
+          name: 'write_doc',
+          arguments: { title: 't', body: UNDECLARED },
+          _meta: { traceparent: parent.traceparent },
+        }),
+      );
     } finally {
       await client.close();
     }
@@ -289,7 +326,7 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
     const deadline = Date.now() + 10_000;
     let span: CollectedSpan | undefined;
     while (!span && Date.now() < deadline) {
-      await (trace.getTracerProvider() as ProxyTracerProvider).getDelegate().forceFlush?.();
+      await flushTraces();
       span = mcpSpans().find((s) => s.name === 'tools/list' && http.some((h) => h.spanId === s.parentSpanId));
       if (!span) await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -307,7 +344,7 @@ describe.each(wires)('spans of real client calls on %s', (wire, connect) => {
 
 describe('what no exported span carries', () => {
   it('no token, token signature, subject or undeclared argument in any span, attribute, event, link or resource', async () => {
-    await (trace.getTracerProvider() as ProxyTracerProvider).getDelegate().forceFlush?.();
+    await flushTraces();
     const everything = collector.bodies.join('\n');
     // The search reads real exports: the declared argument and the request ids are there.
     expect(everything).toContain('declared title 2026-07-28');
