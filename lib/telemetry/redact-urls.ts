@@ -8,8 +8,19 @@ import type { Span } from '@opentelemetry/api';
  * exporter sees it; attributes set later (status codes) are not URLs.
  */
 
-/** Attributes that hold a URL, a path or a query, in the current and the older HTTP conventions. */
-const URL_ATTRIBUTES = ['url.full', 'url.path', 'url.query', 'http.url', 'http.target', 'next.span_name'];
+/**
+ * Attributes that hold a URL, a path or a query: the current and the older HTTP conventions, Next's
+ * span name, and @vercel/otel's `resource.name` (the fetched URL again).
+ */
+const URL_ATTRIBUTES = [
+  'url.full',
+  'url.path',
+  'url.query',
+  'http.url',
+  'http.target',
+  'next.span_name',
+  'resource.name',
+];
 /** An identifier-looking segment: long with a digit and no dot (user_01H..., UUIDs; not a host), or all digits. */
 const ID_SEGMENT = /^(?=[^/]*\d)[^/.]{16,}$|^\d+$/;
 
