@@ -80,6 +80,31 @@ export function parseSecureUrl(
   return url;
 }
 
+const WEBHOOK_SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
+const WEBHOOK_SECRET_HINT =
+  'must be one Standard Webhooks secret, or two separated by a space while rotating: whsec_ and the base64 of 24 to 64 random bytes (e.g. whsec_$(openssl rand -base64 32))';
+
+/**
+ * Standard Webhooks signing secrets (`whsec_<base64 of 24 to 64 bytes>`): the first signs, a second
+ * one (the previous secret, while receivers move over) signs too. The value is never echoed.
+ */
+export function parseWebhookSecrets(variable: string, raw: string | undefined): string[] {
+  const secrets = (raw ?? '').trim().split(/\s+/).filter(Boolean);
+  const valid = (secret: string) => {
+    const base64 = WEBHOOK_SECRET.exec(secret)?.[1];
+    if (!base64) return false;
+    try {
+      const bytes = atob(base64).length;
+      return bytes >= 24 && bytes <= 64;
+    } catch {
+      return false;
+    }
+  };
+  if (secrets.length === 0 || secrets.length > 2 || !secrets.every(valid))
+    throw new ConfigError(variable, WEBHOOK_SECRET_HINT);
+  return secrets;
+}
+
 /** Removes one trailing slash so the string compares exactly with `iss` / `aud` claims. */
 function withoutTrailingSlash(url: URL): string {
   const s = url.toString();
@@ -117,6 +142,7 @@ const EnvSchema = z.object({
   MCP_LIST_TTL_MS: z.string().trim().optional(),
   MCP_REQUEST_STATE_KEY: z.string().optional(),
   MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
+  MCP_TRACE_SUBJECT_KEY: z.string().optional(),
 });
 
 const ConfigSchema = z.object({
@@ -135,8 +161,10 @@ const ConfigSchema = z.object({
   allowedClientIds: z.array(z.string()).optional(),
   workos: z.object({ apiKey: z.string(), clientId: z.string().optional(), apiUrl: z.string().optional() }).optional(),
   port: z.number().int(),
-  /** Optional HTTP audit sink: records are POSTed in batches, signed with HMAC-SHA256. */
-  auditSink: z.object({ url: z.string(), secret: z.string() }).optional(),
+  /** Optional HTTP audit sink: records are POSTed in batches, signed as Standard Webhooks (one secret, two while rotating). */
+  auditSink: z.object({ url: z.string(), secrets: z.array(z.string()).min(1).max(2) }).optional(),
+  /** HMAC key for the subject's keyed hash on spans (lib/telemetry/); unset: spans carry no subject hash. */
+  traceSubjectKey: z.string().min(32).optional(),
   /** ttlMs on caller-filtered lists (2026-07-28); always cacheScope private (lib/wire/cache.ts). */
   listTtlMs: z.number().int().min(0),
   /** The HMAC key (unset: see lib/endpoint/request-state.ts) and lifetime of multi round-trip request states. */
@@ -321,14 +349,14 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   let auditSink: Config['auditSink'];
   if (env.AUDIT_SINK_URL) {
     const url = parseSecureUrl('AUDIT_SINK_URL', env.AUDIT_SINK_URL, 'https://logs.example.com/mcp-audit').toString();
-    if (!env.AUDIT_SINK_SECRET || env.AUDIT_SINK_SECRET.length < 32) {
-      throw new ConfigError(
-        'AUDIT_SINK_SECRET',
-        'must be set to at least 32 random characters when AUDIT_SINK_URL is set (e.g. openssl rand -hex 32)',
-      );
-    }
-    auditSink = { url, secret: env.AUDIT_SINK_SECRET };
+    auditSink = { url, secrets: parseWebhookSecrets('AUDIT_SINK_SECRET', env.AUDIT_SINK_SECRET) };
   }
+  const traceSubjectKey = env.MCP_TRACE_SUBJECT_KEY || undefined;
+  if (traceSubjectKey && traceSubjectKey.length < 32)
+    throw new ConfigError(
+      'MCP_TRACE_SUBJECT_KEY',
+      'must be at least 32 random characters (e.g. openssl rand -base64 48)',
+    );
 
   return {
     production,
@@ -351,6 +379,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
         : undefined,
     port,
     auditSink,
+    traceSubjectKey,
     listTtlMs: parseListTtl(env.MCP_LIST_TTL_MS),
     requestState: parseRequestState(env.MCP_REQUEST_STATE_KEY, env.MCP_REQUEST_STATE_TTL_SECONDS),
   };

@@ -1,12 +1,12 @@
 import { createHttpAuditSink, type HttpAuditSink } from './http-sink';
-import { openRequestTrail, type RequestTrail } from './trail';
+import { openRequestTrail, type RequestTrail, type TrailObserver } from './trail';
 import { perConfig, type Config } from '../config';
 import { stamp, type AuditRecord } from './record';
 
 /**
  * Writes audit records: one JSON line each through the request's line writer (stdout unless the
  * endpoint was handed another, as tests do; Vercel log drains pick stdout up) and, when
- * AUDIT_SINK_URL is set, a signed HTTP copy against the request's reservation.
+ * AUDIT_SINK_URL is set, a signed HTTP copy (Standard Webhooks) against the request's reservation.
  */
 
 /** Where one stamped record's line goes. */
@@ -21,7 +21,9 @@ export const stdoutAuditSink: AuditSink = (record) => console.log(`{"audit":${JS
 const httpSinkFor = perConfig(
   (config) => config.auditSink ?? null,
   (config) =>
-    config.auditSink ? createHttpAuditSink({ url: config.auditSink.url, secret: config.auditSink.secret }) : undefined,
+    config.auditSink
+      ? createHttpAuditSink({ url: config.auditSink.url, secrets: config.auditSink.secrets })
+      : undefined,
 );
 /** The optional signed HTTP sink for this isolate (AUDIT_SINK_URL), created once per configuration. */
 export function httpAuditSinkFor(config: Config): HttpAuditSink | undefined {
@@ -36,8 +38,9 @@ export function openTrail(
   config: Config,
   httpSink: HttpAuditSink | undefined = httpAuditSinkFor(config),
   line: AuditSink = stdoutAuditSink,
+  observer?: TrailObserver,
 ): RequestTrail {
-  return openRequestTrail(crypto.randomUUID(), httpSink, { write: safely(line), closed: () => {} });
+  return openRequestTrail(crypto.randomUUID(), httpSink, { write: safely(line), closed: () => {} }, observer);
 }
 
 /** The line writer, made harmless: an audit sink failure never changes the answer to the caller. */

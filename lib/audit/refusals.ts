@@ -39,6 +39,7 @@ export function refuse(
 ): Response {
   if (calls) for (const record of calls) trail.write(record);
   else recordRejection(trail, refusal, at);
+  trail.refused(refusal);
   return refusalResponse(refusal, at.id);
 }
 

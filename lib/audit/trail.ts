@@ -1,3 +1,4 @@
+import type { Refusal } from '../http/answers';
 import { stamp, type AuditRecord } from './record';
 import type { HttpAuditSink, Reservation } from './http-sink';
 
@@ -24,6 +25,14 @@ export type OwedRecord = {
   record: () => Omit<AuditRecord, 'time'>;
 };
 
+/** Who else follows the request's audit (its trace, lib/telemetry/): told of a refusal and of the settle. */
+export type TrailObserver = {
+  /** The request is answered with this refusal (lib/audit/refusals.ts `refuse`). */
+  refused?(refusal: Pick<Refusal, 'status' | 'code'>): void;
+  /** The request settled: its response was sent and every record written. */
+  closed?(): void;
+};
+
 export type RequestTrail = {
   readonly requestId: string;
   /** Room in the HTTP sink for `count` records; false when the sink applies backpressure (refuse, run nothing). */
@@ -37,13 +46,25 @@ export type RequestTrail = {
   write(record: Omit<AuditRecord, 'time'>): void;
   /** Writes what is still owed, releases the reservation; the HTTP flush, when there is a sink. */
   settle(): Promise<unknown> | undefined;
+  /** The request is answered with this refusal; its records are written by the caller. */
+  refused(refusal: Pick<Refusal, 'status' | 'code'>): void;
 };
+
+/** An observer's failure never reaches the request: its answer and its records stay as they are. */
+function quietly(notify: () => void): void {
+  try {
+    notify();
+  } catch {
+    // the request goes on
+  }
+}
 
 export function openRequestTrail(
   requestId: string,
   sink: HttpAuditSink | undefined,
   /** `write` puts one stamped record on stdout (lib/audit/log.ts); `closed` runs once, when settled. */
   hooks: { write: (record: AuditRecord) => void; closed: () => void },
+  observer: TrailObserver = {},
 ): RequestTrail {
   let reservation: Reservation | undefined;
   let settled = false;
@@ -72,6 +93,9 @@ export function openRequestTrail(
       hooks.write(full); // stdout first: whatever happens to the HTTP sink, this line is written
       sink?.enqueue(full, reservation);
     },
+    refused(refusal) {
+      quietly(() => observer.refused?.(refusal));
+    },
     settle() {
       if (settled) return undefined;
       settled = true;
@@ -85,6 +109,7 @@ export function openRequestTrail(
         else this.write(entry.record());
       }
       hooks.closed();
+      quietly(() => observer.closed?.());
       reservation?.release();
       return sink?.flush();
     },

@@ -6,6 +6,7 @@ import { DEFAULT_LIST_TTL_MS } from '../config';
 import { evaluate, type Access, type MembershipAnswer } from '../policy';
 import { NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import type { PromptDefinition, Registry, ResourceDefinition, ToolDefinition } from '../registry';
+import { observeAnswers } from '../telemetry/answers';
 import { cacheHintsFor } from '../wire/cache';
 import type { Envelope } from '../wire/envelope';
 import { isVisible, type GatedCall } from './gate';
@@ -145,6 +146,7 @@ export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options:
     const listing = cachedListing(set.tools);
     handler = createMcpHandler(
       (server: McpServer) => {
+        observeAnswers(server);
         if (!set.listOnly) {
           const wrap = { hierarchy, requestState, auditLine };
           for (const tool of set.tools) registerTool(server, tool, wrap);
@@ -156,7 +158,9 @@ export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options:
         // because the SDK installs its own tools/list handler when the first tool is registered.
         listing(server);
       },
-      { serverInfo: SERVER_INFO, ...options },
+      // telemetry: false, mcp-handler's own spans would be a second span per message, parented the
+      // other way round (lib/telemetry/ writes the conventions' span, with the policy decision on it).
+      { serverInfo: SERVER_INFO, telemetry: false, ...options },
     );
     handlers.set(key, handler);
   }

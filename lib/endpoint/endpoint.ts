@@ -1,5 +1,5 @@
 import type { HttpAuditSink } from '../audit/http-sink';
-import { finishAfter, httpAuditSinkFor, openTrail, type AuditSink } from '../audit/log';
+import { finishAfter, httpAuditSinkFor, openTrail, stdoutAuditSink, type AuditSink } from '../audit/log';
 import { recordRejection, refuse, type RefusedAt } from '../audit/refusals';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
 import { authenticate, clientRefusal, identityUnavailable } from '../auth/authenticate';
@@ -11,6 +11,7 @@ import type { DirectoryLookup } from '../directory/workos';
 import { misconfigured, readBodyWithLimit, RPC_ERRORS, type Refusal } from '../http/answers';
 import type { MembershipAnswer } from '../policy';
 import type { Registry } from '../registry';
+import { traceRequest, type RequestTrace } from '../telemetry/request-trace';
 import { batchRefusal } from '../wire/batch';
 import { withNoStore } from '../wire/cache';
 import { parseEnvelope, type Call, type Envelope } from '../wire/envelope';
@@ -38,6 +39,7 @@ import { boundCalls, createRequestStateHooks, requestStateFor, type RequestState
  *     then the gate's refusal (503, or one challenge for every call: 401/403), one record per call;
  *  8. dispatch: mcp-handler with a server built for this caller, the SDK's own refusals recorded;
  *  9. audit: every call's record owed until the response has been sent, then settled (a throw: 500, one record).
+ * Each message of the body has its span (lib/telemetry/), fed by the trail's records and refusals.
  */
 
 export type McpEndpointOptions = {
@@ -73,6 +75,7 @@ type Scope = {
   config: Config;
   requestState: RequestStateHooks;
   trail: RequestTrail;
+  trace: RequestTrace;
   started: number;
 };
 
@@ -126,10 +129,11 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     const loaded = load(deps);
     if (!loaded) return misconfigured();
     const { config } = loaded;
-    const trail = openTrail(config, deps.httpSink(config), deps.auditLine);
+    const trace = traceRequest(config.traceSubjectKey);
+    const trail = openTrail(config, deps.httpSink(config), trace.observe(deps.auditLine ?? stdoutAuditSink), trace);
     let response: Response;
     try {
-      response = await answer(deps, { request, ...loaded, trail, started: performance.now() });
+      response = await answer(deps, { request, ...loaded, trail, trace, started: performance.now() });
     } catch {
       // Our own bug or a platform surprise: a fixed answer, one record, never a stack.
       response = refuse(trail, INTERNAL_ERROR);
@@ -153,7 +157,7 @@ function load(deps: Deps): { config: Config; requestState: RequestStateHooks } |
 
 /** One request through the stages, in order: the first refusal is its answer. */
 async function answer(deps: Deps, scope: Scope): Promise<Response> {
-  const { request, config, trail } = scope;
+  const { request, config, trail, trace } = scope;
   const durationMs = () => Math.round(performance.now() - scope.started);
 
   const body = await readBody(request);
@@ -163,6 +167,7 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
   }
   const { envelope } = body;
   const { id, method } = envelope;
+  trace.messages(envelope.message, envelope.revision, trail.requestId);
   const at = (principal?: Principal): RefusedAt => ({ id, method, principal, durationMs: durationMs() });
 
   // A batch the revision does not allow is never looked into: one record, whatever its length.
@@ -177,6 +182,7 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
   const auth = await authenticate(request, config, deps.verifier(config));
   if (!auth.ok) return refuse(trail, auth.refusal, at());
   const { principal } = auth;
+  trace.caller(principal);
 
   // After authentication, so a bad token is still a 401; before the gate, so nothing runs or streams.
   const refused = batch ?? clientRefusal(principal, config) ?? unservedMethod(envelope, wire.era);
@@ -271,7 +277,7 @@ async function gateStage(
 /** Dispatch through mcp-handler, with a server for this caller's serve set and the caller minted for it. */
 async function dispatch(
   deps: Deps,
-  { request, config, trail, requestState }: Scope,
+  { request, config, trail, trace, requestState }: Scope,
   bytes: Uint8Array<ArrayBuffer>,
   envelope: Envelope,
   principal: Principal,
@@ -298,5 +304,5 @@ async function dispatch(
     hierarchy: deps.registry.scopeHierarchy,
     requestState,
   });
-  return withNoStore(await handler(forwarded));
+  return withNoStore(await trace.run(() => handler(forwarded)));
 }

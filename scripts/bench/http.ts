@@ -43,6 +43,8 @@ export type HttpResult = {
   /** How long the WorkOS stand-in held each directory API answer. */
   workosDelayMs: number;
   identityApiRequestsDuringMeasurement: number;
+  /** edge-traced only: what its loopback collector received (OTLP export requests, bytes). */
+  traceExports?: { requests: number; bytes: number };
   jwksFetches: number;
   scenarios: ScenarioSummary[];
 };
@@ -75,6 +77,15 @@ const SCRUBBED = [
   'WORKOS_CLIENT_ID',
   'VERCEL_ENV',
   'VERCEL_URL',
+  // Traces are on only where the bench says so (edge-traced): never because the shell has an endpoint.
+  'VERCEL',
+  'OTEL_SDK_DISABLED',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+  'OTEL_TRACES_SAMPLER',
+  'MCP_TRACE_SUBJECT_KEY',
 ];
 
 export type Running = { url: string; child: ChildProcess; tail(): string; stop(): Promise<void> };
@@ -288,19 +299,31 @@ const ON_VARIANT: Record<VariantName, readonly ScenarioId[]> = {
   edge: ['b', 'b-pad', 'c', 'd', 'e', 'p1', 'p2'],
   nodejs: ['b', 'c', 'd'],
   'edge-all-through-middleware': ['b', 'c', 'd'],
+  'edge-traced': ['c'],
 };
+
+/** What edge-traced adds to its environment: traces exported to the loopback collector, with the subject hashed. */
+function tracedEnv(name: VariantName, collector: Running | undefined): Record<string, string> {
+  if (name !== 'edge-traced' || !collector) return {};
+  return {
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces`,
+    MCP_TRACE_SUBJECT_KEY: 'bench-only trace subject key, never used elsewhere',
+  };
+}
 
 export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record<string, string>): Promise<HttpResult> {
   const names = Object.keys(variants) as VariantName[];
   const ports = await Promise.all(names.map(() => freePort()));
   log(`[http] starting next start (${names.join(', ')}) and the bare node:http server`);
+  // The OTLP collector edge-traced exports to: a loopback server that takes every export (otlp-sink.ts).
+  const collector = names.includes('edge-traced') ? await startScriptServer('./otlp-sink.ts') : undefined;
   const started = await Promise.allSettled([
     startBare(),
     ...names.map((name, i) =>
       startNext(
         variants[name]!,
         ports[i]!,
-        fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`),
+        { ...fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`), ...tracedEnv(name, collector) },
         flags.profile ? join(resolve(flags.outDir), 'profiles', `next-start-${name}`) : undefined,
       ),
     ),
@@ -308,6 +331,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+    await collector?.stop();
     throw failed.reason;
   }
   const [bare, ...nexts] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, ...Running[]];
@@ -354,6 +378,9 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
     }
     for (const t of targets) await check(t);
     const identityApiRequestsDuringMeasurement = fixtures.workos.api.requestCount() - identityBefore;
+    const traceExports = collector && (await exportsReceived(collector));
+    if (collector && targets.some((t) => t.server === 'edge-traced') && !traceExports?.requests)
+      throw new Error('edge-traced: the loopback collector received no trace export; traces were not on');
 
     const summaries = targets.map((t) => ({
       ...summarize(t.id, t.wire, t.server, SCENARIO_LABELS[t.id], t.rounds),
@@ -386,12 +413,21 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
       },
       workosDelayMs: fixtures.workos.delayMs,
       identityApiRequestsDuringMeasurement,
+      ...(traceExports && { traceExports }),
       jwksFetches: fixtures.issuer.jwksFetches(),
       scenarios,
     };
   } finally {
-    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop())]);
+    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop()), collector?.stop()]);
   }
+}
+
+/** What the edge-traced variant's collector got: OTLP export requests and their bytes. */
+async function exportsReceived(collector: Running): Promise<{ requests: number; bytes: number }> {
+  // Spans leave in batches (every 5 s by default): give the last batch time to arrive.
+  await sleep(6_000);
+  const response = await fetch(`${collector.url}/stats`, { signal: AbortSignal.timeout(5_000) });
+  return (await response.json()) as { requests: number; bytes: number };
 }
 
 function buildId(dir: string): string | undefined {

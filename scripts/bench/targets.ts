@@ -50,6 +50,17 @@ export const TARGETS: readonly Target[] = [
     name: "p99 of (c) <= 1.2 x p99 of (b-pad), the public call with a header of the token's size",
   },
   {
+    key: 'http-c-traced-rps-vs-c',
+    where: 'over HTTP (edge)',
+    role: 'target',
+    x: { id: 'c', variant: 'edge-traced' },
+    y: { id: 'c', variant: 'edge' },
+    metric: 'rps',
+    op: '>=',
+    limit: 0.95,
+    name: '(c) with traces on, exported to a loopback OTLP collector, throughput >= 0.95 x (c) with traces off: tracing costs at most 5 %',
+  },
+  {
     key: 'inproc-c-rps-vs-a',
     where: 'in process',
     role: 'regression guard',

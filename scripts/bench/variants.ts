@@ -13,14 +13,18 @@ import { log } from './common';
  * sees, as in the templates they stand for. Rebuilt only when a source is newer than the variant's build.
  */
 
-export type VariantName = 'edge' | 'nodejs' | 'edge-all-through-middleware';
-export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-all-through-middleware'];
+export type VariantName = 'edge' | 'nodejs' | 'edge-all-through-middleware' | 'edge-traced';
+export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-all-through-middleware', 'edge-traced'];
+/** Variants that are the edge build started differently (http.ts), not builds of their own. */
+const SAME_BUILD_AS: Partial<Record<VariantName, VariantName>> = { 'edge-traced': 'edge' };
 
 export const VARIANT_NOTES: Record<VariantName, string> = {
   edge: 'as shipped: /mcp on the Edge runtime; JSON POSTs skip the middleware',
   nodejs: "/mcp with runtime = 'nodejs'; JSON POSTs skip the middleware",
   'edge-all-through-middleware':
     "/mcp on the Edge runtime with every request through the middleware, the matcher before issue 17 (the route's own front door still runs): the middleware's cost",
+  'edge-traced':
+    'the edge build with traces on: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set to a loopback collector (http/protobuf, as deployed), so instrumentation.ts registers the tracer provider',
 };
 
 const SOURCES = [
@@ -150,6 +154,7 @@ export async function ensureVariants(outDir: string, names: readonly VariantName
   const newest = newestSource(root);
   const dirs: Record<string, string> = {};
   for (const name of names) {
+    if (SAME_BUILD_AS[name]) continue; // started differently, built as its base (below)
     const dir = join(outDir, 'variants', name);
     const buildId = join(dir, '.next/BUILD_ID');
     if (!existsSync(buildId) || statSync(buildId).mtimeMs < newest) {
@@ -160,6 +165,12 @@ export async function ensureVariants(outDir: string, names: readonly VariantName
       log(`[variants] ${name} built in ${Math.round((Date.now() - started) / 1000)} s`);
     } else log(`[variants] ${name}: build is newer than every source, reused`);
     dirs[name] = dir;
+  }
+  for (const name of names) {
+    const base = SAME_BUILD_AS[name];
+    if (!base) continue;
+    if (!dirs[base]) throw new Error(`variant ${name} is the ${base} build: run it with ${base}`);
+    dirs[name] = dirs[base];
   }
   return dirs;
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit/record';
-import { createHttpAuditSink, verifyAuditSignature, type GapRecord, type HttpAuditSink } from '@/lib/audit/http-sink';
+import { createHttpAuditSink, type GapRecord, type HttpAuditSink } from '@/lib/audit/http-sink';
 import { loadConfig, type Config } from '@/lib/config';
 import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import { MCP_HEADERS } from '../helpers/app';
@@ -14,7 +15,7 @@ import { countingRegistry, rawRequest, type RunLog } from './helpers';
  * starts (and slows down), and every record on "stdout" (the injected line writer) is looked for in
  * what the receiver got, signatures checked.
  */
-const SECRET = 'audit-volume-secret-0123456789abcdef-0123';
+const SECRET = `whsec_${Buffer.from('audit-volume-secret-0123456789abcdef').toString('base64')}`;
 const RESOURCE = 'https://mcp.example.test/mcp';
 const ran: RunLog = [];
 const registry = countingRegistry(ran);
@@ -35,13 +36,13 @@ async function receive(req: IncomingMessage, res: ServerResponse): Promise<void>
   const body = Buffer.concat(chunks).toString('utf8');
   if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
   if (answer === 204) {
-    const valid = await verifyAuditSignature({
-      secret: SECRET,
-      timestamp: String(req.headers['x-audit-timestamp']),
-      signature: String(req.headers['x-audit-signature']),
-      body,
-    });
-    deliveries.push({ records: (JSON.parse(body) as Delivery).records, valid });
+    let valid = true;
+    try {
+      new Webhook(SECRET).verify(body, req.headers as Record<string, string>);
+    } catch {
+      valid = false;
+    }
+    deliveries.push({ records: (JSON.parse(body) as { data: Delivery }).data.records, valid });
   }
   res.writeHead(answer).end();
 }
@@ -145,7 +146,7 @@ describe('no record lost to volume', () => {
     delayMs = 100;
     const sink = createHttpAuditSink({
       url: `${receiver.url}/audit`,
-      secret: SECRET,
+      secrets: [SECRET],
       capacity: 250,
       batchSize: 100,
       log: () => {},
@@ -173,7 +174,7 @@ describe('no record lost to volume', () => {
     delayMs = 3_000;
     const sink = createHttpAuditSink({
       url: `${receiver.url}/audit`,
-      secret: SECRET,
+      secrets: [SECRET],
       capacity: 100,
       reserveWaitMs: 200,
       timeoutMs: 10_000,
@@ -205,7 +206,7 @@ describe('a receiver that is down', () => {
     const metrics: string[] = [];
     const sink = createHttpAuditSink({
       url: `${receiver.url}/audit`,
-      secret: SECRET,
+      secrets: [SECRET],
       retryDelaysMs: [10, 10],
       log: (l) => lines.push(l),
       metric: (m) => metrics.push(m),

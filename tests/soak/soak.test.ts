@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit/record';
-import { verifyAuditSignature, type GapRecord } from '@/lib/audit/http-sink';
+import type { GapRecord } from '@/lib/audit/http-sink';
 import { mintToken } from '../../scripts/oauth-client/flow';
 import { LOCAL_WORKOS_API_KEY } from '../../scripts/local-auth/workos-api';
 import { auditRecords, MCP_HEADERS, rpc } from '../helpers/app';
@@ -26,7 +27,7 @@ const WARMUP = 2_000;
  * 20,000-request soak grew 15 and 93 MB after its warm-up); a leak grows without bound.
  */
 const MAX_RSS_GROWTH_MB = 256;
-const SECRET = 'soak-audit-secret-0123456789abcdef-0123456789';
+const SECRET = `whsec_${Buffer.from('soak-audit-secret-0123456789abcdef').toString('base64')}`;
 
 let stack: Stack;
 let receiver: Listening;
@@ -44,14 +45,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const valid = await verifyAuditSignature({
-      secret: SECRET,
-      timestamp: String(req.headers['x-audit-timestamp']),
-      signature: String(req.headers['x-audit-signature']),
-      body,
-    });
-    if (!valid) received.invalid += 1;
-    const records = (JSON.parse(body) as { records: Array<AuditRecord | GapRecord> }).records;
+    try {
+      new Webhook(SECRET).verify(body, req.headers as Record<string, string>);
+    } catch {
+      received.invalid += 1;
+    }
+    const records = (JSON.parse(body) as { data: { records: Array<AuditRecord | GapRecord> } }).data.records;
     received.batches += 1;
     for (const record of records) {
       if (record.type === 'audit_sink_gap') received.gaps += 1;

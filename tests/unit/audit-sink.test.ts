@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '@/lib/audit/record';
-import { createHttpAuditSink, verifyAuditSignature, type GapRecord } from '@/lib/audit/http-sink';
+import { Webhook } from 'standardwebhooks';
+import { createHttpAuditSink } from '@/lib/audit/http-sink';
 import { listen, type Listening } from '../helpers/net';
 
-const SECRET = 'S3CRET-audit-sink-0123456789abcdef-XYZZY';
+// A Standard Webhooks secret: whsec_ and the base64 of 32 bytes (made here, never a real one).
+const SECRET = `whsec_${Buffer.from('S3CRET-audit-sink-0123456789-XYZZY').toString('base64')}`;
 
 type Received = {
   method: string;
@@ -58,15 +60,27 @@ async function receiver(
   return { url: `${server.url}/audit`, received, server };
 }
 
-function requestIds(body: string): string[] {
-  const parsed = JSON.parse(body) as { records: AuditRecord[] };
-  return parsed.records.map((r) => r.requestId);
+/** The records of one delivered batch (`{"type":"audit.batch","timestamp":...,"data":{"records":[...]}}`). */
+function recordsOf(body: string): Array<Record<string, unknown>> {
+  return (JSON.parse(body) as { data: { records: Array<Record<string, unknown>> } }).data.records;
+}
+
+/** The requestId of each record of a batch (undefined for a gap record). */
+function requestIds(body: string): Array<string | undefined> {
+  return recordsOf(body).map((r) => r.requestId as string | undefined);
+}
+
+/** The Standard Webhooks headers of a received request, as the library takes them. */
+function headersOf(req: Received): Record<string, string> {
+  return Object.fromEntries(
+    ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(req.headers[h])]),
+  );
 }
 
 describe('HTTP audit sink: delivery and signature', () => {
-  it('POSTs all enqueued records in order, once per flush, with a verifiable signature', async () => {
+  it('POSTs all enqueued records in order, once per flush, signed as a Standard Webhook', async () => {
     const { url, received } = await receiver();
-    const sink = createHttpAuditSink({ url, secret: SECRET, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], log: () => {} });
     for (let i = 1; i <= 4; i++) sink.enqueue(record(i));
     expect(sink.pending()).toBe(4);
 
@@ -79,40 +93,16 @@ describe('HTTP audit sink: delivery and signature', () => {
     expect(req!.headers['content-type']).toBe('application/json');
     expect(requestIds(req!.body)).toEqual(['req-1', 'req-2', 'req-3', 'req-4']);
     expect(JSON.parse(req!.body)).toEqual({
-      batch: expect.any(String),
-      records: [record(1), record(2), record(3), record(4)],
+      type: 'audit.batch',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      data: { records: [record(1), record(2), record(3), record(4)] },
     });
-
-    const timestamp = String(req!.headers['x-audit-timestamp']);
-    const signature = String(req!.headers['x-audit-signature']);
-    expect(timestamp).toMatch(/^\d+$/);
-    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
-    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
-
-    const ok = { secret: SECRET, timestamp, body: req!.body, signature };
-    expect(await verifyAuditSignature(ok)).toBe(true);
-    expect(await verifyAuditSignature({ ...ok, body: new TextEncoder().encode(req!.body) })).toBe(true);
-    expect(await verifyAuditSignature({ ...ok, secret: `${SECRET}x` })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, secret: 'another-secret-of-sufficient-length-000' })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, body: req!.body.replace('req-2', 'req-9') })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, body: `${req!.body} ` })).toBe(false);
-    // The timestamp is inside the MAC: a fresh timestamp on an old body does not verify...
-    expect(await verifyAuditSignature({ ...ok, timestamp: String(Number(timestamp) + 1) })).toBe(false);
-    // ...and the original one is rejected once it is outside the tolerance (either direction).
-    expect(await verifyAuditSignature({ ...ok, now: Number(timestamp) + 301 })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, now: Number(timestamp) - 301 })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, now: Number(timestamp) + 299 })).toBe(true);
-    expect(await verifyAuditSignature({ ...ok, now: Number(timestamp) + 30, toleranceSeconds: 10 })).toBe(false);
-    // Malformed signatures are rejected without throwing.
-    expect(await verifyAuditSignature({ ...ok, signature: signature.toUpperCase() })).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, signature: signature.slice('sha256='.length) })).toBe(false);
-    expect(
-      await verifyAuditSignature({
-        ...ok,
-        signature: `${signature.slice(0, -1)}${signature.endsWith('0') ? '1' : '0'}`,
-      }),
-    ).toBe(false);
-    expect(await verifyAuditSignature({ ...ok, timestamp: `${timestamp}.5` })).toBe(false);
+    // The id is signed as `id.timestamp.body`: it must not hold a `.` (Standard Webhooks).
+    expect(String(req!.headers['webhook-id'])).toMatch(/^msg_[0-9a-f-]+_\d+$/);
+    expect(Math.abs(Number(req!.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
+    expect(String(req!.headers['webhook-signature'])).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    // The library verifies it; the rest (tampering, staleness, rotation) is tests/unit/audit-sink-receiver.test.ts.
+    expect(new Webhook(SECRET).verify(req!.body, headersOf(req!))).toEqual(JSON.parse(req!.body));
 
     // A second flush sends a second request with only the new records; an empty flush sends nothing.
     sink.enqueue(record(5));
@@ -120,29 +110,22 @@ describe('HTTP audit sink: delivery and signature', () => {
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 0, failed: 0 });
     expect(received).toHaveLength(2);
     expect(requestIds(received[1]!.body)).toEqual(['req-5']);
+    expect(received[1]!.headers['webhook-id']).not.toBe(req!.headers['webhook-id']);
   });
 
   it('signs the exact body bytes, including non-ASCII record values', async () => {
     const { url, received } = await receiver();
-    const sink = createHttpAuditSink({ url, secret: SECRET, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], log: () => {} });
     sink.enqueue(record(1, { arguments: { title: 'Grüße ✓ "quoted" \n line' } }));
     await expect(sink.flush()).resolves.toMatchObject({ ok: true, sent: 1 });
     const req = received[0]!;
-    const valid = await verifyAuditSignature({
-      secret: SECRET,
-      timestamp: String(req.headers['x-audit-timestamp']),
-      body: req.body,
-      signature: String(req.headers['x-audit-signature']),
-    });
-    expect(valid).toBe(true);
-    expect((JSON.parse(req.body) as { records: AuditRecord[] }).records[0]!.arguments).toEqual({
-      title: 'Grüße ✓ "quoted" \n line',
-    });
+    expect(() => new Webhook(SECRET).verify(req.body, headersOf(req))).not.toThrow();
+    expect(recordsOf(req.body)[0]!.arguments).toEqual({ title: 'Grüße ✓ "quoted" \n line' });
   });
 
   it('never puts the secret in a request (headers, body or path)', async () => {
     const { url, received } = await receiver();
-    const sink = createHttpAuditSink({ url, secret: SECRET, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], log: () => {} });
     sink.enqueue(record(1));
     sink.enqueue(record(2, { reason: 'r' }));
     await sink.flush();
@@ -150,8 +133,9 @@ describe('HTTP audit sink: delivery and signature', () => {
     const seen = [received[0]!.path, received[0]!.body, ...received[0]!.rawHeaders].join('\n');
     expect(seen).not.toContain(SECRET);
     expect(seen.toLowerCase()).not.toContain(SECRET.toLowerCase());
-    expect(seen).not.toContain(Buffer.from(SECRET).toString('base64'));
-    expect(seen).not.toContain(Buffer.from(SECRET).toString('hex'));
+    const key = SECRET.slice('whsec_'.length);
+    expect(seen).not.toContain(key);
+    expect(seen).not.toContain(Buffer.from(key, 'base64').toString('hex'));
   });
 
   it('does not follow redirects', async () => {
@@ -160,7 +144,7 @@ describe('HTTP audit sink: delivery and signature', () => {
     const lines: string[] = [];
     const sink = createHttpAuditSink({
       url: redirecting.url,
-      secret: SECRET,
+      secrets: [SECRET],
       maxAttempts: 1,
       log: (l) => lines.push(l),
     });
@@ -220,7 +204,7 @@ describe('HTTP audit sink: a sink that is down', () => {
     const lines: string[] = [];
     const sink = createHttpAuditSink({
       url,
-      secret: SECRET,
+      secrets: [SECRET],
       timeoutMs,
       retryDelaysMs: [10, 10],
       log: (l) => lines.push(l),
@@ -242,8 +226,9 @@ describe('HTTP audit sink: a sink that is down', () => {
     expect(lines[0]).toContain('2 records');
     expect(received).toHaveLength(3);
     expect(received.every((r) => JSON.stringify(requestIds(r.body)) === '["REQID-MARK-1","REQID-MARK-2"]')).toBe(true);
-    // Every attempt of one batch carries the same batch id, for receivers that store exactly once.
-    expect(new Set(received.map((r) => (JSON.parse(r.body) as { batch: string }).batch)).size).toBe(1);
+    // Every attempt of one batch carries the same webhook-id and body, for receivers that store exactly once.
+    expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(received.map((r) => r.body)).size).toBe(1);
     expect(sink.pending()).toBe(0);
     expect(sink.lost()).toBe(2);
     expect(sink.losses()).toMatchObject({ delivery_failed: 2 });
@@ -283,7 +268,7 @@ describe('HTTP audit sink: a sink that is down', () => {
   it('a throwing fetch or log function does not make flush reject', async () => {
     const sink = createHttpAuditSink({
       url: 'https://audit.invalid/x',
-      secret: SECRET,
+      secrets: [SECRET],
       retryDelaysMs: [1],
       fetch: () => {
         throw new Error(`boom ${SECRET}`);
@@ -303,7 +288,7 @@ describe('HTTP audit sink: a sink that is down', () => {
     let failures = 2;
     const { url, received } = await receiver((_r, res) => void res.writeHead(failures-- > 0 ? 502 : 204).end());
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, retryDelaysMs: [10, 10], log: (l) => lines.push(l) });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], retryDelaysMs: [10, 10], log: (l) => lines.push(l) });
     sink.enqueue(record(1));
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 1, failed: 0 });
     expect(received).toHaveLength(3);
@@ -317,7 +302,7 @@ describe('HTTP audit sink: a sink that is down', () => {
     const metrics: string[] = [];
     const sink = createHttpAuditSink({
       url,
-      secret: SECRET,
+      secrets: [SECRET],
       maxAttempts: 1,
       log: () => {},
       metric: (m) => metrics.push(m),
@@ -331,10 +316,10 @@ describe('HTTP audit sink: a sink that is down', () => {
     down = false;
     sink.enqueue(record(3));
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 1, failed: 0 });
-    const delivered = JSON.parse(received.at(-1)!.body) as { records: Array<AuditRecord | GapRecord> };
-    expect(delivered.records).toHaveLength(2);
-    expect(delivered.records[0]).toMatchObject({ type: 'audit_sink_gap', lost: 2, reasons: { delivery_failed: 2 } });
-    expect((delivered.records[1] as AuditRecord).requestId).toBe('req-3');
+    const delivered = recordsOf(received.at(-1)!.body);
+    expect(delivered).toHaveLength(2);
+    expect(delivered[0]).toMatchObject({ type: 'audit_sink_gap', lost: 2, reasons: { delivery_failed: 2 } });
+    expect(delivered[1]!.requestId).toBe('req-3');
     expect(metrics).toHaveLength(1);
     expect(JSON.parse(metrics[0]!)).toMatchObject({
       metric: { name: 'audit_sink_lost_records', value: 2, reasons: { delivery_failed: 2 } },
@@ -350,12 +335,12 @@ describe('HTTP audit sink: a sink that is down', () => {
   it('a gap with nothing queued is still reported by the next flush', async () => {
     let down = true;
     const { url, received } = await receiver((_r, res) => void res.writeHead(down ? 503 : 204).end());
-    const sink = createHttpAuditSink({ url, secret: SECRET, maxAttempts: 1, log: () => {}, metric: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], maxAttempts: 1, log: () => {}, metric: () => {} });
     sink.enqueue(record(1));
     await sink.flush();
     down = false;
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 0, failed: 0 });
-    expect(JSON.parse(received.at(-1)!.body)).toMatchObject({ records: [{ type: 'audit_sink_gap', lost: 1 }] });
+    expect(recordsOf(received.at(-1)!.body)).toMatchObject([{ type: 'audit_sink_gap', lost: 1 }]);
   });
 });
 
@@ -363,7 +348,13 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
   it('past its capacity an unreserved record is counted as lost; the queued ones are kept, oldest first', async () => {
     const { url, received } = await receiver();
     const lines: string[] = [];
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 3, log: (l) => lines.push(l), metric: () => {} });
+    const sink = createHttpAuditSink({
+      url,
+      secrets: [SECRET],
+      capacity: 3,
+      log: (l) => lines.push(l),
+      metric: () => {},
+    });
     for (let i = 1; i <= 5; i++) sink.enqueue(record(i));
     expect(sink.pending()).toBe(3);
     expect(sink.losses()).toMatchObject({ queue_full: 2 });
@@ -378,7 +369,7 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       res.writeHead(204).end();
     });
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 10, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], capacity: 10, log: () => {} });
     const first = await sink.reserve(10);
     expect(first.granted).toBe('queued');
     for (let i = 1; i <= 10; i++) sink.enqueue(record(i), first);
@@ -398,7 +389,7 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
     });
     const sink = createHttpAuditSink({
       url,
-      secret: SECRET,
+      secrets: [SECRET],
       capacity: 2,
       reserveWaitMs: 100,
       timeoutMs: 5_000,
@@ -419,7 +410,7 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
     const { url } = await receiver((_r, res) => void res.writeHead(503).end());
     const sink = createHttpAuditSink({
       url,
-      secret: SECRET,
+      secrets: [SECRET],
       capacity: 2,
       maxAttempts: 1,
       log: () => {},
@@ -439,7 +430,7 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
 
   it('unused reserved room is given back', async () => {
     const { url } = await receiver();
-    const sink = createHttpAuditSink({ url, secret: SECRET, capacity: 3, reserveWaitMs: 50, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], capacity: 3, reserveWaitMs: 50, log: () => {} });
     const held = await sink.reserve(3);
     sink.enqueue(record(1), held);
     held.release();
@@ -453,7 +444,7 @@ describe('HTTP audit sink: no eviction, backpressure instead', () => {
     });
     const sink = createHttpAuditSink({
       url,
-      secret: SECRET,
+      secrets: [SECRET],
       capacity: 1_000,
       batchSize: 250,
       log: () => {},
@@ -482,7 +473,7 @@ describe('HTTP audit sink: concurrency', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       res.writeHead(200).end('ok');
     });
-    const sink = createHttpAuditSink({ url, secret: SECRET, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], log: () => {} });
     const flushes: Array<Promise<{ ok: boolean; sent: number }>> = [];
     let n = 0;
     for (let round = 0; round < 5; round++) {
@@ -503,7 +494,7 @@ describe('HTTP audit sink: concurrency', () => {
 
   it('POSTs at most batchSize records at a time, in order', async () => {
     const { url, received } = await receiver();
-    const sink = createHttpAuditSink({ url, secret: SECRET, batchSize: 4, log: () => {} });
+    const sink = createHttpAuditSink({ url, secrets: [SECRET], batchSize: 4, log: () => {} });
     for (let i = 1; i <= 10; i++) sink.enqueue(record(i));
     await expect(sink.flush()).resolves.toEqual({ ok: true, sent: 10, failed: 0 });
     expect(received.map((r) => requestIds(r.body).length)).toEqual([4, 4, 2]);
@@ -513,18 +504,31 @@ describe('HTTP audit sink: concurrency', () => {
 
 describe('HTTP audit sink: construction', () => {
   it('rejects unusable options without echoing the secret', () => {
-    expect(() => createHttpAuditSink({ url: 'not a url', secret: SECRET })).toThrow(/valid URL/);
-    expect(() => createHttpAuditSink({ url: 'ftp://x.example/a', secret: SECRET })).toThrow(/http/);
-    expect(() => createHttpAuditSink({ url: 'https://user:pw@x.example/a', secret: SECRET })).toThrow(/credentials/);
-    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: '' })).toThrow(/secret/);
-    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, capacity: 0 })).toThrow(/capacity/);
-    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secret: SECRET, batchSize: 1.5 })).toThrow(
+    expect(() => createHttpAuditSink({ url: 'not a url', secrets: [SECRET] })).toThrow(/valid URL/);
+    expect(() => createHttpAuditSink({ url: 'ftp://x.example/a', secrets: [SECRET] })).toThrow(/http/);
+    expect(() => createHttpAuditSink({ url: 'https://user:pw@x.example/a', secrets: [SECRET] })).toThrow(/credentials/);
+    // Not a Standard Webhooks secret: none, a raw string, too short a key, three at once.
+    for (const secrets of [
+      [],
+      ['S3CRET-audit-sink-0123456789-XYZZY'],
+      [`whsec_${btoa('16 bytes only...')}`],
+      [SECRET, SECRET, SECRET],
+    ])
+      expect(() => createHttpAuditSink({ url: 'https://x.example/a', secrets })).toThrow(
+        /^AUDIT_SINK_SECRET: .*whsec_/,
+      );
+    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secrets: [SECRET], capacity: 0 })).toThrow(
+      /capacity/,
+    );
+    expect(() => createHttpAuditSink({ url: 'https://x.example/a', secrets: [SECRET], batchSize: 1.5 })).toThrow(
       /batchSize/,
     );
-    try {
-      createHttpAuditSink({ url: 'not a url', secret: SECRET });
-    } catch (error) {
-      expect(String(error)).not.toContain(SECRET);
+    for (const secrets of [[SECRET], [`${SECRET}!`]]) {
+      try {
+        createHttpAuditSink({ url: 'not a url', secrets });
+      } catch (error) {
+        expect(String(error)).not.toContain(SECRET);
+      }
     }
   });
 });

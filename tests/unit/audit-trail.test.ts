@@ -58,7 +58,7 @@ describe('the audit trail of one request', () => {
   it('reserves in the sink, and a refused reservation says so', async () => {
     const sink = createHttpAuditSink({
       url: 'http://127.0.0.1:9/audit',
-      secret: 's'.repeat(40),
+      secrets: [`whsec_${btoa('s'.repeat(32))}`],
       capacity: 2,
       reserveWaitMs: 20,
       log: () => {},

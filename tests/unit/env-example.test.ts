@@ -46,7 +46,15 @@ describe('.env.example copied to .env.local', () => {
 // ---------------------------------------------------------------------------------------------
 
 /** Set by Next.js or Vercel, never by the user: documented in the README, not assigned in the file. */
-const PLATFORM = new Set(['NODE_ENV', 'NEXT_RUNTIME', 'VERCEL_ENV', 'VERCEL_URL', 'VERCEL_PROJECT_PRODUCTION_URL']);
+const PLATFORM = new Set([
+  'NODE_ENV',
+  'NEXT_RUNTIME',
+  'VERCEL',
+  'VERCEL_ENV',
+  'VERCEL_URL',
+  'VERCEL_PROJECT_NAME',
+  'VERCEL_PROJECT_PRODUCTION_URL',
+]);
 
 function sourceFiles(path: string): string[] {
   const full = join(PROJECT_ROOT, path);
