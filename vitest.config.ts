@@ -10,6 +10,8 @@ export const DEPLOY_FILES = 'tests/deploy/**/*.test.ts';
 
 /** Run without per-file isolation (see `projects` below). */
 const SHARED_FILES = ['tests/unit/**/*.test.ts', 'tests/security/**/*.test.ts'];
+/** Files under SHARED_FILES that set process-wide state (the environment, the global tracer provider). */
+const ISOLATED_ANYWAY = ['tests/unit/traces.test.ts'];
 const ALL_FILES = ['tests/**/*.test.ts', 'tools/**/*.test.ts'];
 const EXCLUDED = [...configDefaults.exclude, SOAK_FILES, SLOW_FILES, DEPLOY_FILES];
 
@@ -26,11 +28,15 @@ export default defineConfig({
     projects: [
       // Files that build what they test from explicit arguments (no process.env, no module mocks) share
       // their workers' module graph: importing the SDK, jose and lib once per worker instead of once per
-      // file is about a fifth of npm test's wall time. A file that stubs the environment, mocks a module
-      // or starts a process belongs in `isolated`.
-      { extends: true, test: { name: 'shared', include: SHARED_FILES, exclude: EXCLUDED, isolate: false } },
+      // file is about a fifth of npm test's wall time. A file there that changes process-wide state
+      // (stubs the environment, mocks a module, registers a global provider) is listed in ISOLATED_ANYWAY.
+      {
+        extends: true,
+        test: { name: 'shared', include: SHARED_FILES, exclude: [...EXCLUDED, ...ISOLATED_ANYWAY], isolate: false },
+      },
       // tools/: an example's tests live beside it, so removing its folder removes them too.
       { extends: true, test: { name: 'isolated', include: ALL_FILES, exclude: [...EXCLUDED, ...SHARED_FILES] } },
+      { extends: true, test: { name: 'isolated-anyway', include: ISOLATED_ANYWAY } },
     ],
   },
 });
