@@ -63,6 +63,8 @@ function user(organizationId: string | undefined, subject = 'user_alice'): UserP
   const now = Math.floor(Date.now() / 1000);
   return {
     kind: 'user',
+    callerKind: 'user',
+    actors: [],
     subject,
     organizationId,
     scopes: ['notes:read', 'notes:write'],
