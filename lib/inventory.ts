@@ -45,7 +45,10 @@ function annotationFlags(annotations: ToolAnnotations | undefined): AnnotationFl
   return FLAGS.filter(([hint]) => annotations?.[hint] === true).map(([, flag]) => flag);
 }
 
-type AccessColumns = Pick<InventoryRow, 'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'callers'>;
+type AccessColumns = Pick<
+  InventoryRow,
+  'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'callers'
+>;
 
 /** What a policy requires, as the inventory shows it for every primitive. */
 function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns {

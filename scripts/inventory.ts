@@ -65,7 +65,8 @@ function main(): void {
     if (error instanceof ConfigError) fail(`[config] ${error.message}`);
     throw error;
   }
-  const window = values['expiring-within'] === undefined ? DEFAULT_EXPIRY_WINDOW_DAYS : Number(values['expiring-within']);
+  const window =
+    values['expiring-within'] === undefined ? DEFAULT_EXPIRY_WINDOW_DAYS : Number(values['expiring-within']);
   if (!Number.isInteger(window) || window < 0 || window > 3650)
     fail(`--expiring-within takes a whole number of days from 0 to 3650\n${USAGE}`);
   const rows = inventoryRows(registry);
@@ -103,7 +104,9 @@ function printMarkdown(config: Config, rows: InventoryRow[], approved: ApprovalR
   // An https URL is a Client ID Metadata Document client: the issuer fetched its metadata from there.
   const interactive = approved.filter((row) => row.kind === 'interactive');
   const clients = interactive.length
-    ? interactive.map((row) => (row.clientId.startsWith('https://') ? `${row.clientId} (metadata document)` : row.clientId)).join(', ')
+    ? interactive
+        .map((row) => (row.clientId.startsWith('https://') ? `${row.clientId} (metadata document)` : row.clientId))
+        .join(', ')
     : 'any client registered with the issuer, for people (no interactive approval, ALLOWED_CLIENT_IDS unset); machines and agents only when approved';
   const hierarchy = hierarchyLines(registry.scopeHierarchy);
   process.stdout.write(

@@ -108,14 +108,17 @@ async function main(): Promise<void> {
 /** A seeded machine's token; its scopes default to its approval's ceiling, so the server accepts it. */
 async function forMachine(clientId: string, issuer: string, resource: string, scope: string | undefined) {
   if (!SEEDED_MACHINES.some((m) => m.clientId === clientId))
-    fail(`unknown machine client ${JSON.stringify(clientId)}; seeded: ${SEEDED_MACHINES.map((m) => m.clientId).join(', ')}`);
+    fail(
+      `unknown machine client ${JSON.stringify(clientId)}; seeded: ${SEEDED_MACHINES.map((m) => m.clientId).join(', ')}`,
+    );
   const keyFile = resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE);
   // Where the local authorization server keeps them (scripts/local-auth/main.ts): beside its key file.
   const file = process.env.LOCAL_AUTH_MACHINES_FILE
     ? resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_MACHINES_FILE)
     : join(dirname(keyFile), 'machine-clients.json');
   const clientSecret = await machineSecret(file, clientId);
-  if (!clientSecret) fail(`no secret for ${clientId} in ${file} yet: start the local authorization server (npm run dev) once`);
+  if (!clientSecret)
+    fail(`no secret for ${clientId} in ${file} yet: start the local authorization server (npm run dev) once`);
   const approved = registry.approvals.find((a) => a.clientId === clientId);
   return machineToken({ issuer, clientId, clientSecret, resource, scope: scope ?? approved?.scopes.join(' ') });
 }

@@ -65,7 +65,9 @@ export function classifyCaller(claims: KindClaims): Classification {
   const subjectIsClient = claims.client_id !== undefined && claims.sub === claims.client_id;
   if (profile !== undefined && profile !== 'user') {
     // An agent is its own identity; a client-credentials shape on top of it would be two kinds at once.
-    return subjectIsClient && !hasSession ? { ok: false, reason: 'unclassifiable' } : { ok: true, kind: 'agent', actors };
+    return subjectIsClient && !hasSession
+      ? { ok: false, reason: 'unclassifiable' }
+      : { ok: true, kind: 'agent', actors };
   }
   if (hasSession && !subjectIsClient) return { ok: true, kind: 'user', actors };
   // A machine never acts for someone else: `act` on a client-credentials token is a shape no issuer documents.

@@ -58,8 +58,7 @@ export function checkAccess(access: unknown, fail: Fail): Access {
     // A machine's token names an application, never a member of an organization: no role could ever match.
     if (lookedUp && policy.callers?.includes('machine'))
       fail('a role or permission policy cannot admit machines: their tokens carry no organization membership');
-    if (policy.callers && new Set(policy.callers).size !== policy.callers.length)
-      fail('callers lists a kind twice');
+    if (policy.callers && new Set(policy.callers).size !== policy.callers.length) fail('callers lists a kind twice');
     if (policy.scopes?.includes(OFFLINE_ACCESS))
       fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
   }

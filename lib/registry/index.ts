@@ -71,7 +71,9 @@ function checkApprovals(raw: readonly unknown[] | undefined): readonly Approval[
       const name = typeof id === 'string' ? JSON.stringify(id) : `#${index}`;
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new RegistryError(`approval ${name}: ${issue?.path.join('.') || 'entry'}: ${issue?.message ?? 'invalid'}`);
+        throw new RegistryError(
+          `approval ${name}: ${issue?.path.join('.') || 'entry'}: ${issue?.message ?? 'invalid'}`,
+        );
       }
       if (seen.has(parsed.data.clientId)) throw new RegistryError(`approval ${name}: listed twice`);
       seen.add(parsed.data.clientId);
@@ -167,6 +169,8 @@ export function createRegistry(definitions: readonly unknown[], options: Registr
     scopes: () => [...scopes],
     scopeHierarchy,
     approvals: checkApprovals(options.approvals),
-    acceptsMachines: all.some((primitive) => primitive.access !== 'public' && callersOf(primitive.access).includes('machine')),
+    acceptsMachines: all.some(
+      (primitive) => primitive.access !== 'public' && callersOf(primitive.access).includes('machine'),
+    ),
   };
 }

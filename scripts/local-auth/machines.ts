@@ -33,7 +33,8 @@ async function readSecrets(path: string): Promise<Record<string, string> | undef
     json = undefined;
   }
   const parsed = SecretsFile.safeParse(json);
-  if (!parsed.success) throw new Error(`local-auth: ${path} is not a machine secrets file; delete it to generate new ones`);
+  if (!parsed.success)
+    throw new Error(`local-auth: ${path} is not a machine secrets file; delete it to generate new ones`);
   return parsed.data.secrets;
 }
 

@@ -31,8 +31,22 @@ const MACHINES: MachineClient[] = [
   { clientId: 'client_stranger', clientSecret: secret(), organizationId: 'org_globex', name: 'nobody approved it' },
 ];
 const approvals: Approval[] = [
-  { clientId: 'client_report_job', kind: 'machine', owner: 'data', purpose: 'report', scopes: ['docs:read'], expires: '2099-01-01' },
-  { clientId: 'client_retired_job', kind: 'machine', owner: 'data', purpose: 'gone', scopes: ['docs:read'], expires: '2021-01-01' },
+  {
+    clientId: 'client_report_job',
+    kind: 'machine',
+    owner: 'data',
+    purpose: 'report',
+    scopes: ['docs:read'],
+    expires: '2099-01-01',
+  },
+  {
+    clientId: 'client_retired_job',
+    kind: 'machine',
+    owner: 'data',
+    purpose: 'gone',
+    scopes: ['docs:read'],
+    expires: '2021-01-01',
+  },
 ];
 
 const ranFor: string[] = [];
@@ -84,7 +98,10 @@ async function connect(clientId: string, versionNegotiation?: ClientOptions['ver
   const { clientSecret } = machine(clientId);
   const provider = new ClientCredentialsProvider({ clientId, clientSecret, expectedIssuer: stack.auth.issuer });
   const transport = new StreamableHTTPClientTransport(new URL(stack.resource), { authProvider: provider });
-  const client = new Client({ name: 'machine-e2e', version: '1.0.0' }, versionNegotiation ? { versionNegotiation } : {});
+  const client = new Client(
+    { name: 'machine-e2e', version: '1.0.0' },
+    versionNegotiation ? { versionNegotiation } : {},
+  );
   await client.connect(transport);
   return { client, provider };
 }
@@ -172,7 +189,13 @@ describe.each(wires)('the SDK client-credentials provider on %s', (_wire, negoti
       expect(ranFor.slice(ran)).toEqual([]);
       expect(stack.records.slice(mark)).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ decision: 'reject', reason, status: 403, caller_kind: 'machine', client_id: clientId }),
+          expect.objectContaining({
+            decision: 'reject',
+            reason,
+            status: 403,
+            caller_kind: 'machine',
+            client_id: clientId,
+          }),
         ]),
       );
     } finally {
@@ -208,12 +231,22 @@ describe('over plain HTTP with the grant’s own tokens', () => {
 
   it('refuses a wrong client secret at the authorization server', async () => {
     await expect(
-      machineToken({ issuer: stack.auth.issuer, clientId: 'client_report_job', clientSecret: 'wrong', resource: stack.resource }),
+      machineToken({
+        issuer: stack.auth.issuer,
+        clientId: 'client_report_job',
+        clientSecret: 'wrong',
+        resource: stack.resource,
+      }),
     ).rejects.toThrow(/invalid_client/);
   });
 
   it("calls as a person with a user flow's token, which names the resource and a session", async () => {
-    const token = await mintToken({ issuer: stack.auth.issuer, user: 'alice', org: 'org_acme', resource: stack.resource });
+    const token = await mintToken({
+      issuer: stack.auth.issuer,
+      user: 'alice',
+      org: 'org_acme',
+      resource: stack.resource,
+    });
     expect(decodeJwt(token.accessToken)).toMatchObject({ aud: stack.resource, sid: expect.any(String) });
     const answer = await post(token.accessToken);
     expect(answer.body.result).toMatchObject({ structuredContent: { kind: 'user' } });

@@ -84,7 +84,11 @@ export function userArb() {
 /** The client every generated caller uses; its approval follows the caller's `approval`. */
 export const CLIENT = 'client_prop';
 /** Clients a retry signs in with as a machine or an agent, always approved. */
-const RETRY_CLIENT: Record<CallerKind, string> = { user: CLIENT, machine: 'client_retry_machine', agent: 'client_retry_agent' };
+const RETRY_CLIENT: Record<CallerKind, string> = {
+  user: CLIENT,
+  machine: 'client_retry_machine',
+  agent: 'client_retry_agent',
+};
 const APPROVAL_KIND = { user: 'interactive', machine: 'machine', agent: 'agent' } as const;
 
 /** The approvals file a run's registry loads: the retry clients, and the caller's own client by its state. */
@@ -97,7 +101,10 @@ export function approvalsFor(caller: Caller): Approval[] {
     scopes: [...SCOPES],
     expires,
   });
-  const retries = [entry(RETRY_CLIENT.machine, 'machine', '2099-01-01'), entry(RETRY_CLIENT.agent, 'agent', '2099-01-01')];
+  const retries = [
+    entry(RETRY_CLIENT.machine, 'machine', '2099-01-01'),
+    entry(RETRY_CLIENT.agent, 'agent', '2099-01-01'),
+  ];
   if (caller.kind !== 'user' || caller.approval === 'unlisted') return retries;
   return [...retries, entry(CLIENT, caller.callerKind, caller.approval === 'expired' ? '2020-01-01' : '2099-01-01')];
 }

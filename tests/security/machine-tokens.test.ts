@@ -28,9 +28,30 @@ const tool = (name: string, access: unknown) =>
   });
 
 const approvals: Approval[] = [
-  { clientId: 'client_job', kind: 'machine', owner: 'ops', purpose: 'report', scopes: ['docs:read'], expires: '2099-01-01' },
-  { clientId: 'client_old', kind: 'machine', owner: 'ops', purpose: 'retired', scopes: ['docs:read'], expires: '2020-01-01' },
-  { clientId: 'client_agents', kind: 'agent', owner: 'ai', purpose: 'triage', scopes: ['docs:read'], expires: '2099-01-01' },
+  {
+    clientId: 'client_job',
+    kind: 'machine',
+    owner: 'ops',
+    purpose: 'report',
+    scopes: ['docs:read'],
+    expires: '2099-01-01',
+  },
+  {
+    clientId: 'client_old',
+    kind: 'machine',
+    owner: 'ops',
+    purpose: 'retired',
+    scopes: ['docs:read'],
+    expires: '2020-01-01',
+  },
+  {
+    clientId: 'client_agents',
+    kind: 'agent',
+    owner: 'ai',
+    purpose: 'triage',
+    scopes: ['docs:read'],
+    expires: '2099-01-01',
+  },
 ];
 
 const registry = createRegistry(
@@ -61,7 +82,14 @@ const machine = (clientId: string, claims: JWTPayload = {}) =>
     ...claims,
   });
 const person = (claims: JWTPayload = {}) =>
-  endpoint.issuer.sign({ aud: ENDPOINT_RESOURCE, sub: 'user_alice', client_id: 'client_app', org_id: 'org_a', scope: 'docs:read', ...claims });
+  endpoint.issuer.sign({
+    aud: ENDPOINT_RESOURCE,
+    sub: 'user_alice',
+    client_id: 'client_app',
+    org_id: 'org_a',
+    scope: 'docs:read',
+    ...claims,
+  });
 const agent = (claims: JWTPayload = {}) =>
   endpoint.issuer.sign({
     aud: ENDPOINT_RESOURCE,
@@ -99,7 +127,15 @@ describe('an approved machine', () => {
     expect(ran.status).toBe(200);
     expect(ran.body.result).toMatchObject({ structuredContent: { ran: 'report', kind: 'machine' } });
     expect(recordsSince(mark)).toMatchObject([
-      { tool: 'report', decision: 'allow', outcome: 'ok', caller_kind: 'machine', sub: 'client_job', client_id: 'client_job', org_id: 'org_partner' },
+      {
+        tool: 'report',
+        decision: 'allow',
+        outcome: 'ok',
+        caller_kind: 'machine',
+        sub: 'client_job',
+        client_id: 'client_job',
+        org_id: 'org_partner',
+      },
     ]);
   });
 
@@ -109,9 +145,18 @@ describe('an approved machine', () => {
     const mark = endpoint.records.length;
     const hidden = await callTool(name, token);
     expect(hidden.status).toBe(unknown.status);
-    expect(JSON.stringify(hidden.body).replaceAll(name, 'X')).toBe(JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'));
+    expect(JSON.stringify(hidden.body).replaceAll(name, 'X')).toBe(
+      JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'),
+    );
     expect(recordsSince(mark)).toMatchObject([
-      { tool: name, decision: 'deny', reason: 'caller_kind_not_allowed', outcome: 'not_run', caller_kind: 'machine', client_id: 'client_job' },
+      {
+        tool: name,
+        decision: 'deny',
+        reason: 'caller_kind_not_allowed',
+        outcome: 'not_run',
+        caller_kind: 'machine',
+        client_id: 'client_job',
+      },
     ]);
   });
 
@@ -124,7 +169,11 @@ describe('client approvals', () => {
   it.each([
     ['an unlisted machine', () => machine('client_stranger'), 'client_not_allowed'],
     ['an expired machine', () => machine('client_old'), 'client_approval_expired'],
-    ['a machine past its scope ceiling', () => machine('client_job', { scope: 'docs:read docs:write' }), 'client_scope_ceiling'],
+    [
+      'a machine past its scope ceiling',
+      () => machine('client_job', { scope: 'docs:read docs:write' }),
+      'client_scope_ceiling',
+    ],
     ['a machine-shaped token of an agent client', () => machine('client_agents'), 'client_kind_mismatch'],
     [
       'a machine-shaped token from a client people sign in with',
@@ -152,7 +201,9 @@ describe('audiences', () => {
     const mark = endpoint.records.length;
     const answer = await callTool('echo', await person({ aud: ENV_CLIENT }));
     expect(answer.status).toBe(401);
-    expect(answer.www).toContain('error="invalid_token", error_description="The access token was not issued for this resource"');
+    expect(answer.www).toContain(
+      'error="invalid_token", error_description="The access token was not issued for this resource"',
+    );
     expect(recordsSince(mark)).toMatchObject([{ type: 'request_rejected', reason: 'invalid_token', status: 401 }]);
   });
 
@@ -174,9 +225,17 @@ describe('audiences', () => {
 describe('tokens of no kind', () => {
   it.each([
     ['a token without sid whose subject is not its client', () => person({ sid: undefined }), 'token_unclassifiable'],
-    ['a session token whose subject is its client', () => machine('client_job', { sid: 's', aud: ENDPOINT_RESOURCE }), 'token_unclassifiable'],
+    [
+      'a session token whose subject is its client',
+      () => machine('client_job', { sid: 's', aud: ENDPOINT_RESOURCE }),
+      'token_unclassifiable',
+    ],
     ['a DPoP-bound token', () => person({ cnf: { jkt: 'thumbprint' } }), 'token_sender_constrained'],
-    ['a DPoP-bound machine token', () => machine('client_job', { cnf: { jkt: 'thumbprint' } }), 'token_sender_constrained'],
+    [
+      'a DPoP-bound machine token',
+      () => machine('client_job', { cnf: { jkt: 'thumbprint' } }),
+      'token_sender_constrained',
+    ],
     ['an act claim without a subject', () => person({ act: { client_id: 'x' } }), 'token_invalid_actor'],
   ])('refuse %s with 401 invalid_token, even on a public tool, audited', async (_name, token, reason) => {
     const mark = endpoint.records.length;
@@ -195,7 +254,14 @@ describe('an approved agent', () => {
     const mark = endpoint.records.length;
     expect((await callTool('triage', token)).body.result).toMatchObject({ structuredContent: { kind: 'agent' } });
     expect(recordsSince(mark)).toMatchObject([
-      { tool: 'triage', decision: 'allow', caller_kind: 'agent', sub: 'agent_7', act: ['user_alice'], client_id: 'client_agents' },
+      {
+        tool: 'triage',
+        decision: 'allow',
+        caller_kind: 'agent',
+        sub: 'agent_7',
+        act: ['user_alice'],
+        client_id: 'client_agents',
+      },
     ]);
   });
 });
@@ -205,7 +271,12 @@ describe('server/discover', () => {
     const response = await fetch(`${base}/mcp`, {
       method: 'POST',
       headers: { ...MODERN_HEADERS, 'mcp-method': 'server/discover' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: modernMeta('discover') } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'server/discover',
+        params: { _meta: modernMeta('discover') },
+      }),
       signal: AbortSignal.timeout(10_000),
     });
     return (await readRpc(response)).result as { capabilities: { extensions?: Record<string, unknown> } };
@@ -213,7 +284,9 @@ describe('server/discover', () => {
   const peopleOnly = useEndpoint(createRegistry([tool('me', 'signed-in')]), { WORKOS_CLIENT_ID: ENV_CLIENT });
 
   it('advertises the client-credentials extension when a primitive admits machines, and only then', async () => {
-    expect((await discover(endpoint.server.url)).capabilities.extensions).toEqual({ [CLIENT_CREDENTIALS_EXTENSION]: {} });
+    expect((await discover(endpoint.server.url)).capabilities.extensions).toEqual({
+      [CLIENT_CREDENTIALS_EXTENSION]: {},
+    });
     expect((await discover(peopleOnly.server.url)).capabilities.extensions).toBeUndefined();
   });
 });
@@ -221,7 +294,14 @@ describe('server/discover', () => {
 describe('without WORKOS_CLIENT_ID', () => {
   const unnamed = useEndpoint(registry);
   it('refuses every machine token on the environment audience', async () => {
-    const token = await unnamed.issuer.sign({ aud: ENV_CLIENT, sub: 'client_job', client_id: 'client_job', org_id: 'o', scope: 'docs:read', sid: undefined });
+    const token = await unnamed.issuer.sign({
+      aud: ENV_CLIENT,
+      sub: 'client_job',
+      client_id: 'client_job',
+      org_id: 'o',
+      scope: 'docs:read',
+      sid: undefined,
+    });
     const answer = await callTool('report', token, unnamed.server.url);
     expect(answer.status).toBe(401);
     expect(answer.www).toContain('not issued for this resource');

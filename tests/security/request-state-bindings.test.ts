@@ -25,7 +25,12 @@ const registry = createRegistry([
       const sealed = z.object({ target: z.string() }).safeParse(input.state);
       if (sealed.success && sealed.data.target === target) return undefined;
       return input.ask(
-        { confirm: inputRequired.elicit({ message: `Run on ${target}?`, requestedSchema: z.object({ ok: z.boolean() }) }) },
+        {
+          confirm: inputRequired.elicit({
+            message: `Run on ${target}?`,
+            requestedSchema: z.object({ ok: z.boolean() }),
+          }),
+        },
         { target },
       );
     },
@@ -48,10 +53,18 @@ const person = (org: string, aud = ENDPOINT_RESOURCE) =>
 type Rpc = { result?: Record<string, unknown>; error?: { code: number; message: string } };
 let id = 1;
 async function call(base: string, token: string, extra: Record<string, unknown> = {}): Promise<Rpc> {
-  const meta = { ...modernMeta('bindings'), 'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } } };
+  const meta = {
+    ...modernMeta('bindings'),
+    'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+  };
   const response = await fetch(`${base}/mcp`, {
     method: 'POST',
-    headers: { ...MODERN_HEADERS, 'mcp-method': 'tools/call', 'mcp-name': 'confirm_op', authorization: `Bearer ${token}` },
+    headers: {
+      ...MODERN_HEADERS,
+      'mcp-method': 'tools/call',
+      'mcp-name': 'confirm_op',
+      authorization: `Bearer ${token}`,
+    },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: id++,
@@ -91,7 +104,10 @@ describe('a sealed requestState', () => {
     const state = await sealedState(await person('org_a'));
     const before = runs.length;
     const mark = endpoint.records.length;
-    const replay = await call(endpoint.server.url, await person('org_b'), { requestState: state, inputResponses: answer });
+    const replay = await call(endpoint.server.url, await person('org_b'), {
+      requestState: state,
+      inputResponses: answer,
+    });
     expect(replay.error).toMatchObject(FIXED);
     expect(runs.slice(before)).toEqual([]);
     expect(stateRecords(mark)).toMatchObject([
@@ -127,15 +143,18 @@ describe('a sealed requestState', () => {
     expect(stateRecords(mark)).toMatchObject([{ decision: 'reject', reason: 'request_state_malformed' }]);
   });
 
-  it.each([42, { v: 1 }, ['v1.a.b'], true])('that is not a string (%j) is recorded as a refused state', async (state) => {
-    const token = await person('org_a');
-    const before = runs.length;
-    const mark = endpoint.records.length;
-    const replay = await call(endpoint.server.url, token, { requestState: state, inputResponses: answer });
-    expect(replay.error).toMatchObject({ code: -32602 });
-    expect(runs.slice(before)).toEqual([]);
-    expect(stateRecords(mark)).toMatchObject([
-      { decision: 'reject', reason: 'request_state_malformed', outcome: 'not_run', sub: 'user_alice' },
-    ]);
-  });
+  it.each([42, { v: 1 }, ['v1.a.b'], true])(
+    'that is not a string (%j) is recorded as a refused state',
+    async (state) => {
+      const token = await person('org_a');
+      const before = runs.length;
+      const mark = endpoint.records.length;
+      const replay = await call(endpoint.server.url, token, { requestState: state, inputResponses: answer });
+      expect(replay.error).toMatchObject({ code: -32602 });
+      expect(runs.slice(before)).toEqual([]);
+      expect(stateRecords(mark)).toMatchObject([
+        { decision: 'reject', reason: 'request_state_malformed', outcome: 'not_run', sub: 'user_alice' },
+      ]);
+    },
+  );
 });

@@ -64,13 +64,7 @@ describe('approvalRefusal', () => {
       NO_LIST,
       undefined,
     ],
-    [
-      'a person on a machine approval',
-      caller('user', 'client_job'),
-      [approval()],
-      NO_LIST,
-      'client_kind_mismatch',
-    ],
+    ['a person on a machine approval', caller('user', 'client_job'), [approval()], NO_LIST, 'client_kind_mismatch'],
     [
       'a machine on an interactive approval',
       caller('machine', 'client_app'),
@@ -128,13 +122,7 @@ describe('approvalRefusal', () => {
       NO_LIST,
       'client_not_allowed',
     ],
-    [
-      'an agent must be listed',
-      caller('agent', 'client_agents'),
-      [approval()],
-      NO_LIST,
-      'client_not_allowed',
-    ],
+    ['an agent must be listed', caller('agent', 'client_agents'), [approval()], NO_LIST, 'client_not_allowed'],
     [
       'an approved agent',
       caller('agent', 'client_agents'),
@@ -142,14 +130,25 @@ describe('approvalRefusal', () => {
       NO_LIST,
       undefined,
     ],
-    ['anonymous callers are not clients', { kind: 'anonymous' }, [], { allowedClientIds: ['x'], localIssuer: false }, undefined],
+    [
+      'anonymous callers are not clients',
+      { kind: 'anonymous' },
+      [],
+      { allowedClientIds: ['x'], localIssuer: false },
+      undefined,
+    ],
   ];
   it.each(cases)('%s', (_name, principal, approvals, config, expected) => {
     expect(reasonOf(principal, approvals, config, NOW)).toBe(expected);
   });
 
   it('answers 403 with a fixed message that names no client', () => {
-    const refusal = approvalRefusal(caller('machine', 'client_job'), [approval({ expires: '2026-01-01' })], NO_LIST, NOW);
+    const refusal = approvalRefusal(
+      caller('machine', 'client_job'),
+      [approval({ expires: '2026-01-01' })],
+      NO_LIST,
+      NOW,
+    );
     expect(refusal).toMatchObject({ status: 403, reason: 'client_approval_expired' });
     expect(refusal?.message).not.toContain('client_job');
   });

@@ -51,7 +51,11 @@ const rows: Array<[string, KindClaims, Classification]> = [
   ['a sub_profile that is not a string', { ...USER, sub_profile: ['agent'] }, unclassifiable()],
   // Refused: sender-constrained, whatever else it says.
   ['a DPoP-bound user token', { ...USER, cnf: { jkt: 'abc' } }, { ok: false, reason: 'sender_constrained' }],
-  ['an mTLS-bound machine token', { ...MACHINE, cnf: { 'x5t#S256': 'x' } }, { ok: false, reason: 'sender_constrained' }],
+  [
+    'an mTLS-bound machine token',
+    { ...MACHINE, cnf: { 'x5t#S256': 'x' } },
+    { ok: false, reason: 'sender_constrained' },
+  ],
   ['an empty cnf', { ...USER, cnf: {} }, { ok: false, reason: 'sender_constrained' }],
   ['a null cnf', { ...USER, cnf: null }, { ok: false, reason: 'sender_constrained' }],
   // Refused: an actor chain that is not one.

@@ -221,7 +221,11 @@ describe('config: failures name the variable in one line', () => {
   });
 
   it('names the WorkOS environment client id for machine tokens, and shows the access map only on opt-in', () => {
-    expect(loadConfig(prod)).toMatchObject({ environmentClientId: undefined, publicAccessMap: false, localIssuer: false });
+    expect(loadConfig(prod)).toMatchObject({
+      environmentClientId: undefined,
+      publicAccessMap: false,
+      localIssuer: false,
+    });
     expect(loadConfig({ ...prod, WORKOS_CLIENT_ID: 'client_01ENV', MCP_PUBLIC_ACCESS_MAP: 'true' })).toMatchObject({
       environmentClientId: 'client_01ENV',
       publicAccessMap: true,

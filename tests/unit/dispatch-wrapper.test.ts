@@ -46,7 +46,10 @@ const secretPrompt = definePrompt({
   handler: () => (ran.push('prompt'), { messages: [{ role: 'user', content: { type: 'text', text: 'classified' } }] }),
 });
 const now = Math.floor(Date.now() / 1000);
-const alice: UserPrincipal = principalFromClaims({ sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' }, PERSON);
+const alice: UserPrincipal = principalFromClaims(
+  { sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' },
+  PERSON,
+);
 const identity = (): CallerContext => ({ principal: alice, requestId: crypto.randomUUID() });
 
 let next: () => AuthInfo | undefined = () => undefined;
