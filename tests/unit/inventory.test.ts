@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { approvalsInForce } from '@/lib/auth/approvals';
 import {
+  approvalRows,
+  approvalsMarkdown,
+  expiringApprovals,
   inventoryJson,
   inventoryMarkdown,
   hierarchyLines,
@@ -189,10 +193,10 @@ describe('the CLI (scripts/inventory.ts under tsx)', () => {
 
   it('lists a metadata-document client (an https client_id) exactly as configured', () => {
     const cimd = 'https://client.example.com/oauth/client.json';
-    const result = run(['--json'], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` });
+    const result = run(['--json'], { ALLOWED_CLIENT_IDS: `client_a,${cimd}` });
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ approvedClients: ['client_a', cimd] });
-    expect(run([], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` }).stdout).toContain(
+    expect(run([], { ALLOWED_CLIENT_IDS: `client_a,${cimd}` }).stdout).toContain(
       `\nApproved clients: client_a, ${cimd} (metadata document)\n`,
     );
   });
@@ -212,9 +216,23 @@ describe('the CLI (scripts/inventory.ts under tsx)', () => {
     expect(result.stdout).toBe(
       `${inventoryMarkdown(inventoryRows(registry))}\nResources and prompts:\n\n${primitivesMarkdown(primitiveRows(registry))}` +
         '\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n' +
-        'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n' +
+        'Approved clients: any client registered with the issuer, for people (no interactive approval, ALLOWED_CLIENT_IDS unset); machines and agents only when approved\n' +
         `Scope hierarchy: ${hierarchyLines(registry.scopeHierarchy).join('; ') || 'none (each scope grants only itself)'}\n`,
     );
+  });
+
+  it('against the local authorization server, prints the approvals in force and fails on those ending soon', () => {
+    const local = { AUTHKIT_DOMAIN: '', MCP_RESOURCE_URL: '' };
+    const inForce = approvalsInForce(registry.approvals, { localIssuer: true });
+    const ending = expiringApprovals(inForce, Date.now(), 3650);
+    const result = run(['--expiring-within', '3650'], local);
+    expect(result.status, result.stderr).toBe(ending.length > 0 ? 2 : 0);
+    for (const approval of ending) expect(result.stderr).toContain(`${approval.clientId} (${approval.expires}`);
+    if (inForce.length > 0)
+      expect(result.stdout).toContain(`\nApprovals:\n\n${approvalsMarkdown(approvalRows(registry.approvals, { localIssuer: true }))}`);
+    // The window is the CI gate's only input: none means nothing can be ending.
+    expect(run(['--expiring-within', '0'], local).status).toBe(inForce.some((a) => Date.parse(a.expires) <= Date.now()) ? 2 : 0);
+    expect(run(['--expiring-within', 'soon'], local).status).toBe(1);
   });
 
   it('a configuration error prints one line to stderr and exits 1', () => {
