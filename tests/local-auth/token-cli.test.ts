@@ -48,14 +48,22 @@ describe('npm run token', () => {
       const args = ['--machine', MACHINE.clientId, '--issuer', testServer().issuer, '--resource', RESOURCE];
       const { code, stdout, stderr } = await runTokenCli(args, { LOCAL_AUTH_MACHINES_FILE: file });
       expect(code, stderr).toBe(0);
-      const { payload } = await jwtVerify(stdout.trim(), createRemoteJWKSet(new URL(`${testServer().issuer}/oauth2/jwks`)), {
-        issuer: testServer().issuer,
-        audience: DEV_ENVIRONMENT_CLIENT_ID,
-        algorithms: ['RS256'],
-      });
+      const { payload } = await jwtVerify(
+        stdout.trim(),
+        createRemoteJWKSet(new URL(`${testServer().issuer}/oauth2/jwks`)),
+        {
+          issuer: testServer().issuer,
+          audience: DEV_ENVIRONMENT_CLIENT_ID,
+          algorithms: ['RS256'],
+        },
+      );
       // Its scopes default to the client's approval, when tools/approvals.ts lists it.
       const approved = registry.approvals.find((a) => a.clientId === MACHINE.clientId)?.scopes ?? SCOPES;
-      expect(payload).toMatchObject({ sub: MACHINE.clientId, client_id: MACHINE.clientId, org_id: MACHINE.organizationId });
+      expect(payload).toMatchObject({
+        sub: MACHINE.clientId,
+        client_id: MACHINE.clientId,
+        org_id: MACHINE.organizationId,
+      });
       expect(String(payload.scope).split(' ').sort()).toEqual([...approved].sort());
       expect(payload.sid).toBeUndefined();
 

@@ -229,9 +229,13 @@ describe('the CLI (scripts/inventory.ts under tsx)', () => {
     expect(result.status, result.stderr).toBe(ending.length > 0 ? 2 : 0);
     for (const approval of ending) expect(result.stderr).toContain(`${approval.clientId} (${approval.expires}`);
     if (inForce.length > 0)
-      expect(result.stdout).toContain(`\nApprovals:\n\n${approvalsMarkdown(approvalRows(registry.approvals, { localIssuer: true }))}`);
+      expect(result.stdout).toContain(
+        `\nApprovals:\n\n${approvalsMarkdown(approvalRows(registry.approvals, { localIssuer: true }))}`,
+      );
     // The window is the CI gate's only input: none means nothing can be ending.
-    expect(run(['--expiring-within', '0'], local).status).toBe(inForce.some((a) => Date.parse(a.expires) <= Date.now()) ? 2 : 0);
+    expect(run(['--expiring-within', '0'], local).status).toBe(
+      inForce.some((a) => Date.parse(a.expires) <= Date.now()) ? 2 : 0,
+    );
     expect(run(['--expiring-within', 'soon'], local).status).toBe(1);
   });
 
