@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Access } from '@/lib/policy';
 import type { AuditRecord } from '@/lib/audit/record';
 import { CLIENT_CREDENTIALS_EXTENSION } from '@/lib/endpoint/dispatch';
 import { type Approval, createRegistry, defineTool, jsonResult } from '@/lib/registry';
@@ -21,7 +22,7 @@ const tool = (name: string, access: unknown) =>
     name,
     title: name,
     description: name,
-    access: access as never,
+    access: access as Access,
     input: z.object({}),
     handler: (_input, { principal }) =>
       jsonResult({ ran: name, kind: principal.kind === 'user' ? principal.callerKind : 'anonymous' }),

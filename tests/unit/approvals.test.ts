@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Access } from '@/lib/policy';
 import { type Approval, approvalRefusal } from '@/lib/auth/approvals';
 import type { CallerKind } from '@/lib/auth/caller-kind';
 import type { Principal } from '@/lib/auth/principal';
@@ -35,11 +36,12 @@ function caller(callerKind: CallerKind, clientId: string, scopes: string[] = ['d
   };
 }
 
-const NO_LIST = { allowedClientIds: undefined, localIssuer: false };
+type Listing = { allowedClientIds?: string[]; localIssuer: boolean };
+const NO_LIST: Listing = { allowedClientIds: undefined, localIssuer: false };
 const reasonOf = (...args: Parameters<typeof approvalRefusal>) => approvalRefusal(...args)?.reason;
 
 describe('approvalRefusal', () => {
-  const cases: Array<[string, Principal, Approval[], typeof NO_LIST, string | undefined]> = [
+  const cases: Array<[string, Principal, Approval[], Listing, string | undefined]> = [
     ['an approved machine', caller('machine', 'client_job'), [approval()], NO_LIST, undefined],
     ['an unlisted machine', caller('machine', 'client_other'), [approval()], NO_LIST, 'client_not_allowed'],
     ['a machine with no approvals at all', caller('machine', 'client_job'), [], NO_LIST, 'client_not_allowed'],
@@ -159,7 +161,7 @@ const tool = (callers?: CallerKind[], extra: Record<string, unknown> = { scopes:
     name: 'report',
     title: 'Report',
     description: 'd',
-    access: { ...extra, ...(callers ? { callers } : {}) } as never,
+    access: { ...extra, ...(callers ? { callers } : {}) } as Access,
     input: z.object({}),
     handler: () => jsonResult({}),
   });
