@@ -15,8 +15,9 @@ import type { GatedCall } from './gate';
  * Multi round-trip request state (2026-07-28), sealed with the SDK's HMAC codec. A state is bound
  * to the issuer and this deployment's resource (another deployment sharing the key refuses it), the
  * subject, client id and organization of the token that asked (the same person in another
- * organization is refused), the method and a digest of the call's parameters, and expires quickly; the SDK verifies every echoed state before a handler runs
- * and answers a failure with its fixed -32602 "Invalid or expired requestState". Each refusal is
+ * organization is refused), the method and a digest of the call's parameters, and expires quickly;
+ * the SDK verifies every echoed state before a handler runs and answers a failure with its fixed
+ * -32602 "Invalid or expired requestState". Each refusal is
  * audited here, with the identity of the caller that presented it.
  */
 
