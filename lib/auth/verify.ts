@@ -129,7 +129,12 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         return invalid('The token is not an access token');
       const caller = classifyCaller(claims.data);
       if (!caller.ok)
-        return { ...invalid(CLASSIFICATION_DESCRIPTIONS[caller.reason]), reason: `token_${caller.reason}` };
+        return {
+          ok: false,
+          kind: 'invalid_token',
+          description: CLASSIFICATION_DESCRIPTIONS[caller.reason],
+          reason: `token_${caller.reason}`,
+        };
       // The environment audience is a machine token's only: anyone else's must name this resource (or an extra audience).
       if (caller.kind !== 'machine' && !audiencesOf(payload).some((aud) => options.audiences.includes(aud)))
         return invalid('The access token was not issued for this resource');
