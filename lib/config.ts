@@ -385,7 +385,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     allowedClientIds,
     environmentClientId: env.WORKOS_CLIENT_ID ?? (localIssuer ? DEV_ENVIRONMENT_CLIENT_ID : undefined),
     localIssuer,
-    publicAccessMap: !production || parseBoolean('MCP_PUBLIC_ACCESS_MAP', env.MCP_PUBLIC_ACCESS_MAP),
+    // Parsed in development too, so a typo is caught before it reaches production.
+    publicAccessMap: parseBoolean('MCP_PUBLIC_ACCESS_MAP', env.MCP_PUBLIC_ACCESS_MAP) || !production,
     workos: env.WORKOS_API_KEY
       ? { apiKey: env.WORKOS_API_KEY, clientId: env.WORKOS_CLIENT_ID, apiUrl: env.WORKOS_API_URL }
       : localIssuer

@@ -58,7 +58,7 @@ const approvals: Approval[] = [
 const registry = createRegistry(
   [
     tool('echo', 'public'),
-    tool('me', 'signed-in'),
+    tool('my_profile', 'signed-in'),
     tool('report', { scopes: ['docs:read'], org: 'required', callers: ['user', 'machine'] }),
     tool('purge', { scopes: ['docs:read'], org: 'required' }),
     tool('triage', { scopes: ['docs:read'], callers: ['agent'] }),
@@ -140,7 +140,7 @@ describe('an approved machine', () => {
     ]);
   });
 
-  it.each(['purge', 'me', 'triage'])('is answered for %s exactly as for a tool that does not exist', async (name) => {
+  it.each(['purge', 'my_profile', 'triage'])('is answered for %s exactly as for a tool that does not exist', async (name) => {
     const token = await machine('client_job');
     const unknown = await callTool('no_such_tool', token);
     const mark = endpoint.records.length;
@@ -186,14 +186,14 @@ describe('client approvals', () => {
     const answer = await callTool('echo', await token());
     expect(answer.status).toBe(403);
     expect(answer.body.error).toMatchObject({ data: { reason } });
-    expect(JSON.stringify(answer.body)).not.toMatch(/client_(stranger|old|agents|app)/);
+    expect(JSON.stringify(answer.body)).not.toMatch(/client_(stranger|old|agents|app)\b/);
     expect(recordsSince(mark)).toMatchObject([
       { type: 'request_rejected', decision: 'reject', reason, status: 403, caller_kind: 'machine' },
     ]);
   });
 
   it("let a person's dynamically registered client in while no interactive client is listed", async () => {
-    expect((await callTool('me', await person())).status).toBe(200);
+    expect((await callTool('my_profile', await person())).status).toBe(200);
   });
 });
 
@@ -209,7 +209,7 @@ describe('audiences', () => {
   });
 
   it("accept a person's token with that audience only where AUTH_EXTRA_AUDIENCES says so", async () => {
-    expect((await callTool('me', await person({ aud: ENV_CLIENT }), endpoint.variants.extra.url)).status).toBe(200);
+    expect((await callTool('my_profile', await person({ aud: ENV_CLIENT }), endpoint.variants.extra.url)).status).toBe(200);
   });
 
   it('refuse an ID token shaped like a machine token on the environment audience', async () => {
@@ -282,7 +282,7 @@ describe('server/discover', () => {
     });
     return (await readRpc(response)).result as { capabilities: { extensions?: Record<string, unknown> } };
   };
-  const peopleOnly = useEndpoint(createRegistry([tool('me', 'signed-in')]), { WORKOS_CLIENT_ID: ENV_CLIENT });
+  const peopleOnly = useEndpoint(createRegistry([tool('my_profile', 'signed-in')]), { WORKOS_CLIENT_ID: ENV_CLIENT });
 
   it('advertises the client-credentials extension when a primitive admits machines, and only then', async () => {
     expect((await discover(endpoint.server.url)).capabilities.extensions).toEqual({
