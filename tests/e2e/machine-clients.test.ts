@@ -111,10 +111,11 @@ const wires: Array<[string, ClientOptions['versionNegotiation'] | undefined]> = 
   ['2025-11-25', undefined],
 ];
 
-describe.each(wires)('the SDK client-credentials provider on %s', (_wire, negotiation) => {
+describe.each(wires)('the SDK client-credentials provider on %s', (wire, negotiation) => {
   it('gets a WorkOS-shaped machine token on a 401 and calls what machines may call', async () => {
     const { client, provider } = await connect('client_report_job', negotiation);
     try {
+      expect(client.getNegotiatedProtocolVersion()).toBe(wire);
       const mark = stack.records.length;
       const result = await client.callTool({ name: 'docs_report', arguments: {} });
       expect(result).toMatchObject({ structuredContent: { organizationId: 'org_acme', kind: 'machine' } });
