@@ -203,6 +203,7 @@ describe('policy properties over random registries and callers', () => {
     console.log(
       `[policy-property] 60 runs in ${Date.now() - started} ms; tool calls by branch: ${JSON.stringify(seen)}; refused clients: ${seenRefusedClients.count}`,
     );
+    expect(seenRefusedClients.count, 'no run drew a client its approval refuses').toBeGreaterThan(0);
   });
 });
 
