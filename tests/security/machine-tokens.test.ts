@@ -140,26 +140,29 @@ describe('an approved machine', () => {
     ]);
   });
 
-  it.each(['purge', 'my_profile', 'triage'])('is answered for %s exactly as for a tool that does not exist', async (name) => {
-    const token = await machine('client_job');
-    const unknown = await callTool('no_such_tool', token);
-    const mark = endpoint.records.length;
-    const hidden = await callTool(name, token);
-    expect(hidden.status).toBe(unknown.status);
-    expect(JSON.stringify(hidden.body).replaceAll(name, 'X')).toBe(
-      JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'),
-    );
-    expect(recordsSince(mark)).toMatchObject([
-      {
-        tool: name,
-        decision: 'deny',
-        reason: 'caller_kind_not_allowed',
-        outcome: 'not_run',
-        caller_kind: 'machine',
-        client_id: 'client_job',
-      },
-    ]);
-  });
+  it.each(['purge', 'my_profile', 'triage'])(
+    'is answered for %s exactly as for a tool that does not exist',
+    async (name) => {
+      const token = await machine('client_job');
+      const unknown = await callTool('no_such_tool', token);
+      const mark = endpoint.records.length;
+      const hidden = await callTool(name, token);
+      expect(hidden.status).toBe(unknown.status);
+      expect(JSON.stringify(hidden.body).replaceAll(name, 'X')).toBe(
+        JSON.stringify(unknown.body).replaceAll('no_such_tool', 'X'),
+      );
+      expect(recordsSince(mark)).toMatchObject([
+        {
+          tool: name,
+          decision: 'deny',
+          reason: 'caller_kind_not_allowed',
+          outcome: 'not_run',
+          caller_kind: 'machine',
+          client_id: 'client_job',
+        },
+      ]);
+    },
+  );
 
   it('may also name this resource as its audience', async () => {
     expect((await callTool('report', await machine('client_job', { aud: ENDPOINT_RESOURCE }))).status).toBe(200);
@@ -209,7 +212,9 @@ describe('audiences', () => {
   });
 
   it("accept a person's token with that audience only where AUTH_EXTRA_AUDIENCES says so", async () => {
-    expect((await callTool('my_profile', await person({ aud: ENV_CLIENT }), endpoint.variants.extra.url)).status).toBe(200);
+    expect((await callTool('my_profile', await person({ aud: ENV_CLIENT }), endpoint.variants.extra.url)).status).toBe(
+      200,
+    );
   });
 
   it('refuse an ID token shaped like a machine token on the environment audience', async () => {
