@@ -415,6 +415,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     },
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * DAY,
