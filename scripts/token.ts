@@ -8,7 +8,7 @@
 //
 // --machine gets a machine's token through the client_credentials grant instead, with the secret the
 // local authorization server generated for that seeded client (.local-auth/machine-clients.json);
-// its scopes default to the client's approval in tools/approvals.ts.
+// its scopes default to the client's approval in tools/approvals.ts (else every scope offered).
 //
 // Prints only the access token on stdout, so `TOKEN=$(npx tsx scripts/token.ts --user bob)` works.
 // The defaults are what `npm run dev` uses, from the shell or .env.local: the resource
@@ -119,8 +119,12 @@ async function forMachine(clientId: string, issuer: string, resource: string, sc
   const clientSecret = await machineSecret(file, clientId);
   if (!clientSecret)
     fail(`no secret for ${clientId} in ${file} yet: start the local authorization server (npm run dev) once`);
-  const approved = registry.approvals.find((a) => a.clientId === clientId);
-  return machineToken({ issuer, clientId, clientSecret, resource, scope: scope ?? approved?.scopes.join(' ') });
+  // Without --scope: what its approval allows, else (an unapproved client, refused by the server
+  // anyway) every scope the issuer offers, as for a person.
+  const approved = registry.approvals.find((a) => a.clientId === clientId)?.scopes.join(' ');
+  const offered = async () =>
+    ((await discover(issuer)).scopes_supported ?? []).filter((s) => !OIDC_SCOPES.includes(s)).join(' ');
+  return machineToken({ issuer, clientId, clientSecret, resource, scope: scope ?? approved ?? (await offered()) });
 }
 
 async function run(issuer: string, scope: string | undefined, get: () => Promise<TokenSet>): Promise<void> {
