@@ -1,6 +1,8 @@
 import { getConfig, type Config } from '@/lib/config';
+import { approvalRows } from '@/lib/inventory';
 import { registry } from '@/tools';
 import { AccessMap } from './_landing/access-map';
+import { ApprovalsTable } from './_landing/approvals-table';
 import { ConnectSection } from './_landing/connect-section';
 import { localSignIn } from './_landing/local-sign-in';
 import { SignInSection } from './_landing/sign-in-section';
@@ -27,7 +29,18 @@ export default async function Home() {
       </p>
       <SignInSection issuer={config?.issuer ?? '(not configured)'} users={config ? await localSignIn() : undefined} />
       <ConnectSection mcpUrl={mcpUrl} />
-      <AccessMap registry={registry} />
+      {/* Names and policies of hidden primitives are for reviewers: in production only when the deployer opts in. */}
+      {config?.publicAccessMap ? (
+        <>
+          <AccessMap registry={registry} />
+          <ApprovalsTable rows={approvalRows(registry.approvals, config)} />
+        </>
+      ) : (
+        <p id="access-map-hidden">
+          The access map is not published here (set <code>MCP_PUBLIC_ACCESS_MAP=true</code> to show it);{' '}
+          <code>npm run inventory</code> prints it.
+        </p>
+      )}
     </main>
   );
 }

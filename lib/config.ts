@@ -37,6 +37,8 @@ const MAX_TOKEN_LIFETIME_LIMIT_SECONDS = 7 * 24 * 60 * 60;
 const devIssuer = (port: number) => `http://localhost:${port}`;
 /** The local authorization server also answers WorkOS User Management calls with this development key. */
 export const DEV_WORKOS_API_KEY = 'local-workos-dev-key';
+/** The local authorization server's environment client id: the `aud` of the machine tokens it issues, as WorkOS does. */
+export const DEV_ENVIRONMENT_CLIENT_ID = 'client_local_environment';
 const DEV_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:6274'];
 
 export class ConfigError extends Error {
@@ -111,6 +113,26 @@ function withoutTrailingSlash(url: URL): string {
   return url.pathname !== '/' && s.endsWith('/') ? s.slice(0, -1) : url.pathname === '/' ? url.origin : s;
 }
 
+/**
+ * ALLOWED_CLIENT_IDS: split on commas only, since a client id may be a URL and a URL never holds a
+ * comma unescaped; an entry that still holds whitespace is a mistake (two ids, or a URL with a
+ * space), refused at start rather than split into two entries nobody wrote.
+ */
+function clientIdList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((value) => {
+      if (!/^[\x21-\x7E]+$/.test(value))
+        throw new ConfigError(
+          'ALLOWED_CLIENT_IDS',
+          `${JSON.stringify(value)} is not a client id (spaces or control characters); separate ids with commas`,
+        );
+      return value;
+    });
+}
+
 function list(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(/[\s,]+/)
@@ -142,6 +164,7 @@ const EnvSchema = z.object({
   MCP_LIST_TTL_MS: z.string().trim().optional(),
   MCP_REQUEST_STATE_KEY: z.string().optional(),
   MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
+  MCP_PUBLIC_ACCESS_MAP: z.string().trim().optional(),
   MCP_TRACE_SUBJECT_KEY: z.string().optional(),
 });
 
@@ -159,6 +182,15 @@ const ConfigSchema = z.object({
   authRequired: z.boolean(),
   allowedOrigins: z.array(z.string()),
   allowedClientIds: z.array(z.string()).optional(),
+  /**
+   * The WorkOS environment client id (WORKOS_CLIENT_ID): the `aud` of WorkOS machine-to-machine
+   * tokens, accepted for machine-shaped tokens only (lib/auth/verify.ts). Unset: no machine token passes on it.
+   */
+  environmentClientId: z.string().optional(),
+  /** Development against the bundled local authorization server (no AUTHKIT_DOMAIN): what only it issues is honoured. */
+  localIssuer: z.boolean(),
+  /** Whether the landing page shows the access map and approvals: always in development, in production on opt-in. */
+  publicAccessMap: z.boolean(),
   workos: z.object({ apiKey: z.string(), clientId: z.string().optional(), apiUrl: z.string().optional() }).optional(),
   port: z.number().int(),
   /** Optional HTTP audit sink: records are POSTed in batches, signed as Standard Webhooks (one secret, two while rotating). */
@@ -280,22 +312,25 @@ function parseAlgorithms(raw: string | undefined): Config['algorithms'] {
 }
 
 /**
- * An ALLOWED_CLIENT_IDS entry. A URL is a Client ID Metadata Document client: it must be https
- * with a path, no credentials or fragment, and written in canonical form, because tokens are
- * matched against it byte for byte (no normalisation, so no entry matches more than it says).
+ * Why a client id is not one tokens can be matched against, or undefined when it is. A URL is a
+ * Client ID Metadata Document client: it must be https with a path, no credentials or fragment, and
+ * written in canonical form, because tokens are matched against it byte for byte (no normalisation,
+ * so no entry matches more than it says). Shared by ALLOWED_CLIENT_IDS and the approvals file.
  */
-function checkClientId(value: string): string {
-  if (!value.includes('://')) return value;
+export function clientIdProblem(value: string): string | undefined {
+  if (!/^[\x21-\x7E]+$/.test(value)) return 'a client id is visible ASCII without spaces';
+  if (!value.includes('://')) return undefined;
   const url = URL.parse(value);
-  const hint =
-    'metadata-document client ids are https URLs with a path, e.g. https://app.example.com/oauth/client.json';
   if (url?.protocol !== 'https:' || url.pathname === '/' || url.username || url.password || url.hash)
-    throw new ConfigError('ALLOWED_CLIENT_IDS', `${JSON.stringify(value)}: ${hint}`);
+    return 'metadata-document client ids are https URLs with a path, e.g. https://app.example.com/oauth/client.json';
   if (url.href !== value)
-    throw new ConfigError(
-      'ALLOWED_CLIENT_IDS',
-      `${JSON.stringify(value)} is not in canonical form (${JSON.stringify(url.href)}); client ids are compared byte for byte`,
-    );
+    return `not in canonical form (${JSON.stringify(url.href)}); client ids are compared byte for byte`;
+  return undefined;
+}
+
+function checkClientId(value: string): string {
+  const problem = clientIdProblem(value);
+  if (problem) throw new ConfigError('ALLOWED_CLIENT_IDS', `${JSON.stringify(value)}: ${problem}`);
   return value;
 }
 
@@ -328,8 +363,13 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
       'must be set in production to your AuthKit issuer, e.g. https://your-app.authkit.app',
     );
   }
-  const localIssuer = devIssuer(parsePort(env.LOCAL_AUTH_PORT, 'LOCAL_AUTH_PORT', 4000));
-  const issuerUrl = parseSecureUrl('AUTHKIT_DOMAIN', env.AUTHKIT_DOMAIN ?? localIssuer, 'https://your-app.authkit.app');
+  const localIssuerUrl = devIssuer(parsePort(env.LOCAL_AUTH_PORT, 'LOCAL_AUTH_PORT', 4000));
+  const localIssuer = !production && !env.AUTHKIT_DOMAIN;
+  const issuerUrl = parseSecureUrl(
+    'AUTHKIT_DOMAIN',
+    env.AUTHKIT_DOMAIN ?? localIssuerUrl,
+    'https://your-app.authkit.app',
+  );
   const issuer = withoutTrailingSlash(issuerUrl);
   const jwksUrl = env.AUTH_JWKS_URL
     ? parseSecureUrl('AUTH_JWKS_URL', env.AUTH_JWKS_URL, `${issuer}/oauth2/jwks`).toString()
@@ -338,7 +378,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
   const resourceUrl = withoutTrailingSlash(resolveResourceUrl(env, production, port));
   const extraAudiences = list(env.AUTH_EXTRA_AUDIENCES);
   const allowedClientIds =
-    env.ALLOWED_CLIENT_IDS === undefined ? undefined : list(env.ALLOWED_CLIENT_IDS).map(checkClientId);
+    env.ALLOWED_CLIENT_IDS === undefined ? undefined : clientIdList(env.ALLOWED_CLIENT_IDS).map(checkClientId);
   if (allowedClientIds && allowedClientIds.length === 0) {
     throw new ConfigError(
       'ALLOWED_CLIENT_IDS',
@@ -371,11 +411,15 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     authRequired: parseBoolean('MCP_AUTH_REQUIRED', env.MCP_AUTH_REQUIRED),
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS, production),
     allowedClientIds,
+    environmentClientId: env.WORKOS_CLIENT_ID ?? (localIssuer ? DEV_ENVIRONMENT_CLIENT_ID : undefined),
+    localIssuer,
+    // Parsed in development too, so a typo is caught before it reaches production.
+    publicAccessMap: parseBoolean('MCP_PUBLIC_ACCESS_MAP', env.MCP_PUBLIC_ACCESS_MAP) || !production,
     workos: env.WORKOS_API_KEY
       ? { apiKey: env.WORKOS_API_KEY, clientId: env.WORKOS_CLIENT_ID, apiUrl: env.WORKOS_API_URL }
-      : !production && !env.AUTHKIT_DOMAIN
+      : localIssuer
         ? // Development with the local authorization server: it serves the seeded directory too.
-          { apiKey: DEV_WORKOS_API_KEY, apiUrl: localIssuer }
+          { apiKey: DEV_WORKOS_API_KEY, apiUrl: localIssuerUrl }
         : undefined,
     port,
     auditSink,

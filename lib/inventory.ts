@@ -1,5 +1,8 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
-import { type Access, describeAccess } from './policy';
+import { type Approval, approvalsInForce, expiresAt } from './auth/approvals';
+import type { CallerKind } from './auth/caller-kind';
+import type { Config } from './config';
+import { type Access, callersOf, describeAccess } from './policy';
 import type { Registry } from './registry';
 import { satisfyingScopes, type ScopeHierarchy } from './scope-hierarchy';
 
@@ -23,6 +26,8 @@ export type InventoryRow = {
   permissions: string[];
   /** True when the token must carry `org_id` (declared, or implied by roles/permissions). */
   org: boolean;
+  /** Which kinds of caller may call: people only unless the policy says more; every kind when public. */
+  callers: CallerKind[];
   /** Short flags for the annotation hints declared `true`, in a fixed order. Hints only, never authorization. */
   annotations: AnnotationFlag[];
 };
@@ -40,7 +45,10 @@ function annotationFlags(annotations: ToolAnnotations | undefined): AnnotationFl
   return FLAGS.filter(([hint]) => annotations?.[hint] === true).map(([, flag]) => flag);
 }
 
-type AccessColumns = Pick<InventoryRow, 'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org'>;
+type AccessColumns = Pick<
+  InventoryRow,
+  'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'callers'
+>;
 
 /** What a policy requires, as the inventory shows it for every primitive. */
 function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns {
@@ -56,6 +64,7 @@ function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns
     roles,
     permissions,
     org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
+    callers: [...callersOf(access)],
   };
 }
 
@@ -100,7 +109,7 @@ function cell(value: string): string {
 }
 
 /** The columns every primitive's row has: what its policy requires. */
-const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org'] as const;
+const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org', 'callers'] as const;
 
 function accessCells(row: AccessColumns): string[] {
   return [
@@ -110,6 +119,7 @@ function accessCells(row: AccessColumns): string[] {
     cell(row.roles.join(' | ')),
     cell(row.permissions.join(' ')),
     row.org ? 'required' : '-',
+    cell(row.callers.join(' ')),
   ];
 }
 
@@ -154,4 +164,72 @@ export function hierarchyLines(hierarchy: ScopeHierarchy): string[] {
 /** The JSON form: the rows, plus whatever context the caller adds (issuer, audiences). */
 export function inventoryJson(rows: readonly InventoryRow[], context: Record<string, unknown> = {}): string {
   return `${JSON.stringify({ ...context, tools: rows }, null, 2)}\n`;
+}
+
+/** One approved client as the inventory and the landing page show it. */
+export type ApprovalRow = {
+  clientId: string;
+  kind: Approval['kind'];
+  /** Empty for an ALLOWED_CLIENT_IDS entry: the environment says nothing but its id. */
+  owner: string;
+  purpose: string;
+  /** The scope ceiling; null when there is none (ALLOWED_CLIENT_IDS). */
+  scopes: string[] | null;
+  /** YYYY-MM-DD, the first day it is refused; null when it never expires (ALLOWED_CLIENT_IDS). */
+  expires: string | null;
+  source: 'approvals' | 'ALLOWED_CLIENT_IDS';
+};
+
+/** The approvals in force under this configuration, then the ALLOWED_CLIENT_IDS entries they do not list. */
+export function approvalRows(
+  approvals: readonly Approval[],
+  config: Pick<Config, 'allowedClientIds' | 'localIssuer'>,
+): ApprovalRow[] {
+  const inForce = approvalsInForce(approvals, config);
+  const listed = new Set(inForce.map((approval) => approval.clientId));
+  return [
+    ...inForce.map((approval) => ({
+      clientId: approval.clientId,
+      kind: approval.kind,
+      owner: approval.owner,
+      purpose: approval.purpose,
+      scopes: [...approval.scopes],
+      expires: approval.expires,
+      source: 'approvals' as const,
+    })),
+    ...(config.allowedClientIds ?? [])
+      .filter((id) => !listed.has(id))
+      .map((id) => ({
+        clientId: id,
+        kind: 'interactive' as const,
+        owner: '',
+        purpose: '',
+        scopes: null,
+        expires: null,
+        source: 'ALLOWED_CLIENT_IDS' as const,
+      })),
+  ];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Approvals that have expired or expire within `days` of `now`: what the inventory's CI gate fails on. */
+export function expiringApprovals(approvals: readonly Approval[], now: number, days: number): Approval[] {
+  return approvals.filter((approval) => expiresAt(approval) - now <= days * DAY_MS);
+}
+
+const APPROVAL_HEADER = ['client', 'kind', 'owner', 'purpose', 'scope ceiling', 'expires'] as const;
+
+export function approvalsMarkdown(rows: readonly ApprovalRow[]): string {
+  return markdownTable(
+    APPROVAL_HEADER,
+    rows.map((row) => [
+      `\`${cell(row.clientId)}\``,
+      row.kind,
+      row.source === 'ALLOWED_CLIENT_IDS' ? 'ALLOWED_CLIENT_IDS' : cell(row.owner),
+      cell(row.purpose),
+      row.scopes === null ? 'none' : cell(row.scopes.join(' ')),
+      row.expires ?? 'never',
+    ]),
+  );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CallerKind, CallerKindSchema } from './auth/caller-kind';
 import { isScopeToken, type Challenge } from './auth/challenge';
 import type { OrgPrincipal, Principal, UserPrincipal } from './auth/principal';
 import { effectiveScopes, NO_HIERARCHY, type ScopeHierarchy } from './scope-hierarchy';
@@ -20,6 +21,8 @@ const RequirementsSchema = z.strictObject({
   roles: z.array(z.string().min(1)).optional(),
   /** The token must carry `org_id`; the tool must scope its data by it. */
   org: z.literal('required').optional(),
+  /** Which kinds of caller may call (lib/auth/caller-kind.ts); unset: people only. */
+  callers: z.array(CallerKindSchema).min(1).optional(),
 });
 export type Requirements = z.infer<typeof RequirementsSchema>;
 
@@ -49,6 +52,7 @@ export type MembershipAnswer = Membership | 'unavailable' | 'not_configured';
 
 /** Why a caller can never reach a tool by re-authorizing; kept for the audit trail only. */
 export type DenyReason =
+  | 'caller_kind_not_allowed'
   | 'organization_required'
   | 'role_required'
   | 'permission_required'
@@ -67,6 +71,19 @@ export function requiredScopes(access: Access): string[] {
   return typeof access === 'object' ? [...(access.scopes ?? [])] : [];
 }
 
+/** People only unless the policy names more kinds: nothing opens to machines or agents by accident. */
+const PEOPLE: readonly CallerKind[] = Object.freeze(['user']);
+const EVERYONE: readonly CallerKind[] = Object.freeze(['user', 'machine', 'agent']);
+
+/** The caller kinds a policy admits (a public one: every kind, and anonymous callers too). */
+export function callersOf(access: Access): readonly CallerKind[] {
+  if (access === 'public') return EVERYONE;
+  return typeof access === 'object' ? (access.callers ?? PEOPLE) : PEOPLE;
+}
+
+const kindAllowed = (access: Access, principal: Principal) =>
+  principal.kind === 'user' && callersOf(access).includes(principal.callerKind);
+
 const wantsRoles = (access: Access) => typeof access === 'object' && (access.roles?.length ?? 0) > 0;
 const wantsPermissions = (access: Access) => typeof access === 'object' && (access.permissions?.length ?? 0) > 0;
 const wantsOrganization = (access: Access) =>
@@ -78,7 +95,7 @@ const wantsOrganization = (access: Access) =>
  */
 export function admits<A extends Access>(access: A, principal: Principal): principal is PrincipalFor<A> {
   if (access === 'public') return true;
-  if (principal.kind !== 'user') return false;
+  if (principal.kind !== 'user' || !kindAllowed(access, principal)) return false;
   return !wantsOrganization(access) || Boolean(principal.organizationId);
 }
 
@@ -87,13 +104,15 @@ export function admits<A extends Access>(access: A, principal: Principal): princ
  * permissions and the token does not carry that attribute itself (token claims take precedence).
  */
 export function needsMembership(access: Access, principal: Principal): boolean {
-  if (principal.kind !== 'user' || principal.organizationId === undefined) return false;
+  if (principal.kind !== 'user' || principal.organizationId === undefined || !kindAllowed(access, principal))
+    return false;
   return (wantsRoles(access) && !principal.roles) || needsLookedUpPermissions(access, principal);
 }
 
 /** True when deciding needs permissions from the lookup (which then reads the role catalog too). */
 export function needsLookedUpPermissions(access: Access, principal: Principal): boolean {
-  if (principal.kind !== 'user' || principal.organizationId === undefined) return false;
+  if (principal.kind !== 'user' || principal.organizationId === undefined || !kindAllowed(access, principal))
+    return false;
   return wantsPermissions(access) && !principal.permissions;
 }
 
@@ -112,6 +131,8 @@ export function evaluate(
   if (principal.kind === 'anonymous') {
     return { effect: 'challenge', challenge: { kind: 'authentication_required', scopes: requiredScopes(access) } };
   }
+  // A kind the policy does not name never reaches it by re-authorizing: hidden, answered as unknown.
+  if (!kindAllowed(access, principal)) return { effect: 'deny', reason: 'caller_kind_not_allowed' };
   if (access === 'signed-in') return { effect: 'allow' };
   if (!admits(access, principal)) return { effect: 'deny', reason: 'organization_required' };
 
@@ -157,5 +178,6 @@ function describeRequirements(access: Requirements): string {
   if (access.roles?.length) parts.push(`role: ${access.roles.join(' | ')}`);
   if (access.permissions?.length) parts.push(`permissions: ${access.permissions.join(' ')}`);
   if (access.org === 'required') parts.push('organization required');
+  if (access.callers) parts.push(`callers: ${access.callers.join(' ')}`);
   return parts.join('; ');
 }

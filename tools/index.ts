@@ -1,4 +1,5 @@
 import { createRegistry } from '@/lib/registry';
+import { approvals } from './approvals';
 import { notes } from './notes'; // the notes example
 import orgMembers from './org_members';
 import ping from './ping';
@@ -17,4 +18,4 @@ const primitives = [
   ...notes, // the notes example
 ];
 
-export const registry = createRegistry(primitives, { scopeHierarchy });
+export const registry = createRegistry(primitives, { scopeHierarchy, approvals });

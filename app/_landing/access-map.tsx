@@ -13,6 +13,7 @@ export function AccessMap({ registry }: { registry: Registry }) {
             <tr>
               <th>tool</th>
               <th>access</th>
+              <th>callers</th>
               <th>hints</th>
               <th>description</th>
             </tr>
@@ -25,6 +26,9 @@ export function AccessMap({ registry }: { registry: Registry }) {
                 </td>
                 <td data-field="access" data-label="access">
                   {row.access}
+                </td>
+                <td data-field="callers" data-label="callers">
+                  {row.callers.join(', ')}
                 </td>
                 <td data-field="annotations" data-label="hints">
                   {row.annotations.join(', ') || '-'}
@@ -59,6 +63,7 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
               <th>kind</th>
               <th>name</th>
               <th>access</th>
+              <th>callers</th>
               <th>title</th>
             </tr>
           </thead>
@@ -71,6 +76,9 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
                 </td>
                 <td data-field="access" data-label="access">
                   {row.access}
+                </td>
+                <td data-field="callers" data-label="callers">
+                  {row.callers.join(', ')}
                 </td>
                 <td className="prose">{row.title}</td>
               </tr>

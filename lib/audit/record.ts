@@ -1,3 +1,4 @@
+import type { CallerKind } from '../auth/caller-kind';
 import type { Principal } from '../auth/principal';
 
 /**
@@ -25,7 +26,11 @@ export type AuditRecord = {
   status?: number;
   outcome?: Outcome;
   durationMs?: number;
+  /** Who held the token: a person, a machine or an agent (lib/auth/caller-kind.ts). */
+  caller_kind?: CallerKind;
   sub?: string;
+  /** The RFC 8693 actor chain (`act.sub`, current actor first), when the token was exchanged. */
+  act?: string[];
   org_id?: string;
   client_id?: string;
   sid?: string;
@@ -38,7 +43,9 @@ export type AuditRecord = {
 export function callerFields(principal: Principal | undefined): Partial<AuditRecord> {
   if (principal?.kind !== 'user') return {};
   return {
+    caller_kind: principal.callerKind,
     sub: principal.subject,
+    ...(principal.actors.length > 0 && { act: principal.actors }),
     org_id: principal.organizationId,
     client_id: principal.clientId,
     sid: principal.sessionId,

@@ -32,6 +32,7 @@ export const verifierFor: (config: Config) => TokenVerifier = perConfig(
     config.extraAudiences,
     config.algorithms,
     config.maxTokenLifetimeSeconds,
+    config.environmentClientId,
   ],
   (config) => createTokenVerifier(config),
 );
@@ -58,19 +59,9 @@ export async function authenticate(
       if (result.ok) return { ok: true, principal: result.principal };
       if (result.kind === 'unavailable') return { ok: false, refusal: identityUnavailable('jwks_unavailable') };
       // An invalid token is refused on every request, public tools included: never downgraded.
-      return challenge({ kind: 'invalid_token', description: result.description });
+      const refused = challenge({ kind: 'invalid_token', description: result.description });
+      if (refused.ok || result.reason === undefined) return refused;
+      return { ok: false, refusal: { ...refused.refusal, reason: result.reason, publicReason: 'invalid_token' } };
     }
   }
-}
-
-/** An OAuth client outside ALLOWED_CLIENT_IDS is refused outright: re-authorizing cannot fix it, so no challenge. */
-export function clientRefusal(principal: Principal, config: Config): Refusal | undefined {
-  if (!config.allowedClientIds || principal.kind !== 'user') return undefined;
-  if (config.allowedClientIds.includes(principal.clientId ?? '')) return undefined;
-  return {
-    status: 403,
-    code: RPC_ERRORS.forbidden,
-    message: 'This OAuth client is not approved for this server',
-    reason: 'client_not_allowed',
-  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CallerKindSchema } from './caller-kind';
 
 /** The claims we read from an AuthKit (or local) access token; anything else is ignored. */
 export const AccessTokenClaimsSchema = z.looseObject({
@@ -14,11 +15,22 @@ export const AccessTokenClaimsSchema = z.looseObject({
   role: z.string().min(1).optional(),
   roles: z.array(z.string().min(1)).optional(),
   permissions: z.array(z.string().min(1)).optional(),
+  // Read by the caller classification (lib/auth/caller-kind.ts), which checks their shapes itself.
+  sub_profile: z.unknown().optional(),
+  act: z.unknown().optional(),
+  cnf: z.unknown().optional(),
 });
 export type AccessTokenClaims = z.infer<typeof AccessTokenClaimsSchema>;
 
+/**
+ * A caller with a verified token. `kind: 'user'` says only that: signed in, not anonymous. Who holds
+ * the token is `callerKind` (a person, a machine, an agent; lib/auth/caller-kind.ts).
+ */
 const UserPrincipalSchema = z.object({
   kind: z.literal('user'),
+  callerKind: CallerKindSchema,
+  /** RFC 8693 `act` subjects, current actor first; empty when the token was not exchanged. */
+  actors: z.array(z.string()),
   subject: z.string().min(1),
   organizationId: z.string().optional(),
   clientId: z.string().optional(),
@@ -41,6 +53,9 @@ export type AnonymousPrincipal = z.infer<typeof AnonymousPrincipalSchema>;
 const PrincipalSchema = z.discriminatedUnion('kind', [UserPrincipalSchema, AnonymousPrincipalSchema]);
 export type Principal = z.infer<typeof PrincipalSchema>;
 
+/** The classification of a person's token without an actor, for code that builds a principal by hand (benchmarks, tests). */
+export const PERSON: Pick<UserPrincipal, 'callerKind' | 'actors'> = Object.freeze({ callerKind: 'user', actors: [] });
+
 export const ANONYMOUS: AnonymousPrincipal = Object.freeze({ kind: 'anonymous' });
 
 /** `scope` is space-delimited and case-sensitive (RFC 6749 §3.3); values are kept exactly. */
@@ -49,10 +64,15 @@ function parseScopes(scope: string | undefined): string[] {
 }
 
 /** Frozen through its arrays: one principal is shared by the cache, the gate, tools and the audit. */
-export function principalFromClaims(claims: AccessTokenClaims): UserPrincipal {
+export function principalFromClaims(
+  claims: AccessTokenClaims,
+  caller: Pick<UserPrincipal, 'callerKind' | 'actors'>,
+): UserPrincipal {
   const roles = claims.roles ?? (claims.role ? [claims.role] : undefined);
   return Object.freeze({
     kind: 'user',
+    callerKind: caller.callerKind,
+    actors: Object.freeze([...caller.actors]) as string[],
     subject: claims.sub,
     organizationId: claims.org_id,
     clientId: claims.client_id,

@@ -37,7 +37,7 @@ function normalizedType(typ: string): string {
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
-function audiencesOf(payload: JWTPayload): string[] {
+export function audiencesOf(payload: JWTPayload): string[] {
   return typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
 }
 

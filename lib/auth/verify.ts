@@ -1,8 +1,10 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { CLOCK_TOLERANCE_SECONDS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LENGTH, type Config } from '../config';
-import { tokenTypeProblem } from './token-type';
+import { CLASSIFICATION_DESCRIPTIONS, classifyCaller } from './caller-kind';
+import { audiencesOf, tokenTypeProblem } from './token-type';
 import { AccessTokenClaimsSchema, principalFromClaims, type UserPrincipal } from './principal';
 import { createTokenCache, type TokenCache } from './token-cache';
+import { isCanonicalBase64url } from '../util/base64url';
 
 /**
  * Access-token verification with jose: pinned issuer, audience, algorithm allowlist and the
@@ -11,7 +13,8 @@ import { createTokenCache, type TokenCache } from './token-cache';
  */
 export type VerifyResult =
   | { ok: true; principal: UserPrincipal }
-  | { ok: false; kind: 'invalid_token'; description: string }
+  /** `reason`: what the audit records when it says more than `invalid_token` (the caller still reads invalid_token). */
+  | { ok: false; kind: 'invalid_token'; description: string; reason?: string }
   /** The JWKS could not be fetched: fail closed with 503, never fall back to anonymous. */
   | { ok: false; kind: 'unavailable' };
 
@@ -22,6 +25,11 @@ export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 
   maxTokenLifetimeSeconds?: number;
   /** Audiences that are not this resource (AUTH_EXTRA_AUDIENCES): a token matching only these gets stricter type checks. */
   extraAudiences?: readonly string[];
+  /**
+   * The WorkOS environment client id: accepted as `aud` for machine tokens only (WorkOS M2M tokens
+   * carry it instead of the resource). A person's or an agent's token with only this audience is refused.
+   */
+  environmentClientId?: string;
   /** Injected in tests to count or slow JWKS fetches; production uses jose's remote set. */
   keys?: JWTVerifyGetKey;
   /** Verified-token cache; one per verifier by default, `false` to verify every time. */
@@ -32,21 +40,6 @@ export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const invalid = (description: string): VerifyResult => ({ ok: false, kind: 'invalid_token', description });
-
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-// Bits of the last base64url character that carry no data, by segment length mod 4 (RFC 4648 §3.5).
-const UNUSED_BITS: Record<number, number> = { 0: 0, 2: 0b1111, 3: 0b11 };
-
-/**
- * A segment whose unused trailing bits are all zero. jose decodes leniently, so without this the
- * signature segment could be re-spelled into a different token string that verifies the same:
- * anything keyed on the token string (this cache, deny lists, log correlation) would see a new token.
- */
-function isCanonicalBase64url(segment: string): boolean {
-  const mask = UNUSED_BITS[segment.length % 4];
-  if (mask === undefined) return false;
-  return mask === 0 || (B64URL.indexOf(segment[segment.length - 1] ?? '') & mask) === 0;
-}
 
 const LIFETIME_EXCEEDED = 'The access token lifetime exceeds the allowed maximum';
 
@@ -103,7 +96,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   const extraAudiences = options.extraAudiences ?? [];
   const resourceAudiences = options.audiences.filter((aud) => !extraAudiences.includes(aud));
+  const environment = options.environmentClientId;
+  const acceptedAudiences =
+    environment && !options.audiences.includes(environment) ? [...options.audiences, environment] : options.audiences;
 
+  // jose decodes leniently, so without the canonical check a token's signature segment could be
+  // re-spelled into a different string that verifies the same: anything keyed on the token string
+  // (the cache, deny lists, log correlation) would see a new token.
   return async function verify(token: string): Promise<VerifyResult> {
     if (token.length > MAX_TOKEN_LENGTH) return invalid('The access token is malformed');
     // A hit is the same string as a token that passed every check below, so it skips them.
@@ -115,7 +114,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     try {
       const { payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer: options.issuer,
-        audience: options.audiences,
+        audience: acceptedAudiences,
         algorithms: [...options.algorithms],
         // jti: RFC 9068 §2.2 requires it, AuthKit's access tokens carry it and its ID tokens do not.
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
@@ -128,7 +127,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       if (claims.data.exp - claims.data.iat > maxLifetime) return invalid(LIFETIME_EXCEEDED);
       if (tokenTypeProblem(protectedHeader, payload, resourceAudiences))
         return invalid('The token is not an access token');
-      const principal = principalFromClaims(claims.data);
+      const caller = classifyCaller(claims.data);
+      if (!caller.ok)
+        return {
+          ok: false,
+          kind: 'invalid_token',
+          description: CLASSIFICATION_DESCRIPTIONS[caller.reason],
+          reason: `token_${caller.reason}`,
+        };
+      // The environment audience is a machine token's only: anyone else's must name this resource (or an extra audience).
+      if (caller.kind !== 'machine' && !audiencesOf(payload).some((aud) => options.audiences.includes(aud)))
+        return invalid('The access token was not issued for this resource');
+      const principal = principalFromClaims(claims.data, { callerKind: caller.kind, actors: caller.actors });
       cache?.set(token, principal);
       return { ok: true, principal };
     } catch (error) {

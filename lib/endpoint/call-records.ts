@@ -107,6 +107,9 @@ export function notRunRecord(
     case 'unavailable':
       return record({ decision: 'deny', reason: 'identity_unavailable' });
     case 'allow':
+      // A request state that is not even a string is refused by the SDK before our hook: still a refused state.
+      if (site.stateMalformed && status < 400 && !site.notification)
+        return record({ decision: 'reject', reason: 'request_state_malformed' });
       return record({ decision: 'allow', reason: notRunReason(call, status, context.aborted) });
   }
 }

@@ -90,7 +90,12 @@ export type DispatchOptions = {
   requestState?: RequestStateHooks;
   /** Where the wrapper writes the record of a caller no endpoint minted (default stdout). */
   auditLine?: AuditSink;
+  /** Some primitive admits machines: advertise the OAuth client-credentials extension (SEP-1046). */
+  clientCredentials?: boolean;
 };
+
+/** The extension a machine client looks for before it asks for a client-credentials token. */
+export const CLIENT_CREDENTIALS_EXTENSION = 'io.modelcontextprotocol/oauth-client-credentials';
 
 const SERVER_INFO = { name: 'edge-mcp-authkit', version: '0.1.0' };
 const MAX_CACHED_HANDLERS = 64;
@@ -111,7 +116,13 @@ function idOf(definition: object): number {
 }
 
 export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options: DispatchOptions = {}): Handler {
-  const { listTtlMs = DEFAULT_LIST_TTL_MS, hierarchy = NO_HIERARCHY, requestState, auditLine } = options;
+  const {
+    listTtlMs = DEFAULT_LIST_TTL_MS,
+    hierarchy = NO_HIERARCHY,
+    requestState,
+    auditLine,
+    clientCredentials = false,
+  } = options;
   const set: ServeSet = Array.isArray(serve) ? { tools: serve } : (serve as ServeSet);
   const resources = set.resources ?? [];
   const prompts = set.prompts ?? [];
@@ -126,6 +137,7 @@ export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options:
     requestState ? idOf(requestState) : '-',
     auditLine ? idOf(auditLine) : '-',
     set.listOnly ? 'list' : 'serve',
+    clientCredentials ? 'cc' : '-',
   ].join(':');
   let handler = handlers.get(key);
   if (!handler) {
@@ -138,6 +150,8 @@ export function handlerFor(serve: readonly ToolDefinition[] | ServeSet, options:
         logging: {},
         ...(offers.resources && { resources: { listChanged: false } }),
         ...(offers.prompts && { prompts: { listChanged: false } }),
+        // The same for every caller (server/discover is cached publicly): it depends on the registry only.
+        ...(clientCredentials && { extensions: { [CLIENT_CREDENTIALS_EXTENSION]: {} } }),
       },
       cacheHints: cacheHintsFor(listTtlMs),
       // Every echoed requestState is verified (integrity, caller, primitive, parameters, expiry) before a handler runs.

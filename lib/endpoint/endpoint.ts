@@ -2,7 +2,8 @@ import type { HttpAuditSink } from '../audit/http-sink';
 import { finishAfter, httpAuditSinkFor, openTrail, stdoutAuditSink, type AuditSink } from '../audit/log';
 import { recordRejection, refuse, type RefusedAt } from '../audit/refusals';
 import type { OwedRecord, RequestTrail } from '../audit/trail';
-import { authenticate, clientRefusal, identityUnavailable } from '../auth/authenticate';
+import { approvalRefusal } from '../auth/approvals';
+import { authenticate, identityUnavailable } from '../auth/authenticate';
 import { challengeRefusal } from '../auth/challenge';
 import type { Principal } from '../auth/principal';
 import type { TokenVerifier } from '../auth/verify';
@@ -34,7 +35,8 @@ import { boundCalls, createRequestStateHooks, requestStateFor, type RequestState
  *  3. audit room: one record per call, one for a refused batch (503 under backpressure);
  *  4. wire: the 2026-07-28 mirrored headers agree with the body (400);
  *  5. authentication: the bearer token (400/401; 503 when the keys are out of reach);
- *  6. admission: a batch the revision does not allow (400), an unapproved client (403), an unserved method (404/200);
+ *  6. admission: a batch the revision does not allow (400), a client not approved, expired, of another kind or
+ *     past its scope ceiling (403, lib/auth/approvals.ts), an unserved method (404/200);
  *  7. gate: membership when a policy needs it, every call evaluated, declared Mcp-Param-* headers (400),
  *     then the gate's refusal (503, or one challenge for every call: 401/403), one record per call;
  *  8. dispatch: mcp-handler with a server built for this caller, the SDK's own refusals recorded;
@@ -116,7 +118,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     registry: options.registry,
     config: options.config ?? getConfig,
     requestState: perConfig(
-      (config) => [config.requestState, config.issuer, config.production],
+      (config) => [config.requestState, config.issuer, config.resourceUrl, config.production],
       (config) => createRequestStateHooks(requestStateFor(config, options.registry)),
     ),
     verifier: options.verifier ?? (() => undefined),
@@ -185,7 +187,10 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
   trace.caller(principal);
 
   // After authentication, so a bad token is still a 401; before the gate, so nothing runs or streams.
-  const refused = batch ?? clientRefusal(principal, config) ?? unservedMethod(envelope, wire.era);
+  const refused =
+    batch ??
+    approvalRefusal(principal, deps.registry.approvals, config, Date.now()) ??
+    unservedMethod(envelope, wire.era);
   if (refused) return refuse(trail, refused, at(principal));
 
   const gated = await gateStage(deps, scope, envelope, wire.era, principal);
@@ -303,6 +308,7 @@ async function dispatch(
     listTtlMs: config.listTtlMs,
     hierarchy: deps.registry.scopeHierarchy,
     requestState,
+    clientCredentials: deps.registry.acceptsMachines,
   });
   return withNoStore(await trace.run(() => handler(forwarded)));
 }

@@ -7,14 +7,17 @@ import { ConfigError, type Config } from '../config';
 import type { Registry } from '../registry';
 import { describeAccess } from '../policy';
 import { auditKey, RECORD_TYPES } from './call-records';
+import { isCanonicalBase64url } from '../util/base64url';
 import { type BoundCall, callerOf } from './caller';
 import type { GatedCall } from './gate';
 
 /**
  * Multi round-trip request state (2026-07-28), sealed with the SDK's HMAC codec. A state is bound
- * to the issuer, the subject and client id of the token that asked, the method and a digest of the
- * call's parameters, and expires quickly; the SDK verifies every echoed state before a handler runs
- * and answers a failure with its fixed -32602 "Invalid or expired requestState". Each refusal is
+ * to the issuer and this deployment's resource (another deployment sharing the key refuses it), the
+ * subject, client id and organization of the token that asked (the same person in another
+ * organization is refused), the method and a digest of the call's parameters, and expires quickly;
+ * the SDK verifies every echoed state before a handler runs and answers a failure with its fixed
+ * -32602 "Invalid or expired requestState". Each refusal is
  * audited here, with the identity of the caller that presented it.
  */
 
@@ -67,15 +70,37 @@ export function boundCalls(calls: readonly GatedCall[]): ReadonlyMap<string | nu
 /** Fixed reasons only: the codec's own reason codes, never anything the client sent. */
 const REASONS = new Set(['malformed', 'mac', 'expired', 'bind']);
 
-export function createRequestStateHooks(options: { key: string | Uint8Array; ttlSeconds: number; issuer: string }) {
+/**
+ * Whether a state has the one spelling the codec mints: `v1.<body>.<mac>`, both canonical base64url,
+ * a 32-byte MAC. The codec decodes the MAC leniently, so a re-spelled state would verify as well, and
+ * anything comparing states as strings (a client, a log) would take it for another one.
+ */
+function isMintedSpelling(state: string): boolean {
+  const parts = state.split('.');
+  return (
+    parts.length === 3 &&
+    parts[0] === 'v1' &&
+    (parts[1]?.length ?? 0) > 0 &&
+    isCanonicalBase64url(parts[1] ?? '') &&
+    parts[2]?.length === 43 &&
+    isCanonicalBase64url(parts[2])
+  );
+}
+
+export type RequestStateOptions = { key: string | Uint8Array; ttlSeconds: number; issuer: string; resource: string };
+
+export function createRequestStateHooks(options: RequestStateOptions) {
   const bind = (ctx: ServerContext): string => {
     const caller = callerOf(ctx.http?.authInfo);
     const call = caller.calls?.get(ctx.mcpReq.id);
     const { principal } = caller;
     // No known call (an id used twice in a batch): a value no state was ever minted for.
     const digest = call?.digest ?? `unbound:${crypto.randomUUID()}`;
-    const who = principal.kind === 'user' ? [principal.subject, principal.clientId ?? ''] : ['anonymous', ''];
-    return [options.issuer, ...who, ctx.mcpReq.method, digest].join('\0');
+    const who =
+      principal.kind === 'user'
+        ? [principal.subject, principal.clientId ?? '', principal.organizationId ?? '']
+        : ['anonymous', '', ''];
+    return [options.issuer, options.resource, ...who, ctx.mcpReq.method, digest].join('\0');
   };
   const codec = createRequestStateCodec<JSONValue>({ key: options.key, ttlSeconds: options.ttlSeconds, bind });
   const hooks: RequestStateHooks = {
@@ -86,6 +111,7 @@ export function createRequestStateHooks(options: { key: string | Uint8Array; ttl
     },
     async verify(state, ctx) {
       try {
+        if (!isMintedSpelling(state)) throw new Error('malformed');
         return await codec.verify(state, ctx);
       } catch (error) {
         const caller = callerOf(ctx.http?.authInfo);
@@ -120,12 +146,10 @@ let devKey: Uint8Array | undefined;
  * configuration error; development without a key uses one random key per isolate (said once),
  * which serves every round only while one process does, as `npm run dev` does.
  */
-export function requestStateFor(
-  config: Config,
-  registry: Registry,
-): { key: string | Uint8Array; ttlSeconds: number; issuer: string } {
+export function requestStateFor(config: Config, registry: Registry): RequestStateOptions {
   const { key, ttlSeconds } = config.requestState;
-  if (key !== undefined) return { key, ttlSeconds, issuer: config.issuer };
+  const bound = { issuer: config.issuer, resource: config.resourceUrl };
+  if (key !== undefined) return { key, ttlSeconds, ...bound };
   if (config.production && registry.interactive) {
     throw new ConfigError(
       'MCP_REQUEST_STATE_KEY',
@@ -138,5 +162,5 @@ export function requestStateFor(
       console.warn('[config] MCP_REQUEST_STATE_KEY unset: request states use a per-process key');
   }
   // Without a key nothing a client holds can verify after a restart: fail closed, never pass through.
-  return { key: devKey, ttlSeconds, issuer: config.issuer };
+  return { key: devKey, ttlSeconds, ...bound };
 }

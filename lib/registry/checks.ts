@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALLER_KINDS, CallerKindSchema } from '../auth/caller-kind';
 import { AccessSchema, type Access } from '../policy';
 import { OFFLINE_ACCESS } from '../scope-hierarchy';
 
@@ -32,11 +33,14 @@ export function checkShape<T>(schema: z.ZodType<T>, definition: unknown, fail: F
 /** The same refusals for every primitive: no policy, unknown key, invalid value, a private policy requiring nothing. */
 export function checkAccess(access: unknown, fail: Fail): Access {
   if (access === undefined)
-    fail('has no access policy; declare access: "public", "signed-in" or { scopes, permissions, roles, org }');
+    fail('has no access policy; declare access: "public", "signed-in" or { scopes, permissions, roles, org, callers }');
   const parsed = AccessSchema.safeParse(access);
+  const callers = typeof access === 'object' && access !== null ? (access as { callers?: unknown }).callers : undefined;
+  if (!parsed.success && callers !== undefined && !z.array(CallerKindSchema).min(1).safeParse(callers).success)
+    fail(`callers: list one or more of ${CALLER_KINDS.join(', ')}`);
   if (!parsed.success) {
     const keys = typeof access === 'object' && access !== null ? Object.keys(access) : [];
-    const unknown = keys.filter((k) => !['scopes', 'permissions', 'roles', 'org'].includes(k));
+    const unknown = keys.filter((k) => !['scopes', 'permissions', 'roles', 'org', 'callers'].includes(k));
     fail(
       unknown.length
         ? `unknown policy key(s): ${unknown.join(', ')}`
@@ -47,8 +51,14 @@ export function checkAccess(access: unknown, fail: Fail): Access {
   if (typeof policy === 'object') {
     const requiresSomething =
       (policy.scopes?.length ?? 0) + (policy.permissions?.length ?? 0) + (policy.roles?.length ?? 0) > 0 ||
-      policy.org === 'required';
+      policy.org === 'required' ||
+      policy.callers !== undefined;
     if (!requiresSomething) fail('a non-public policy must require something; use "signed-in" or "public" explicitly');
+    const lookedUp = (policy.roles?.length ?? 0) + (policy.permissions?.length ?? 0) > 0;
+    // A machine's token names an application, never a member of an organization: no role could ever match.
+    if (lookedUp && policy.callers?.includes('machine'))
+      fail('a role or permission policy cannot admit machines: their tokens carry no organization membership');
+    if (policy.callers && new Set(policy.callers).size !== policy.callers.length) fail('callers lists a kind twice');
     if (policy.scopes?.includes(OFFLINE_ACCESS))
       fail(`"${OFFLINE_ACCESS}" requests a refresh token and grants nothing here; it cannot be required`);
   }

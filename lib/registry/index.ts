@@ -1,6 +1,7 @@
 import { UriTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { requiredScopes, ScopeSchema } from '../policy';
+import { type Approval, ApprovalSchema } from '../auth/approvals';
+import { callersOf, requiredScopes, ScopeSchema } from '../policy';
 import { hierarchyProblem, NO_HIERARCHY, type ScopeHierarchy } from '../scope-hierarchy';
 import { RegistryError } from './checks';
 import { checkPrompt, type PromptDefinition } from './prompt';
@@ -13,6 +14,7 @@ import { checkTool, type ToolDefinition } from './tool';
  * misdeclared primitive stops the server and fails the tests with its name in the message.
  */
 
+export type { Approval } from '../auth/approvals';
 export type { Ask, HandlerContext, InputContext } from './context';
 export { RegistryError } from './checks';
 export { definePrompt, type PromptDefinition } from './prompt';
@@ -47,12 +49,38 @@ export type Registry = {
   scopes(): string[];
   /** Which scope implies which (SEP-2350); checked, frozen, passed to every `evaluate`. */
   readonly scopeHierarchy: ScopeHierarchy;
+  /** The approved clients (tools/approvals.ts), checked and frozen. */
+  readonly approvals: readonly Approval[];
+  /** Whether some non-public primitive admits machines (then `server/discover` advertises client credentials). */
+  readonly acceptsMachines: boolean;
 };
 
 export type RegistryOptions = {
   /** scope -> the scopes it implies, e.g. `{ 'notes:admin': ['notes:read', 'notes:write'] }`. */
   scopeHierarchy?: Readonly<Record<string, readonly string[]>>;
+  /** The approved clients: id, kind, owner, purpose, scope ceiling, expiry (lib/auth/approvals.ts). */
+  approvals?: readonly unknown[];
 };
+
+function checkApprovals(raw: readonly unknown[] | undefined): readonly Approval[] {
+  const seen = new Set<string>();
+  return Object.freeze(
+    (raw ?? []).map((entry, index) => {
+      const parsed = ApprovalSchema.safeParse(entry);
+      const id = typeof entry === 'object' && entry !== null ? (entry as { clientId?: unknown }).clientId : undefined;
+      const name = typeof id === 'string' ? JSON.stringify(id) : `#${index}`;
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new RegistryError(
+          `approval ${name}: ${issue?.path.join('.') || 'entry'}: ${issue?.message ?? 'invalid'}`,
+        );
+      }
+      if (seen.has(parsed.data.clientId)) throw new RegistryError(`approval ${name}: listed twice`);
+      seen.add(parsed.data.clientId);
+      return Object.freeze({ ...parsed.data, scopes: Object.freeze([...parsed.data.scopes]) as string[] });
+    }),
+  );
+}
 
 const HierarchySchema = z.record(ScopeSchema, z.array(ScopeSchema));
 
@@ -140,5 +168,9 @@ export function createRegistry(definitions: readonly unknown[], options: Registr
     interactive: all.some((primitive) => primitive.ask !== undefined),
     scopes: () => [...scopes],
     scopeHierarchy,
+    approvals: checkApprovals(options.approvals),
+    acceptsMachines: all.some(
+      (primitive) => primitive.access !== 'public' && callersOf(primitive.access).includes('machine'),
+    ),
   };
 }

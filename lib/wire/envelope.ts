@@ -29,6 +29,8 @@ export type Call = {
   wellFormed: boolean;
   /** What a request state is bound to: the params without `_meta`, `inputResponses` and `requestState`. */
   boundParams: Readonly<Record<string, unknown>>;
+  /** `requestState` is present and not a string: the SDK refuses it before any hook sees it. */
+  stateMalformed: boolean;
 };
 
 export type Envelope = {
@@ -62,7 +64,8 @@ function callOf(item: Record<string, unknown>, method: CallMethod): Call {
   const params = isPlainObject(item.params) ? item.params : undefined;
   const id = typeof item.id === 'string' || typeof item.id === 'number' ? item.id : null;
   const boundParams = Object.fromEntries(Object.entries(params ?? {}).filter(([key]) => !UNBOUND.has(key)));
-  const base = { method, id, notification: !('id' in item), boundParams };
+  const stateMalformed = params?.requestState !== undefined && typeof params.requestState !== 'string';
+  const base = { method, id, notification: !('id' in item), boundParams, stateMalformed };
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   switch (method) {
     case 'tools/call': {

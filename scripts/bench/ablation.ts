@@ -1,7 +1,7 @@
 import { createMcpHandler as createSdkHandler, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { createMcpHandler } from 'mcp-handler';
 import { createDirectoryLookup, MAX_TTL_MS } from '@/lib/directory/workos';
-import { ANONYMOUS, principalFromClaims, type Principal } from '@/lib/auth/principal';
+import { ANONYMOUS, PERSON, principalFromClaims, type Principal } from '@/lib/auth/principal';
 import type { TokenVerifier } from '@/lib/auth/verify';
 import { loadConfig } from '@/lib/config';
 import { authInfoFor, handlerFor } from '@/lib/endpoint/dispatch';
@@ -47,7 +47,7 @@ try {
   const lookup = createDirectoryLookup(config.workos, { ttlMs: MAX_TTL_MS });
   const token = await fixtures.token(URL_MCP);
   const now = Math.floor(Date.now() / 1000);
-  const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
+  const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' }, PERSON);
   const visibleTo = (principal: Principal) =>
     registry.tools.filter((tool) =>
       ['allow', 'challenge'].includes(evaluate(tool.access, principal, undefined).effect),

@@ -3,7 +3,7 @@ import { readCredentials } from '@/lib/auth/authorization-header';
 import { verifierFor } from '@/lib/auth/authenticate';
 import { createDirectoryLookup } from '@/lib/directory/workos';
 import { membershipNeeded } from '@/lib/endpoint/membership';
-import { principalFromClaims } from '@/lib/auth/principal';
+import { PERSON, principalFromClaims } from '@/lib/auth/principal';
 import { createTokenCache } from '@/lib/auth/token-cache';
 import { loadConfig, MAX_BODY_BYTES } from '@/lib/config';
 import { authInfoFor } from '@/lib/endpoint/dispatch';
@@ -33,7 +33,7 @@ const config = loadConfig({
   MCP_REQUEST_STATE_KEY: BENCH_REQUEST_STATE_KEY,
 });
 const now = Math.floor(Date.now() / 1000);
-const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' });
+const alice = principalFromClaims({ ...ALICE, iat: now, exp: now + 3600, jti: 'bench' }, PERSON);
 const token = `${'a'.repeat(100)}.${'b'.repeat(500)}.${'c'.repeat(342)}`; // RS256 access-token sized
 const bodyBytes = new TextEncoder().encode(BODIES.whoami);
 const lookup = createDirectoryLookup({ apiKey: 'k', apiUrl: 'http://127.0.0.1:1' });

@@ -10,6 +10,7 @@
 //                      edits to tools/; the tool registry's scopes at start while it does not answer)
 //   LOCAL_AUTH_KEY_FILE  private JWKS file (default .local-auth/keys.json in the project root)
 //   LOCAL_AUTH_CLIENTS_FILE  client registrations, kept across restarts (default clients.json beside the key file)
+//   LOCAL_AUTH_MACHINES_FILE  the seeded machine clients' secrets (default machine-clients.json beside the key file)
 //   LOCAL_AUTH_CIMD_CA_FILE  PEM CA certificate: Client ID Metadata Documents are fetched trusting
 //                      only it, loopback included (a document you serve locally with a dev cert)
 
@@ -17,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { memberships, findOrganization, users } from './directory';
 import { DEFAULT_KEY_FILE } from './keys';
+import { loadOrCreateMachineClients } from './machines';
 import { resourceScopes } from './resource-scopes';
 import { startLocalAuthServer, type ScopeSource } from './server';
 import { registry } from '../../tools';
@@ -69,6 +71,11 @@ async function main(): Promise<void> {
   const scopes: ScopeSource = fixed ?? resourceScopes({ resource, fallback: atStart, log });
   const keyFile = resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_KEY_FILE ?? DEFAULT_KEY_FILE);
 
+  const machineClients = await loadOrCreateMachineClients(
+    process.env.LOCAL_AUTH_MACHINES_FILE
+      ? resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_MACHINES_FILE)
+      : join(dirname(keyFile), 'machine-clients.json'),
+  );
   const server = await startLocalAuthServer({
     port,
     issuer: `http://localhost:${port}`,
@@ -79,12 +86,17 @@ async function main(): Promise<void> {
       ? resolve(PROJECT_ROOT, process.env.LOCAL_AUTH_CLIENTS_FILE)
       : join(dirname(keyFile), 'clients.json'),
     outboundCa: readCaFile(process.env.LOCAL_AUTH_CIMD_CA_FILE),
+    machineClients,
     log,
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
   console.log(
     `[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${(fixed ?? atStart).join(' ')}"]`,
   );
+  if (machineClients.length > 0)
+    console.log(
+      `[local-auth] machine clients (client_credentials): ${machineClients.map((m) => m.clientId).join(', ')}; npm run token -- --machine <client>`,
+    );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

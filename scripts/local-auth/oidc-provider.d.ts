@@ -115,6 +115,8 @@ declare module 'oidc-provider' {
     /** Every outbound request (client metadata documents, jwks_uri). Default: globalThis.fetch with SSRF checks. */
     fetch?(url: string | URL, init: RequestInit): Promise<Response>;
     adapter?: (model: string) => unknown;
+    /** Static clients, never stored through the adapter. */
+    clients?: Record<string, unknown>[];
     findAccount(ctx: Ctx, sub: string, token?: unknown): Awaitable<Account | undefined>;
     scopes: string[];
     responseTypes?: string[];
@@ -144,6 +146,7 @@ declare module 'oidc-provider' {
     ttl: Record<string, number | ((ctx: Ctx, token: unknown, client?: Client) => number)>;
     features: {
       devInteractions?: { enabled: boolean };
+      clientCredentials?: { enabled: boolean };
       dPoP?: { enabled: boolean };
       pushedAuthorizationRequests?: { enabled: boolean };
       rpInitiatedLogout?: { enabled: boolean };

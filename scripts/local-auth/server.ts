@@ -3,7 +3,8 @@
 // OAuth work; this file only configures it the way AuthKit behaves for MCP:
 // endpoints under /oauth2/, open Dynamic Client Registration, PKCE S256,
 // RFC 8707 resource indicators with RS256 JWT access tokens whose `aud` is the
-// MCP resource and which carry `org_id` and `sid` like AuthKit's.
+// MCP resource and which carry `org_id` and `sid` like AuthKit's; and the client_credentials grant
+// for seeded machine clients, whose tokens are shaped like WorkOS M2M tokens (machines.ts).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +16,12 @@ import Provider, {
   type InteractionPolicy,
   type KoaContextWithOIDC,
 } from 'oidc-provider';
+import { DEV_ENVIRONMENT_CLIENT_ID } from '../../lib/config';
 import { createAdapterFactory } from './adapter';
 import { findUserById } from './directory';
 import { escapeControlChars, isOwnHost, ownAuthorities } from './hosts';
 import { createInteractionHandler, type GrantContext } from './interactions';
+import type { MachineClient } from './machines';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { fetchTrustingOnly } from './outbound-fetch';
 import { errorPage, unknownClientPage } from './pages';
@@ -61,6 +64,10 @@ export interface LocalAuthServerOptions {
    * (outbound-fetch.ts). Default: oidc-provider's fetch (system roots, no loopback or private addresses).
    */
   outboundCa?: string | undefined;
+  /** Machine clients allowed the client_credentials grant (client_secret_basic). Default: none. */
+  machineClients?: readonly MachineClient[] | undefined;
+  /** The `aud` of machine tokens, as WorkOS puts its environment client id there. Default DEV_ENVIRONMENT_CLIENT_ID. */
+  environmentClientId?: string | undefined;
 }
 
 export interface LocalAuthServer {
@@ -264,6 +271,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   // which is what the MCP server compares against.
   const resourcesByHref = new Map(opts.resources.map((r) => [normalizeUrl(r) ?? r, r]));
   const grantContexts = new Map<string, GrantContext>();
+  const machines = new Map((opts.machineClients ?? []).map((machine) => [machine.clientId, machine]));
+  const environmentClientId = opts.environmentClientId ?? DEV_ENVIRONMENT_CLIENT_ID;
   const keys = await loadOrCreateSigningKeys(opts.keyFile ?? DEFAULT_KEY_FILE);
   if (keys.created) log(`generated signing key in ${keys.file}`);
   const storage = await createAdapterFactory({ clientsFile: opts.clientsFile, log });
@@ -296,6 +305,16 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     ...(opts.outboundCa ? { fetch: fetchTrustingOnly(opts.outboundCa) } : {}),
     jwks: keys.jwks,
     adapter: storage.adapter,
+    // Static, like an M2M application created in the WorkOS dashboard: never registered, never forgotten.
+    clients: [...machines.values()].map((machine) => ({
+      client_id: machine.clientId,
+      client_secret: machine.clientSecret,
+      client_name: machine.name,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
     routes: { ...ROUTES },
     scopes: [...OIDC_SCOPES],
     // Authorization code flow only, like AuthKit (no implicit or hybrid).
@@ -344,6 +363,11 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
       },
     },
     async extraTokenClaims(_ctx, token) {
+      // A WorkOS M2M token carries the application's organization and no `sid`.
+      if (token.kind === 'ClientCredentials') {
+        const machine = token.clientId === undefined ? undefined : machines.get(token.clientId);
+        return machine ? { org_id: machine.organizationId } : undefined;
+      }
       if (token.kind !== 'AccessToken' || !token.grantId) return undefined;
       const context = grantContexts.get(token.grantId);
       if (!context) return undefined;
@@ -391,6 +415,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     },
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * DAY,
@@ -400,6 +425,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
     },
     features: {
       devInteractions: { enabled: false },
+      // Only the static machine clients may use it (their grant_types); registered clients cannot add it.
+      clientCredentials: { enabled: machines.size > 0 },
       // Not part of AuthKit; keeping them off keeps tokens plain Bearer JWTs.
       dPoP: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
@@ -429,14 +456,15 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
         // Token and refresh requests without `resource` still get a JWT for
         // the granted resource, even when `openid` was requested too.
         useGrantedResource: () => true,
-        async getResourceServerInfo(_ctx, indicator) {
+        async getResourceServerInfo(_ctx, indicator, client) {
           const resource = resourcesByHref.get(normalizeUrl(indicator) ?? indicator);
           if (!resource) {
             throw new errors.InvalidTarget(`resource ${indicator} is not served by this authorization server`);
           }
           return {
             scope: (await currentScopes()).join(' '),
-            audience: resource,
+            // WorkOS M2M tokens name the environment, never the resource: the MCP server must cope with that.
+            audience: machines.has(client.clientId) ? environmentClientId : resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: accessTokenTtl,
             jwt: { sign: { alg: 'RS256' } },

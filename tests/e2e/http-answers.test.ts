@@ -286,3 +286,15 @@ describe('401 on every request when MCP_AUTH_REQUIRED=true', () => {
     }
   });
 });
+
+describe('the landing page in production', () => {
+  it('publishes no access map without MCP_PUBLIC_ACCESS_MAP: hidden primitives keep their names', async () => {
+    const response = await fetch(`${stack.app.url}/`, { signal: AbortSignal.timeout(10_000) });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('id="access-map-hidden"');
+    expect(html).not.toContain('id="access-map"');
+    expect(html).not.toContain('id="approvals"');
+    for (const tool of registry.tools) expect(html).not.toContain(`data-tool="${tool.name}"`);
+  });
+});

@@ -32,7 +32,8 @@ afterAll(async () => {
 async function setUp(): Promise<{ app: RunningApp; browser: Browser }> {
   browser = await launchChromium(); // throws, naming the package, when Debian's chromium is missing
   issuer = await startTestIssuer();
-  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer });
+  // Production shows the access map only on opt-in (tests/e2e/http-answers.test.ts checks it hidden without).
+  app = await startApp({ AUTHKIT_DOMAIN: issuer.issuer, MCP_PUBLIC_ACCESS_MAP: 'true' });
   return { app, browser };
 }
 

@@ -30,6 +30,8 @@ export type FixtureStack = {
   registry: Registry;
   /** Audit records written while the stack ran. */
   records: AuditRecord[];
+  /** The authorization server's private JWKS file, for tests that sign what it would never issue. */
+  keyFile: string;
   close(): Promise<void>;
 };
 
@@ -39,7 +41,7 @@ export async function startFixtureStack(
     extraResources?: string[];
     env?: Record<string, string> | ((auth: LocalAuthServer) => Record<string, string>);
     workosApi?: WorkosApiHandler;
-    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log'>;
+    auth?: Pick<LocalAuthServerOptions, 'outboundCa' | 'log' | 'machineClients' | 'environmentClientId'>;
   } = {},
 ): Promise<FixtureStack> {
   const registry = options.registry ?? createFixtureApp();
@@ -86,6 +88,7 @@ export async function startFixtureStack(
     resource,
     registry,
     records,
+    keyFile: join(dir, 'keys.json'),
     close: async () => {
       await Promise.all([server.close(), auth.close()]);
       await rm(dir, { recursive: true, force: true });

@@ -27,7 +27,8 @@ export type SignOptions = {
   header?: Record<string, unknown>;
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number;
-  omit?: Array<'exp' | 'iat' | 'sub'>;
+  /** `sid` too: a token without one is not a person's (lib/auth/caller-kind.ts), e.g. a machine's. */
+  omit?: Array<'exp' | 'iat' | 'sub' | 'sid'>;
 };
 
 export async function startTestIssuer(): Promise<TestIssuer> {
@@ -88,6 +89,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       const payload: JWTPayload = {
         iss: issuer,
         sub: 'user_test',
+        // A person's token, as AuthKit issues one: its consent id in `sid` (lib/auth/caller-kind.ts).
+        sid: 'consent_test',
         iat: now,
         exp: now + (options.expiresIn ?? 300),
         jti: crypto.randomUUID(),

@@ -3,11 +3,17 @@ import { spawn } from 'node:child_process';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { DEV_ENVIRONMENT_CLIENT_ID } from '@/lib/config';
+import { registry } from '@/tools';
+import { SEEDED_MACHINES } from '../../scripts/local-auth/machines';
 import { freePort } from '../helpers/net';
-import { RESOURCE, makeTempDir, startTestServer, useTestServer } from './helpers';
+import { RESOURCE, SCOPES, makeTempDir, startTestServer, useTestServer } from './helpers';
 
 /** `npm run token` as a user runs it: a child process, stdout is the token and nothing else. */
-const testServer = useTestServer();
+const MACHINE = { ...(SEEDED_MACHINES[0] ?? { clientId: 'none', organizationId: 'none', name: 'none' }) };
+const MACHINE_SECRET = `secret-${crypto.randomUUID()}`;
+const testServer = useTestServer({ machineClients: [{ ...MACHINE, clientSecret: MACHINE_SECRET }] });
 
 function runTokenCli(
   args: string[],
@@ -34,6 +40,42 @@ function runTokenCli(
 }
 
 describe('npm run token', () => {
+  it('--machine prints a WorkOS-shaped machine token from the client_credentials grant', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const file = join(tmp.dir, 'machine-clients.json');
+      await writeFile(file, JSON.stringify({ secrets: { [MACHINE.clientId]: MACHINE_SECRET } }));
+      const args = ['--machine', MACHINE.clientId, '--issuer', testServer().issuer, '--resource', RESOURCE];
+      const { code, stdout, stderr } = await runTokenCli(args, { LOCAL_AUTH_MACHINES_FILE: file });
+      expect(code, stderr).toBe(0);
+      const { payload } = await jwtVerify(
+        stdout.trim(),
+        createRemoteJWKSet(new URL(`${testServer().issuer}/oauth2/jwks`)),
+        {
+          issuer: testServer().issuer,
+          audience: DEV_ENVIRONMENT_CLIENT_ID,
+          algorithms: ['RS256'],
+        },
+      );
+      // Its scopes default to the client's approval, when tools/approvals.ts lists it.
+      const approved = registry.approvals.find((a) => a.clientId === MACHINE.clientId)?.scopes ?? SCOPES;
+      expect(payload).toMatchObject({
+        sub: MACHINE.clientId,
+        client_id: MACHINE.clientId,
+        org_id: MACHINE.organizationId,
+      });
+      expect(String(payload.scope).split(' ').sort()).toEqual([...approved].sort());
+      expect(payload.sid).toBeUndefined();
+
+      const wrong = await runTokenCli(args, { LOCAL_AUTH_MACHINES_FILE: join(tmp.dir, 'missing.json') });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stdout).toBe('');
+      expect(wrong.stderr).toMatch(/no secret for/);
+    } finally {
+      await tmp.remove();
+    }
+  });
+
   it('prints only a verifiable access token for the user, organization, scopes and resource asked for', async () => {
     const { code, stdout } = await runTokenCli([
       '--user',

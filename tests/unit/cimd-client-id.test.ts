@@ -14,7 +14,7 @@ const CIMD = 'https://client.example.com/oauth/client-metadata.json';
 const endpoint = useEndpoint(
   registry,
   { MCP_RESOURCE_URL: RESOURCE, MCP_REQUEST_STATE_KEY: TEST_REQUEST_STATE_KEY },
-  { variants: { allowlisted: { ALLOWED_CLIENT_IDS: `client_dcr ${CIMD}` } } },
+  { variants: { allowlisted: { ALLOWED_CLIENT_IDS: `client_dcr,${CIMD}` } } },
 );
 const audit = endpoint.records;
 

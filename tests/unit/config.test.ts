@@ -179,6 +179,20 @@ describe('config: failures name the variable in one line', () => {
       /not in canonical form .*byte for byte/,
     ],
     [
+      // Split on spaces first, this was once two entries nobody wrote: https://a.example/a and b.json.
+      'a metadata-document client id with a space',
+      { ALLOWED_CLIENT_IDS: 'https://a.example/a b.json' },
+      'ALLOWED_CLIENT_IDS',
+      /not a client id .*separate ids with commas/,
+    ],
+    [
+      'client ids separated by spaces only',
+      { ALLOWED_CLIENT_IDS: 'client_a client_b' },
+      'ALLOWED_CLIENT_IDS',
+      /not a client id/,
+    ],
+    ['MCP_PUBLIC_ACCESS_MAP that is not a boolean', { MCP_PUBLIC_ACCESS_MAP: 'yes' }, 'MCP_PUBLIC_ACCESS_MAP', /true/],
+    [
       'metadata-document client id not canonical (default port)',
       { ALLOWED_CLIENT_IDS: 'https://app.example.com:443/c.json' },
       'ALLOWED_CLIENT_IDS',
@@ -217,6 +231,28 @@ describe('config: failures name the variable in one line', () => {
     expect(error.message).toMatch(new RegExp(`^${variable}: `));
     expect(error.message).toMatch(hint);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('names the WorkOS environment client id for machine tokens, and shows the access map only on opt-in', () => {
+    expect(loadConfig(prod)).toMatchObject({
+      environmentClientId: undefined,
+      publicAccessMap: false,
+      localIssuer: false,
+    });
+    expect(loadConfig({ ...prod, WORKOS_CLIENT_ID: 'client_01ENV', MCP_PUBLIC_ACCESS_MAP: 'true' })).toMatchObject({
+      environmentClientId: 'client_01ENV',
+      publicAccessMap: true,
+    });
+    // Development against the local authorization server: its environment id, and the map always shown.
+    expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({
+      environmentClientId: 'client_local_environment',
+      publicAccessMap: true,
+      localIssuer: true,
+    });
+    expect(loadConfig({ NODE_ENV: 'development', AUTHKIT_DOMAIN: 'https://acme.authkit.app' })).toMatchObject({
+      environmentClientId: undefined,
+      localIssuer: false,
+    });
   });
 
   it('treats empty variables as unset', () => {

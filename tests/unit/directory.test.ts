@@ -75,7 +75,16 @@ function lookupFor(options: DirectoryLookupOptions & { apiKey?: string; url?: st
 
 function user(organizationId: string | undefined, subject: string): UserPrincipal {
   const now = Math.floor(Date.now() / 1000);
-  return { kind: 'user', subject, organizationId, scopes: [], issuedAt: now, expiresAt: now + 300 };
+  return {
+    kind: 'user',
+    callerKind: 'user',
+    actors: [],
+    subject,
+    organizationId,
+    scopes: [],
+    issuedAt: now,
+    expiresAt: now + 300,
+  };
 }
 
 const call = (

@@ -3,7 +3,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AuditRecord } from '@/lib/audit/record';
-import { principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
+import { PERSON, principalFromClaims, type UserPrincipal } from '@/lib/auth/principal';
 import { authInfoFor, handlerFor, type CallerContext } from '@/lib/endpoint/dispatch';
 import { definePrompt, defineResource, defineTool, jsonResult } from '@/lib/registry';
 import { serveFetchHandler, type Listening } from '../helpers/net';
@@ -46,7 +46,10 @@ const secretPrompt = definePrompt({
   handler: () => (ran.push('prompt'), { messages: [{ role: 'user', content: { type: 'text', text: 'classified' } }] }),
 });
 const now = Math.floor(Date.now() / 1000);
-const alice: UserPrincipal = principalFromClaims({ sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' });
+const alice: UserPrincipal = principalFromClaims(
+  { sub: 'user_alice', iat: now, exp: now + 600, scope: 'secret:read' },
+  PERSON,
+);
 const identity = (): CallerContext => ({ principal: alice, requestId: crypto.randomUUID() });
 
 let next: () => AuthInfo | undefined = () => undefined;
@@ -123,7 +126,7 @@ describe('the tool wrapper checks again, trusting only identities it minted', ()
   });
 
   it('refuses a minted identity whose principal lacks the scope', async () => {
-    const unscoped = principalFromClaims({ sub: 'user_bob', iat: now, exp: now + 600, scope: 'other' });
+    const unscoped = principalFromClaims({ sub: 'user_bob', iat: now, exp: now + 600, scope: 'other' }, PERSON);
     next = () => authInfoFor({ principal: unscoped, requestId: crypto.randomUUID() }, RESOURCE);
     const result = await call();
     expect(result).toMatchObject({ isError: true });

@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { approvalsInForce } from '@/lib/auth/approvals';
 import {
+  approvalRows,
+  approvalsMarkdown,
+  expiringApprovals,
   inventoryJson,
   inventoryMarkdown,
   hierarchyLines,
@@ -104,8 +108,8 @@ describe('inventoryRows on a fixture', () => {
 
   it('escapes pipes in Markdown cells so the table keeps its columns', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    // 9 columns -> 10 unescaped pipes per line
-    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(10);
+    // 10 columns -> 11 unescaped pipes per line
+    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(11);
     expect(lines[2]).toContain('T\\|admin_only');
     expect(lines[2]).toContain('admin \\| owner');
   });
@@ -116,8 +120,10 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
 
   it('Markdown: a header, a separator, and one row per tool', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    expect(lines[0]).toBe('| tool | title | access | scopes | implied by | roles | permissions | org | annotations |');
-    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|');
+    expect(lines[0]).toBe(
+      '| tool | title | access | scopes | implied by | roles | permissions | org | callers | annotations |',
+    );
+    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|---|');
     expect(lines).toHaveLength(2 + registry.tools.length);
     for (const tool of registry.tools)
       expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
@@ -143,7 +149,9 @@ describe('resources and prompts in the inventory', () => {
 
   it('prints one table row per resource and prompt, and nothing for a registry without them', () => {
     const lines = primitivesMarkdown(primitiveRows(registry)).trimEnd().split('\n');
-    expect(lines[0]).toBe('| kind | name | uri | title | access | scopes | implied by | roles | permissions | org |');
+    expect(lines[0]).toBe(
+      '| kind | name | uri | title | access | scopes | implied by | roles | permissions | org | callers |',
+    );
     expect(lines).toHaveLength(2 + registry.resources.length + registry.prompts.length);
     const toolsOnly = createRegistry([
       defineTool({
@@ -189,10 +197,10 @@ describe('the CLI (scripts/inventory.ts under tsx)', () => {
 
   it('lists a metadata-document client (an https client_id) exactly as configured', () => {
     const cimd = 'https://client.example.com/oauth/client.json';
-    const result = run(['--json'], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` });
+    const result = run(['--json'], { ALLOWED_CLIENT_IDS: `client_a,${cimd}` });
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ approvedClients: ['client_a', cimd] });
-    expect(run([], { ALLOWED_CLIENT_IDS: `client_a ${cimd}` }).stdout).toContain(
+    expect(run([], { ALLOWED_CLIENT_IDS: `client_a,${cimd}` }).stdout).toContain(
       `\nApproved clients: client_a, ${cimd} (metadata document)\n`,
     );
   });
@@ -212,9 +220,22 @@ describe('the CLI (scripts/inventory.ts under tsx)', () => {
     expect(result.stdout).toBe(
       `${inventoryMarkdown(inventoryRows(registry))}\nResources and prompts:\n\n${primitivesMarkdown(primitiveRows(registry))}` +
         '\nTrusted issuer: https://inventory-test.authkit.app\nAudience: https://mcp.example.com/mcp\n' +
-        'Approved clients: any client registered with the issuer (ALLOWED_CLIENT_IDS unset)\n' +
+        'Approved clients: any client registered with the issuer, for people (no interactive approval, ALLOWED_CLIENT_IDS unset); machines and agents only when approved\n' +
         `Scope hierarchy: ${hierarchyLines(registry.scopeHierarchy).join('; ') || 'none (each scope grants only itself)'}\n`,
     );
+  });
+
+  it('against the local authorization server, prints the approvals in force and fails on those ending soon', () => {
+    const local = { AUTHKIT_DOMAIN: '', MCP_RESOURCE_URL: '' };
+    const inForce = approvalsInForce(registry.approvals, { localIssuer: true });
+    const ending = expiringApprovals(inForce, Date.now(), 3650);
+    const result = run(['--expiring-within', '3650'], local);
+    expect(result.status, result.stderr).toBe(ending.length > 0 ? 2 : 0);
+    for (const approval of ending) expect(result.stderr).toContain(`${approval.clientId} (${approval.expires}`);
+    if (inForce.length > 0)
+      expect(result.stdout).toContain(
+        `\nApprovals:\n\n${approvalsMarkdown(approvalRows(registry.approvals, { localIssuer: true }))}`,
+      );
   });
 
   it('a configuration error prints one line to stderr and exits 1', () => {

@@ -189,6 +189,8 @@ describe('reading the role catalog only when needed', () => {
   const now = Math.floor(Date.now() / 1000);
   const alice: UserPrincipal = {
     kind: 'user',
+    callerKind: 'user',
+    actors: [],
     subject: 'user_alice',
     organizationId: 'org_acme',
     scopes: [],

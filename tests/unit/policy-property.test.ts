@@ -6,14 +6,15 @@ import { createMcpEndpoint } from '@/lib/endpoint/endpoint';
 import type { Access } from '@/lib/policy';
 import {
   accessArb,
+  approvalsFor,
   AUTH_REQUIRED,
   type Caller,
   callerArb,
   claimsOf,
+  clientRefused,
   holdsEverything,
-  PERMISSIONS,
   RESOURCE,
-  ROLES,
+  signInClaims,
   STEP_UP,
   sorted,
   UNKNOWN,
@@ -31,7 +32,11 @@ import { serveFetchHandler, type Listening } from '../helpers/net';
  *   (b) every tool not in tools/list answers exactly like a nonexistent tool (modulo the name),
  *       and its handler does not run;
  *   (c) nothing answers 5xx (roles/permissions always travel in the token, so no lookup is needed);
- *   (d) a handler runs only for a caller holding every requirement (an independent check).
+ *   (d) a handler runs only for a caller holding every requirement (an independent check);
+ *   (e) for every caller kind (person, machine, agent) and approval state of its client (approved,
+ *       not listed, expired): a client refused by its approval gets 403 for everything and runs
+ *       nothing; otherwise (a)-(d) hold, signing in means signing in as a kind the policy admits,
+ *       and a kind the policy does not admit sees the primitive as unknown.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ let registryCounter = 0;
  * Each generated registry gets tool names no other registry in this process used: lib/endpoint/dispatch.ts
  * caches MCP handlers by tool names alone (see 'dispatch caches handlers per tool definition' below).
  */
-function buildRegistry(policies: Access[], runs: Map<string, number>): Registry {
+function buildRegistry(policies: Access[], runs: Map<string, number>, caller: Caller): Registry {
   const prefix = `p${++registryCounter}`;
   return createRegistry(
     policies.map((access, i) => {
@@ -81,16 +86,34 @@ function buildRegistry(policies: Access[], runs: Map<string, number>): Registry 
         },
       });
     }),
+    { approvals: approvalsFor(caller) },
   );
 }
 
+/** (e) A client its approval refuses: every request is 403 with a reason, and nothing runs. */
+async function expectRefusedClient(responses: Response[], ran: () => number): Promise<void> {
+  for (const response of responses) {
+    expect(response.status).toBe(403);
+    expect(((await readRpc(response)).error as { data?: { reason?: string } }).data?.reason).toMatch(/^client_/);
+  }
+  expect(ran()).toBe(0);
+  seenRefusedClients.count += 1;
+}
+const seenRefusedClients = { count: 0 };
+
 async function checkOne(policies: Access[], caller: Caller): Promise<void> {
   const runs = new Map<string, number>();
-  const registry = buildRegistry(policies, runs);
+  const registry = buildRegistry(policies, runs, caller);
   const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, auditLine: () => {} }));
   try {
     const bearer = caller.kind === 'user' ? await issuer.sign(claimsOf(caller)) : undefined;
     const granted = caller.kind === 'user' ? caller.scopes : [];
+    if (clientRefused(caller)) {
+      const responses = [await post(server, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bearer)];
+      for (const tool of registry.tools) responses.push(await post(server, callBody(tool.name), bearer));
+      await expectRefusedClient(responses, () => [...runs.values()].reduce((a, b) => a + b, 0));
+      return;
+    }
 
     const listResponse = await post(server, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, bearer);
     expect(listResponse.status).toBe(200);
@@ -142,15 +165,8 @@ async function checkOne(policies: Access[], caller: Caller): Promise<void> {
         expect(match, `${where}: 401 header ${www}`).not.toBeNull();
         const scopes = match![1]?.split(' ') ?? [];
         expect(sorted(scopes), `${where}: 401 scope parameter`).toEqual(sorted(declared));
-        // Sign in with exactly the challenged scopes, as someone who holds every role and permission.
-        retryClaims = {
-          aud: RESOURCE,
-          sub: 'user_retry',
-          org_id: 'org_acme',
-          scope: scopes.join(' '),
-          roles: [...ROLES],
-          permissions: [...PERMISSIONS],
-        };
+        // Sign in with exactly the challenged scopes, as a kind the policy admits holding every role and permission.
+        retryClaims = signInClaims(tool.access, scopes);
       } else {
         expect(response.status, `${where}: listed tool answered ${response.status}`).toBe(403);
         expect(caller.kind).toBe('user');
@@ -185,8 +201,9 @@ describe('policy properties over random registries and callers', () => {
       markInterruptAsFailure: true,
     });
     console.log(
-      `[policy-property] 60 runs in ${Date.now() - started} ms; tool calls by branch: ${JSON.stringify(seen)}`,
+      `[policy-property] 60 runs in ${Date.now() - started} ms; tool calls by branch: ${JSON.stringify(seen)}; refused clients: ${seenRefusedClients.count}`,
     );
+    expect(seenRefusedClients.count, 'no run drew a client its approval refuses').toBeGreaterThan(0);
   });
 });
 
@@ -241,7 +258,11 @@ describe('policy properties for tools, resources and prompts on both wires', () 
   };
 
   let counter = 0;
-  function buildRegistry(policies: Access[], runs: Map<string, number>): { registry: Registry; names: string[] } {
+  function buildRegistry(
+    policies: Access[],
+    runs: Map<string, number>,
+    caller: Caller,
+  ): { registry: Registry; names: string[] } {
     const prefix = `q${++counter}`;
     const names = policies.map((_, i) => `${prefix}_p${i}`);
     const ran = (key: string) => runs.set(key, (runs.get(key) ?? 0) + 1);
@@ -271,6 +292,7 @@ describe('policy properties for tools, resources and prompts on both wires', () 
           }),
         ];
       }),
+      { approvals: approvalsFor(caller) },
     );
     return { registry, names };
   }
@@ -315,11 +337,20 @@ describe('policy properties for tools, resources and prompts on both wires', () 
 
   async function checkOne(policies: Access[], caller: Caller, wire: Wire): Promise<void> {
     const runs = new Map<string, number>();
-    const { registry, names } = buildRegistry(policies, runs);
+    const { registry, names } = buildRegistry(policies, runs, caller);
     const server = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config }));
     try {
       const bearer = caller.kind === 'user' ? await issuer.sign(claimsOf(caller)) : undefined;
       const granted = caller.kind === 'user' ? caller.scopes : [];
+      if (clientRefused(caller)) {
+        const responses: Response[] = [];
+        for (const kind of KINDS) {
+          responses.push(await post(server, wire, { method: LIST[kind], params: {} }, bearer));
+          for (const name of names) responses.push(await post(server, wire, body(kind, name), bearer));
+        }
+        await expectRefusedClient(responses, () => [...runs.values()].reduce((a, b) => a + b, 0));
+        return;
+      }
       for (const kind of KINDS) {
         const listResponse = await post(server, wire, { method: LIST[kind], params: {} }, bearer);
         expect(listResponse.status).toBe(200);
@@ -364,14 +395,7 @@ describe('policy properties for tools, resources and prompts on both wires', () 
             expect(match, `${where}: 401 header ${www}`).not.toBeNull();
             const scopes = match?.[1]?.split(' ') ?? [];
             expect(sorted(scopes)).toEqual(sorted(declared));
-            retryClaims = {
-              aud: RESOURCE,
-              sub: 'user_retry',
-              org_id: 'org_acme',
-              scope: scopes.join(' '),
-              roles: [...ROLES],
-              permissions: [...PERMISSIONS],
-            };
+            retryClaims = signInClaims(access, scopes);
           } else {
             expect(response.status, `${where}: listed answered ${response.status}`).toBe(403);
             const match = STEP_UP.exec(www);

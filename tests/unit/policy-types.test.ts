@@ -140,6 +140,8 @@ const principalArb: fc.Arbitrary<Principal> = fc.oneof(
   fc.record(
     {
       kind: fc.constant('user' as const),
+      callerKind: fc.constantFrom('user' as const, 'machine' as const, 'agent' as const),
+      actors: fc.constant([] as string[]),
       subject: fc.constant('user_prop'),
       organizationId: fc.constantFrom('org_acme', ''),
       scopes: fc.subarray([...SCOPES]),
@@ -148,7 +150,7 @@ const principalArb: fc.Arbitrary<Principal> = fc.oneof(
       roles: fc.subarray([...ROLES]),
       permissions: fc.subarray([...PERMISSIONS]),
     },
-    { requiredKeys: ['kind', 'subject', 'scopes', 'issuedAt', 'expiresAt'] },
+    { requiredKeys: ['kind', 'callerKind', 'actors', 'subject', 'scopes', 'issuedAt', 'expiresAt'] },
   ),
 );
 

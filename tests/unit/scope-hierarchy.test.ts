@@ -18,6 +18,8 @@ import { useEndpoint } from '../helpers/endpoint';
 const HIERARCHY = { 'docs:admin': ['docs:write', 'docs:read'], 'docs:write': ['docs:draft'] } as const;
 const user = (scope: string): UserPrincipal => ({
   kind: 'user',
+  callerKind: 'user',
+  actors: [],
   subject: 'user_1',
   scopes: scope.split(' ').filter(Boolean),
   issuedAt: 0,

@@ -93,6 +93,8 @@ describe('verified-token cache', () => {
     const cache = createTokenCache({ now: () => now });
     const principal: UserPrincipal = {
       kind: 'user',
+      callerKind: 'user',
+      actors: [],
       subject: 's',
       scopes: [],
       issuedAt: now / 1000,
@@ -122,6 +124,8 @@ describe('verified-token cache', () => {
     const cache = createTokenCache();
     const principal: UserPrincipal = {
       kind: 'user',
+      callerKind: 'user',
+      actors: [],
       subject: 's',
       scopes: [],
       issuedAt: 0,
@@ -140,6 +144,8 @@ describe('verified-token cache', () => {
     const cache = createTokenCache({ maxEntries: 3 });
     const principal: UserPrincipal = {
       kind: 'user',
+      callerKind: 'user',
+      actors: [],
       subject: 's',
       scopes: [],
       issuedAt: 0,

@@ -43,6 +43,8 @@ describe('access token verification (jose, JWKS on 127.0.0.1)', () => {
       ok: true,
       principal: {
         kind: 'user',
+        callerKind: 'user',
+        actors: [],
         subject: 'user_alice',
         organizationId: 'org_acme',
         clientId: 'client_123',

@@ -18,6 +18,7 @@ import { startStorageServer, type StorageServer } from '@/scripts/storage-server
 import notesCreate from '@/tools/notes/notes_create';
 import notesDelete from '@/tools/notes/notes_delete';
 import notesList from '@/tools/notes/notes_list';
+import { evaluate } from '@/lib/policy';
 
 const STORE_ENV = [
   'UPSTASH_REDIS_REST_URL',
@@ -63,6 +64,8 @@ function user(organizationId: string | undefined, subject = 'user_alice'): UserP
   const now = Math.floor(Date.now() / 1000);
   return {
     kind: 'user',
+    callerKind: 'user',
+    actors: [],
     subject,
     organizationId,
     scopes: ['notes:read', 'notes:write'],
@@ -100,10 +103,29 @@ describe('notes tools', () => {
     const registry = createRegistry([notesList, notesCreate, notesDelete]);
     expect(registry.scopes()).toEqual(['notes:read', 'notes:write']);
     expect(Object.keys(notesList)[1]).toBe('access');
-    expect(notesList.access).toEqual({ scopes: ['notes:read'], org: 'required' });
+    // A reporting job (a machine, tools/approvals.ts) may list; creating and deleting stay people only.
+    expect(notesList.access).toEqual({ scopes: ['notes:read'], org: 'required', callers: ['user', 'machine'] });
     expect(notesCreate.access).toEqual({ scopes: ['notes:write'], org: 'required' });
     expect(notesDelete.access).toEqual({ scopes: ['notes:write'], org: 'required' });
     expect(notesCreate.audit).toEqual(['title']);
+  });
+
+  it('lets a machine of the organization list its notes, and only a person create or delete', async () => {
+    const org = freshOrg('m');
+    await create(org, 'for the report');
+    const now = Math.floor(Date.now() / 1000);
+    const job: UserPrincipal = {
+      ...user(org, 'client_local_report_job'),
+      callerKind: 'machine',
+      clientId: 'client_local_report_job',
+      scopes: ['notes:read'],
+      issuedAt: now,
+    };
+    expect(evaluate(notesList.access, job).effect).toBe('allow');
+    expect(listed(await call(notesList, {}, job)).map((n) => n.title)).toEqual(['for the report']);
+    const withWrite = { ...job, scopes: ['notes:read', 'notes:write'] };
+    expect(evaluate(notesCreate.access, withWrite)).toEqual({ effect: 'deny', reason: 'caller_kind_not_allowed' });
+    expect(evaluate(notesDelete.access, withWrite)).toEqual({ effect: 'deny', reason: 'caller_kind_not_allowed' });
   });
 
   it('creates notes in the caller organization and lists them newest first', async () => {

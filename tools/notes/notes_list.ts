@@ -4,7 +4,8 @@ import { withNotesStore } from '@/tools/notes/store';
 
 export default defineTool({
   name: 'notes_list',
-  access: { scopes: ['notes:read'], org: 'required' },
+  // People, and machines such as a reporting job (tools/approvals.ts): a machine's token names its organization too.
+  access: { scopes: ['notes:read'], org: 'required', callers: ['user', 'machine'] },
   title: 'List notes',
   description:
     "List the notes of your organization, newest first. Only your current organization's notes are ever listed.",

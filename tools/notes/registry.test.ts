@@ -10,12 +10,13 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
   notes_list: {
     tool: 'notes_list',
     title: 'List notes',
-    access: 'scopes: notes:read; organization required',
+    access: 'scopes: notes:read; organization required; callers: user machine',
     scopes: ['notes:read'],
     impliedBy: ['notes:admin'],
     roles: [],
     permissions: [],
     org: true,
+    callers: ['user', 'machine'],
     annotations: ['read-only'],
   },
   notes_create: {
@@ -27,6 +28,7 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     roles: [],
     permissions: [],
     org: true,
+    callers: ['user'],
     annotations: [],
   },
   notes_delete: {
@@ -38,6 +40,7 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     roles: [],
     permissions: [],
     org: true,
+    callers: ['user'],
     annotations: ['destructive', 'idempotent'],
   },
 };
@@ -57,6 +60,7 @@ describe('the notes example in the inventory', () => {
       roles: [],
       permissions: [],
       org: true,
+      callers: ['user'],
     };
     expect(primitiveRows(registry)).toEqual(
       expect.arrayContaining([
@@ -64,6 +68,20 @@ describe('the notes example in the inventory', () => {
         { kind: 'prompt', name: 'summarize_notes', title: expect.any(String), ...notes },
       ]),
     );
+  });
+
+  it('approves its reporting job, a machine, for notes:read only, against the local authorization server only', () => {
+    expect(registry.approvals).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          clientId: 'client_local_report_job',
+          kind: 'machine',
+          scopes: ['notes:read'],
+          localOnly: true,
+        }),
+      ]),
+    );
+    expect(registry.acceptsMachines).toBe(true);
   });
 
   it('notes:admin implies notes:read and notes:write', () => {
