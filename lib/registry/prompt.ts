@@ -1,7 +1,8 @@
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { Governed } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import { checkAccess, checkGoverned, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 import type { Completer } from './resource';
 
@@ -25,7 +26,7 @@ export type PromptDefinition<Args extends z.ZodObject = z.ZodObject, A extends A
     args: z.infer<Args>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => GetPromptResult | Promise<GetPromptResult>;
-};
+} & Governed;
 
 /**
  * Declares a prompt: one file, its policy first. Checked when the registry loads. The policy types
@@ -70,6 +71,7 @@ export function checkPrompt(prompt: unknown, index: number): PromptDefinition {
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = prompt as PromptDefinition;
   checkAccess(definition.access, fail);
+  checkGoverned(definition, fail);
   const keys = Object.keys(definition.arguments?.shape ?? {});
   for (const field of definition.audit ?? []) {
     if (!keys.includes(field)) fail(`audit field "${field}" is not an argument`);

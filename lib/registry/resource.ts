@@ -1,8 +1,9 @@
 import { type ReadResourceResult, UriTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
+import type { Governed } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import { checkAccess, checkGoverned, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 
 /** A completer: values for one template variable or prompt argument, from the caller's own data only. */
@@ -36,7 +37,7 @@ export type ResourceDefinition<A extends Access = Access> = {
     variables: Readonly<Record<string, string>>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => ReadResourceResult | undefined | Promise<ReadResourceResult | undefined>;
-};
+} & Governed;
 
 /**
  * Declares a resource or a resource template: one file, its policy first. Checked when the registry
@@ -85,6 +86,7 @@ export function checkResource(resource: unknown, index: number): ResourceDefinit
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = resource as ResourceDefinition;
   checkAccess(definition.access, fail);
+  checkGoverned(definition, fail);
   let variables: string[] = [];
   if (/[{}]/.test(definition.uri)) {
     if (!UriTemplate.isTemplate(definition.uri)) fail(`invalid URI template "${definition.uri}"`);
