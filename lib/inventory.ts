@@ -1,4 +1,5 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
+import { describeRate, type Governed } from './limits';
 import { type Access, describeAccess } from './policy';
 import type { Registry } from './registry';
 import { satisfyingScopes, type ScopeHierarchy } from './scope-hierarchy';
@@ -23,6 +24,10 @@ export type InventoryRow = {
   permissions: string[];
   /** True when the token must carry `org_id` (declared, or implied by roles/permissions). */
   org: boolean;
+  /** The declared rate limit per caller (`describeRate`), or `none`. */
+  rateLimit: string;
+  /** True when each call introspects the token at its issuer first. */
+  liveToken: boolean;
   /** Short flags for the annotation hints declared `true`, in a fixed order. Hints only, never authorization. */
   annotations: AnnotationFlag[];
 };
@@ -40,10 +45,13 @@ function annotationFlags(annotations: ToolAnnotations | undefined): AnnotationFl
   return FLAGS.filter(([hint]) => annotations?.[hint] === true).map(([, flag]) => flag);
 }
 
-type AccessColumns = Pick<InventoryRow, 'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org'>;
+type AccessColumns = Pick<
+  InventoryRow,
+  'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'rateLimit' | 'liveToken'
+>;
 
-/** What a policy requires, as the inventory shows it for every primitive. */
-function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns {
+/** What a policy requires, and what is declared beside it, as the inventory shows it for every primitive. */
+function accessColumns({ access, rate, liveToken }: { access: Access } & Governed, hierarchy: ScopeHierarchy): AccessColumns {
   const requirements = typeof access === 'object' ? access : undefined;
   const roles = [...(requirements?.roles ?? [])];
   const permissions = [...(requirements?.permissions ?? [])];
@@ -56,12 +64,14 @@ function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns
     roles,
     permissions,
     org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
+    rateLimit: describeRate(rate, access === 'public'),
+    liveToken: liveToken === true,
   };
 }
 
 export function inventoryRows(registry: Registry): InventoryRow[] {
   return registry.tools.map((tool) => {
-    const columns = accessColumns(tool.access, registry.scopeHierarchy);
+    const columns = accessColumns(tool, registry.scopeHierarchy);
     return {
       tool: tool.name,
       title: tool.title,
@@ -82,13 +92,13 @@ export function primitiveRows(registry: Registry): PrimitiveRow[] {
       name: resource.name,
       uri: resource.uri,
       title: resource.title,
-      ...accessColumns(resource.access, hierarchy),
+      ...accessColumns(resource, hierarchy),
     })),
     ...registry.prompts.map((prompt) => ({
       kind: 'prompt' as const,
       name: prompt.name,
       title: prompt.title,
-      ...accessColumns(prompt.access, hierarchy),
+      ...accessColumns(prompt, hierarchy),
     })),
   ];
 }
@@ -100,7 +110,7 @@ function cell(value: string): string {
 }
 
 /** The columns every primitive's row has: what its policy requires. */
-const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org'] as const;
+const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org', 'rate limit', 'live token'] as const;
 
 function accessCells(row: AccessColumns): string[] {
   return [
@@ -110,6 +120,8 @@ function accessCells(row: AccessColumns): string[] {
     cell(row.roles.join(' | ')),
     cell(row.permissions.join(' ')),
     row.org ? 'required' : '-',
+    cell(row.rateLimit),
+    row.liveToken ? 'introspected' : '-',
   ];
 }
 

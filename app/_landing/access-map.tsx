@@ -13,6 +13,8 @@ export function AccessMap({ registry }: { registry: Registry }) {
             <tr>
               <th>tool</th>
               <th>access</th>
+              <th>rate limit</th>
+              <th>live token</th>
               <th>hints</th>
               <th>description</th>
             </tr>
@@ -26,6 +28,12 @@ export function AccessMap({ registry }: { registry: Registry }) {
                 <td data-field="access" data-label="access">
                   {row.access}
                 </td>
+                <td data-field="rate-limit" data-label="rate limit">
+                  {row.rateLimit}
+                </td>
+                <td data-field="live-token" data-label="live token">
+                  {row.liveToken ? 'introspected' : '-'}
+                </td>
                 <td data-field="annotations" data-label="hints">
                   {row.annotations.join(', ') || '-'}
                 </td>
@@ -38,6 +46,8 @@ export function AccessMap({ registry }: { registry: Registry }) {
       </div>
       <p>
         Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access.
+        A rate limit counts each caller's calls on every instance at once; a live token is checked with its issuer
+        before each call, so a removed consent stops it within seconds.
         The same map prints with <code>npm run inventory</code>.
       </p>
       <PrimitiveMap registry={registry} />
@@ -59,6 +69,8 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
               <th>kind</th>
               <th>name</th>
               <th>access</th>
+              <th>rate limit</th>
+              <th>live token</th>
               <th>title</th>
             </tr>
           </thead>
@@ -71,6 +83,12 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
                 </td>
                 <td data-field="access" data-label="access">
                   {row.access}
+                </td>
+                <td data-field="rate-limit" data-label="rate limit">
+                  {row.rateLimit}
+                </td>
+                <td data-field="live-token" data-label="live token">
+                  {row.liveToken ? 'introspected' : '-'}
                 </td>
                 <td className="prose">{row.title}</td>
               </tr>

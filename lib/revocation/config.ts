@@ -7,9 +7,6 @@ import { CLOCK_TOLERANCE_SECONDS, ConfigError, DEV_WORKOS_API_KEY, parseSecureUr
  * tokens for primitives that need a live token. Pure; table-tested.
  */
 
-/** Default: an entry written by any instance stops a token on every instance within a second (plus a round trip). */
-export const DEFAULT_REVOCATION_FRESHNESS_MS = 1_000;
-const MAX_REVOCATION_FRESHNESS_MS = 10_000;
 /** Default and ceiling for reusing an introspection answer: "a few seconds at most". */
 export const DEFAULT_INTROSPECTION_CACHE_MS = 2_000;
 const MAX_INTROSPECTION_CACHE_MS = 5_000;
@@ -18,7 +15,6 @@ export const DEV_INTROSPECTION_CLIENT_ID = 'mcp-resource-server';
 export const DEV_INTROSPECTION_CLIENT_SECRET = 'local-introspection-dev-secret';
 
 const EnvSchema = z.object({
-  MCP_REVOCATION_FRESHNESS_MS: z.string().trim().optional(),
   WORKOS_WEBHOOK_SECRET: z.string().trim().min(1).optional(),
   MCP_INTROSPECTION_URL: z.string().trim().min(1).optional(),
   MCP_INTROSPECTION_CLIENT_ID: z.string().trim().min(1).optional(),
@@ -57,12 +53,7 @@ export function loadRevocationConfig(rawEnv: Record<string, string | undefined>,
     ? parseSecureUrl('MCP_INTROSPECTION_URL', env.MCP_INTROSPECTION_URL, `${config.issuer}/oauth2/introspection`).toString()
     : `${config.issuer}/oauth2/introspection`;
   return {
-    freshnessMs: boundedInt(
-      'MCP_REVOCATION_FRESHNESS_MS',
-      env.MCP_REVOCATION_FRESHNESS_MS,
-      DEFAULT_REVOCATION_FRESHNESS_MS,
-      MAX_REVOCATION_FRESHNESS_MS,
-    ),
+    freshnessMs: config.revocationFreshnessMs,
     denyTtlSeconds: config.maxTokenLifetimeSeconds + CLOCK_TOLERANCE_SECONDS,
     webhookSecret: env.WORKOS_WEBHOOK_SECRET,
     introspection:

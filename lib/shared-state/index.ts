@@ -1,6 +1,6 @@
 import { ConfigError } from '../config';
 import { resolveSharedBackend } from './backend';
-import { createMemoryStore } from './memory';
+import { processMemoryStore } from './memory';
 import { unreachableStore, type SharedStore } from './store';
 import { createUpstashStore } from './upstash';
 
@@ -25,7 +25,7 @@ export function sharedStore(env: Record<string, string | undefined> = process.en
   try {
     const backend = resolveSharedBackend(env);
     if (backend.kind === 'upstash') store = createUpstashStore(backend.url, backend.token);
-    else if (backend.kind === 'memory') store = createMemoryStore();
+    else if (backend.kind === 'memory') store = processMemoryStore();
     else
       console.warn(
         '[shared-state] no shared store (UPSTASH_REDIS_REST_URL / KV_REST_API_URL): the deny list and rate limits are off',

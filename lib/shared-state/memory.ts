@@ -3,9 +3,9 @@ import { evictOldest } from '../util/bounded-map';
 import type { SharedStore } from './store';
 
 /**
- * Shared state for `npm run dev` without Redis: this isolate's memory. It is shared by nothing:
- * one process (and, under Next.js, one route: each Edge route runs in its own sandbox), so it never
- * serves production, where every request may land on another isolate. Fixed windows, bounded size.
+ * Shared state for `npm run dev` without Redis: this process's memory, so it holds for one process
+ * only and never serves production, where every request may land on another isolate. Fixed
+ * windows, bounded size.
  */
 const MAX_ENTRIES = 10_000;
 
@@ -55,4 +55,20 @@ export function createMemoryStore(now: () => number = Date.now): SharedStore {
       };
     },
   };
+}
+
+// Next.js runs each Edge route in a sandbox of its own, so module state is per route, and the
+// webhook route's writes would never reach /mcp. The host's `performance` object is the one
+// object every sandbox of the process is handed, so the development store hangs there: one per
+// process. Development only: production never uses memory (lib/shared-state/backend.ts).
+const PROCESS_STORE = Symbol.for('edge-mcp-authkit.development-shared-state');
+
+export function processMemoryStore(): SharedStore {
+  const host = globalThis.performance as unknown as Record<symbol, SharedStore | undefined>;
+  let store = host[PROCESS_STORE];
+  if (!store) {
+    store = createMemoryStore();
+    host[PROCESS_STORE] = store;
+  }
+  return store;
 }
