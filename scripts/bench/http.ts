@@ -288,11 +288,28 @@ const ON_VARIANT: Record<VariantName, readonly ScenarioId[]> = {
   edge: ['b', 'b-pad', 'c', 'd', 'e', 'p1', 'p2'],
   nodejs: ['b', 'c', 'd'],
   'edge-all-through-middleware': ['b', 'c', 'd'],
+  // What revocation and rate limits cost a private call: (c) here against (c) on edge.
+  'edge-governed': ['c'],
 };
+
+/** The shared store of the edge-governed build, in its own process (redis-server.ts). */
+async function startStore(): Promise<{ running: Running; env: Record<string, string> }> {
+  const running = await startScriptServer('./redis-server.ts');
+  const match = /listening (\d+) (\S+)/.exec(running.tail());
+  if (!match) {
+    await running.stop();
+    throw new Error(`the bench's redis front did not say where it listens:\n${running.tail()}`);
+  }
+  return {
+    running,
+    env: { UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${match[1]}`, UPSTASH_REDIS_REST_TOKEN: match[2] ?? '' },
+  };
+}
 
 export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record<string, string>): Promise<HttpResult> {
   const names = Object.keys(variants) as VariantName[];
   const ports = await Promise.all(names.map(() => freePort()));
+  const store = names.includes('edge-governed') ? await startStore() : undefined;
   log(`[http] starting next start (${names.join(', ')}) and the bare node:http server`);
   const started = await Promise.allSettled([
     startBare(),
@@ -300,7 +317,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
       startNext(
         variants[name]!,
         ports[i]!,
-        fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`),
+        { ...fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`), ...(name === 'edge-governed' ? store?.env : {}) },
         flags.profile ? join(resolve(flags.outDir), 'profiles', `next-start-${name}`) : undefined,
       ),
     ),
@@ -308,6 +325,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
+    await store?.running.stop();
     throw failed.reason;
   }
   const [bare, ...nexts] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, ...Running[]];
@@ -390,7 +408,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
       scenarios,
     };
   } finally {
-    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop())]);
+    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop()), store?.running.stop()]);
   }
 }
 
