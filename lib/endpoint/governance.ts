@@ -141,7 +141,9 @@ export async function callsStage(context: CallContext): Promise<Refusal | undefi
 
   if (principal.kind === 'user' && allowed.some((call) => call.primitive.definition.liveToken)) {
     const credentials = readCredentials(request.headers, request.url);
-    if (!governance.introspect || credentials.kind !== 'bearer') return INTROSPECTION_UNAVAILABLE;
+    // No introspection credentials: such primitives cannot run here; the record says why.
+    if (!governance.introspect) return { ...INTROSPECTION_UNAVAILABLE, reason: 'introspection_not_configured' };
+    if (credentials.kind !== 'bearer') return INTROSPECTION_UNAVAILABLE;
     const liveness = await governance.introspect(credentials.token);
     if (liveness === 'unavailable') return INTROSPECTION_UNAVAILABLE;
     if (liveness === 'inactive')

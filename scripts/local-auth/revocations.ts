@@ -108,6 +108,13 @@ export function createRevocations(options: RevocationOptions): Revocations {
   };
 
   const revoke = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // A web page must not be able to revoke: JSON only (a cross-site form cannot send it without a
+    // preflight, which is never answered here) and no foreign Origin.
+    const origin = req.headers.origin;
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '') || (origin && origin !== new URL(options.issuer).origin)) {
+      json(res, 403, { error: 'forbidden', error_description: 'send JSON from npm run revoke' });
+      return;
+    }
     let body: { user?: unknown; consentOnly?: unknown };
     try {
       body = JSON.parse(await readBody(req)) as typeof body;

@@ -92,10 +92,15 @@ const records: AuditRecord[] = [];
 
 beforeAll(async () => {
   [redis, issuer] = await Promise.all([startTestRedis(), startTestIssuer()]);
-  config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: issuer.issuer, MCP_RESOURCE_URL: ENDPOINT_RESOURCE });
+  config = loadConfig({
+    NODE_ENV: 'production',
+    AUTHKIT_DOMAIN: issuer.issuer,
+    MCP_RESOURCE_URL: ENDPOINT_RESOURCE,
+    MCP_REVOCATION_FRESHNESS_MS: '0',
+  });
   const governance = {
     store: () => createUpstashStore(redis.url, redis.token),
-    env: () => ({ WORKOS_WEBHOOK_SECRET: SECRET, MCP_REVOCATION_FRESHNESS_MS: '0' }),
+    env: () => ({ WORKOS_WEBHOOK_SECRET: SECRET }),
   };
   const auditLine = (record: AuditRecord) => records.push(record);
   mcp = await serveFetchHandler(createMcpEndpoint({ registry, config: () => config, governance, auditLine }));
