@@ -51,7 +51,10 @@ type AccessColumns = Pick<
 >;
 
 /** What a policy requires, and what is declared beside it, as the inventory shows it for every primitive. */
-function accessColumns({ access, rate, liveToken }: { access: Access } & Governed, hierarchy: ScopeHierarchy): AccessColumns {
+function accessColumns(
+  { access, rate, liveToken }: { access: Access } & Governed,
+  hierarchy: ScopeHierarchy,
+): AccessColumns {
   const requirements = typeof access === 'object' ? access : undefined;
   const roles = [...(requirements?.roles ?? [])];
   const permissions = [...(requirements?.permissions ?? [])];
@@ -110,7 +113,16 @@ function cell(value: string): string {
 }
 
 /** The columns every primitive's row has: what its policy requires. */
-const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org', 'rate limit', 'live token'] as const;
+const ACCESS_HEADER = [
+  'access',
+  'scopes',
+  'implied by',
+  'roles',
+  'permissions',
+  'org',
+  'rate limit',
+  'live token',
+] as const;
 
 function accessCells(row: AccessColumns): string[] {
   return [

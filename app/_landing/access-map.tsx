@@ -45,10 +45,10 @@ export function AccessMap({ registry }: { registry: Registry }) {
         </table>
       </div>
       <p>
-        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access.
-        A rate limit counts each caller's calls on every instance at once; a live token is checked with its issuer
-        before each call, so a removed consent stops it within seconds.
-        The same map prints with <code>npm run inventory</code>.
+        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access. A
+        rate limit counts each caller's calls on every instance at once; a live token is checked with its issuer before
+        each call, so a removed consent stops it within seconds. The same map prints with <code>npm run inventory</code>
+        .
       </p>
       <PrimitiveMap registry={registry} />
     </section>

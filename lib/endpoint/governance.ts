@@ -34,7 +34,9 @@ export type GovernanceOptions = {
 export function createGovernance(config: Config, options: GovernanceOptions = {}): Governance {
   const env = options.env?.() ?? process.env;
   const revocation = loadRevocationConfig(env, config);
-  const store = options.store ? options.store(config) : sharedStore({ ...env, NODE_ENV: config.production ? 'production' : env.NODE_ENV });
+  const store = options.store
+    ? options.store(config)
+    : sharedStore({ ...env, NODE_ENV: config.production ? 'production' : env.NODE_ENV });
   return {
     config: revocation,
     store,
@@ -82,7 +84,10 @@ export async function denyListStage(
   if (principal.kind !== 'user' || !governance.revocation) return { unavailable: false };
   const answer = await governance.revocation(principal);
   if (answer.kind === 'revoked')
-    return { refusal: revoked(config, `token_revoked_${answer.entry}`, 'The access token has been revoked'), unavailable: false };
+    return {
+      refusal: revoked(config, `token_revoked_${answer.entry}`, 'The access token has been revoked'),
+      unavailable: false,
+    };
   return { unavailable: answer.kind === 'unavailable' };
 }
 
@@ -115,7 +120,12 @@ export async function callsStage(context: CallContext): Promise<Refusal | undefi
     for (const call of allowed) {
       const rate = call.primitive.definition.rate;
       if (!rate) continue;
-      const key = rateLimitKey(config.issuer, principal, { kind: call.primitive.kind, name: call.primitive.definition.name }, request.headers);
+      const key = rateLimitKey(
+        config.issuer,
+        principal,
+        { kind: call.primitive.kind, name: call.primitive.definition.name },
+        request.headers,
+      );
       let answer: Awaited<ReturnType<SharedStore['limit']>> | undefined;
       try {
         answer = await store.limit(key, rate);

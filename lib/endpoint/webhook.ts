@@ -28,7 +28,9 @@ const MESSAGES: Record<WebhookOutcome['reason'], string> = {
   not_configured: 'The webhook receiver is not configured (WORKOS_WEBHOOK_SECRET and a shared store)',
 };
 
-export function createWorkosWebhookEndpoint(options: WebhookEndpointOptions = {}): (request: Request) => Promise<Response> {
+export function createWorkosWebhookEndpoint(
+  options: WebhookEndpointOptions = {},
+): (request: Request) => Promise<Response> {
   const governanceFor = perConfig(
     (config) => [config.issuer, config.maxTokenLifetimeSeconds, config.workos?.apiKey],
     (config): Governance => createGovernance(config, options.governance),

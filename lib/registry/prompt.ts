@@ -1,8 +1,17 @@
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Governed } from '../limits';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkGoverned, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import {
+  checkAccess,
+  checkGoverned,
+  checkShape,
+  failFor,
+  FunctionSchema,
+  NAME_HINT,
+  nameOf,
+  PRIMITIVE_NAME,
+} from './checks';
 import type { Ask, HandlerContext } from './context';
 import type { Completer } from './resource';
 
@@ -26,7 +35,11 @@ export type PromptDefinition<Args extends z.ZodObject = z.ZodObject, A extends A
     args: z.infer<Args>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => GetPromptResult | Promise<GetPromptResult>;
-} & Governed;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
+};
 
 /**
  * Declares a prompt: one file, its policy first. Checked when the registry loads. The policy types

@@ -1,9 +1,18 @@
 import { type ReadResourceResult, UriTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
-import type { Governed } from '../limits';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkGoverned, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import {
+  checkAccess,
+  checkGoverned,
+  checkShape,
+  failFor,
+  FunctionSchema,
+  NAME_HINT,
+  nameOf,
+  PRIMITIVE_NAME,
+} from './checks';
 import type { Ask, HandlerContext } from './context';
 
 /** A completer: values for one template variable or prompt argument, from the caller's own data only. */
@@ -37,7 +46,11 @@ export type ResourceDefinition<A extends Access = Access> = {
     variables: Readonly<Record<string, string>>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => ReadResourceResult | undefined | Promise<ReadResourceResult | undefined>;
-} & Governed;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
+};
 
 /**
  * Declares a resource or a resource template: one file, its policy first. Checked when the registry

@@ -1,6 +1,6 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { Governed } from '../limits';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
 import { checkAccess, checkGoverned, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
@@ -28,7 +28,11 @@ export type ToolDefinition<Input extends z.ZodObject = z.ZodObject, A extends Ac
     input: z.infer<Input>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => CallToolResult | Promise<CallToolResult>;
-} & Governed;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
+};
 
 /**
  * Declares a tool: one file under tools/, its policy first. Checked when the registry loads. The

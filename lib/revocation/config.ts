@@ -34,7 +34,10 @@ function boundedInt(variable: string, raw: string | undefined, fallback: number,
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new ConfigError(variable, `must be a whole number of milliseconds from 0 to ${max}, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      variable,
+      `must be a whole number of milliseconds from 0 to ${max}, got ${JSON.stringify(raw)}`,
+    );
   return n;
 }
 
@@ -50,7 +53,11 @@ export function loadRevocationConfig(rawEnv: Record<string, string | undefined>,
       'must be set together with its pair (a first-party WorkOS application that may introspect tokens)',
     );
   const url = env.MCP_INTROSPECTION_URL
-    ? parseSecureUrl('MCP_INTROSPECTION_URL', env.MCP_INTROSPECTION_URL, `${config.issuer}/oauth2/introspection`).toString()
+    ? parseSecureUrl(
+        'MCP_INTROSPECTION_URL',
+        env.MCP_INTROSPECTION_URL,
+        `${config.issuer}/oauth2/introspection`,
+      ).toString()
     : `${config.issuer}/oauth2/introspection`;
   return {
     freshnessMs: config.revocationFreshnessMs,

@@ -27,7 +27,10 @@ export function entriesFor(principal: UserPrincipal): { kind: DenyKind; key: str
   if (principal.sessionId) entries.push({ kind: 'session', key: denyKey('session', principal.sessionId) });
   if (principal.clientId) entries.push({ kind: 'client', key: denyKey('client', principal.clientId) });
   if (principal.organizationId)
-    entries.push({ kind: 'membership', key: denyKey('membership', membershipId(principal.organizationId, principal.subject)) });
+    entries.push({
+      kind: 'membership',
+      key: denyKey('membership', membershipId(principal.organizationId, principal.subject)),
+    });
   return entries;
 }
 

@@ -7,7 +7,11 @@ import { type DenyKind, membershipId } from './deny-list';
  * required, and an event of a known type whose fields do not parse is refused, never half-applied.
  */
 
-const Id = z.string().min(1).max(256).regex(/^[^\s]+$/, 'no whitespace');
+const Id = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s]+$/, 'no whitespace');
 
 export const WorkosEventSchema = z.looseObject({
   id: Id,
@@ -60,7 +64,9 @@ export const HANDLED_EVENTS: readonly string[] = Object.keys(HANDLERS);
  * `ignored`: a type this server does not act on (still audited); `malformed`: a handled type whose
  * payload lacks what it needs; otherwise the denials to write.
  */
-export function denialsFor(event: WorkosEvent): { kind: 'ignored' } | { kind: 'malformed' } | { kind: 'deny'; denials: Denial[] } {
+export function denialsFor(
+  event: WorkosEvent,
+): { kind: 'ignored' } | { kind: 'malformed' } | { kind: 'deny'; denials: Denial[] } {
   const handler = Object.hasOwn(HANDLERS, event.event) ? HANDLERS[event.event] : undefined;
   if (!handler) return { kind: 'ignored' };
   const denials = handler(event.data);

@@ -31,7 +31,11 @@ export function createIntrospector(
     try {
       const response = await fetchImpl(url, {
         method: 'POST',
-        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: basic,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
         signal: AbortSignal.timeout(TIMEOUT_MS),
         redirect: 'error',

@@ -47,7 +47,10 @@ export type WebhookOptions = {
 
 // Verifying needs no API key; a client id satisfies the constructor.
 let verifier: WorkOS | undefined;
-const webhooks = () => (verifier ??= new WorkOS({ clientId: 'webhook-verifier' })).webhooks;
+function webhooks() {
+  verifier ??= new WorkOS({ clientId: 'webhook-verifier' });
+  return verifier.webhooks;
+}
 
 /** The `t=` of a WorkOS-Signature header, in epoch milliseconds, or undefined. */
 export function signatureTimestamp(header: string): number | undefined {

@@ -16,7 +16,14 @@ export { resolveSharedBackend, type SharedBackend } from './backend';
  */
 let cached: { fingerprint: string; store: SharedStore | undefined } | undefined;
 
-const VARIABLES = ['NODE_ENV', 'VERCEL_ENV', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN'];
+const VARIABLES = [
+  'NODE_ENV',
+  'VERCEL_ENV',
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'KV_REST_API_URL',
+  'KV_REST_API_TOKEN',
+];
 
 export function sharedStore(env: Record<string, string | undefined> = process.env): SharedStore | undefined {
   const fingerprint = JSON.stringify(VARIABLES.map((name) => env[name] ?? null));

@@ -31,7 +31,11 @@ export function createUpstashStore(url: string, token: string): SharedStore {
     retry: { retries: 1, backoff: () => 50 },
   };
   // Plain strings back (no JSON parsing of stored values), and a bounded round trip.
-  const redis = new Redis({ ...options, automaticDeserialization: false, signal: () => AbortSignal.timeout(STORE_TIMEOUT_MS) });
+  const redis = new Redis({
+    ...options,
+    automaticDeserialization: false,
+    signal: () => AbortSignal.timeout(STORE_TIMEOUT_MS),
+  });
   // The limiter's client: its Lua replies are numbers, and its own timeout applies (above).
   const counting = new Redis(options);
   const limiters = new Map<string, Ratelimit>();

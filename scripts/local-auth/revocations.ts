@@ -111,7 +111,10 @@ export function createRevocations(options: RevocationOptions): Revocations {
     // A web page must not be able to revoke: JSON only (a cross-site form cannot send it without a
     // preflight, which is never answered here) and no foreign Origin.
     const origin = req.headers.origin;
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '') || (origin && origin !== new URL(options.issuer).origin)) {
+    if (
+      !/^application\/json\b/.test(req.headers['content-type'] ?? '') ||
+      (origin && origin !== new URL(options.issuer).origin)
+    ) {
       json(res, 403, { error: 'forbidden', error_description: 'send JSON from npm run revoke' });
       return;
     }

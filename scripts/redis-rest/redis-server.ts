@@ -51,14 +51,34 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** One redis-server on 127.0.0.1 (`port` 0: a free one, up to 5 tries), stopped by `stop()`. */
-export async function startRedisServer({ port = 0, attempts = 5 }: { port?: number; attempts?: number } = {}): Promise<RedisProcess> {
-  if (!redisServerInstalled()) throw new Error(`redis-server not found at ${REDIS_SERVER_BIN} (apt-get install redis-server)`);
+export async function startRedisServer({
+  port = 0,
+  attempts = 5,
+}: {
+  port?: number;
+  attempts?: number;
+} = {}): Promise<RedisProcess> {
+  if (!redisServerInstalled())
+    throw new Error(`redis-server not found at ${REDIS_SERVER_BIN} (apt-get install redis-server)`);
   let lastOutput = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const chosen = port || (await freePort());
     const child = spawn(
       REDIS_SERVER_BIN,
-      ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(chosen),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';

@@ -81,7 +81,7 @@ export function connectResp(port: number, timeoutMs = 2_000): Promise<RespConnec
   return new Promise((resolve, reject) => {
     const socket: Socket = connect({ host: '127.0.0.1', port });
     const queue: Pending[] = [];
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let closed = false;
     const fail = (error: Error) => {
       closed = true;

@@ -143,7 +143,11 @@ describe('rate limits declared beside the policy', () => {
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused.body).toMatchObject({ jsonrpc: '2.0', id, error: { code: -32009, data: { reason: 'rate_limited' } } });
+    expect(refused.body).toMatchObject({
+      jsonrpc: '2.0',
+      id,
+      error: { code: -32009, data: { reason: 'rate_limited' } },
+    });
     // Arguments the tool would refuse: still the rate limit's answer, so validation never ran.
     expect((await call('counted', { n: 'not a number' }, token)).status).toBe(429);
     expect(runs.get('counted')).toBe(before + 3);
@@ -175,13 +179,23 @@ describe('the deny list, fed by signed WorkOS webhooks', () => {
   it('revokes every token of a deleted user on the next request, public calls included; a token issued afterwards works', async () => {
     const token = await sign('user_gone');
     expect((await call('plain', {}, token)).status).toBe(200);
-    const delivered = await sendWorkosWebhook(webhookUrl(), SECRET, workosEvent('user.deleted', { object: 'user', id: 'user_gone' }));
+    const delivered = await sendWorkosWebhook(
+      webhookUrl(),
+      SECRET,
+      workosEvent('user.deleted', { object: 'user', id: 'user_gone' }),
+    );
     expect(delivered.status).toBe(200);
     const refused = await call('plain', {}, token);
     expect(refused.status).toBe(401);
-    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="The access token has been revoked", resource_metadata="/);
+    expect(refused.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="The access token has been revoked", resource_metadata="/,
+    );
     expect((await call('anyone', {}, token)).status).toBe(401);
-    expect(lastRecord((r) => r.type === 'request_rejected')).toMatchObject({ reason: 'token_revoked_subject', status: 401, sub: 'user_gone' });
+    expect(lastRecord((r) => r.type === 'request_rejected')).toMatchObject({
+      reason: 'token_revoked_subject',
+      status: 401,
+      sub: 'user_gone',
+    });
     expect(lastRecord((r) => r.type === 'webhook_event')).toMatchObject({
       event: 'user.deleted',
       reason: 'applied',
@@ -239,7 +253,9 @@ describe('the deny list, fed by signed WorkOS webhooks', () => {
     expect(await direct.get(`${DENY_PREFIX}session:session_target`)).toEqual(written);
     expect((await call('plain', {}, token)).status).toBe(401);
 
-    const outcomes = records.filter((r) => r.type === 'webhook_event' && r.event !== 'user.deleted').map((r) => r.reason);
+    const outcomes = records
+      .filter((r) => r.type === 'webhook_event' && r.event !== 'user.deleted')
+      .map((r) => r.reason);
     expect(outcomes).toEqual(expect.arrayContaining(['bad_signature', 'stale_timestamp', 'applied', 'duplicate']));
     // The answers carry no secret, signature or payload.
     expect(forged.body).not.toContain('session_target');
@@ -269,7 +285,11 @@ describe('when the store is slow or down', () => {
       expect(privateCall.status).toBe(503);
       expect(privateCall.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(privateCall.body).toMatchObject({ error: { code: -32005, data: { reason: 'unavailable' } } });
-      expect(lastRecord((r) => r.tool === 'plain')).toMatchObject({ reason: 'revocation_unavailable', status: 503, outcome: 'not_run' });
+      expect(lastRecord((r) => r.tool === 'plain')).toMatchObject({
+        reason: 'revocation_unavailable',
+        status: 503,
+        outcome: 'not_run',
+      });
       expect((await call('anyone', {}, token)).status).toBe(200);
       expect((await call('anyone', {})).status).toBe(200);
       // A public primitive with a rate limit lets calls through uncounted (its default when the store is out).

@@ -83,7 +83,12 @@ const revoke = async (user: string, consentOnly: boolean) => {
 
 describe('a consent removed at the authorization server', () => {
   it('stops a live-token primitive on the next call, while the others follow the deny list', async () => {
-    const { accessToken } = await mintToken({ issuer: stack.auth.issuer, user: 'alice', resource: stack.resource, scope: 'files:write' });
+    const { accessToken } = await mintToken({
+      issuer: stack.auth.issuer,
+      user: 'alice',
+      resource: stack.resource,
+      scope: 'files:write',
+    });
     expect(await call('purge', accessToken)).toBe(200);
     expect(await call('peek', accessToken)).toBe(200);
 
@@ -104,15 +109,49 @@ describe('a consent removed at the authorization server', () => {
     expect(stack.records.filter((r) => r.type === 'webhook_event').map((r) => r.reason)).toContain('applied');
   });
 
+  it('the revoke endpoint refuses what a web page could send', async () => {
+    const url = `${stack.auth.issuer}/dev/revoke`;
+    const body = JSON.stringify({ user: 'carol' });
+    const form = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    expect(form.status).toBe(403);
+    const foreign = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body,
+    });
+    expect(foreign.status).toBe(403);
+    expect(stack.auth.revocations.revokedConsents.size).toBeGreaterThan(0); // alice's, from the test above
+  });
+
   it('introspection fails closed: wrong client credentials or an unreachable issuer are "unavailable", never "active"', async () => {
-    const { accessToken } = await mintToken({ issuer: stack.auth.issuer, user: 'bob', resource: stack.resource, scope: 'files:write' });
+    const { accessToken } = await mintToken({
+      issuer: stack.auth.issuer,
+      user: 'bob',
+      resource: stack.resource,
+      scope: 'files:write',
+    });
     const url = `${stack.auth.issuer}/oauth2/introspection`;
-    const good = createIntrospector({ url, clientId: DEV_INTROSPECTION_CLIENT_ID, clientSecret: DEV_INTROSPECTION_CLIENT_SECRET, cacheMs: 0 });
+    const good = createIntrospector({
+      url,
+      clientId: DEV_INTROSPECTION_CLIENT_ID,
+      clientSecret: DEV_INTROSPECTION_CLIENT_SECRET,
+      cacheMs: 0,
+    });
     expect(await good(accessToken)).toBe('active');
     expect(await good(`${accessToken.slice(0, -4)}AAAA`)).toBe('inactive');
-    const wrong = createIntrospector({ url, clientId: DEV_INTROSPECTION_CLIENT_ID, clientSecret: 'not-the-secret', cacheMs: 0 });
+    const wrong = createIntrospector({
+      url,
+      clientId: DEV_INTROSPECTION_CLIENT_ID,
+      clientSecret: 'not-the-secret',
+      cacheMs: 0,
+    });
     expect(await wrong(accessToken)).toBe('unavailable');
-    const gone = createIntrospector({ url: 'http://127.0.0.1:1/oauth2/introspection', clientId: 'x', clientSecret: 'y', cacheMs: 0 });
+    const gone = createIntrospector({
+      url: 'http://127.0.0.1:1/oauth2/introspection',
+      clientId: 'x',
+      clientSecret: 'y',
+      cacheMs: 0,
+    });
     expect(await gone(accessToken)).toBe('unavailable');
   });
 });

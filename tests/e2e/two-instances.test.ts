@@ -23,7 +23,9 @@ let a: RunningApp;
 let b: RunningApp;
 
 const takesNoArguments = (tool: ToolDefinition) => tool.input.safeParse({}).success;
-const limited = registry.tools.find((t) => t.access === 'signed-in' && t.rate && takesNoArguments(t) && t.rate.requests <= 200);
+const limited = registry.tools.find(
+  (t) => t.access === 'signed-in' && t.rate && takesNoArguments(t) && t.rate.requests <= 200,
+);
 const publicTool = registry.tools.find((t) => t.access === 'public' && takesNoArguments(t));
 
 /** Per instance: the requests sent that must each leave exactly one record. */

@@ -37,7 +37,10 @@ describe('a signing key removed from the key set', () => {
     for (let attempt = 0; attempt < 100 && performance.now() - removedAt < 5_000; attempt++) {
       const result = await verify(token);
       if (!result.ok) {
-        expect(result).toMatchObject({ kind: 'invalid_token', description: 'The access token was signed with an unknown key' });
+        expect(result).toMatchObject({
+          kind: 'invalid_token',
+          description: 'The access token was signed with an unknown key',
+        });
         refusedAfter = performance.now() - removedAt;
         break;
       }

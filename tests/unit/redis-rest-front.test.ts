@@ -28,7 +28,7 @@ describe('Upstash REST front over redis-server', () => {
     pipe.set('front:p', '1');
     pipe.incr('front:p');
     pipe.mget('front:p', 'front:nothing');
-    expect(await pipe.exec()).toEqual([ 'OK', 2, ['2', null] ]);
+    expect(await pipe.exec()).toEqual(['OK', 2, ['2', null]]);
     const tx = client.multi();
     tx.incr('front:t');
     tx.incr('front:t');

@@ -33,7 +33,9 @@ describe('deny list decision', () => {
       'mcp:deny:client:client_1',
       'mcp:deny:membership:org_acme user_alice',
     ]);
-    expect(entriesFor({ ...alice, sessionId: undefined, clientId: undefined, organizationId: undefined })).toHaveLength(1);
+    expect(entriesFor({ ...alice, sessionId: undefined, clientId: undefined, organizationId: undefined })).toHaveLength(
+      1,
+    );
   });
 
   it.each([
@@ -52,8 +54,16 @@ describe('WorkOS events', () => {
   it.each([
     ['session.revoked', { id: 'session_1', user_id: 'u' }, [{ kind: 'session', id: 'session_1' }]],
     ['user.deleted', { id: 'user_1' }, [{ kind: 'subject', id: 'user_1' }]],
-    ['organization_membership.deleted', { id: 'om', user_id: 'u', organization_id: 'o' }, [{ kind: 'membership', id: 'o u' }]],
-    ['organization_membership.updated', { id: 'om', user_id: 'u', organization_id: 'o' }, [{ kind: 'membership', id: 'o u' }]],
+    [
+      'organization_membership.deleted',
+      { id: 'om', user_id: 'u', organization_id: 'o' },
+      [{ kind: 'membership', id: 'o u' }],
+    ],
+    [
+      'organization_membership.updated',
+      { id: 'om', user_id: 'u', organization_id: 'o' },
+      [{ kind: 'membership', id: 'o u' }],
+    ],
     ['api_key.revoked', { id: 'api_key_1' }, [{ kind: 'client', id: 'api_key_1' }]],
     ['agent.registration.revoked', { id: 'reg', client_id: 'client_agent' }, [{ kind: 'client', id: 'client_agent' }]],
     ['agent.instance.session.revoked', { id: 'agent_session_1' }, [{ kind: 'session', id: 'agent_session_1' }]],
@@ -64,7 +74,9 @@ describe('WorkOS events', () => {
   it('ignores other events and refuses a handled one whose fields are missing', () => {
     expect(denialsFor(event('user.created', { id: 'u' }))).toEqual({ kind: 'ignored' });
     expect(denialsFor(event('toString', {}))).toEqual({ kind: 'ignored' });
-    expect(denialsFor(event('organization_membership.deleted', { id: 'om', user_id: 'u' }))).toEqual({ kind: 'malformed' });
+    expect(denialsFor(event('organization_membership.deleted', { id: 'om', user_id: 'u' }))).toEqual({
+      kind: 'malformed',
+    });
     expect(denialsFor(event('user.deleted', { id: 'has space' }))).toEqual({ kind: 'malformed' });
   });
 
@@ -86,7 +98,10 @@ describe('the revocation check and its freshness', () => {
     expect(await check(alice)).toEqual({ kind: 'live' }); // still the cached answer
     now = 1_000;
     expect(await check(alice)).toEqual({ kind: 'revoked', entry: 'subject' });
-    const failing = createRevocationCheck({ ...store, read: () => Promise.reject(new Error('down')) }, { freshnessMs: 1_000 });
+    const failing = createRevocationCheck(
+      { ...store, read: () => Promise.reject(new Error('down')) },
+      { freshnessMs: 1_000 },
+    );
     expect(await failing(alice)).toEqual({ kind: 'unavailable' });
   });
 });
@@ -106,9 +121,13 @@ describe('rate limits', () => {
   it('keys signed-in callers by issuer, subject, client and primitive; anonymous ones by address', () => {
     const headers = new Headers({ 'x-real-ip': '192.0.2.1' });
     const tool = { kind: 'tool', name: 'ping' };
-    expect(rateLimitKey('https://a.authkit.app', alice, tool, headers)).toBe('u|https%3A%2F%2Fa.authkit.app|user_alice|client_1|tool%3Aping');
+    expect(rateLimitKey('https://a.authkit.app', alice, tool, headers)).toBe(
+      'u|https%3A%2F%2Fa.authkit.app|user_alice|client_1|tool%3Aping',
+    );
     expect(rateLimitKey('i', ANONYMOUS, tool, headers)).toBe('a|192.0.2.1|tool%3Aping');
-    expect(rateLimitKey('i', ANONYMOUS, tool, new Headers({ 'x-real-ip': '<script>' }))).toBe('a|anonymous|tool%3Aping');
+    expect(rateLimitKey('i', ANONYMOUS, tool, new Headers({ 'x-real-ip': '<script>' }))).toBe(
+      'a|anonymous|tool%3Aping',
+    );
     expect(retryAfterSeconds(10_500, 10_000)).toBe(1);
     expect(retryAfterSeconds(70_000, 10_000)).toBe(60);
   });
@@ -147,7 +166,12 @@ describe('declared beside the policy, checked when the registry loads', () => {
   });
   it('accepts a well-formed declaration', () => {
     const registry = createRegistry([
-      defineTool({ ...tool({}), access: 'signed-in', rate: { requests: 5, window: '1 m', whenStoreSlow: 'open' }, liveToken: true }),
+      defineTool({
+        ...tool({}),
+        access: 'signed-in',
+        rate: { requests: 5, window: '1 m', whenStoreSlow: 'open' },
+        liveToken: true,
+      }),
     ]);
     expect(registry.get('t')?.rate).toEqual({ requests: 5, window: '1 m', whenStoreSlow: 'open' });
   });
@@ -155,19 +179,34 @@ describe('declared beside the policy, checked when the registry loads', () => {
 
 describe('configuration', () => {
   it('selects Upstash, development memory, or none in production', () => {
-    expect(resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' })).toMatchObject({ kind: 'upstash' });
-    expect(resolveSharedBackend({ KV_REST_API_URL: 'https://x.upstash.io', KV_REST_API_TOKEN: 't' })).toMatchObject({ kind: 'upstash', from: 'KV_REST_API_URL' });
+    expect(
+      resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }),
+    ).toMatchObject({ kind: 'upstash' });
+    expect(resolveSharedBackend({ KV_REST_API_URL: 'https://x.upstash.io', KV_REST_API_TOKEN: 't' })).toMatchObject({
+      kind: 'upstash',
+      from: 'KV_REST_API_URL',
+    });
     expect(resolveSharedBackend({ NODE_ENV: 'development' })).toEqual({ kind: 'memory' });
     expect(resolveSharedBackend({ NODE_ENV: 'production' })).toEqual({ kind: 'none' });
     expect(resolveSharedBackend({ VERCEL_ENV: 'preview' })).toEqual({ kind: 'none' });
-    expect(() => resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'http://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' })).toThrow(/UPSTASH_REDIS_REST_URL/);
-    expect(() => resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toThrow(/UPSTASH_REDIS_REST_TOKEN/);
+    expect(() =>
+      resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'http://x.upstash.io', UPSTASH_REDIS_REST_TOKEN: 't' }),
+    ).toThrow(/UPSTASH_REDIS_REST_URL/);
+    expect(() => resolveSharedBackend({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' })).toThrow(
+      /UPSTASH_REDIS_REST_TOKEN/,
+    );
   });
 
   it('reads the freshness bound, the webhook secret and the introspection client', () => {
-    const config = loadConfig({ NODE_ENV: 'production', AUTHKIT_DOMAIN: 'https://a.authkit.app', MCP_RESOURCE_URL: 'https://m.example/mcp' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      AUTHKIT_DOMAIN: 'https://a.authkit.app',
+      MCP_RESOURCE_URL: 'https://m.example/mcp',
+    });
     expect(config.revocationFreshnessMs).toBe(1_000);
-    expect(() => loadConfig({ NODE_ENV: 'development', MCP_REVOCATION_FRESHNESS_MS: '-1' })).toThrow(/MCP_REVOCATION_FRESHNESS_MS/);
+    expect(() => loadConfig({ NODE_ENV: 'development', MCP_REVOCATION_FRESHNESS_MS: '-1' })).toThrow(
+      /MCP_REVOCATION_FRESHNESS_MS/,
+    );
     const revocation = loadRevocationConfig(
       { WORKOS_WEBHOOK_SECRET: 's', MCP_INTROSPECTION_CLIENT_ID: 'client_x', MCP_INTROSPECTION_CLIENT_SECRET: 'sk' },
       config,
@@ -178,8 +217,15 @@ describe('configuration', () => {
       introspection: { url: 'https://a.authkit.app/oauth2/introspection', clientId: 'client_x', cacheMs: 2_000 },
     });
     expect(loadRevocationConfig({}, config).introspection).toBeUndefined();
-    expect(() => loadRevocationConfig({ MCP_INTROSPECTION_CLIENT_ID: 'x' }, config)).toThrow(/MCP_INTROSPECTION_CLIENT_SECRET/);
-    expect(() => loadRevocationConfig({ MCP_INTROSPECTION_CLIENT_ID: 'x', MCP_INTROSPECTION_CLIENT_SECRET: 'y', MCP_INTROSPECTION_CACHE_MS: '9000' }, config)).toThrow(/MCP_INTROSPECTION_CACHE_MS/);
+    expect(() => loadRevocationConfig({ MCP_INTROSPECTION_CLIENT_ID: 'x' }, config)).toThrow(
+      /MCP_INTROSPECTION_CLIENT_SECRET/,
+    );
+    expect(() =>
+      loadRevocationConfig(
+        { MCP_INTROSPECTION_CLIENT_ID: 'x', MCP_INTROSPECTION_CLIENT_SECRET: 'y', MCP_INTROSPECTION_CACHE_MS: '9000' },
+        config,
+      ),
+    ).toThrow(/MCP_INTROSPECTION_CACHE_MS/);
     // Development against the local authorization server: its introspection client.
     expect(loadRevocationConfig({}, loadConfig({ NODE_ENV: 'development' })).introspection).toMatchObject({
       url: 'http://localhost:4000/oauth2/introspection',

@@ -16,6 +16,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     roles: [],
     permissions: [],
     org: true,
+    rateLimit: 'none',
+    liveToken: false,
     annotations: ['read-only'],
   },
   notes_create: {
@@ -27,6 +29,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     roles: [],
     permissions: [],
     org: true,
+    rateLimit: 'none',
+    liveToken: false,
     annotations: [],
   },
   notes_delete: {
@@ -38,6 +42,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     roles: [],
     permissions: [],
     org: true,
+    rateLimit: '10 per 1 m (slow store: refuse)',
+    liveToken: true,
     annotations: ['destructive', 'idempotent'],
   },
 };

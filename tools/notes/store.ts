@@ -176,7 +176,11 @@ function strictHttpDriver(base: string): Driver {
   return {
     ...driver,
     async getKeys(relativeBase: string) {
-      const path = relativeBase.split(/[:/\\]/).filter(Boolean).map(encodeURIComponent).join('/');
+      const path = relativeBase
+        .split(/[:/\\]/)
+        .filter(Boolean)
+        .map(encodeURIComponent)
+        .join('/');
       const response = await fetch(`${base}/${path ? `${path}/` : ''}:`, {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
