@@ -10,8 +10,13 @@
 // with `Authorization: Bearer <token>` required and, when the request says `Upstash-Encoding:
 // base64`, every bulk and status string base64-encoded except a plain "OK" (what the client decodes).
 // Commands go to one kept connection in order; a lost connection is reopened on the next request.
+//
+// One Upstash extension is translated: @upstash/ratelimit 2.1+ starts its Lua scripts with
+// `#!lua flags=allow-key-locking`, a flag only Upstash knows (Redis refuses the script; SRH has the
+// same gap, hiett/serverless-redis-http#40). It only narrows Upstash's locking, so the front drops it
+// and keeps the library's own SHA working: EVALSHA of the original script's SHA runs the rewritten one.
 
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { bindLoopback } from '../loopback';
 import { connectResp, RespError, type Reply, type RespConnection } from './resp';
@@ -38,6 +43,39 @@ function toJson(reply: Reply, base64: boolean): Json {
   if (reply instanceof RespError) return reply.message;
   // Status replies: the client leaves "OK" as it is and base64-decodes everything else.
   return base64 && reply.status !== 'OK' ? Buffer.from(reply.status).toString('base64') : reply.status;
+}
+
+const UPSTASH_ONLY_FLAGS = new Set(['allow-key-locking']);
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** The script without Upstash-only shebang flags; the same string when it has none. */
+export function withoutUpstashFlags(script: string): string {
+  const match = /^#!lua flags=([^\n]*)(\n|$)/.exec(script);
+  if (!match) return script;
+  const flags = (match[1] ?? '').split(',').filter((flag) => flag && !UPSTASH_ONLY_FLAGS.has(flag.trim()));
+  if (flags.length === (match[1] ?? '').split(',').filter(Boolean).length) return script;
+  // No flag left: a blank first line keeps the script a plain (pre-shebang) one, its lines where they were.
+  const first = flags.length ? `#!lua flags=${flags.join(',')}` : '';
+  return `${first}${match[2]}${script.slice(match[0].length)}`;
+}
+
+/** Rewrites the scripting commands that carry an Upstash-only flag, remembering original SHA -> rewritten SHA. */
+function translateScripts(args: string[], shas: Map<string, string>): { args: string[]; loadedSha?: string } {
+  const command = (args[0] ?? '').toUpperCase();
+  const rewrite = (script: string) => {
+    const rewritten = withoutUpstashFlags(script);
+    if (rewritten !== script) shas.set(sha1(script), sha1(rewritten));
+    return rewritten;
+  };
+  if ((command === 'EVAL' || command === 'EVAL_RO') && args[1] !== undefined)
+    return { args: [args[0] ?? command, rewrite(args[1]), ...args.slice(2)] };
+  if (command === 'SCRIPT' && (args[1] ?? '').toUpperCase() === 'LOAD' && args[2] !== undefined)
+    return { args: [args[0] ?? command, args[1] ?? 'LOAD', rewrite(args[2])], loadedSha: sha1(args[2]) };
+  if ((command === 'EVALSHA' || command === 'EVALSHA_RO') && args[1] !== undefined) {
+    const mapped = shas.get(args[1].toLowerCase());
+    if (mapped) return { args: [args[0] ?? command, mapped, ...args.slice(2)] };
+  }
+  return { args };
 }
 
 function asArgs(command: unknown): string[] | undefined {
@@ -78,6 +116,7 @@ export async function startRedisRestFront({
   port?: number;
 }): Promise<RedisRestFront> {
   let connection: RespConnection | undefined;
+  const shas = new Map<string, string>();
   let delayMs = 0;
   let served = 0;
   const expected = Buffer.from(`Bearer ${token}`);
@@ -111,13 +150,20 @@ export async function startRedisRestFront({
     } catch {
       return send(res, 503, { error: 'ERR redis is unavailable' });
     }
+    const run = (conn: RespConnection, args: string[]): Promise<Reply> => {
+      const translated = translateScripts(args, shas);
+      // SCRIPT LOAD answers the SHA of what the client sent, as Upstash does, so EVALSHA of it works.
+      return conn
+        .send(translated.args)
+        .then((reply) => (translated.loadedSha && Buffer.isBuffer(reply) ? Buffer.from(translated.loadedSha) : reply));
+    };
     const answer = (reply: Reply) =>
       reply instanceof RespError ? { error: reply.message } : { result: toJson(reply, base64) };
     try {
       if (path === '/') {
         const args = asArgs(body);
         if (!args) return send(res, 400, { error: 'ERR the body must be a command array' });
-        const reply = await conn.send(args);
+        const reply = await run(conn, args);
         return reply instanceof RespError ? send(res, 400, answer(reply)) : send(res, 200, answer(reply));
       }
       if (path === '/pipeline' || path === '/multi-exec') {
@@ -127,11 +173,11 @@ export async function startRedisRestFront({
         const list = commands as string[][];
         if (path === '/pipeline') {
           // Written back to back: Redis answers them in order on this connection.
-          const replies = await Promise.all(list.map((args) => conn.send(args)));
+          const replies = await Promise.all(list.map((args) => run(conn, args)));
           return send(res, 200, replies.map(answer));
         }
         // MULTI, the commands and EXEC go out together, so no other request's command lands between them.
-        const sent = [conn.send(['MULTI']), ...list.map((args) => conn.send(args)), conn.send(['EXEC'])];
+        const sent = [conn.send(['MULTI']), ...list.map((args) => run(conn, args)), conn.send(['EXEC'])];
         const replies = await Promise.all(sent);
         const exec = replies.at(-1);
         if (!Array.isArray(exec)) {

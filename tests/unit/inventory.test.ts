@@ -104,8 +104,8 @@ describe('inventoryRows on a fixture', () => {
 
   it('escapes pipes in Markdown cells so the table keeps its columns', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    // 9 columns -> 10 unescaped pipes per line
-    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(10);
+    // 11 columns -> 12 unescaped pipes per line
+    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(12);
     expect(lines[2]).toContain('T\\|admin_only');
     expect(lines[2]).toContain('admin \\| owner');
   });
@@ -116,8 +116,10 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
 
   it('Markdown: a header, a separator, and one row per tool', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    expect(lines[0]).toBe('| tool | title | access | scopes | implied by | roles | permissions | org | annotations |');
-    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|');
+    expect(lines[0]).toBe(
+      '| tool | title | access | scopes | implied by | roles | permissions | org | rate limit | live token | annotations |',
+    );
+    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|---|---|');
     expect(lines).toHaveLength(2 + registry.tools.length);
     for (const tool of registry.tools)
       expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
@@ -143,7 +145,9 @@ describe('resources and prompts in the inventory', () => {
 
   it('prints one table row per resource and prompt, and nothing for a registry without them', () => {
     const lines = primitivesMarkdown(primitiveRows(registry)).trimEnd().split('\n');
-    expect(lines[0]).toBe('| kind | name | uri | title | access | scopes | implied by | roles | permissions | org |');
+    expect(lines[0]).toBe(
+      '| kind | name | uri | title | access | scopes | implied by | roles | permissions | org | rate limit | live token |',
+    );
     expect(lines).toHaveLength(2 + registry.resources.length + registry.prompts.length);
     const toolsOnly = createRegistry([
       defineTool({
