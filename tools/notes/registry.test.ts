@@ -63,6 +63,8 @@ describe('the notes example in the inventory', () => {
       roles: [],
       permissions: [],
       org: true,
+      rateLimit: 'none',
+      liveToken: false,
     };
     expect(primitiveRows(registry)).toEqual(
       expect.arrayContaining([
