@@ -130,7 +130,13 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     waitUntil: options.waitUntil,
     // Rebuilt when the configuration changes (tests reload it): the store and caches go with it.
     governance: perConfig(
-      (config) => [config.issuer, config.maxTokenLifetimeSeconds, config.workos?.apiKey, config.resourceUrl],
+      (config) => [
+        config.issuer,
+        config.maxTokenLifetimeSeconds,
+        config.revocationFreshnessMs,
+        config.workos?.apiKey,
+        config.resourceUrl,
+      ],
       (config) => createGovernance(config, options.governance),
     ),
   };

@@ -32,7 +32,7 @@ export function createWorkosWebhookEndpoint(
   options: WebhookEndpointOptions = {},
 ): (request: Request) => Promise<Response> {
   const governanceFor = perConfig(
-    (config) => [config.issuer, config.maxTokenLifetimeSeconds, config.workos?.apiKey],
+    (config) => [config.issuer, config.maxTokenLifetimeSeconds, config.revocationFreshnessMs, config.workos?.apiKey],
     (config): Governance => createGovernance(config, options.governance),
   );
   return async (request) => {
