@@ -149,7 +149,10 @@ export function createRevocations(options: RevocationOptions): Revocations {
           organization_id: membership.organizationId,
           status: 'inactive',
         });
-        const delivered = await sendWorkosWebhook(options.webhook.url, options.webhook.secret, event).catch(() => ({
+        // next dev compiles the receiver on its first request: give it time.
+        const delivered = await sendWorkosWebhook(options.webhook.url, options.webhook.secret, event, {
+          timeoutMs: 60_000,
+        }).catch(() => ({
           status: 0,
         }));
         events.push({ event: `${event.event} ${membership.organizationId}`, status: delivered.status });

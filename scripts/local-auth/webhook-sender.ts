@@ -16,12 +16,12 @@ export function workosSignature(secret: string, body: string, timestampMs = Date
   return `t=${timestampMs}, v1=${digest}`;
 }
 
-/** POSTs one event, signed; resolves with the receiver's status (bounded by a 5 s timeout). */
+/** POSTs one event, signed; resolves with the receiver's status (bounded by `timeoutMs`, default 5 s). */
 export async function sendWorkosWebhook(
   url: string,
   secret: string,
   event: WorkosEventBody,
-  options: { timestampMs?: number; signature?: string } = {},
+  options: { timestampMs?: number; signature?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number; body: string }> {
   const body = JSON.stringify(event);
   const response = await fetch(url, {
@@ -31,7 +31,7 @@ export async function sendWorkosWebhook(
       'workos-signature': options.signature ?? workosSignature(secret, body, options.timestampMs),
     },
     body,
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
   });
   return { status: response.status, body: await response.text() };
 }
