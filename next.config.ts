@@ -12,19 +12,21 @@ const nextConfig: NextConfig = {
 
 /** The development request-state key, kept like scripts/local-auth keeps its keys: generated once, gitignored. */
 const DEV_KEY_FILE = '.local-auth/request-state.key';
+/** The secret the local authorization server signs its WorkOS-shaped webhooks with (scripts/local-auth/main.ts reads it too). */
+const DEV_WEBHOOK_SECRET_FILE = '.local-auth/webhook-secret';
 
-function devRequestStateKey(): string {
+function devSecret(file: string): string {
   try {
-    return readFileSync(DEV_KEY_FILE, 'utf8').trim();
+    return readFileSync(file, 'utf8').trim();
   } catch {
     mkdirSync('.local-auth', { recursive: true, mode: 0o700 });
     const key = randomBytes(48).toString('base64');
     try {
-      writeFileSync(DEV_KEY_FILE, `${key}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
     } catch {
-      return readFileSync(DEV_KEY_FILE, 'utf8').trim(); // another process wrote it first
+      return readFileSync(file, 'utf8').trim(); // another process wrote it first
     }
-    chmodSync(DEV_KEY_FILE, 0o600);
+    chmodSync(file, 0o600);
     return key;
   }
 }
@@ -32,6 +34,9 @@ function devRequestStateKey(): string {
 export default function config(phase: string): NextConfig {
   // next dev only: production must be given MCP_REQUEST_STATE_KEY (lib/endpoint/request-state.ts).
   if (phase === PHASE_DEVELOPMENT_SERVER && !process.env.MCP_REQUEST_STATE_KEY)
-    process.env.MCP_REQUEST_STATE_KEY = devRequestStateKey();
+    process.env.MCP_REQUEST_STATE_KEY = devSecret(DEV_KEY_FILE);
+  // next dev with the local authorization server: its webhooks are signed with this secret.
+  if (phase === PHASE_DEVELOPMENT_SERVER && !process.env.WORKOS_WEBHOOK_SECRET && !process.env.AUTHKIT_DOMAIN)
+    process.env.WORKOS_WEBHOOK_SECRET = devSecret(DEV_WEBHOOK_SECRET_FILE);
   return nextConfig;
 }

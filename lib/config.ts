@@ -28,6 +28,13 @@ export const DEFAULT_LIST_TTL_MS = 30_000;
 const MAX_LIST_TTL_MS = 300_000;
 /** Longest bearer token we will try to verify; longer ones are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
+/**
+ * How long an instance may reuse what it learnt about a token's standing (the deny list, the
+ * issuer's key set, a verified token) unless MCP_REVOCATION_FRESHNESS_MS says otherwise: a
+ * revocation or a removed signing key reaches every instance within this plus one round trip.
+ */
+export const DEFAULT_REVOCATION_FRESHNESS_MS = 1_000;
+const MAX_REVOCATION_FRESHNESS_MS = 60_000;
 /** Longest accepted access-token lifetime (`exp - iat`) unless AUTH_MAX_TOKEN_LIFETIME_SECONDS says otherwise. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 /** AUTH_MAX_TOKEN_LIFETIME_SECONDS may not go beyond a week: a longer-lived token is not one we revoke by waiting. */
@@ -166,6 +173,7 @@ const EnvSchema = z.object({
   MCP_REQUEST_STATE_TTL_SECONDS: z.string().trim().optional(),
   MCP_PUBLIC_ACCESS_MAP: z.string().trim().optional(),
   MCP_TRACE_SUBJECT_KEY: z.string().optional(),
+  MCP_REVOCATION_FRESHNESS_MS: z.string().trim().optional(),
 });
 
 const ConfigSchema = z.object({
@@ -201,6 +209,8 @@ const ConfigSchema = z.object({
   listTtlMs: z.number().int().min(0),
   /** The HMAC key (unset: see lib/endpoint/request-state.ts) and lifetime of multi round-trip request states. */
   requestState: z.object({ key: z.string().optional(), ttlSeconds: z.number().int().positive() }),
+  /** Milliseconds an instance reuses a deny-list answer, the issuer's key set and a verified token. */
+  revocationFreshnessMs: z.number().int().min(0),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -292,6 +302,18 @@ function parseMaxTokenLifetime(raw: string | undefined): number {
     throw new ConfigError(
       'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
       `must be a whole number of seconds from 60 to ${MAX_TOKEN_LIFETIME_LIMIT_SECONDS}, got ${JSON.stringify(raw)}; e.g. 3600`,
+    );
+  }
+  return n;
+}
+
+function parseFreshness(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_REVOCATION_FRESHNESS_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_REVOCATION_FRESHNESS_MS) {
+    throw new ConfigError(
+      'MCP_REVOCATION_FRESHNESS_MS',
+      `must be a whole number of milliseconds from 0 to ${MAX_REVOCATION_FRESHNESS_MS}, got ${JSON.stringify(raw)}`,
     );
   }
   return n;
@@ -426,6 +448,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): Config {
     traceSubjectKey,
     listTtlMs: parseListTtl(env.MCP_LIST_TTL_MS),
     requestState: parseRequestState(env.MCP_REQUEST_STATE_KEY, env.MCP_REQUEST_STATE_TTL_SECONDS),
+    revocationFreshnessMs: parseFreshness(env.MCP_REVOCATION_FRESHNESS_MS),
   };
 }
 

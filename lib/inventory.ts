@@ -3,6 +3,7 @@ import { type Approval, approvalsInForce, expiresAt } from './auth/approvals';
 import type { CallerKind } from './auth/caller-kind';
 import type { Config } from './config';
 import { type Access, callersOf, describeAccess } from './policy';
+import { describeRate, type Governed } from './limits';
 import type { Registry } from './registry';
 import { satisfyingScopes, type ScopeHierarchy } from './scope-hierarchy';
 
@@ -28,6 +29,10 @@ export type InventoryRow = {
   org: boolean;
   /** Which kinds of caller may call: people only unless the policy says more; every kind when public. */
   callers: CallerKind[];
+  /** The declared rate limit per caller (`describeRate`), or `none`. */
+  rateLimit: string;
+  /** True when each call introspects the token at its issuer first. */
+  liveToken: boolean;
   /** Short flags for the annotation hints declared `true`, in a fixed order. Hints only, never authorization. */
   annotations: AnnotationFlag[];
 };
@@ -47,11 +52,14 @@ function annotationFlags(annotations: ToolAnnotations | undefined): AnnotationFl
 
 type AccessColumns = Pick<
   InventoryRow,
-  'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'callers'
+  'access' | 'scopes' | 'impliedBy' | 'roles' | 'permissions' | 'org' | 'callers' | 'rateLimit' | 'liveToken'
 >;
 
-/** What a policy requires, as the inventory shows it for every primitive. */
-function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns {
+/** What a policy requires, and what is declared beside it, as the inventory shows it for every primitive. */
+function accessColumns(
+  { access, rate, liveToken }: { access: Access } & Governed,
+  hierarchy: ScopeHierarchy,
+): AccessColumns {
   const requirements = typeof access === 'object' ? access : undefined;
   const roles = [...(requirements?.roles ?? [])];
   const permissions = [...(requirements?.permissions ?? [])];
@@ -65,12 +73,14 @@ function accessColumns(access: Access, hierarchy: ScopeHierarchy): AccessColumns
     permissions,
     org: requirements?.org === 'required' || roles.length > 0 || permissions.length > 0,
     callers: [...callersOf(access)],
+    rateLimit: describeRate(rate, access === 'public'),
+    liveToken: liveToken === true,
   };
 }
 
 export function inventoryRows(registry: Registry): InventoryRow[] {
   return registry.tools.map((tool) => {
-    const columns = accessColumns(tool.access, registry.scopeHierarchy);
+    const columns = accessColumns(tool, registry.scopeHierarchy);
     return {
       tool: tool.name,
       title: tool.title,
@@ -91,13 +101,13 @@ export function primitiveRows(registry: Registry): PrimitiveRow[] {
       name: resource.name,
       uri: resource.uri,
       title: resource.title,
-      ...accessColumns(resource.access, hierarchy),
+      ...accessColumns(resource, hierarchy),
     })),
     ...registry.prompts.map((prompt) => ({
       kind: 'prompt' as const,
       name: prompt.name,
       title: prompt.title,
-      ...accessColumns(prompt.access, hierarchy),
+      ...accessColumns(prompt, hierarchy),
     })),
   ];
 }
@@ -109,7 +119,17 @@ function cell(value: string): string {
 }
 
 /** The columns every primitive's row has: what its policy requires. */
-const ACCESS_HEADER = ['access', 'scopes', 'implied by', 'roles', 'permissions', 'org', 'callers'] as const;
+const ACCESS_HEADER = [
+  'access',
+  'scopes',
+  'implied by',
+  'roles',
+  'permissions',
+  'org',
+  'callers',
+  'rate limit',
+  'live token',
+] as const;
 
 function accessCells(row: AccessColumns): string[] {
   return [
@@ -120,6 +140,8 @@ function accessCells(row: AccessColumns): string[] {
     cell(row.permissions.join(' ')),
     row.org ? 'required' : '-',
     cell(row.callers.join(' ')),
+    cell(row.rateLimit),
+    row.liveToken ? 'introspected' : '-',
   ];
 }
 

@@ -4,6 +4,8 @@ import { defineTool, jsonResult } from '@/lib/registry';
 export default defineTool({
   name: 'whoami',
   access: 'signed-in',
+  // Per caller and client, on every instance at once (Upstash Redis); refused while the counter is out of reach.
+  rate: { requests: 60, window: '1 m' },
   title: 'Who am I',
   description:
     'Show the verified identity behind this connection: user, organization, OAuth client and granted scopes.',

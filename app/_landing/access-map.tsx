@@ -14,6 +14,8 @@ export function AccessMap({ registry }: { registry: Registry }) {
               <th>tool</th>
               <th>access</th>
               <th>callers</th>
+              <th>rate limit</th>
+              <th>live token</th>
               <th>hints</th>
               <th>description</th>
             </tr>
@@ -30,6 +32,12 @@ export function AccessMap({ registry }: { registry: Registry }) {
                 <td data-field="callers" data-label="callers">
                   {row.callers.join(', ')}
                 </td>
+                <td data-field="rate-limit" data-label="rate limit">
+                  {row.rateLimit}
+                </td>
+                <td data-field="live-token" data-label="live token">
+                  {row.liveToken ? 'introspected' : '-'}
+                </td>
                 <td data-field="annotations" data-label="hints">
                   {row.annotations.join(', ') || '-'}
                 </td>
@@ -41,8 +49,10 @@ export function AccessMap({ registry }: { registry: Registry }) {
         </table>
       </div>
       <p>
-        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access.
-        The same map prints with <code>npm run inventory</code>.
+        Hints are what each tool declares to clients (read-only, destructive, ...); they never grant or refuse access. A
+        rate limit counts each caller's calls on every instance at once; a live token is checked with its issuer before
+        each call, so a removed consent stops it within seconds. The same map prints with <code>npm run inventory</code>
+        .
       </p>
       <PrimitiveMap registry={registry} />
     </section>
@@ -64,6 +74,8 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
               <th>name</th>
               <th>access</th>
               <th>callers</th>
+              <th>rate limit</th>
+              <th>live token</th>
               <th>title</th>
             </tr>
           </thead>
@@ -79,6 +91,12 @@ function PrimitiveMap({ registry }: { registry: Registry }) {
                 </td>
                 <td data-field="callers" data-label="callers">
                   {row.callers.join(', ')}
+                </td>
+                <td data-field="rate-limit" data-label="rate limit">
+                  {row.rateLimit}
+                </td>
+                <td data-field="live-token" data-label="live token">
+                  {row.liveToken ? 'introspected' : '-'}
                 </td>
                 <td className="prose">{row.title}</td>
               </tr>

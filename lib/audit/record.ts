@@ -13,7 +13,7 @@ export type AuditDecision = 'allow' | 'deny' | 'challenge' | 'reject';
 export type Outcome = 'ok' | 'tool_error' | 'exception' | 'not_run' | 'not_found' | 'input_required';
 
 export type AuditRecord = {
-  type: 'tool_call' | 'resource_read' | 'prompt_get' | 'completion' | 'request_rejected';
+  type: 'tool_call' | 'resource_read' | 'prompt_get' | 'completion' | 'request_rejected' | 'webhook_event';
   time: string;
   requestId: string;
   method?: string;
@@ -37,6 +37,10 @@ export type AuditRecord = {
   jti?: string;
   scopes?: string[];
   arguments?: Record<string, unknown>;
+  /** webhook_event: the WorkOS event type and id, and the deny-list entries it wrote (`kind:id`). */
+  event?: string;
+  event_id?: string;
+  denied?: string[];
 };
 
 /** The caller's identity facts as a record carries them (never the token); none for an anonymous caller. */

@@ -3,6 +3,7 @@ import { RPC_ERRORS, type Refusal } from '../http/answers';
 import { challengeRefusal, type Challenge } from './challenge';
 import { readCredentials } from './authorization-header';
 import { ANONYMOUS, type Principal } from './principal';
+import { createTokenCache } from './token-cache';
 import { createTokenVerifier, type TokenVerifier } from './verify';
 
 /** What authentication concluded for one request, before any policy is looked at. */
@@ -33,8 +34,15 @@ export const verifierFor: (config: Config) => TokenVerifier = perConfig(
     config.algorithms,
     config.maxTokenLifetimeSeconds,
     config.environmentClientId,
+    config.revocationFreshnessMs,
   ],
-  (config) => createTokenVerifier(config),
+  (config) =>
+    createTokenVerifier({
+      ...config,
+      // A key removed from the issuer's set, and a token verified with it, stop verifying as fast as a revocation.
+      keySetMaxAgeMs: config.revocationFreshnessMs,
+      cache: createTokenCache({ maxAgeMs: config.revocationFreshnessMs }),
+    }),
 );
 
 export async function authenticate(

@@ -40,8 +40,12 @@ export function tokenCacheParts(token: string): { key: string; signingInput: str
   return { key: bytesToHex(sha256(encoder.encode(token.slice(dot + 1)))), signingInput: token.slice(0, dot) };
 }
 
-export function createTokenCache(options: { maxEntries?: number; now?: () => number } = {}): TokenCache {
+export function createTokenCache(
+  options: { maxEntries?: number; now?: () => number; maxAgeMs?: number } = {},
+): TokenCache {
   const maxEntries = options.maxEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES;
+  // Never longer than the default bound; shorter when revocation freshness asks (a removed key stops verifying).
+  const maxAge = Math.min(options.maxAgeMs ?? MAX_TOKEN_CACHE_MS, MAX_TOKEN_CACHE_MS);
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
 
@@ -58,7 +62,7 @@ export function createTokenCache(options: { maxEntries?: number; now?: () => num
     },
     set(token, principal) {
       const parts = tokenCacheParts(token);
-      const until = Math.min(principal.expiresAt * 1000, now() + MAX_TOKEN_CACHE_MS);
+      const until = Math.min(principal.expiresAt * 1000, now() + maxAge);
       if (!parts || until <= now()) return;
       entries.delete(parts.key);
       entries.set(parts.key, { signingInput: parts.signingInput, principal, until });

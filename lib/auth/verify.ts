@@ -32,6 +32,8 @@ export type VerifierOptions = Pick<Config, 'issuer' | 'jwksUrl' | 'audiences' | 
   environmentClientId?: string;
   /** Injected in tests to count or slow JWKS fetches; production uses jose's remote set. */
   keys?: JWTVerifyGetKey;
+  /** How long the issuer's key set is trusted before it is fetched again; default 10 minutes (jose's). */
+  keySetMaxAgeMs?: number;
   /** Verified-token cache; one per verifier by default, `false` to verify every time. */
   cache?: TokenCache | false;
 };
@@ -89,7 +91,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 5_000,
       cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
+      cacheMaxAge: options.keySetMaxAgeMs ?? 10 * 60_000,
     });
 
   const cache = options.cache === false ? undefined : (options.cache ?? createTokenCache());

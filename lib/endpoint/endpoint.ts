@@ -23,6 +23,7 @@ import { authInfoFor, type CallerContext } from './caller';
 import { handlerFor, serveSet } from './dispatch';
 import { forwardedRequest } from './forwarded-request';
 import { gate, paramRefusal, type GatedCall } from './gate';
+import { callsStage, createGovernance, denyListStage, type Governance, type GovernanceOptions } from './governance';
 import { directoryLookupFor, membershipNeeded, permissionsNeeded, resolveMembership } from './membership';
 import { boundCalls, createRequestStateHooks, requestStateFor, type RequestStateHooks } from './request-state';
 
@@ -36,9 +37,12 @@ import { boundCalls, createRequestStateHooks, requestStateFor, type RequestState
  *  4. wire: the 2026-07-28 mirrored headers agree with the body (400);
  *  5. authentication: the bearer token (400/401; 503 when the keys are out of reach);
  *  6. admission: a batch the revision does not allow (400), a client not approved, expired, of another kind or
- *     past its scope ceiling (403, lib/auth/approvals.ts), an unserved method (404/200);
+ *     past its scope ceiling (403, lib/auth/approvals.ts), an unserved method (404/200),
+ *     a token on the shared deny list (401; the list out of reach is decided per call in 7b);
  *  7. gate: membership when a policy needs it, every call evaluated, declared Mcp-Param-* headers (400),
  *     then the gate's refusal (503, or one challenge for every call: 401/403), one record per call;
+ * 7b. governance: private calls while the deny list is out of reach (503), rate limits (429, or 503 per
+ *     policy when the counter's store is slow), live tokens at the issuer (401 inactive, 503), one record per call;
  *  8. dispatch: mcp-handler with a server built for this caller, the SDK's own refusals recorded;
  *  9. audit: every call's record owed until the response has been sent, then settled (a throw: 500, one record).
  * Each message of the body has its span (lib/telemetry/), fed by the trail's records and refusals.
@@ -57,6 +61,8 @@ export type McpEndpointOptions = {
   auditSink?: (config: Config) => HttpAuditSink | undefined;
   /** Where each audit record's line goes; defaults to stdout. Tests pass their own to read the records. */
   auditLine?: AuditSink;
+  /** The shared store and environment behind the deny list, rate limits and introspection (lib/endpoint/governance.ts). */
+  governance?: GovernanceOptions;
 };
 
 /** What every request reads, built once from the options. */
@@ -69,6 +75,7 @@ type Deps = {
   httpSink: (config: Config) => HttpAuditSink | undefined;
   auditLine?: AuditSink;
   waitUntil?: (task: Promise<unknown>) => void;
+  governance: (config: Config) => Governance;
 };
 
 /** One request's share of them: its configuration and trail, and when it started. */
@@ -126,6 +133,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (request: Reques
     httpSink: options.auditSink ?? httpAuditSinkFor,
     auditLine: options.auditLine,
     waitUntil: options.waitUntil,
+    // Rebuilt when the configuration changes (tests reload it): the store and caches go with it.
+    governance: perConfig(
+      (config) => [
+        config.issuer,
+        config.maxTokenLifetimeSeconds,
+        config.revocationFreshnessMs,
+        config.workos?.apiKey,
+        config.resourceUrl,
+      ],
+      (config) => createGovernance(config, options.governance),
+    ),
   };
   return async function handleMcp(request: Request): Promise<Response> {
     const loaded = load(deps);
@@ -192,6 +210,10 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
     approvalRefusal(principal, deps.registry.approvals, config, Date.now()) ??
     unservedMethod(envelope, wire.era);
   if (refused) return refuse(trail, refused, at(principal));
+  // Every authenticated request consults the deny list, public calls included: a revoked token is refused everywhere.
+  const governance = deps.governance(config);
+  const denyList = await denyListStage(governance, principal, config);
+  if (denyList.refusal) return refuse(trail, denyList.refusal, at(principal));
 
   const gated = await gateStage(deps, scope, envelope, wire.era, principal);
   const byCall = new Map<Call, GatedCall>(gated.calls?.map((call) => [call.site, call]));
@@ -209,6 +231,22 @@ async function answer(deps: Deps, scope: Scope): Promise<Response> {
     // Refused as a whole: every call gets its record now, none will reach the wrapper.
     const records = gated.calls && envelope.calls.map((site) => notRun(site, status, false));
     return refuse(trail, gated.refusal, at(principal), records);
+  }
+  const governed = await callsStage({
+    governance,
+    config,
+    request,
+    principal,
+    calls: gated.calls,
+    denyListUnavailable: denyList.unavailable,
+    waitUntil: deps.waitUntil,
+  });
+  if (governed) {
+    const records = envelope.calls.map((site) => {
+      const record = notRun(site, governed.status, false);
+      return byCall.has(site) ? { ...record, decision: 'reject' as const, reason: governed.reason } : record;
+    });
+    return refuse(trail, governed, at(principal), records);
   }
 
   const response = await dispatch(deps, scope, body.bytes, envelope, principal, gated);

@@ -14,6 +14,8 @@ export const RPC_ERRORS = {
   unauthorized: -32001,
   forbidden: -32003,
   unavailable: -32005,
+  /** 429: the caller's rate limit for this primitive is used up (Retry-After says when it frees). */
+  rateLimited: -32009,
   tooLarge: -32013,
 } as const;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CALLER_KINDS, CallerKindSchema } from '../auth/caller-kind';
+import { RateLimitSchema } from '../limits';
 import { AccessSchema, type Access } from '../policy';
 import { OFFLINE_ACCESS } from '../scope-hierarchy';
 
@@ -73,3 +74,19 @@ export const FunctionSchema = z.custom<(...args: unknown[]) => unknown>(
   (v) => typeof v === 'function',
   'must be a function',
 );
+
+/**
+ * `rate` and `liveToken`, declared beside `access`: a rate limit must be well formed, and a live
+ * token makes no sense where there may be no token at all.
+ */
+export function checkGoverned(definition: { access: unknown; rate?: unknown; liveToken?: unknown }, fail: Fail): void {
+  if (definition.rate !== undefined) {
+    const rate = RateLimitSchema.safeParse(definition.rate);
+    if (!rate.success)
+      fail(`rate: ${rate.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`);
+  }
+  if (definition.liveToken !== undefined && typeof definition.liveToken !== 'boolean')
+    fail('liveToken must be true or false');
+  if (definition.liveToken === true && definition.access === 'public')
+    fail('liveToken needs a token: a public primitive may be called without one');
+}

@@ -1,7 +1,17 @@
 import type { GetPromptResult } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import {
+  checkAccess,
+  checkGoverned,
+  checkShape,
+  failFor,
+  FunctionSchema,
+  NAME_HINT,
+  nameOf,
+  PRIMITIVE_NAME,
+} from './checks';
 import type { Ask, HandlerContext } from './context';
 import type { Completer } from './resource';
 
@@ -25,6 +35,10 @@ export type PromptDefinition<Args extends z.ZodObject = z.ZodObject, A extends A
     args: z.infer<Args>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => GetPromptResult | Promise<GetPromptResult>;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
 };
 
 /**
@@ -70,6 +84,7 @@ export function checkPrompt(prompt: unknown, index: number): PromptDefinition {
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = prompt as PromptDefinition;
   checkAccess(definition.access, fail);
+  checkGoverned(definition, fail);
   const keys = Object.keys(definition.arguments?.shape ?? {});
   for (const field of definition.audit ?? []) {
     if (!keys.includes(field)) fail(`audit field "${field}" is not an argument`);

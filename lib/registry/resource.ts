@@ -1,8 +1,18 @@
 import { type ReadResourceResult, UriTemplate } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkShape, failFor, FunctionSchema, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import {
+  checkAccess,
+  checkGoverned,
+  checkShape,
+  failFor,
+  FunctionSchema,
+  NAME_HINT,
+  nameOf,
+  PRIMITIVE_NAME,
+} from './checks';
 import type { Ask, HandlerContext } from './context';
 
 /** A completer: values for one template variable or prompt argument, from the caller's own data only. */
@@ -36,6 +46,10 @@ export type ResourceDefinition<A extends Access = Access> = {
     variables: Readonly<Record<string, string>>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => ReadResourceResult | undefined | Promise<ReadResourceResult | undefined>;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
 };
 
 /**
@@ -85,6 +99,7 @@ export function checkResource(resource: unknown, index: number): ResourceDefinit
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = resource as ResourceDefinition;
   checkAccess(definition.access, fail);
+  checkGoverned(definition, fail);
   let variables: string[] = [];
   if (/[{}]/.test(definition.uri)) {
     if (!UriTemplate.isTemplate(definition.uri)) fail(`invalid URI template "${definition.uri}"`);

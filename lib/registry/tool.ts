@@ -1,7 +1,8 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { RateLimit } from '../limits';
 import type { Access, PrincipalFor } from '../policy';
-import { checkAccess, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
+import { checkAccess, checkGoverned, checkShape, failFor, NAME_HINT, nameOf, PRIMITIVE_NAME } from './checks';
 import type { Ask, HandlerContext } from './context';
 import { paramHeaderProblem } from './param-headers';
 
@@ -27,6 +28,10 @@ export type ToolDefinition<Input extends z.ZodObject = z.ZodObject, A extends Ac
     input: z.infer<Input>,
     context: HandlerContext<PrincipalFor<A>>,
   ) => CallToolResult | Promise<CallToolResult>;
+  /** Calls per caller within a window, counted on every instance (docs/PRIMITIVES.md, "Rate limits and live tokens"). */
+  rate?: RateLimit;
+  /** Each call introspects the token at its issuer first, failing closed. */
+  liveToken?: boolean;
 };
 
 /**
@@ -80,6 +85,7 @@ export function checkTool(tool: unknown, index: number): ToolDefinition {
   if (!PRIMITIVE_NAME.test(name)) fail(NAME_HINT);
   const definition = tool as ToolDefinition;
   checkAccess(definition.access, fail);
+  checkGoverned(definition, fail);
   const paramProblem = paramHeaderProblem(definition.input);
   if (paramProblem) fail(`input schema: ${paramProblem}`);
   const inputKeys = Object.keys(definition.input.shape);

@@ -300,6 +300,8 @@ const ON_VARIANT: Record<VariantName, readonly ScenarioId[]> = {
   nodejs: ['b', 'c', 'd'],
   'edge-all-through-middleware': ['b', 'c', 'd'],
   'edge-traced': ['c'],
+  // What revocation and rate limits cost a private call: (c) here against (c) on edge.
+  'edge-governed': ['c'],
 };
 
 /** What edge-traced adds to its environment: traces exported to the loopback collector, with the subject hashed. */
@@ -311,9 +313,24 @@ function tracedEnv(name: VariantName, collector: Running | undefined): Record<st
   };
 }
 
+/** The shared store of the edge-governed build, in its own process (redis-server.ts). */
+async function startStore(): Promise<{ running: Running; env: Record<string, string> }> {
+  const running = await startScriptServer('./redis-server.ts');
+  const match = /listening (\d+) (\S+)/.exec(running.tail());
+  if (!match) {
+    await running.stop();
+    throw new Error(`the bench's redis front did not say where it listens:\n${running.tail()}`);
+  }
+  return {
+    running,
+    env: { UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${match[1]}`, UPSTASH_REDIS_REST_TOKEN: match[2] ?? '' },
+  };
+}
+
 export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record<string, string>): Promise<HttpResult> {
   const names = Object.keys(variants) as VariantName[];
   const ports = await Promise.all(names.map(() => freePort()));
+  const store = names.includes('edge-governed') ? await startStore() : undefined;
   log(`[http] starting next start (${names.join(', ')}) and the bare node:http server`);
   // The OTLP collector edge-traced exports to: a loopback server that takes every export (otlp-sink.ts).
   const collector = names.includes('edge-traced') ? await startScriptServer('./otlp-sink.ts') : undefined;
@@ -323,7 +340,11 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
       startNext(
         variants[name]!,
         ports[i]!,
-        { ...fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`), ...tracedEnv(name, collector) },
+        {
+          ...fixtures.env(`http://127.0.0.1:${ports[i]}/mcp`),
+          ...tracedEnv(name, collector),
+          ...(name === 'edge-governed' ? store?.env : {}),
+        },
         flags.profile ? join(resolve(flags.outDir), 'profiles', `next-start-${name}`) : undefined,
       ),
     ),
@@ -332,6 +353,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
   if (failed) {
     for (const s of started) if (s.status === 'fulfilled') await s.value.stop();
     await collector?.stop();
+    await store?.running.stop();
     throw failed.reason;
   }
   const [bare, ...nexts] = started.map((s) => (s as PromiseFulfilledResult<Running>).value) as [Running, ...Running[]];
@@ -418,7 +440,7 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
       scenarios,
     };
   } finally {
-    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop()), collector?.stop()]);
+    await Promise.all([bare.stop(), ...nexts.map((n) => n.stop()), collector?.stop(), store?.running.stop()]);
   }
 }
 

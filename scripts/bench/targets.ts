@@ -61,6 +61,17 @@ export const TARGETS: readonly Target[] = [
     name: '(c) with traces on, exported to a loopback OTLP collector, throughput >= 0.95 x (c) with traces off: tracing costs at most 5 %',
   },
   {
+    key: 'http-c-governed-rps-vs-c',
+    where: 'over HTTP (edge)',
+    role: 'target',
+    x: { id: 'c', variant: 'edge-governed' },
+    y: { id: 'c', variant: 'edge' },
+    metric: 'rps',
+    op: '>=',
+    limit: 0.9,
+    name: '(c) with revocation and a rate limit on (a shared store on loopback) >= 0.90 x (c) without them: their whole cost at most 10 %',
+  },
+  {
     key: 'inproc-c-rps-vs-a',
     where: 'in process',
     role: 'regression guard',
@@ -88,9 +99,7 @@ export const TARGETS: readonly Target[] = [
  * Budgets the project has set for layers that do not exist yet. Stated in the report so the slot is
  * not forgotten, never checked: nothing measures them until the layers land.
  */
-export const PENDING_BUDGETS: readonly string[] = [
-  'Once revocation and rate limits exist, their whole cost <= 10 % of a private call (c). Nothing measures it yet.',
-];
+export const PENDING_BUDGETS: readonly string[] = [];
 
 /** The targets as Markdown, for the report and docs/PERFORMANCE.md. */
 export function targetsText(workosDelayMs: number): string {
@@ -108,9 +117,7 @@ export function targetsText(workosDelayMs: number): string {
     `A figure, not a target: (p2) with the WorkOS stand-in holding every directory API answer ${workosDelayMs} ms ` +
       '(`--workos-delay-ms`), as a real `getUser` is an internet round trip, and (c) ÷ (p2) beside it.',
     '',
-    'Not checked yet:',
-    ...PENDING_BUDGETS.map((b) => `- ${b}`),
-    '',
+    ...(PENDING_BUDGETS.length ? ['Not checked yet:', ...PENDING_BUDGETS.map((b) => `- ${b}`), ''] : []),
     'Each check is PASS or FAIL only when its whole 95 % bootstrap interval over paired rounds is on one side of the limit; otherwise CANNOT DECIDE.',
   ].join('\n');
 }

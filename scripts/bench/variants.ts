@@ -13,8 +13,14 @@ import { log } from './common';
  * sees, as in the templates they stand for. Rebuilt only when a source is newer than the variant's build.
  */
 
-export type VariantName = 'edge' | 'nodejs' | 'edge-all-through-middleware' | 'edge-traced';
-export const VARIANTS: readonly VariantName[] = ['edge', 'nodejs', 'edge-all-through-middleware', 'edge-traced'];
+export type VariantName = 'edge' | 'nodejs' | 'edge-all-through-middleware' | 'edge-traced' | 'edge-governed';
+export const VARIANTS: readonly VariantName[] = [
+  'edge',
+  'nodejs',
+  'edge-all-through-middleware',
+  'edge-traced',
+  'edge-governed',
+];
 /** Variants that are the edge build started differently (http.ts), not builds of their own. */
 const SAME_BUILD_AS: Partial<Record<VariantName, VariantName>> = { 'edge-traced': 'edge' };
 
@@ -25,7 +31,13 @@ export const VARIANT_NOTES: Record<VariantName, string> = {
     "/mcp on the Edge runtime with every request through the middleware, the matcher before issue 17 (the route's own front door still runs): the middleware's cost",
   'edge-traced':
     'the edge build with traces on: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT set to a loopback collector (http/protobuf, as deployed), so instrumentation.ts registers the tracer provider',
+  'edge-governed':
+    'as shipped, with a shared store (redis-server behind the Upstash REST front, on loopback): every request consults the deny list, and (c) counts against a rate limit raised so the bench never reaches it',
 };
+
+/** The rate limit the (c) tool declares, and what the edge-governed copy raises it to: counted, never reached. */
+const BENCH_RATE_FROM = "rate: { requests: 60, window: '1 m' }";
+const BENCH_RATE_TO = "rate: { requests: 1_000_000_000, window: '1 m' }";
 
 const SOURCES = [
   'app',
@@ -113,6 +125,10 @@ function writeVariant(root: string, dir: string, name: VariantName): void {
   if (name === 'edge-all-through-middleware')
     middleware = replaceOnce(middleware, '|favicon.ico|mcp$).*)', '|favicon.ico).*)', 'middleware.ts');
   writeFileSync(middlewareFile, middleware);
+  if (name === 'edge-governed') {
+    const tool = join(dir, 'tools/whoami.ts');
+    writeFileSync(tool, replaceOnce(readFileSync(tool, 'utf8'), BENCH_RATE_FROM, BENCH_RATE_TO, 'tools/whoami.ts'));
+  }
   // Type-checked in the repository already; the copy need not be checked again. Inside the config's
   // own `typescript` entry: a second `typescript` key would replace it or be replaced by it.
   const configFile = join(dir, 'next.config.ts');

@@ -33,6 +33,8 @@ import { consentPage, errorPage, signInPage, type SignInChoice } from './pages';
 export interface GrantContext {
   organizationId: string;
   consentId: string;
+  /** Whose consent it is: what `npm run revoke -- --user` finds. */
+  userId: string;
 }
 
 export interface InteractionDeps {
@@ -185,6 +187,7 @@ export function createInteractionHandler(deps: InteractionDeps) {
     const clientId = paramString(interaction.params, 'client_id') ?? '';
     const grant: Grant = new provider.Grant({ accountId: user.id, clientId });
     const context: GrantContext = {
+      userId: user.id,
       organizationId: org.id,
       consentId: `consent_${randomBytes(12).toString('base64url')}`,
     };

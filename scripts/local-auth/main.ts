@@ -22,7 +22,7 @@ import { loadOrCreateMachineClients } from './machines';
 import { resourceScopes } from './resource-scopes';
 import { startLocalAuthServer, type ScopeSource } from './server';
 import { registry } from '../../tools';
-import { devResourceUrl, loadDevEnv, PROJECT_ROOT } from '../dev-env';
+import { DEV_WEBHOOK_SECRET_FILE, devResourceUrl, devSecret, loadDevEnv, PROJECT_ROOT } from '../dev-env';
 import { OIDC_SCOPES } from './oidc-scopes';
 
 function parsePort(value: string): number {
@@ -87,9 +87,15 @@ async function main(): Promise<void> {
       : join(dirname(keyFile), 'clients.json'),
     outboundCa: readCaFile(process.env.LOCAL_AUTH_CIMD_CA_FILE),
     machineClients,
+    // `npm run revoke` sends WorkOS-shaped events to the MCP server, signed with the secret next.config.ts gives it.
+    webhook: {
+      url: new URL('/webhooks/workos', resource).href,
+      secret: process.env.WORKOS_WEBHOOK_SECRET ?? devSecret(DEV_WEBHOOK_SECRET_FILE),
+    },
     log,
   });
   console.log(`[local-auth] issuer ${server.issuer} for ${resource} · users: ${describeUsers()}`);
+  console.log('[local-auth] take access back: npm run revoke -- --user alice [--consent-only]');
   console.log(
     `[local-auth] or get a token for curl: npm run token -- --user alice [--org org_acme] [--scope "${(fixed ?? atStart).join(' ')}"]`,
   );

@@ -53,6 +53,8 @@ declare module 'oidc-provider' {
     getOIDCScope(): string;
     getResourceScope(resource: string): string;
     save(ttl?: number): Promise<string>;
+    /** Removes the grant: refresh tokens of it stop working (a removed consent). */
+    destroy(): Promise<void>;
   }
 
   export interface GrantStatic {

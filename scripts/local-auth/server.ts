@@ -25,7 +25,9 @@ import type { MachineClient } from './machines';
 import { DEFAULT_KEY_FILE, loadOrCreateSigningKeys } from './keys';
 import { fetchTrustingOnly } from './outbound-fetch';
 import { errorPage, unknownClientPage } from './pages';
+import { createRevocations, type Revocations } from './revocations';
 import { createWorkosApiHandler, type WorkosApiHandler } from './workos-api';
+import { DEV_INTROSPECTION_CLIENT_ID, DEV_INTROSPECTION_CLIENT_SECRET } from '../../lib/revocation/config';
 import { OIDC_SCOPES } from './oidc-scopes';
 
 /**
@@ -68,11 +70,17 @@ export interface LocalAuthServerOptions {
   machineClients?: readonly MachineClient[] | undefined;
   /** The `aud` of machine tokens, as WorkOS puts its environment client id there. Default DEV_ENVIRONMENT_CLIENT_ID. */
   environmentClientId?: string | undefined;
+  /** The client that may introspect tokens (the MCP server's). Default: the development pair lib/revocation/config.ts names. */
+  introspectionClient?: { id: string; secret: string } | undefined;
+  /** Where `/dev/revoke` sends WorkOS-shaped signed events (the MCP server's /webhooks/workos). Default: none sent. */
+  webhook?: { url: string; secret: string } | undefined;
 }
 
 export interface LocalAuthServer {
   issuer: string;
   port: number;
+  /** Introspection and `/dev/revoke` (scripts/local-auth/revocations.ts). */
+  revocations: Revocations;
   close(): Promise<void>;
 }
 
@@ -511,6 +519,18 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
 
   const callback = provider.callback();
   const workosApi = opts.workosApi ?? createWorkosApiHandler();
+  const revocations = createRevocations({
+    issuer,
+    jwks: keys.jwks,
+    provider,
+    grantContexts,
+    introspectionClient: opts.introspectionClient ?? {
+      id: DEV_INTROSPECTION_CLIENT_ID,
+      secret: DEV_INTROSPECTION_CLIENT_SECRET,
+    },
+    webhook: opts.webhook,
+    log,
+  });
   const interactions = createInteractionHandler({
     provider,
     offeredScopes,
@@ -556,6 +576,8 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
       await interactions(req, res, path);
       return;
     }
+    // Before oidc-provider, which refuses to introspect JWT access tokens.
+    if (await revocations.handle(req, res, path)) return;
     if (path === ROUTES.authorization && req.method === 'GET') {
       await restoreRegistration(new URL(req.url ?? '/', issuer).searchParams);
     }
@@ -588,6 +610,7 @@ export async function startLocalAuthServer(opts: LocalAuthServerOptions): Promis
   return {
     issuer,
     port,
+    revocations,
     close: () =>
       (closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -149,6 +149,49 @@ describe('npm run dev as the README gives it', () => {
       });
     }, 90_000);
 
+    it("npm run revoke takes a user's access back: a signed webhook to next dev, whose /mcp refuses the token within a second or two", async () => {
+      const url = `http://localhost:${dev.ports.web}/mcp`;
+      const { accessToken } = await mintToken({
+        issuer: `http://localhost:${dev.ports.auth}`,
+        user: 'user_carol',
+        org: 'org_globex',
+        resource: url,
+      });
+      const whoami = () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { ...MCP_HEADERS, authorization: `Bearer ${accessToken}` },
+          body: rpc('tools/call', { name: 'whoami', arguments: {} }),
+          signal: AbortSignal.timeout(30_000),
+        }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        });
+      expect(await whoami()).toBe(200);
+      const revoke = spawn('npm', ['run', '-s', 'revoke', '--', '--user', 'carol'], {
+        env: { ...process.env, LOCAL_AUTH_PORT: String(dev.ports.auth) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let printed = '';
+      revoke.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => revoke.kill('SIGKILL'), 80_000);
+        revoke.once('exit', (exit) => {
+          clearTimeout(timer);
+          resolve(exit);
+        });
+      });
+      expect(code).toBe(0);
+      // One organization_membership.deleted for carol's one membership, accepted by /webhooks/workos.
+      expect(JSON.parse(printed)).toMatchObject({ webhooks: [{ status: 200 }] });
+      let status = 200;
+      for (let attempt = 0; attempt < 30 && status === 200; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        status = await whoami();
+      }
+      expect(status).toBe(401);
+    }, 120_000);
+
     it('stops all three servers on Ctrl-C', async () => {
       const exited = new Promise<number | null>((resolve) => dev.child!.once('exit', (code) => resolve(code)));
       process.kill(-dev.child!.pid!, 'SIGINT');

@@ -6,7 +6,8 @@ import { listen, type Listening } from './net';
  * and a signer for valid and deliberately broken tokens. The full OAuth flow uses the real
  * oidc-provider server in scripts/local-auth; this one exists to craft tokens no real AS would.
  */
-export type JwksMode = 'up' | 'down' | 'slow' | 'garbage';
+/** `rotated`: the key set no longer holds the signing key (a key removed by the issuer). */
+export type JwksMode = 'up' | 'down' | 'slow' | 'garbage' | 'rotated';
 
 export type TestIssuer = Listening & {
   issuer: string;
@@ -44,6 +45,10 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       fetches += 1;
       if (mode === 'down') {
         res.writeHead(503).end();
+        return;
+      }
+      if (mode === 'rotated') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [] }));
         return;
       }
       if (mode === 'garbage') {

@@ -8,6 +8,7 @@ import {
 } from '../../scripts/local-auth/server';
 import { startStorageServer, type StorageServer } from '../../scripts/storage-server';
 import type { WorkosApiHandler } from '../../scripts/local-auth/workos-api';
+import { DEV_INTROSPECTION_CLIENT_ID, DEV_INTROSPECTION_CLIENT_SECRET } from '@/lib/revocation/config';
 import { registry } from '@/tools';
 import { startApp, type RunningApp } from './app';
 import { freePort, retryOnPortInUse } from './net';
@@ -61,6 +62,9 @@ export async function startStack(
           AUTHKIT_DOMAIN: auth.issuer,
           MCP_RESOURCE_URL: resource,
           NOTES_STORAGE_URL: store.url,
+          // Primitives that need a live token introspect at this authorization server, as its own client.
+          MCP_INTROSPECTION_CLIENT_ID: DEV_INTROSPECTION_CLIENT_ID,
+          MCP_INTROSPECTION_CLIENT_SECRET: DEV_INTROSPECTION_CLIENT_SECRET,
           ...(typeof options.env === 'function' ? options.env(auth) : options.env),
         },
         { port },

@@ -61,7 +61,7 @@ describe('benchmark statistics', () => {
     expect(verdict({ low: Number.NaN, high: Number.NaN }, '>=', 0.7)).toBe('CANNOT DECIDE');
   });
 
-  it('checks exactly the targets of issues "Lighter" and 28 (traces), and states the unmeasured budget without checking it', () => {
+  it('checks exactly the targets of issues "Lighter", 27 (revocation and rate limits) and 28 (traces), and states any unmeasured budget', () => {
     const summary = TARGETS.map((t) => [
       t.where,
       `${t.x.id}/${t.x.variant}`,
@@ -74,6 +74,7 @@ describe('benchmark statistics', () => {
       ['over HTTP (edge)', 'c/edge', 'p1/edge', 'rps', '>=', 0.95],
       ['over HTTP (edge)', 'c/edge', 'b-pad/edge', 'p99', '<=', 1.2],
       ['over HTTP (edge)', 'c/edge-traced', 'c/edge', 'rps', '>=', 0.95],
+      ['over HTTP (edge)', 'c/edge-governed', 'c/edge', 'rps', '>=', 0.9],
       ['in process', 'c/stdout', 'a/no audit', 'rps', '>=', 0.7],
       ['in process', 'd/stdout', 'a/no audit', 'rps', '>=', 0.85],
     ]);

@@ -108,8 +108,8 @@ describe('inventoryRows on a fixture', () => {
 
   it('escapes pipes in Markdown cells so the table keeps its columns', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
-    // 10 columns -> 11 unescaped pipes per line
-    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(11);
+    // 12 columns -> 13 unescaped pipes per line
+    for (const line of lines) expect(line.replace(/\\\|/g, '').split('|').length - 1, line).toBe(13);
     expect(lines[2]).toContain('T\\|admin_only');
     expect(lines[2]).toContain('admin \\| owner');
   });
@@ -121,9 +121,9 @@ describe('inventoryMarkdown and inventoryJson for the shipped registry', () => {
   it('Markdown: a header, a separator, and one row per tool', () => {
     const lines = inventoryMarkdown(rows).trimEnd().split('\n');
     expect(lines[0]).toBe(
-      '| tool | title | access | scopes | implied by | roles | permissions | org | callers | annotations |',
+      '| tool | title | access | scopes | implied by | roles | permissions | org | callers | rate limit | live token | annotations |',
     );
-    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|---|');
+    expect(lines[1]).toBe('|---|---|---|---|---|---|---|---|---|---|---|---|');
     expect(lines).toHaveLength(2 + registry.tools.length);
     for (const tool of registry.tools)
       expect(lines.filter((line) => line.startsWith(`| \`${tool.name}\` |`))).toHaveLength(1);
@@ -150,7 +150,7 @@ describe('resources and prompts in the inventory', () => {
   it('prints one table row per resource and prompt, and nothing for a registry without them', () => {
     const lines = primitivesMarkdown(primitiveRows(registry)).trimEnd().split('\n');
     expect(lines[0]).toBe(
-      '| kind | name | uri | title | access | scopes | implied by | roles | permissions | org | callers |',
+      '| kind | name | uri | title | access | scopes | implied by | roles | permissions | org | callers | rate limit | live token |',
     );
     expect(lines).toHaveLength(2 + registry.resources.length + registry.prompts.length);
     const toolsOnly = createRegistry([

@@ -15,6 +15,7 @@ import { ConfigError } from '@/lib/config';
 import { createRegistry, type HandlerContext, type ToolDefinition } from '@/lib/registry';
 import { NOT_CONFIGURED, noteKey, notesStore, resolveNotesBackend, setNotesStorageForTests } from '@/tools/notes/store';
 import { startStorageServer, type StorageServer } from '@/scripts/storage-server';
+import { listen } from '@/tests/helpers/net';
 import notesCreate from '@/tools/notes/notes_create';
 import notesDelete from '@/tools/notes/notes_delete';
 import notesList from '@/tools/notes/notes_list';
@@ -309,6 +310,30 @@ describe('notes storage: failing closed', () => {
       expect(String(line)).not.toContain('\n');
     }
   });
+});
+
+describe('notes storage: a store answering garbage', () => {
+  it.each([
+    ['an HTML page', 'text/html', '<!doctype html><html><body>Bad gateway, but 200</body></html>'],
+    ['malformed JSON', 'application/json', '{"keys": [ "notes:'],
+    ['JSON of the wrong shape', 'application/json', '{"keys": ["notes:x:y"]}'],
+  ])(
+    'fails like a store that is down when it answers %s, never as an empty organization',
+    async (_label, type, body) => {
+      const garbage = await listen((_req, res) => {
+        res.writeHead(200, { 'content-type': type });
+        res.end(body);
+      });
+      onTestFinished(() => garbage.close());
+      vi.stubEnv('NOTES_STORAGE_URL', garbage.url);
+      vi.spyOn(console, 'error').mockImplementation(() => {});
+      const result = await call(notesList, {}, user(freshOrg('garbage')));
+      expect(result).toEqual({
+        isError: true,
+        content: [{ type: 'text', text: 'Notes storage is unavailable right now; try again later' }],
+      });
+    },
+  );
 });
 
 describe('notes storage: backend resolution', () => {

@@ -11,6 +11,9 @@ const AskedFor = z.object({ asked: z.literal('notes_delete'), id: z.string() });
 export default defineTool({
   name: 'notes_delete',
   access: { scopes: ['notes:write'], org: 'required' },
+  // Deleting must never outlive the consent that allowed it: each call asks the issuer first.
+  liveToken: true,
+  rate: { requests: 10, window: '1 m' },
   title: 'Delete a note',
   description: 'Delete a note of your organization by id. Ids of other organizations are answered like missing notes.',
   input: z.object({ id: z.string().min(1).max(128).describe('The id from notes_create or notes_list') }),

@@ -17,6 +17,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     permissions: [],
     org: true,
     callers: ['user', 'machine'],
+    rateLimit: 'none',
+    liveToken: false,
     annotations: ['read-only'],
   },
   notes_create: {
@@ -29,6 +31,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     permissions: [],
     org: true,
     callers: ['user'],
+    rateLimit: 'none',
+    liveToken: false,
     annotations: [],
   },
   notes_delete: {
@@ -41,6 +45,8 @@ const NOTES_TOOLS: Record<string, InventoryRow> = {
     permissions: [],
     org: true,
     callers: ['user'],
+    rateLimit: '10 per 1 m (slow store: refuse)',
+    liveToken: true,
     annotations: ['destructive', 'idempotent'],
   },
 };
@@ -61,6 +67,8 @@ describe('the notes example in the inventory', () => {
       permissions: [],
       org: true,
       callers: ['user'],
+      rateLimit: 'none',
+      liveToken: false,
     };
     expect(primitiveRows(registry)).toEqual(
       expect.arrayContaining([

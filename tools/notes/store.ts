@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/server';
-import { createStorage, type Storage } from 'unstorage';
+import { createStorage, type Driver, type Storage } from 'unstorage';
 import httpDriver from 'unstorage/drivers/http';
 import upstashDriver from 'unstorage/drivers/upstash';
 import { z } from 'zod';
@@ -166,8 +166,36 @@ export function resolveNotesBackend(rawEnv: Record<string, string | undefined>):
   return { driver: 'none' };
 }
 
+/**
+ * unstorage's http driver, except for listing keys: it reads any answer that is not a JSON array
+ * (an HTML error page, a proxy's login form) as "no keys", so an organization would look empty.
+ * Here such an answer throws, and the notes tools fail as they do when the store is down.
+ */
+function strictHttpDriver(base: string): Driver {
+  const driver = httpDriver({ base });
+  return {
+    ...driver,
+    async getKeys(relativeBase: string) {
+      const path = relativeBase
+        .split(/[:/\\]/)
+        .filter(Boolean)
+        .map(encodeURIComponent)
+        .join('/');
+      const response = await fetch(`${base}/${path ? `${path}/` : ''}:`, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(OPERATION_TIMEOUT_MS),
+      });
+      if (!response.ok) throw new Error(`the store answered ${response.status}`);
+      const keys: unknown = await response.json(); // an HTML page throws here
+      if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string'))
+        throw new Error('the store answered something that is not a list of keys');
+      return keys;
+    },
+  };
+}
+
 function storageFor(backend: Exclude<NotesBackend, { driver: 'none' }>): Storage {
-  if (backend.driver === 'http') return createStorage({ driver: httpDriver({ base: backend.base }) });
+  if (backend.driver === 'http') return createStorage({ driver: strictHttpDriver(backend.base) });
   return createStorage({
     driver: upstashDriver({
       url: backend.url,
@@ -202,6 +230,30 @@ async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T>
   }
 }
 
+// A store that answers garbage (an HTML error page, JSON of the wrong shape) fails like a store
+// that is down: read as an empty organization it would hide every note behind an `ok`.
+
+/** Keys a store answered for `prefix`: a list of strings, every one under the prefix asked for. */
+function answeredKeys(keys: unknown, prefix: string): string[] {
+  // unstorage iterates what its HTTP driver got, so an HTML page comes back as one key per character.
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string' && key.startsWith(prefix)))
+    throw new Error('the store answered keys outside the namespace asked for');
+  return keys as string[];
+}
+
+function answeredItems(items: unknown): { key: string; value: unknown }[] {
+  if (!Array.isArray(items) || !items.every((item) => typeof item === 'object' && item !== null && 'key' in item))
+    throw new Error('the store answered something that is not a list of items');
+  for (const item of items as { value: unknown }[]) answeredValue(item.value);
+  return items as { key: string; value: unknown }[];
+}
+
+/** A stored note is an object (or absent); text where an object belongs is a store answering garbage. */
+function answeredValue(value: unknown): unknown {
+  if (value === null || value === undefined || (typeof value === 'object' && !Array.isArray(value))) return value;
+  throw new Error('the store answered a value that is not a stored object');
+}
+
 function newestFirst(a: Note, b: Note): number {
   return a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt < b.createdAt ? 1 : -1;
 }
@@ -211,12 +263,11 @@ function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
     driver,
     async list(orgId, { limit } = {}) {
       const prefix = orgPrefix(orgId);
-      // Only direct children of the prefix with a valid id: nothing outside the namespace, nothing nested.
-      const keys = (await guarded('list', () => storage.getKeys(prefix))).filter(
-        (key) => key.startsWith(prefix) && KEY_SEGMENT.test(key.slice(prefix.length)),
-      );
+      const answered = await guarded('list', async () => answeredKeys(await storage.getKeys(prefix), prefix));
+      // Only direct children of the prefix with a valid id: nothing nested.
+      const keys = answered.filter((key) => KEY_SEGMENT.test(key.slice(prefix.length)));
       if (keys.length === 0) return [];
-      const items = await guarded('list', () => storage.getItems(keys));
+      const items = await guarded('list', async () => answeredItems(await storage.getItems(keys)));
       const notes = items.flatMap(({ key, value }) => {
         const note = NoteSchema.safeParse(value);
         // A stored value must be a note and sit under its own id; anything else is skipped, not shown.
@@ -231,7 +282,8 @@ function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
     async get(orgId, noteId) {
       const prefix = orgPrefix(orgId);
       if (!KEY_SEGMENT.test(noteId)) return undefined;
-      const note = NoteSchema.safeParse(await guarded('get', () => storage.getItem(`${prefix}${noteId}`)));
+      const value = await guarded('get', async () => answeredValue(await storage.getItem(`${prefix}${noteId}`)));
+      const note = NoteSchema.safeParse(value);
       // Only a note stored under its own id counts, as in list.
       return note.success && note.data.id === noteId ? note.data : undefined;
     },
@@ -249,7 +301,12 @@ function storeOver(storage: Storage, driver: NotesStore['driver']): NotesStore {
       // An id that cannot exist answers exactly like one that does not.
       if (!KEY_SEGMENT.test(noteId)) return false;
       const key = `${prefix}${noteId}`;
-      if (!(await guarded('remove', () => storage.hasItem(key)))) return false;
+      const present = await guarded('remove', async () => {
+        const answer: unknown = await storage.hasItem(key);
+        if (typeof answer !== 'boolean') throw new Error('the store answered something that is not a yes or no');
+        return answer;
+      });
+      if (!present) return false;
       await guarded('remove', () => storage.removeItem(key));
       return true;
     },
