@@ -37,7 +37,7 @@ export const VARIANT_NOTES: Record<VariantName, string> = {
 
 /** The rate limit the (c) tool declares, and what the edge-governed copy raises it to: counted, never reached. */
 const BENCH_RATE_FROM = "rate: { requests: 60, window: '1 m' }";
-const BENCH_RATE_TO = "rate: { requests: 1_000_000_000, window: '1 m' }";
+const BENCH_RATE_TO = "rate: { requests: 1_000_000, window: '1 m' }";
 
 const SOURCES = [
   'app',
