@@ -90,8 +90,18 @@ describe('MCP Inspector web UI, following the README, a person in Chromium', () 
       await page.getByRole('menuitem', { name: /Add manually/ }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByRole('textbox', { name: /Server ID/ }).fill('edge-mcp');
-      await dialog.getByRole('textbox', { name: /Transport/ }).click();
-      await page.getByRole('option', { name: 'streamable-http' }).click();
+      // The transport list sometimes stays closed on the first click while the dialog settles (seen once
+      // in CI); a person clicks again. At most three tries, five seconds each.
+      const option = page.getByRole('option', { name: 'streamable-http' });
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await dialog.getByRole('textbox', { name: /Transport/ }).click();
+        const opened = await option.waitFor({ state: 'visible', timeout: 5_000 }).then(
+          () => true,
+          () => attempt === 3 && Promise.reject(new Error('the Transport list never opened')),
+        );
+        if (opened) break;
+      }
+      await option.click();
       await dialog.getByRole('textbox', { name: /URL/ }).fill(stack.resource);
       await dialog.getByRole('button', { name: 'Add', exact: true }).click();
       await dialog.waitFor({ state: 'hidden', timeout: STEP_MS });
