@@ -1,6 +1,7 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis } from '@upstash/redis';
 import type { RateLimit } from '../limits';
+import { coalescing } from './coalesce';
 import { STORE_TIMEOUT_MS, type SharedStore } from './store';
 
 /**
@@ -36,8 +37,11 @@ export function createUpstashStore(url: string, token: string): SharedStore {
     automaticDeserialization: false,
     signal: () => AbortSignal.timeout(STORE_TIMEOUT_MS),
   });
-  // The limiter's client: its Lua replies are numbers, and its own timeout applies (above).
-  const counting = new Redis(options);
+  // The limiter's client: its Lua replies are numbers, and its own timeout applies (above). Its
+  // commands issued together go out as one pipeline request, and `together` makes the calls that
+  // arrive during a round trip issue theirs together (./coalesce.ts).
+  const counting = new Redis({ ...options, enableAutoPipelining: true });
+  const together = coalescing();
   const limiters = new Map<string, Ratelimit>();
   const limiterFor = (rule: RateLimit): Ratelimit => {
     const key = `${rule.requests}/${rule.window}`;
@@ -77,7 +81,8 @@ export function createUpstashStore(url: string, token: string): SharedStore {
       await redis.del(key);
     },
     async limit(identifier, rule) {
-      const answer = await limiterFor(rule).limit(identifier);
+      const limiter = limiterFor(rule);
+      const answer = await together(() => limiter.limit(identifier));
       return {
         success: answer.success,
         limit: answer.limit,

@@ -117,7 +117,8 @@ async function stopChild(child: ChildProcess, group: boolean): Promise<void> {
     }
   };
   kill('SIGTERM');
-  await Promise.race([exited, sleep(5_000)]);
+  // Up to 30 s: with --profile, next start writes its CPU profile on the way out (5 s cut some short).
+  await Promise.race([exited, sleep(30_000)]);
   if (child.exitCode === null && child.signalCode === null) {
     kill('SIGKILL');
     await Promise.race([exited, sleep(2_000)]);

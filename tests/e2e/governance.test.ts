@@ -167,6 +167,23 @@ describe('rate limits declared beside the policy', () => {
     expect((await direct.keys('mcp:rl:*')).length).toBeGreaterThan(0);
   });
 
+  it('counts concurrent calls exactly, each before it runs, sharing store round trips between them', async () => {
+    const token = await sign('user_rate_burst');
+    const before = runs.get('counted') ?? 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, n) => call('counted', { n }, token)));
+    expect(answers.map((a) => a.status).sort()).toEqual([...Array(3).fill(200), ...Array(9).fill(429)]);
+    expect(runs.get('counted')).toBe(before + 3);
+
+    // A limit high enough that nothing is refused (so no "blocked" shortcut): every call counts, and
+    // calls arriving while a count is out go together. Each call also reads the deny list (freshness
+    // 0 here), so without sharing this is 24 round trips.
+    const burst = await sign('user_rate_burst_strict');
+    const served = redis.front.served;
+    const allowed = await Promise.all(Array.from({ length: 12 }, () => call('strict', {}, burst)));
+    expect(allowed.every((a) => a.status === 200)).toBe(true);
+    expect(redis.front.served - served).toBeLessThan(24);
+  });
+
   it('counts anonymous public calls per client address', async () => {
     const a = { 'x-real-ip': '192.0.2.10' };
     const b = { 'x-real-ip': '192.0.2.11' };
