@@ -1,12 +1,14 @@
 import type { Configuration } from '@vercel/otel';
 import { registerMcpOTel } from 'mcp-handler/otel';
 import { otlpConfigured } from './destination';
+import { replaceNextRouteSpans } from './next-route-span';
 import { RedactUrlsSpanProcessor } from './redact-urls';
 
 /**
  * The tracer provider, through mcp-handler's `registerMcpOTel` (which wraps @vercel/otel: the Edge
  * build, Vercel's collectors, `OTEL_*` variables, W3C propagation, and it drops the `User-Agent` and
- * `Referer` attributes from spans), with URLs redacted before any exporter sees a span.
+ * `Referer` attributes from spans), with URLs redacted before any exporter sees a span and Next's
+ * own span around `/mcp` left to ours (./next-route-span.ts).
  */
 
 /** Without an OTLP endpoint @vercel/otel would still export to localhost:4318; a declared exporter stops that. */
@@ -22,4 +24,5 @@ export function registerTraces(env: Readonly<Record<string, string | undefined>>
     spanProcessors: [new RedactUrlsSpanProcessor(), 'auto'],
     ...(!otlpConfigured(env) && { traceExporter: DISCARD }),
   });
+  replaceNextRouteSpans();
 }

@@ -60,7 +60,7 @@ describe('coalescing: one round trip for the calls that arrive while one is out'
     expect(new Set(starts).size).toBe(1);
   });
 
-  it("a failing call fails alone: the others in its batch and the next batch still run", async () => {
+  it('a failing call fails alone: the others in its batch and the next batch still run', async () => {
     const run = coalescing();
     const log: string[] = [];
     const a = manual(log, 'a');
