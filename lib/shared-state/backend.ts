@@ -16,42 +16,49 @@ const optional = z
   .optional()
   .transform((v) => v?.trim() || undefined);
 
-const EnvSchema = z.object({
-  NODE_ENV: optional,
-  VERCEL_ENV: optional,
+const PairSchema = z.object({
   UPSTASH_REDIS_REST_URL: optional,
   UPSTASH_REDIS_REST_TOKEN: optional,
   KV_REST_API_URL: optional,
   KV_REST_API_TOKEN: optional,
 });
-type SharedEnv = z.infer<typeof EnvSchema>;
+type PairEnv = z.infer<typeof PairSchema>;
 
-export type SharedBackend =
-  | { kind: 'upstash'; url: string; token: string; from: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL' }
-  | { kind: 'memory' }
-  | { kind: 'none' };
+/** An Upstash database as the environment names it, and which variable named it. */
+export type UpstashPair = { url: string; token: string; from: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL' };
+
+export type SharedBackend = ({ kind: 'upstash' } & UpstashPair) | { kind: 'memory' } | { kind: 'none' };
 
 function pair(
-  env: SharedEnv,
+  env: PairEnv,
   urlVar: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL',
   tokenVar: 'UPSTASH_REDIS_REST_TOKEN' | 'KV_REST_API_TOKEN',
-): SharedBackend | undefined {
+): UpstashPair | undefined {
   const url = env[urlVar];
   const token = env[tokenVar];
   if (!url && !token) return undefined;
   if (!url) throw new ConfigError(urlVar, `must be set together with ${tokenVar}, e.g. https://your-db.upstash.io`);
   if (!token) throw new ConfigError(tokenVar, `must be set together with ${urlVar} (the REST token of the database)`);
   const base = parseSecureUrl(urlVar, url, 'https://your-db.upstash.io').toString().replace(/\/$/, '');
-  return { kind: 'upstash', url: base, token, from: urlVar };
+  return { url: base, token, from: urlVar };
+}
+
+/**
+ * The Upstash database the environment names (the shared state here, the notes example's store
+ * too), or undefined when neither pair is set. Throws ConfigError for half a pair or a bad URL.
+ */
+export function upstashPairFrom(rawEnv: Record<string, string | undefined>): UpstashPair | undefined {
+  const env = PairSchema.parse(rawEnv);
+  return (
+    pair(env, 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN') ?? pair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN')
+  );
 }
 
 /** Which backend the environment selects. Throws ConfigError (one line naming the variable). */
 export function resolveSharedBackend(rawEnv: Record<string, string | undefined>): SharedBackend {
-  const env = EnvSchema.parse(rawEnv);
-  const upstash =
-    pair(env, 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN') ??
-    pair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN');
-  if (upstash) return upstash;
+  const upstash = upstashPairFrom(rawEnv);
+  if (upstash) return { kind: 'upstash', ...upstash };
+  const env = { NODE_ENV: rawEnv.NODE_ENV?.trim(), VERCEL_ENV: rawEnv.VERCEL_ENV?.trim() };
   const production = env.NODE_ENV === 'production' || env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
   return production ? { kind: 'none' } : { kind: 'memory' };
 }

@@ -41,16 +41,20 @@ function withoutReplacedSpans(tracer: Tracer): Tracer {
 export function replaceNextRouteSpans(): void {
   const proxy = trace.getTracerProvider() as ProxyTracerProvider;
   const provider = proxy.getDelegate();
+  // Next asks for its tracer on every span: the wrapped one is made once per version.
+  const wrapped = new Map<string | undefined, Tracer>();
+  const getTracer: TracerProvider['getTracer'] = (name, version, options) => {
+    if (name !== NEXT_TRACER) return provider.getTracer(name, version, options);
+    const known = wrapped.get(version);
+    if (known) return known;
+    const tracer = withoutReplacedSpans(provider.getTracer(name, version, options));
+    wrapped.set(version, tracer);
+    return tracer;
+  };
   proxy.setDelegate(
     new Proxy(provider, {
-      get(target, property, receiver) {
-        if (property !== 'getTracer') return Reflect.get(target, property, receiver);
-        const getTracer: TracerProvider['getTracer'] = (name, version, options) => {
-          const tracer = target.getTracer(name, version, options);
-          return name === NEXT_TRACER ? withoutReplacedSpans(tracer) : tracer;
-        };
-        return getTracer;
-      },
+      get: (target, property, receiver) =>
+        property === 'getTracer' ? getTracer : Reflect.get(target, property, receiver),
     }),
   );
 }

@@ -56,7 +56,7 @@ export type RequestTrace = Required<TrailObserver> & {
   observe(line: AuditSink): AuditSink;
   /** The body was parsed: one span per message, started when the request arrived. */
   messages(body: unknown, revisionHeader: string | null, requestId: string): void;
-  /** Authenticated: the caller's kind, client and subject hash on spans no record will describe. */
+  /** Authenticated: the caller's kind, client and subject hash, for spans no record describes (at close). */
   caller(principal: Principal): void;
   /** Runs dispatch with the message's span active (a single message) and the SDK's answers observed. */
   run<T>(dispatch: () => Promise<T>): Promise<T>;
@@ -67,6 +67,14 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
   const ambient = context.active();
   let spans: MessageSpan[] = [];
   let hash: ((subject: string) => string) | undefined;
+  let caller: Principal | undefined;
+  // A request has one caller: its subject is hashed once, however many records name it.
+  let hashed: { subject: string; value: string } | undefined;
+  const hashOf = (subject: string): string | undefined => {
+    if (!hash) return undefined;
+    if (hashed?.subject !== subject) hashed = { subject, value: hash(subject) };
+    return hashed.value;
+  };
 
   const fail = (message: MessageSpan, failure: Failure | undefined, answered: boolean) => {
     if (!failure || message.failure?.answered || (message.failure && !answered)) return;
@@ -87,7 +95,7 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
     for (const message of targets) {
       if (!message) continue;
       message.record = entry;
-      message.span.setAttributes(recordAttributes(entry, entry.sub === undefined ? undefined : hash?.(entry.sub)));
+      message.span.setAttributes(recordAttributes(entry, entry.sub === undefined ? undefined : hashOf(entry.sub)));
       message.span.updateName(spanName(message.facts.method, entry));
       fail(message, recordFailure(entry), false);
     }
@@ -121,12 +129,8 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
       else hash = subjectHasher(subjectKey);
     },
     caller(principal) {
-      if (spans.length === 0) return;
-      const attributes = principalAttributes(
-        principal,
-        principal.kind === 'user' ? hash?.(principal.subject) : undefined,
-      );
-      for (const message of spans) if (!message.record) message.span.setAttributes(attributes);
+      // Written when the span closes, and only on spans no record describes (a record says the same).
+      if (spans.length > 0) caller = principal;
     },
     refused(refusal) {
       // Refused before the SDK: the JSON-RPC error code its answer carries.
@@ -140,7 +144,15 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
     },
     closed() {
       const ended = Date.now();
-      for (const message of spans) message.span.end(ended);
+      const unrecorded = caller && spans.some((s) => !s.record);
+      const attributes =
+        unrecorded && caller
+          ? principalAttributes(caller, caller.kind === 'user' ? hashOf(caller.subject) : undefined)
+          : undefined;
+      for (const message of spans) {
+        if (attributes && !message.record) message.span.setAttributes(attributes);
+        message.span.end(ended);
+      }
       spans = [];
     },
   };

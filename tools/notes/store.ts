@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError, parseSecureUrl } from '@/lib/config';
 import { withDeadline } from '@/lib/util/deadline';
 import { toolError } from '@/lib/registry';
+import { upstashPairFrom, type UpstashPair } from '@/lib/shared-state/backend';
 
 /**
  * The notes store: one namespace per organization (`notes:<orgId>:<noteId>`), through unstorage.
@@ -102,17 +103,12 @@ const optional = z
 
 const EnvSchema = z.object({
   NODE_ENV: optional,
-  UPSTASH_REDIS_REST_URL: optional,
-  UPSTASH_REDIS_REST_TOKEN: optional,
-  KV_REST_API_URL: optional,
-  KV_REST_API_TOKEN: optional,
   NOTES_STORAGE_URL: optional,
   NOTES_STORAGE_PORT: optional,
 });
-type NotesEnv = z.infer<typeof EnvSchema>;
 
 export type NotesBackend =
-  | { driver: 'upstash'; url: string; token: string; from: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL' }
+  | ({ driver: 'upstash' } & UpstashPair)
   | { driver: 'http'; base: string; from: 'NOTES_STORAGE_URL' | 'development default' }
   | { driver: 'none' };
 
@@ -121,26 +117,11 @@ function checkUrl(variable: string, raw: string, example: string): string {
   return parseSecureUrl(variable, raw, example).toString().replace(/\/$/, '');
 }
 
-function upstashPair(
-  env: NotesEnv,
-  urlVar: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL',
-  tokenVar: 'UPSTASH_REDIS_REST_TOKEN' | 'KV_REST_API_TOKEN',
-): NotesBackend | undefined {
-  const url = env[urlVar];
-  const token = env[tokenVar];
-  if (!url && !token) return undefined;
-  if (!url) throw new ConfigError(urlVar, `must be set together with ${tokenVar}, e.g. https://your-db.upstash.io`);
-  if (!token) throw new ConfigError(tokenVar, `must be set together with ${urlVar} (the REST token of the database)`);
-  return { driver: 'upstash', url: checkUrl(urlVar, url, 'https://your-db.upstash.io'), token, from: urlVar };
-}
-
 /** Which backend the environment selects. Throws ConfigError (one line naming the variable). */
 export function resolveNotesBackend(rawEnv: Record<string, string | undefined>): NotesBackend {
+  const upstash = upstashPairFrom(rawEnv);
+  if (upstash) return { driver: 'upstash', ...upstash };
   const env = EnvSchema.parse(rawEnv);
-  const upstash =
-    upstashPair(env, 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN') ??
-    upstashPair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN');
-  if (upstash) return upstash;
   if (env.NOTES_STORAGE_URL) {
     return {
       driver: 'http',
