@@ -113,6 +113,8 @@ export type Flags = {
   coldTokens: number;
   httpSeconds: number;
   httpRoundSeconds: number;
+  /** Rounds of every HTTP target before measuring, discarded: under next start throughput climbs for minutes. */
+  httpWarmupRounds: number;
   connections: number;
   /**
    * Milliseconds the WorkOS stand-in holds every directory API answer: on loopback a `getUser` costs
@@ -137,6 +139,7 @@ export const USAGE = `npm run bench [-- flags]   (each flag also as a BENCH_<NAM
   --cold-tokens 6000       fresh tokens signed for (c-cold) (--quick: 1500)
   --http-seconds 240       HTTP measuring time, at least 3 rounds of every target (--quick: 40)
   --http-round-seconds 1   one HTTP round per target
+  --http-warmup-rounds 12  rounds of every target before measuring, discarded (--quick: 1)
   --connections 16         autocannon connections
   --workos-delay-ms 50     every WorkOS directory API answer held this long (a round trip); 0 = loopback
   --only c,d               only these scenarios ((a) always runs)
@@ -159,6 +162,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     'cold-tokens',
     'http-seconds',
     'http-round-seconds',
+    'http-warmup-rounds',
     'connections',
     'workos-delay-ms',
     'skip-inproc',
@@ -197,6 +201,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     coldTokens: Math.round(num('cold-tokens', quick ? 1500 : 6000, 10, 200_000)),
     httpSeconds: num('http-seconds', quick ? 40 : 240, 1, 3600),
     httpRoundSeconds: num('http-round-seconds', 1, 1, 600),
+    httpWarmupRounds: Math.round(num('http-warmup-rounds', quick ? 1 : 12, 1, 1000)),
     connections: Math.round(num('connections', 16, 1, 1024)),
     workosDelayMs: num('workos-delay-ms', 50, 0, 10_000),
     skipInproc: bool('skip-inproc'),
