@@ -41,15 +41,9 @@ function withoutReplacedSpans(tracer: Tracer): Tracer {
 export function replaceNextRouteSpans(): void {
   const proxy = trace.getTracerProvider() as ProxyTracerProvider;
   const provider = proxy.getDelegate();
-  // Next asks for its tracer on every span: the wrapped one is made once per version.
-  const wrapped = new Map<string | undefined, Tracer>();
   const getTracer: TracerProvider['getTracer'] = (name, version, options) => {
-    if (name !== NEXT_TRACER) return provider.getTracer(name, version, options);
-    const known = wrapped.get(version);
-    if (known) return known;
-    const tracer = withoutReplacedSpans(provider.getTracer(name, version, options));
-    wrapped.set(version, tracer);
-    return tracer;
+    const tracer = provider.getTracer(name, version, options);
+    return name === NEXT_TRACER ? withoutReplacedSpans(tracer) : tracer;
   };
   proxy.setDelegate(
     new Proxy(provider, {

@@ -68,13 +68,6 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
   let spans: MessageSpan[] = [];
   let hash: ((subject: string) => string) | undefined;
   let caller: Principal | undefined;
-  // A request has one caller: its subject is hashed once, however many records name it.
-  let hashed: { subject: string; value: string } | undefined;
-  const hashOf = (subject: string): string | undefined => {
-    if (!hash) return undefined;
-    if (hashed?.subject !== subject) hashed = { subject, value: hash(subject) };
-    return hashed.value;
-  };
 
   const fail = (message: MessageSpan, failure: Failure | undefined, answered: boolean) => {
     if (!failure || message.failure?.answered || (message.failure && !answered)) return;
@@ -95,7 +88,7 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
     for (const message of targets) {
       if (!message) continue;
       message.record = entry;
-      message.span.setAttributes(recordAttributes(entry, entry.sub === undefined ? undefined : hashOf(entry.sub)));
+      message.span.setAttributes(recordAttributes(entry, entry.sub === undefined ? undefined : hash?.(entry.sub)));
       message.span.updateName(spanName(message.facts.method, entry));
       fail(message, recordFailure(entry), false);
     }
@@ -147,7 +140,7 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
       const unrecorded = caller && spans.some((s) => !s.record);
       const attributes =
         unrecorded && caller
-          ? principalAttributes(caller, caller.kind === 'user' ? hashOf(caller.subject) : undefined)
+          ? principalAttributes(caller, caller.kind === 'user' ? hash?.(caller.subject) : undefined)
           : undefined;
       for (const message of spans) {
         if (attributes && !message.record) message.span.setAttributes(attributes);

@@ -9,14 +9,8 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
  * without the key. Without a key, spans carry no subject at all: an unkeyed hash of a user id can be
  * reversed by hashing candidate ids.
  */
-let keyed: { key: string; hash: (subject: string) => string } | undefined;
-
 export function subjectHasher(key: string | undefined): ((subject: string) => string) | undefined {
   if (!key) return undefined;
-  if (keyed?.key !== key) {
-    // The key is absorbed once (two of the four SHA-256 blocks an HMAC costs); each subject clones it.
-    const state = hmac.create(sha256, utf8ToBytes(key));
-    keyed = { key, hash: (subject) => bytesToHex(state.clone().update(utf8ToBytes(subject)).digest().subarray(0, 16)) };
-  }
-  return keyed.hash;
+  const keyBytes = utf8ToBytes(key);
+  return (subject) => bytesToHex(hmac(sha256, keyBytes, utf8ToBytes(subject)).subarray(0, 16));
 }
