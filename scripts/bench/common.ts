@@ -286,7 +286,7 @@ export function pairedRatio(x: readonly Round[], y: readonly Round[], pick: (r: 
 }
 
 /** A small seeded PRNG (mulberry32): the interval below is reproducible from a run's JSON. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -402,3 +402,13 @@ export const log = (line: string): void => {
 };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The items in an order drawn from `random` (Fisher-Yates), the input left as it is. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -10,6 +10,8 @@ import {
   mcpRequest,
   paddingHeader,
   percentile,
+  seeded,
+  shuffled,
   SCENARIO_CALL,
   SCENARIO_LABELS,
   sleep,
@@ -392,9 +394,11 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
     );
     const deadline =
       Date.now() + Math.max(flags.httpSeconds, rounds * targets.length * flags.httpRoundSeconds) * 1500 + 30_000;
+    // Each round in its own order (seeded, reproducible): what a target runs after (the work a heavy
+    // server leaves, an exporter's backlog) must not always fall on the same target.
+    const order = seeded(20261207);
     for (let r = 0; r < rounds && Date.now() < deadline; r++) {
-      for (let k = 0; k < targets.length; k++) {
-        const t = targets[(k + r) % targets.length]!;
+      for (const t of shuffled(targets, order)) {
         const round = await cannon(t, flags.connections, flags.httpRoundSeconds, t.latencies);
         if (round.errors > 0) log(`[http] (${t.id}) ${t.server} ${t.wire}: ${round.errors} errors/non-2xx in a round`);
         t.rounds.push(round);

@@ -1,11 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { median, pairedRatio, pairedRatioInterval, percentile, verdict, type Round } from '@/scripts/bench/common';
+import {
+  median,
+  pairedRatio,
+  pairedRatioInterval,
+  percentile,
+  seeded,
+  shuffled,
+  verdict,
+  type Round,
+} from '@/scripts/bench/common';
 import { PENDING_BUDGETS, TARGETS, targetsText } from '@/scripts/bench/targets';
 
 /** The statistics `npm run bench` decides its must-show checks with (scripts/bench/common.ts). */
 const round = (rps: number, p99 = 1): Round => ({ requests: 1, errors: 0, seconds: 1, rps, p50: 1, p99 });
 
 describe('benchmark statistics', () => {
+  it('HTTP rounds run their targets in orders that vary, each target once per round', () => {
+    const targets = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const random = seeded(7);
+    const orders = Array.from({ length: 20 }, () => shuffled(targets, random));
+    for (const order of orders) expect([...order].sort()).toEqual(targets);
+    expect(targets).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    // What follows 'c' is not always the same target.
+    const after = new Set(orders.map((o) => o[o.indexOf('c') + 1]));
+    expect(after.size).toBeGreaterThan(2);
+  });
+
   it('median and nearest-rank percentile', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
