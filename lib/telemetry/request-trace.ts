@@ -31,7 +31,7 @@ import { metaTraceContext } from './trace-context';
 /**
  * One OpenTelemetry SERVER span per MCP message of a request, from the moment the request arrived
  * until its response was sent and its audit settled. Its parent is the trace context the client put
- * in `params._meta` (the ambient context, such as Next's span for the route, is linked), or the ambient context
+ * in `params._meta` (the ambient context, the request's own trace context, is linked), or the ambient context
  * when there is none. Its attributes come from the message, its audit records and its answer
  * (./span-attributes.ts says what is never on one).
  *
