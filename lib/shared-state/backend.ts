@@ -16,13 +16,13 @@ const optional = z
   .optional()
   .transform((v) => v?.trim() || undefined);
 
-const PairSchema = z.object({
+const EnvSchema = z.object({
   UPSTASH_REDIS_REST_URL: optional,
   UPSTASH_REDIS_REST_TOKEN: optional,
   KV_REST_API_URL: optional,
   KV_REST_API_TOKEN: optional,
 });
-type PairEnv = z.infer<typeof PairSchema>;
+type SharedEnv = z.infer<typeof EnvSchema>;
 
 /** An Upstash database as the environment names it, and which variable named it. */
 export type UpstashPair = { url: string; token: string; from: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL' };
@@ -30,7 +30,7 @@ export type UpstashPair = { url: string; token: string; from: 'UPSTASH_REDIS_RES
 export type SharedBackend = ({ kind: 'upstash' } & UpstashPair) | { kind: 'memory' } | { kind: 'none' };
 
 function pair(
-  env: PairEnv,
+  env: SharedEnv,
   urlVar: 'UPSTASH_REDIS_REST_URL' | 'KV_REST_API_URL',
   tokenVar: 'UPSTASH_REDIS_REST_TOKEN' | 'KV_REST_API_TOKEN',
 ): UpstashPair | undefined {
@@ -48,7 +48,7 @@ function pair(
  * too), or undefined when neither pair is set. Throws ConfigError for half a pair or a bad URL.
  */
 export function upstashPairFrom(rawEnv: Record<string, string | undefined>): UpstashPair | undefined {
-  const env = PairSchema.parse(rawEnv);
+  const env = EnvSchema.parse(rawEnv);
   return (
     pair(env, 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN') ?? pair(env, 'KV_REST_API_URL', 'KV_REST_API_TOKEN')
   );
