@@ -58,7 +58,7 @@ export function upstashPairFrom(rawEnv: Record<string, string | undefined>): Ups
 export function resolveSharedBackend(rawEnv: Record<string, string | undefined>): SharedBackend {
   const upstash = upstashPairFrom(rawEnv);
   if (upstash) return { kind: 'upstash', ...upstash };
-  const env = { NODE_ENV: rawEnv.NODE_ENV?.trim(), VERCEL_ENV: rawEnv.VERCEL_ENV?.trim() };
-  const production = env.NODE_ENV === 'production' || env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
+  const vercelEnv = rawEnv.VERCEL_ENV?.trim();
+  const production = rawEnv.NODE_ENV?.trim() === 'production' || vercelEnv === 'production' || vercelEnv === 'preview';
   return production ? { kind: 'none' } : { kind: 'memory' };
 }

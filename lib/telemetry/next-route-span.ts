@@ -16,7 +16,7 @@ import {
  * (the W3C `traceparent` Next extracts from the HTTP headers), so our span takes that as its ambient
  * context. Every other span of Next's (other routes, module loading) is recorded as before.
  */
-export const REPLACED_NEXT_SPANS: ReadonlySet<string> = new Set(['executing api route (app) /mcp']);
+const REPLACED_NEXT_SPANS: ReadonlySet<string> = new Set(['executing api route (app) /mcp']);
 const NEXT_TRACER = 'next.js';
 
 function withoutReplacedSpans(tracer: Tracer): Tracer {

@@ -137,9 +137,8 @@ export function traceRequest(subjectKey: string | undefined): RequestTrace {
     },
     closed() {
       const ended = Date.now();
-      const unrecorded = caller && spans.some((s) => !s.record);
       const attributes =
-        unrecorded && caller
+        caller && spans.some((s) => !s.record)
           ? principalAttributes(caller, caller.kind === 'user' ? hash?.(caller.subject) : undefined)
           : undefined;
       for (const message of spans) {
