@@ -113,8 +113,8 @@ export type Flags = {
   coldTokens: number;
   httpSeconds: number;
   httpRoundSeconds: number;
-  /** Rounds of every HTTP target before measuring, discarded: under next start throughput climbs for minutes. */
-  httpWarmupRounds: number;
+  /** Seconds of load every HTTP server gets before measuring, discarded: under next start throughput climbs for minutes. */
+  httpWarmupSeconds: number;
   connections: number;
   /**
    * Milliseconds the WorkOS stand-in holds every directory API answer: on loopback a `getUser` costs
@@ -139,7 +139,7 @@ export const USAGE = `npm run bench [-- flags]   (each flag also as a BENCH_<NAM
   --cold-tokens 6000       fresh tokens signed for (c-cold) (--quick: 1500)
   --http-seconds 240       HTTP measuring time, at least 3 rounds of every target (--quick: 40)
   --http-round-seconds 1   one HTTP round per target
-  --http-warmup-rounds 12  rounds of every target before measuring, discarded (--quick: 1)
+  --http-warmup-seconds 60 seconds of load each server gets before measuring, discarded (--quick: 2)
   --connections 16         autocannon connections
   --workos-delay-ms 50     every WorkOS directory API answer held this long (a round trip); 0 = loopback
   --only c,d               only these scenarios ((a) always runs)
@@ -162,7 +162,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     'cold-tokens',
     'http-seconds',
     'http-round-seconds',
-    'http-warmup-rounds',
+    'http-warmup-seconds',
     'connections',
     'workos-delay-ms',
     'skip-inproc',
@@ -201,7 +201,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     coldTokens: Math.round(num('cold-tokens', quick ? 1500 : 6000, 10, 200_000)),
     httpSeconds: num('http-seconds', quick ? 40 : 240, 1, 3600),
     httpRoundSeconds: num('http-round-seconds', 1, 1, 600),
-    httpWarmupRounds: Math.round(num('http-warmup-rounds', quick ? 1 : 12, 1, 1000)),
+    httpWarmupSeconds: Math.round(num('http-warmup-seconds', quick ? 2 : 60, 1, 3600)),
     connections: Math.round(num('connections', 16, 1, 1024)),
     workosDelayMs: num('workos-delay-ms', 50, 0, 10_000),
     skipInproc: bool('skip-inproc'),
@@ -402,6 +402,25 @@ export const log = (line: string): void => {
 };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The warm-up: one-second runs of the targets in turn until every server has had `seconds` of load.
+ * Per server, not per target: a server with one target warms as long as one with seven (in rounds
+ * of every target, the shipped build, serving every scenario, got seven times the load of a variant
+ * serving (c) alone, and the variants' ratios to it drifted while it was still getting faster).
+ */
+export function warmupOrder<T extends { server: string }>(targets: readonly T[], seconds: number): T[] {
+  const given = new Map<string, number>();
+  const order: T[] = [];
+  for (let round = 0; round < seconds; round++)
+    for (const target of targets) {
+      const had = given.get(target.server) ?? 0;
+      if (had >= seconds) continue;
+      given.set(target.server, had + 1);
+      order.push(target);
+    }
+  return order;
+}
 
 /** The items in an order drawn from `random` (Fisher-Yates), the input left as it is. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {

@@ -12,6 +12,7 @@ import {
   percentile,
   seeded,
   shuffled,
+  warmupOrder,
   SCENARIO_CALL,
   SCENARIO_LABELS,
   sleep,
@@ -382,10 +383,11 @@ export async function runHttp(flags: Flags, fixtures: Fixtures, variants: Record
     const targets = all.filter((t) => !flags.only || flags.only.includes(t.id));
     for (const t of targets) await check(t); // also fills the JWKS and identity caches
 
-    // Under next start a server's throughput climbs for minutes (measured: (c) on the Edge build from
-    // about 420 to 650 req/s over its first 30 s of load), so rounds before that are discarded.
-    log(`[http] warm-up: ${flags.httpWarmupRounds} rounds x ${targets.length} targets x 1 s, discarded`);
-    for (let r = 0; r < flags.httpWarmupRounds; r++) for (const t of targets) await cannon(t, flags.connections, 1);
+    // Under next start a server's throughput climbs for its first minute or so of load (measured: (c)
+    // on the Edge build from about 460 to 660 req/s), so that load is given and discarded first.
+    const warmup = warmupOrder(targets, flags.httpWarmupSeconds);
+    log(`[http] warm-up: ${flags.httpWarmupSeconds} s of load per server (${warmup.length} x 1 s), discarded`);
+    for (const t of warmup) await cannon(t, flags.connections, 1);
     const identityBefore = fixtures.workos.api.requestCount();
 
     const rounds = Math.max(3, Math.floor(flags.httpSeconds / (targets.length * flags.httpRoundSeconds)));

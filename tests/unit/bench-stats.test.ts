@@ -7,6 +7,7 @@ import {
   seeded,
   shuffled,
   verdict,
+  warmupOrder,
   type Round,
 } from '@/scripts/bench/common';
 import { PENDING_BUDGETS, TARGETS, targetsText } from '@/scripts/bench/targets';
@@ -24,6 +25,22 @@ describe('benchmark statistics', () => {
     // What follows 'c' is not always the same target.
     const after = new Set(orders.map((o) => o[o.indexOf('c') + 1]));
     expect(after.size).toBeGreaterThan(2);
+  });
+
+  it('the warm-up gives every server the same seconds of load, whatever its number of targets', () => {
+    const targets = [
+      { server: 'many', id: 1 },
+      { server: 'one', id: 2 },
+      { server: 'many', id: 3 },
+      { server: 'many', id: 4 },
+    ];
+    const order = warmupOrder(targets, 5);
+    const seconds = (server: string) => order.filter((t) => t.server === server).length;
+    expect(seconds('many')).toBe(5);
+    expect(seconds('one')).toBe(5);
+    // Taken in turn, not one server after the other: the first round has every target.
+    expect(order.slice(0, 4).map((t) => t.id)).toEqual([1, 2, 3, 4]);
+    expect(warmupOrder(targets, 0)).toEqual([]);
   });
 
   it('median and nearest-rank percentile', () => {
