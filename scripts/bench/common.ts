@@ -405,9 +405,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * The warm-up: one-second runs of the targets in turn until every server has had `seconds` of load.
- * Per server, not per target: a server with one target warms as long as one with seven (in rounds
- * of every target, the shipped build, serving every scenario, got seven times the load of a variant
- * serving (c) alone, and the variants' ratios to it drifted while it was still getting faster).
+ * Per server, not per target: a server with one target warms as long as one with seven (rounds of
+ * every target gave the shipped build, serving seven scenarios, seven times a variant's warm-up).
+ * Twelve such rounds were also too few: in a (c)-only run they gave each server 24 s, and the
+ * shipped build kept getting faster through most of the measured rounds, so every ratio to it drifted.
  */
 export function warmupOrder<T extends { server: string }>(targets: readonly T[], seconds: number): T[] {
   const given = new Map<string, number>();
